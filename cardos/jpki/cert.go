@@ -1,0 +1,157 @@
+package jpki
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/apdu"
+)
+
+// maxShortLe is the most a short READ BINARY returns (Le byte 00).
+const maxShortLe = 256
+
+// maxOffset is the largest offset READ BINARY can address (P1 bit 8 clear).
+const maxOffset = 0x7FFF
+
+// tokenNameLen is the size of the token name at the start of EF 0006.
+const tokenNameLen = 32
+
+// TokenName reads the token name from the first 32 bytes of EF 0006 with
+// trailing spaces and NULs removed: "JPKIAPICCTOKEN2" on a My Number Card,
+// "JPKIAPICCTOKEN" on an old Juki card, "JPKIAPGPSETOKEN" for smartphone
+// JPKI.
+func (c *Client) TokenName() (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.selectEF(efTokenInfo); err != nil {
+		return "", err
+	}
+	data, eof, err := c.readBinary(0, tokenNameLen)
+	if err != nil {
+		return "", err
+	}
+	if eof && len(data) == 0 {
+		return "", fmt.Errorf("%w: token information EF 0006 is empty", ErrNotFound)
+	}
+	return strings.TrimRight(string(data), " \x00"), nil
+}
+
+// ReadCertificate reads one certificate and returns its DER encoding. The
+// length comes from the DER header; the filler the card stores after the
+// certificate is not returned. It returns ErrNotFound when the EF is
+// absent or holds no certificate, ErrPINRequired for SignCert before the
+// signature password was verified, and an error wrapping
+// cardos.ErrCommFailure for a malformed or truncated certificate.
+//
+// The result is not kept by the client; callers must not cache SignCert
+// either, since it carries the holder's personal data.
+func (c *Client) ReadCertificate(id CertID) ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	fid, err := id.fid()
+	if err != nil {
+		return nil, err
+	}
+	if err := c.selectEF(fid); err != nil {
+		return nil, err
+	}
+	first, eof, err := c.readBinary(0, maxShortLe)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkCertStart(id, first); err != nil {
+		return nil, err
+	}
+	total, err := certLength(first)
+	if err != nil {
+		return nil, commError("%v in EF %04X: %v", id, fid, err)
+	}
+	cert := make([]byte, 0, total)
+	cert = append(cert, first[:min(len(first), total)]...)
+	for len(cert) < total && !eof {
+		var chunk []byte
+		chunk, eof, err = c.readBinary(len(cert), min(total-len(cert), maxShortLe))
+		if err != nil {
+			return nil, err
+		}
+		cert = append(cert, chunk...)
+	}
+	if len(cert) < total {
+		return nil, commError("%v in EF %04X truncated: %d of %d bytes", id, fid, len(cert), total)
+	}
+	return cert, nil
+}
+
+// ReadCertificateHeader returns the first n bytes of a certificate (fewer
+// when the certificate is shorter), for a cheap identity check of the
+// card. Errors are those of ReadCertificate; n < 1 gives ErrBadLength.
+func (c *Client) ReadCertificateHeader(id CertID, n int) ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if n < 1 || n > maxCertLen {
+		return nil, fmt.Errorf("%w: header length %d", ErrBadLength, n)
+	}
+	fid, err := id.fid()
+	if err != nil {
+		return nil, err
+	}
+	if err := c.selectEF(fid); err != nil {
+		return nil, err
+	}
+	var out []byte
+	for eof := false; len(out) < n && !eof; {
+		var chunk []byte
+		chunk, eof, err = c.readBinary(len(out), min(n-len(out), maxShortLe))
+		if err != nil {
+			return nil, err
+		}
+		if len(out) == 0 {
+			if err := checkCertStart(id, chunk); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, chunk...)
+	}
+	total, err := certLength(out)
+	switch {
+	case errors.Is(err, errShortHeader):
+	case err != nil:
+		return nil, commError("%v in EF %04X: %v", id, fid, err)
+	case total < len(out):
+		out = out[:total]
+	}
+	return out, nil
+}
+
+// checkCertStart tells an empty certificate EF (nothing, or filler bytes
+// 00/FF where the SEQUENCE tag should be) from a certificate.
+func checkCertStart(id CertID, first []byte) error {
+	if len(first) == 0 || first[0] == 0x00 || first[0] == 0xFF {
+		return fmt.Errorf("%w: the card holds no %v", ErrNotFound, id)
+	}
+	return nil
+}
+
+// readBinary reads up to le bytes (1..256) of the selected EF at offset
+// with 00 B0. eof reports that the EF ended: the card answered fewer bytes
+// than asked, 6282, or 6B00 (offset past the end; then data is empty).
+func (c *Client) readBinary(offset, le int) (data []byte, eof bool, err error) {
+	if offset > maxOffset {
+		return nil, true, nil
+	}
+	op := fmt.Sprintf("READ BINARY EF %04X offset %d", c.ef, offset)
+	r, err := c.transmit(apdu.Command{CLA: 0x00, INS: 0xB0, P1: byte(offset >> 8), P2: byte(offset), Le: le}, op)
+	if err != nil {
+		return nil, false, err
+	}
+	switch r.SW {
+	case apdu.SWOK:
+		return r.Data, len(r.Data) < le, nil
+	case apdu.SWWarnEndOfFile:
+		return r.Data, true, nil
+	case apdu.SWWrongP1P2:
+		return nil, true, nil
+	}
+	return nil, false, swError(op, r.SW)
+}

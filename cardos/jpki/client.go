@@ -1,0 +1,183 @@
+package jpki
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/myna-pkcs11/myna-pkcs11/cardos"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/apdu"
+)
+
+// applet is what the client believes the card has selected.
+type applet int
+
+const (
+	appletUnknown applet = iota // after NewClient, Forget or a failure
+	appletJPKI                  // the JPKI AP
+	appletOther                 // another applet (after Logout)
+)
+
+// maxGetResponse bounds the GET RESPONSE loop of one command so that a card
+// answering 61xx forever cannot hang the client.
+const maxGetResponse = 256
+
+// Client talks to the JPKI applet over a cardos.Transport. It is safe for
+// concurrent use, but a multi-APDU operation is only atomic on the card
+// when the caller holds a transaction (Transport.Begin/End).
+type Client struct {
+	t     cardos.Transport
+	apdus atomic.Uint64
+
+	mu     sync.Mutex
+	applet applet
+	ef     uint16 // selected EF inside the JPKI AP; 0 = unknown
+}
+
+// NewClient returns a client that sends its commands over t. It assumes
+// nothing about the card's current selection.
+func NewClient(t cardos.Transport) *Client {
+	return &Client{t: t}
+}
+
+// Transport returns the transport the client sends its commands over.
+func (c *Client) Transport() cardos.Transport { return c.t }
+
+// APDUs returns the number of command APDUs this client has sent,
+// GET RESPONSE and retried commands included.
+func (c *Client) APDUs() uint64 { return c.apdus.Load() }
+
+// Forget drops what the client knows about the card's selected applet and
+// file. Call it after the transport reported cardos.ErrCardReset or after
+// resetting the card; the next operation selects the applet again.
+func (c *Client) Forget() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.forget()
+}
+
+func (c *Client) forget() {
+	c.applet = appletUnknown
+	c.ef = 0
+}
+
+// Select selects the JPKI applet unless the client knows it is selected.
+// It returns ErrNotJPKI when the card has no such applet.
+func (c *Client) Select() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.selectJPKI()
+}
+
+func (c *Client) selectJPKI() error {
+	if c.applet == appletJPKI {
+		return nil
+	}
+	r, err := c.selectAID(aidJPKI, "SELECT JPKI AP")
+	if err != nil {
+		return err
+	}
+	if r.SW != apdu.SWOK {
+		return fmt.Errorf("%w: %w", ErrNotJPKI, &apdu.Error{SW: r.SW, Cmd: "SELECT JPKI AP"})
+	}
+	c.applet = appletJPKI
+	return nil
+}
+
+// selectAID sends SELECT by DF name without FCI (00 A4 04 0C). On success
+// the client's file state is reset; the caller records the applet.
+func (c *Client) selectAID(aid []byte, op string) (apdu.Response, error) {
+	c.applet = appletUnknown
+	c.ef = 0
+	return c.transmit(apdu.Command{CLA: 0x00, INS: 0xA4, P1: 0x04, P2: 0x0C, Data: aid}, op)
+}
+
+// selectEF selects an EF of the JPKI AP (00 A4 02 0C 02 FID), selecting the
+// applet first when needed, and skips both when already selected.
+func (c *Client) selectEF(fid uint16) error {
+	if err := c.selectJPKI(); err != nil {
+		return err
+	}
+	if c.ef == fid {
+		return nil
+	}
+	op := fmt.Sprintf("SELECT EF %04X", fid)
+	c.ef = 0
+	r, err := c.transmit(apdu.Command{CLA: 0x00, INS: 0xA4, P1: 0x02, P2: 0x0C, Data: []byte{byte(fid >> 8), byte(fid)}}, op)
+	if err != nil {
+		return err
+	}
+	if r.SW != apdu.SWOK {
+		return swError(op, r.SW)
+	}
+	c.ef = fid
+	return nil
+}
+
+// transmit sends cmd and returns the card's final response. It follows
+// 61xx with GET RESPONSE (concatenating the data) and answers 6Cxx by
+// resending a command that expects data with the corrected Le, once.
+// Transport failures make the client forget its selection state and are
+// returned wrapped; so are answers too short to hold a status word. op
+// names the command in errors and must not contain secrets.
+func (c *Client) transmit(cmd apdu.Command, op string) (apdu.Response, error) {
+	r, err := c.exchange(cmd, op)
+	if err != nil {
+		return r, err
+	}
+	if r.SW.SW1() == 0x6C && cmd.Le > 0 {
+		cmd.Le = int(r.SW.SW2())
+		if cmd.Le == 0 {
+			cmd.Le = 256
+		}
+		if r, err = c.exchange(cmd, op); err != nil {
+			return r, err
+		}
+	}
+	if r.SW.SW1() != 0x61 {
+		return r, nil
+	}
+	data := append([]byte(nil), r.Data...)
+	for i := 0; r.SW.SW1() == 0x61; i++ {
+		if i == maxGetResponse {
+			return apdu.Response{}, commError("%s: card keeps answering 61xx", op)
+		}
+		le := int(r.SW.SW2())
+		if le == 0 {
+			le = 256
+		}
+		if r, err = c.exchange(apdu.Command{CLA: 0x00, INS: 0xC0, Le: le}, op+" (GET RESPONSE)"); err != nil {
+			return r, err
+		}
+		data = append(data, r.Data...)
+	}
+	r.Data = data
+	return r, nil
+}
+
+// exchange sends one command APDU and parses the response.
+func (c *Client) exchange(cmd apdu.Command, op string) (apdu.Response, error) {
+	b, err := cmd.Bytes()
+	if err != nil {
+		return apdu.Response{}, fmt.Errorf("jpki: %s: %w", op, err)
+	}
+	c.apdus.Add(1)
+	raw, err := c.t.Transmit(b)
+	if err != nil {
+		c.forget()
+		return apdu.Response{}, fmt.Errorf("jpki: %s: %w", op, err)
+	}
+	r, err := apdu.ParseResponse(raw)
+	if err != nil {
+		c.forget()
+		return apdu.Response{}, fmt.Errorf("jpki: %s: %w: %w", op, err, cardos.ErrCommFailure)
+	}
+	if cmd.Le > 0 && len(r.Data) > cmd.Le {
+		return apdu.Response{}, commError("%s: card answered %d bytes, asked for at most %d", op, len(r.Data), cmd.Le)
+	}
+	return r, nil
+}
+
+// isReset reports whether err says the card was reset.
+func isReset(err error) bool { return errors.Is(err, cardos.ErrCardReset) }

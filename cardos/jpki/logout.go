@@ -1,0 +1,39 @@
+package jpki
+
+import (
+	"fmt"
+
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/apdu"
+)
+
+// Logout makes the card forget every verified PIN by selecting another
+// applet: the GlobalPlatform issuer security domain, or failing that the
+// card-info input-assist applet. When neither can be selected it returns
+// ErrResetRequired: the caller then resets the card (Transport.End(true))
+// and calls Forget. A transport reporting cardos.ErrCardReset counts as
+// logged out (the reset already dropped the PINs) and gives nil.
+func (c *Client) Logout() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var last error
+	for _, a := range []struct {
+		aid []byte
+		op  string
+	}{{aidISD, "SELECT GP ISD"}, {aidTextAP, "SELECT text AP"}} {
+		r, err := c.selectAID(a.aid, a.op)
+		if isReset(err) {
+			c.forget()
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if r.SW == apdu.SWOK {
+			c.applet = appletOther
+			return nil
+		}
+		last = &apdu.Error{SW: r.SW, Cmd: a.op}
+	}
+	c.forget()
+	return fmt.Errorf("%w: %w", ErrResetRequired, last)
+}

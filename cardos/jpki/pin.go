@@ -1,0 +1,100 @@
+package jpki
+
+import (
+	"fmt"
+
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/apdu"
+)
+
+// maxPINLen is the longest PIN a short APDU carries. The card's own limits
+// (4 digits, 6–16 characters) are the caller's to check.
+const maxPINLen = 255
+
+// TriesLeft returns how many wrong PINs the key still tolerates, asking the
+// card with a VERIFY that carries no PIN (00 20 00 80, case 1), which never
+// spends a try. 0 means the PIN is locked (63C0 or 6984/6983). A card that
+// answers 9000 (PIN already verified, counter not reported) counts as
+// having all its tries.
+func (c *Client) TriesLeft(key KeyID) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	fid, err := key.pinEF()
+	if err != nil {
+		return 0, err
+	}
+	if err := c.selectEF(fid); err != nil {
+		return 0, err
+	}
+	op := fmt.Sprintf("VERIFY status %04X", fid)
+	r, err := c.transmit(apdu.Command{CLA: 0x00, INS: 0x20, P1: 0x00, P2: 0x80}, op)
+	if err != nil {
+		return 0, err
+	}
+	switch {
+	case r.SW.IsVerifyFail():
+		return r.SW.TriesLeft(), nil
+	case r.SW == apdu.SWRefDataBlocked, r.SW == apdu.SWAuthBlocked:
+		return 0, nil
+	case r.SW == apdu.SWOK:
+		return key.MaxTries(), nil
+	}
+	return 0, swError(op, r.SW)
+}
+
+// Verify presents pin for key (00 20 00 80 Lc PIN). The PIN is sent as
+// given: the caller checks its format and upper-cases the signature
+// password. It returns nil when the card accepted it, *WrongPINError with
+// the tries left when it did not, and ErrPINLocked when the PIN is (or
+// just became) locked. An empty PIN gives ErrBadLength without talking to
+// the card. The PIN never appears in an error.
+func (c *Client) Verify(key KeyID, pin []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	fid, err := key.pinEF()
+	if err != nil {
+		return err
+	}
+	if len(pin) == 0 || len(pin) > maxPINLen {
+		return fmt.Errorf("%w: PIN of %d bytes", ErrBadLength, len(pin))
+	}
+	if err := c.selectEF(fid); err != nil {
+		return err
+	}
+	op := fmt.Sprintf("VERIFY %04X", fid)
+	r, err := c.transmit(apdu.Command{CLA: 0x00, INS: 0x20, P1: 0x00, P2: 0x80, Data: pin}, op)
+	if err != nil {
+		return err
+	}
+	if r.SW != apdu.SWOK {
+		return swError(op, r.SW)
+	}
+	return nil
+}
+
+// ChangePIN replaces key's PIN with newPIN (CHANGE REFERENCE DATA,
+// 00 24 01 80 Lc new). The current PIN must have been verified with
+// Verify in the same card session (otherwise ErrPINRequired). The caller
+// checks newPIN's format; an empty value gives ErrBadLength.
+func (c *Client) ChangePIN(key KeyID, newPIN []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	fid, err := key.pinEF()
+	if err != nil {
+		return err
+	}
+	if len(newPIN) == 0 || len(newPIN) > maxPINLen {
+		return fmt.Errorf("%w: new PIN of %d bytes", ErrBadLength, len(newPIN))
+	}
+	if err := c.selectEF(fid); err != nil {
+		return err
+	}
+	op := fmt.Sprintf("CHANGE REFERENCE DATA %04X", fid)
+	r, err := c.transmit(apdu.Command{CLA: 0x00, INS: 0x24, P1: 0x01, P2: 0x80, Data: newPIN}, op)
+	if err != nil {
+		return err
+	}
+	if r.SW != apdu.SWOK {
+		return swError(op, r.SW)
+	}
+	return nil
+}

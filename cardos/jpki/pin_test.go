@@ -1,0 +1,186 @@
+package jpki
+
+import (
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/myna-pkcs11/myna-pkcs11/cardos"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/apdu"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestTriesLeft(t *testing.T) {
+	tests := []struct {
+		name string
+		key  KeyID
+		fid  string
+		resp string
+		want int
+		err  error
+	}{
+		{"auth 3 left", AuthKey, "0018", "63C3", 3, nil},
+		{"sign 5 left", SignKey, "001B", "63C5", 5, nil},
+		{"sign 1 left", SignKey, "001B", "63C1", 1, nil},
+		{"locked 63C0", AuthKey, "0018", "63C0", 0, nil},
+		{"locked 6984", AuthKey, "0018", "6984", 0, nil},
+		{"locked 6983", SignKey, "001B", "6983", 0, nil},
+		{"9000 counts as full", SignKey, "001B", ok, 5, nil},
+		{"data before 63Cx ignored", AuthKey, "0018", "0102" + "63C2", 2, nil},
+		{"unexpected SW", AuthKey, "0018", "6D00", 0, nil},
+		{"one byte", AuthKey, "0018", "63", 0, cardos.ErrCommFailure},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newScript(t,
+				step{cmd: selJPKI, resp: ok},
+				step{cmd: selEF(tt.fid), resp: ok},
+				step{cmd: "00 20 00 80", resp: tt.resp}) // case 1: no Lc, no data, never spends a try
+			got, err := NewClient(s).TriesLeft(tt.key)
+			switch {
+			case tt.err != nil:
+				require.ErrorIs(t, err, tt.err)
+			case tt.resp == "6D00":
+				var ae *apdu.Error
+				require.ErrorAs(t, err, &ae)
+				assert.Equal(t, apdu.SW(0x6D00), ae.SW)
+			default:
+				require.NoError(t, err)
+				assert.Equal(t, tt.want, got)
+			}
+		})
+	}
+}
+
+func TestTriesLeftReusesSelection(t *testing.T) {
+	s := newScript(t,
+		step{cmd: selJPKI, resp: ok},
+		step{cmd: selEF("0018"), resp: ok},
+		step{cmd: "00 20 00 80", resp: "63C3"},
+		step{cmd: "00 20 00 80", resp: "63C3"},
+		step{cmd: selEF("001B"), resp: ok},
+		step{cmd: "00 20 00 80", resp: "63C5"},
+		step{cmd: selEF("0018"), resp: ok},
+		step{cmd: "00 20 00 80", resp: "63C3"},
+	)
+	c := NewClient(s)
+	for _, k := range []KeyID{AuthKey, AuthKey, SignKey, AuthKey} {
+		n, err := c.TriesLeft(k)
+		require.NoError(t, err)
+		assert.Equal(t, k.MaxTries(), n)
+	}
+	assert.Equal(t, uint64(8), c.APDUs())
+}
+
+func TestVerify(t *testing.T) {
+	const authPIN, signPIN = "1234", "ABC123"
+	tests := []struct {
+		name  string
+		key   KeyID
+		pin   string
+		cmd   string
+		resp  string
+		err   error
+		tries int // for *WrongPINError
+	}{
+		{"auth ok", AuthKey, authPIN, "00 20 00 80 04 31323334", ok, nil, 0},
+		{"sign ok", SignKey, signPIN, "00 20 00 80 06 414243313233", ok, nil, 0},
+		{"sign 16 chars", SignKey, "ABCDEFGHIJ123456", "00 20 00 80 10 " + hex.EncodeToString([]byte("ABCDEFGHIJ123456")), ok, nil, 0},
+		{"wrong, 2 left", AuthKey, authPIN, "00 20 00 80 04 31323334", "63C2", nil, 2},
+		{"wrong, 1 left", SignKey, signPIN, "00 20 00 80 06 414243313233", "63C1", nil, 1},
+		{"wrong, now locked", AuthKey, authPIN, "00 20 00 80 04 31323334", "63C0", ErrPINLocked, 0},
+		{"already locked 6984", SignKey, signPIN, "00 20 00 80 06 414243313233", "6984", ErrPINLocked, 0},
+		{"already locked 6983", SignKey, signPIN, "00 20 00 80 06 414243313233", "6983", ErrPINLocked, 0},
+		{"wrong length", AuthKey, authPIN, "00 20 00 80 04 31323334", "6700", nil, 0},
+		{"garbage", AuthKey, authPIN, "00 20 00 80 04 31323334", "FF", cardos.ErrCommFailure, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fid := map[KeyID]string{AuthKey: "0018", SignKey: "001B"}[tt.key]
+			s := newScript(t, step{cmd: selJPKI, resp: ok}, step{cmd: selEF(fid), resp: ok}, step{cmd: tt.cmd, resp: tt.resp})
+			err := NewClient(s).Verify(tt.key, []byte(tt.pin))
+			switch {
+			case tt.resp == ok:
+				require.NoError(t, err)
+				return
+			case tt.tries > 0:
+				var we *WrongPINError
+				require.ErrorAs(t, err, &we)
+				assert.Equal(t, tt.tries, we.TriesLeft)
+				assert.NotErrorIs(t, err, ErrPINLocked)
+			case tt.err != nil:
+				require.ErrorIs(t, err, tt.err)
+			default:
+				require.Error(t, err)
+			}
+			assertNoPIN(t, err, tt.pin)
+		})
+	}
+}
+
+// assertNoPIN checks that an error message carries the PIN in no form:
+// as text, as hex, or as space-separated hex bytes.
+func assertNoPIN(t *testing.T, err error, pin string) {
+	t.Helper()
+	msg := strings.ToUpper(err.Error())
+	forms := []string{pin, hex.EncodeToString([]byte(pin)), fmt.Sprintf("% X", []byte(pin))}
+	for _, form := range forms {
+		assert.NotContains(t, msg, strings.ToUpper(form), "error leaks the PIN: %v", err)
+	}
+}
+
+func TestVerifyRefusesBadInput(t *testing.T) {
+	c := NewClient(newScript(t)) // no APDU may be sent
+	require.ErrorIs(t, c.Verify(AuthKey, nil), ErrBadLength)
+	require.ErrorIs(t, c.Verify(AuthKey, []byte{}), ErrBadLength)
+	require.ErrorIs(t, c.Verify(SignKey, make([]byte, 256)), ErrBadLength)
+	require.Error(t, c.Verify(KeyID(0), []byte("1234")))
+	require.ErrorIs(t, c.ChangePIN(AuthKey, nil), ErrBadLength)
+	require.Error(t, c.ChangePIN(KeyID(3), []byte("1234")))
+	_, err := c.TriesLeft(KeyID(7))
+	require.Error(t, err)
+	assert.Equal(t, uint64(0), c.APDUs())
+}
+
+func TestChangePIN(t *testing.T) {
+	tests := []struct {
+		name string
+		key  KeyID
+		pin  string
+		cmd  string
+		resp string
+		err  error
+	}{
+		{"auth", AuthKey, "5678", "00 24 01 80 04 35363738", ok, nil},
+		{"sign", SignKey, "NEWPASS9", "00 24 01 80 08 " + hex.EncodeToString([]byte("NEWPASS9")), ok, nil},
+		{"not verified", AuthKey, "5678", "00 24 01 80 04 35363738", "6982", ErrPINRequired},
+		{"locked", SignKey, "NEWPASS9", "00 24 01 80 08 " + hex.EncodeToString([]byte("NEWPASS9")), "6984", ErrPINLocked},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fid := map[KeyID]string{AuthKey: "0018", SignKey: "001B"}[tt.key]
+			s := newScript(t, step{cmd: selJPKI, resp: ok}, step{cmd: selEF(fid), resp: ok}, step{cmd: tt.cmd, resp: tt.resp})
+			err := NewClient(s).ChangePIN(tt.key, []byte(tt.pin))
+			if tt.err == nil {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, tt.err)
+			assertNoPIN(t, err, tt.pin)
+		})
+	}
+}
+
+func TestVerifyThenChangeSameSelection(t *testing.T) {
+	s := newScript(t,
+		step{cmd: selJPKI, resp: ok},
+		step{cmd: selEF("0018"), resp: ok},
+		step{cmd: "00 20 00 80 04 31323334", resp: ok},
+		step{cmd: "00 24 01 80 04 39383736", resp: ok},
+	)
+	c := NewClient(s)
+	require.NoError(t, c.Verify(AuthKey, []byte("1234")))
+	require.NoError(t, c.ChangePIN(AuthKey, []byte("9876")))
+}

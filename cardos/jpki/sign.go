@@ -1,0 +1,47 @@
+package jpki
+
+import (
+	"fmt"
+
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/apdu"
+)
+
+// MaxSignInput is the most Sign accepts: k − 11 bytes for a 2048-bit key,
+// the room PKCS#1 v1.5 type-01 padding leaves.
+const MaxSignInput = 245
+
+// SignatureLen is the length of a signature of the card's RSA-2048 keys.
+const SignatureLen = 256
+
+// Sign has the card compute an RSASSA-PKCS1-v1_5 signature with key over
+// digestInfo (COMPUTE DIGITAL SIGNATURE, 80 2A 00 80 Lc data 00): the card
+// pads the bytes as given with type-01 padding, so pass a DER DigestInfo
+// for a standard signature. The key's PIN must be verified (otherwise
+// ErrPINRequired). Input outside 1–245 bytes gives ErrBadLength without
+// talking to the card. The result is the 256-byte signature.
+func (c *Client) Sign(key KeyID, digestInfo []byte) ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	fid, err := key.keyEF()
+	if err != nil {
+		return nil, err
+	}
+	if len(digestInfo) == 0 || len(digestInfo) > MaxSignInput {
+		return nil, fmt.Errorf("%w: signature input of %d bytes, the card takes 1 to %d", ErrBadLength, len(digestInfo), MaxSignInput)
+	}
+	if err := c.selectEF(fid); err != nil {
+		return nil, err
+	}
+	op := fmt.Sprintf("COMPUTE DIGITAL SIGNATURE %04X", fid)
+	r, err := c.transmit(apdu.Command{CLA: 0x80, INS: 0x2A, P1: 0x00, P2: 0x80, Data: digestInfo, Le: 256}, op)
+	if err != nil {
+		return nil, err
+	}
+	if r.SW != apdu.SWOK {
+		return nil, swError(op, r.SW)
+	}
+	if len(r.Data) != SignatureLen {
+		return nil, commError("%s: signature of %d bytes, want %d", op, len(r.Data), SignatureLen)
+	}
+	return r.Data, nil
+}
