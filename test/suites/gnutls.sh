@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# GnuTLS (gnutls-bin: p11tool, gnutls-cli) against our module and a fresh
+# simulated card: tokens and objects with their pkcs11: URIs, and TLS 1.2
+# client authentication with the auth key (PKCS#1 v1.5 signatures only)
+# against openssl s_server on 127.0.0.1.
+. "$(dirname "$0")/common.sh"
+
+need_module
+card_init
+server_pki
+
+# has_obj WHAT FILE ID TYPE: PASS when p11tool output FILE lists an object URL with id=ID and type=TYPE.
+has_obj() {
+  if grep -E '^\s+URL: pkcs11:' "$2" | grep -E "[:;]id=$3(;|\$)" | grep -Eq "[:;]type=$4(;|\$)"; then
+    pass "$1"
+  else
+    fail "$1" "no object with id=$3 and type=$4 in $2:"$'\n'"$(grep URL "$2")"
+  fi
+}
+
+# --- p11tool ----------------------------------------------------------------------
+if check "p11tool --list-tokens" p11tool --provider "$MOD" --list-tokens; then
+  cp "$CHECK_LOG" "$T/tokens.log"
+  n=$(grep -c '^Token [0-9]*:' "$T/tokens.log")
+  [ "$n" -eq 2 ] && pass "p11tool lists 2 tokens" || fail "p11tool lists 2 tokens" "$(cat "$T/tokens.log")"
+  grep -E '^\s+URL:' "$T/tokens.log" | sed 's/^\s*URL: /    token URL: /'
+fi
+
+run_to "$T/auth-all.log" p11tool --provider "$MOD" --list-all "$AUTH_TOKEN_URI"
+has_obj "p11tool --list-all on the auth token shows the auth certificate (CKA_ID 01)" \
+  "$T/auth-all.log" %01 cert
+has_obj "p11tool --list-all on the auth token shows the auth public key (CKA_ID 01)" \
+  "$T/auth-all.log" %01 public
+grep -E '^\s+URL:' "$T/auth-all.log" | sed 's/^\s*URL: /    object URL: /'
+
+GNUTLS_PIN=$AUTH_PIN run_to "$T/auth-priv.log" p11tool --provider "$MOD" --login \
+  --list-all-privkeys "$AUTH_TOKEN_URI"
+has_obj "p11tool --login --list-all-privkeys shows the auth private key (CKA_ID 01)" \
+  "$T/auth-priv.log" %01 private
+
+run_to "$T/sign-all.log" p11tool --provider "$MOD" --list-all "$SIGN_TOKEN_URI"
+if grep -Eq 'id=%02;type=(cert|public)' "$T/sign-all.log"; then
+  fail "the sign certificate and public key are hidden before login" "$(grep URL "$T/sign-all.log")"
+else
+  pass "the sign certificate and public key are hidden before login"
+fi
+GNUTLS_PIN=$SIGN_PIN run_to "$T/sign-login.log" p11tool --provider "$MOD" --login --list-all "$SIGN_TOKEN_URI"
+has_obj "p11tool --login --list-all on the sign token shows the sign certificate (CKA_ID 02)" \
+  "$T/sign-login.log" %02 cert
+has_obj "p11tool --login --list-all on the sign token shows the sign private key (CKA_ID 02)" \
+  "$T/sign-login.log" %02 private
+
+# The certificate exported by p11tool equals the card's auth certificate.
+if run_to "$T/export.log" p11tool --provider "$MOD" --export "$AUTH_TOKEN_URI;id=%01;type=cert" &&
+  [ "$(openssl x509 -in "$T/export.log" -noout -fingerprint -sha256)" = \
+    "$(openssl x509 -in "$AUTH_CERT" -noout -fingerprint -sha256)" ]; then
+  pass "p11tool --export of the auth certificate matches the card's"
+else
+  fail "p11tool --export of the auth certificate matches the card's" "$(tail "$T/export.log")"
+fi
+
+# --- gnutls-cli TLS 1.2 client authentication -------------------------------------
+printf 'GET / HTTP/1.0\r\n\r\n' >"$T/get.txt"
+AUTH_FP=$(openssl x509 -in "$AUTH_CERT" -noout -fingerprint -sha256 | cut -d= -f2)
+PRIO='NORMAL:-VERS-ALL:+VERS-TLS1.2:-SIGN-ALL:+SIGN-RSA-SHA256:+SIGN-RSA-SHA384:+SIGN-RSA-SHA512'
+
+# cli LOG CERT ARGS...: gnutls-cli client auth with the card's auth key.
+cli() {
+  local log=$1 cert=$2; shift 2
+  GNUTLS_PIN=$AUTH_PIN RUN_STDIN="$T/get.txt" run_to "$log" gnutls-cli --provider "$MOD" \
+    --x509cafile "$SERVER_CA" --x509keyfile "$AUTH_KEY_URI" --x509certfile "$cert" \
+    -p "$PORT" "$@" 127.0.0.1
+}
+
+# saw_cert LOG WHAT: the s_server page shows the card's auth cert and a PKCS#1 v1.5 signature.
+saw_cert() {
+  local page="$1.page" fp
+  sed -n '/HTTP\/1.0 200 ok/,$p' "$1" >"$page"
+  fp=$(sed -n '/^Client certificate/,/END CERTIFICATE/p' "$page" | openssl x509 -noout -fingerprint -sha256 2>/dev/null | cut -d= -f2)
+  if [ "$fp" = "$AUTH_FP" ] && grep -q '^Peer signature type: RSA$' "$page"; then
+    pass "$2"
+    info "client: $(grep -m1 -o '(TLS1.2[^ ]*)' "$1"); server page: $(grep -m1 '^Peer signature type' "$page")"
+  else
+    fail "$2" "server saw cert '${fp:-none}' (want $AUTH_FP):"$'\n'"$(grep -E 'Peer signature|Client certificate|rror' "$1" | head)"
+  fi
+}
+
+PORT=$(free_port)
+if start_s_server "$PORT" s_server -tls1_2; then
+  cli "$T/cli-uri.log" "$AUTH_TOKEN_URI;id=%01;type=cert" --priority "$PRIO"
+  saw_cert "$T/cli-uri.log" "gnutls-cli TLS 1.2 client auth, key and certificate as pkcs11: URIs, --priority '$PRIO'"
+  cli "$T/cli-file.log" "$AUTH_CERT" --priority "$PRIO"
+  saw_cert "$T/cli-file.log" "gnutls-cli TLS 1.2 client auth, pkcs11: key URI + certificate file"
+  # GnuTLS prefers RSA-PSS too, but falls back to PKCS#1 v1.5 when the key's
+  # token lacks CKM_RSA_PKCS_PSS (it checks the mechanism list).
+  rc=0; cli "$T/cli-default.log" "$AUTH_CERT" --priority 'NORMAL:-VERS-ALL:+VERS-TLS1.2' || rc=$?
+  if crashed "$rc"; then
+    fail "gnutls-cli TLS 1.2 without a signature restriction: no crash or hang" "exit $rc"
+  elif sed -n '/HTTP\/1.0 200 ok/,$p' "$T/cli-default.log" | grep -q '^Client certificate'; then
+    pass "gnutls-cli TLS 1.2 without a signature restriction: $(sed -n '/HTTP\/1.0 200 ok/,$p' "$T/cli-default.log" | grep -m1 '^Peer signature type')"
+  else
+    pass "gnutls-cli TLS 1.2 without a signature restriction fails cleanly (exit $rc)"
+  fi
+fi
+
+finish
