@@ -1,0 +1,20 @@
+// Package sim is a My Number Card simulator: the JPKI applet with its two
+// RSA-2048 keys, certificates, PINs and retry counters, answering exactly
+// the bytes a real card answers (see the team fact sheet jpki-card.md).
+//
+// One state machine (Card) is usable two ways:
+//
+//   - in-process: Card.Process answers one C-APDU, and Reader/Context give
+//     a cardos.Context whose transports speak to the card, with
+//     transactions, resets by other applications, removal and timeouts;
+//   - as a virtual card behind vsmartcard's vpcd (ServeVPCD), so that
+//     pcscd, OpenSC and the project's PKCS#11 module see a real reader.
+//
+// A card opened with Open keeps its persistent memory (keys, certificates,
+// PIN values, retry counters) in a JSON state file that is rewritten
+// atomically at every change and reloaded when another process changed it,
+// so a lockout survives restarts and is shared between processes.
+//
+// Behaviour the fact sheet marks as unknown is configurable through Quirks,
+// with the defaults documented on each field.
+package sim

@@ -1,0 +1,161 @@
+package sim
+
+import (
+	"io"
+	"time"
+
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/apdu"
+)
+
+// Default values of a generated card.
+const (
+	// DefaultAuthPIN is the user-authentication PIN of a generated card.
+	DefaultAuthPIN = "1234"
+	// DefaultSignPIN is the digital-signature password of a generated card.
+	DefaultSignPIN = "ABC123"
+	// AuthMaxTries is the retry counter of the auth PIN when unblocked.
+	AuthMaxTries = 3
+	// SignMaxTries is the retry counter of the sign password when unblocked.
+	SignMaxTries = 5
+	// DefaultTimeout is how long an in-process transport waits for a
+	// silent card before it reports cardos.ErrTimeout.
+	DefaultTimeout = 200 * time.Millisecond
+)
+
+// DefaultATR is the contact ATR OpenSC's jpki driver matches.
+var DefaultATR = []byte{0x3B, 0xE0, 0x00, 0xFF, 0x81, 0x31, 0xFE, 0x45, 0x14}
+
+// Profile describes the card holder and the kind of card generated on
+// first use. Zero fields take the defaults below. It only matters when a
+// card is created; an existing state file keeps its own.
+type Profile struct {
+	// AuthPIN is the 4-digit user-authentication PIN (default "1234").
+	AuthPIN string `json:"-"`
+	// SignPIN is the 6–16 character A–Z/0–9 signature password (default
+	// "ABC123").
+	SignPIN string `json:"-"`
+	// NoSignCert models a card without a signature certificate (holders
+	// under 15); Quirks.NoSignCertEF says how EF 0001 looks then.
+	NoSignCert bool `json:"no_sign_cert,omitempty"`
+	// Expired issues the holder certificates six years in the past so
+	// that both have expired (the CAs stay valid).
+	Expired bool `json:"expired,omitempty"`
+	// FaceAuth models a face-authentication card: no PIN is set (both
+	// retry counters read 0 and AdminReset does not change that) and no
+	// signature certificate is loaded.
+	FaceAuth bool `json:"face_auth,omitempty"`
+	// Name is the holder's name (default a clearly fictional "見本 花子").
+	Name string `json:"name,omitempty"`
+	// Address is the holder's address (default a fictional address).
+	Address string `json:"address,omitempty"`
+	// BirthDate is YYYY-MM-DD (default 1985-04-12). The certificates
+	// expire on the holder's 5th birthday after issue.
+	BirthDate string `json:"birth_date,omitempty"`
+	// Sex is the JIS X 0303 code: "1" male, "2" female (default "2").
+	Sex string `json:"sex,omitempty"`
+}
+
+// NoSignCertEF says what EF 0001 is on a card without a signature
+// certificate. Real cards are not documented [?].
+type NoSignCertEF int
+
+const (
+	// SignEFFiller (default): EF 0001 exists and holds only filler bytes.
+	SignEFFiller NoSignCertEF = iota
+	// SignEFAbsent: SELECT of EF 0001 answers 6A82.
+	SignEFAbsent
+	// SignEFEmpty: EF 0001 exists with size 0; every READ answers 6B00.
+	SignEFEmpty
+)
+
+// Quirks configures the behaviour the fact sheet marks as unknown [?].
+// The zero value gives the documented defaults. Quirks are stored in the
+// state file when a card is created, so every process using that file
+// behaves alike.
+type Quirks struct {
+	// BlockedQuerySW is the answer to an empty VERIFY on a blocked PIN:
+	// 0 means 63C0 (default; OpenSC keeps working), or set 6984.
+	BlockedQuerySW apdu.SW `json:"blocked_query_sw,omitempty"`
+	// ReselectClearsPINs makes SELECT of the already selected applet drop
+	// verified PINs. Default false: re-selecting keeps them.
+	ReselectClearsPINs bool `json:"reselect_clears_pins,omitempty"`
+	// Filler is the byte after the DER object in certificate EFs; nil
+	// means 0xFF.
+	Filler *byte `json:"filler,omitempty"`
+	// CertEFSize is the size of each certificate EF; 0 means 2048 bytes
+	// (or the DER length when that is larger).
+	CertEFSize int `json:"cert_ef_size,omitempty"`
+	// SignSchemes enables SIGN with P1 01–05 (on-card SHA-256, DigestInfo,
+	// RSASSA-PSS) as one source reports. Default false: P1≠00 → 6A86.
+	SignSchemes bool `json:"sign_schemes,omitempty"`
+	// SignTooLongSW is the answer to SIGN data longer than 245 bytes:
+	// 0 means 6700 (default), or set 6985.
+	SignTooLongSW apdu.SW `json:"sign_too_long_sw,omitempty"`
+	// NoSignCertEF says how EF 0001 looks on a card without a signature
+	// certificate (default SignEFFiller).
+	NoSignCertEF NoSignCertEF `json:"no_sign_cert_ef,omitempty"`
+	// ChangeAcceptsAnyValue makes CHANGE REFERENCE DATA accept any new
+	// value. Default false: the new auth PIN must be 4 digits and the new
+	// sign password 6–16 of A–Z0–9, else 6A80.
+	ChangeAcceptsAnyValue bool `json:"change_accepts_any_value,omitempty"`
+}
+
+func (q Quirks) blockedQuerySW() apdu.SW {
+	if q.BlockedQuerySW == 0 {
+		return 0x63C0
+	}
+	return q.BlockedQuerySW
+}
+
+func (q Quirks) filler() byte {
+	if q.Filler == nil {
+		return 0xFF
+	}
+	return *q.Filler
+}
+
+func (q Quirks) signTooLongSW() apdu.SW {
+	if q.SignTooLongSW == 0 {
+		return apdu.SWWrongLength
+	}
+	return q.SignTooLongSW
+}
+
+// Options configures a Card. The zero value is a default card.
+type Options struct {
+	// Profile is used when the card is generated (New, or Open of a
+	// missing state file).
+	Profile Profile
+	// Quirks is used when the card is generated; an existing state file
+	// keeps its own (change them with SetQuirks).
+	Quirks Quirks
+	// ATR overrides DefaultATR.
+	ATR []byte
+	// LatencyAPDU is added to every command (a contact card takes about
+	// 15 ms); LatencySign is added to every signature (about 500 ms).
+	LatencyAPDU, LatencySign time.Duration
+	// Trace, when set, receives one line per command and response.
+	// VERIFY and CHANGE REFERENCE DATA data and the signature
+	// certificate's bytes are redacted.
+	Trace io.Writer
+	// Timeout is how long a transport waits for a silent card (fault
+	// injection) before it returns cardos.ErrTimeout; 0 means
+	// DefaultTimeout.
+	Timeout time.Duration
+	// Now is the clock used for certificate validity; nil means time.Now.
+	Now func() time.Time
+}
+
+func (o Options) now() time.Time {
+	if o.Now != nil {
+		return o.Now()
+	}
+	return time.Now()
+}
+
+func (o Options) timeout() time.Duration {
+	if o.Timeout <= 0 {
+		return DefaultTimeout
+	}
+	return o.Timeout
+}
