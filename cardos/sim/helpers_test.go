@@ -84,11 +84,11 @@ const (
 	selSignPIN = "00A4020C02001B"
 	selAuthKey = "00A4020C020017"
 	selSignKey = "00A4020C02001A"
-	verifyAuth = "0020008004" + "31323334"             // "1234"
-	verifySign = "0020008006" + "414243313233"         // "ABC123"
-	wrongAuth  = "0020008004" + "39393939"             // "9999"
-	wrongSign  = "0020008006" + "5A5A5A5A5A5A"         // "ZZZZZZ"
-	lowerSign  = "0020008006" + "616263313233"         // "abc123"
+	verifyAuth = "0020008004" + "31323334"     // "1234"
+	verifySign = "0020008006" + "414243313233" // "ABC123"
+	wrongAuth  = "0020008004" + "39393939"     // "9999"
+	wrongSign  = "0020008006" + "5A5A5A5A5A5A" // "ZZZZZZ"
+	lowerSign  = "0020008006" + "616263313233" // "abc123"
 	query      = "00200080"
 	digestInfo = "3031300D060960864801650304020105000420" // SHA-256 prefix
 )

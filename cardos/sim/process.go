@@ -12,8 +12,8 @@ import (
 
 // Status words the simulator answers beyond those apdu names.
 const (
-	swMemoryFailure  apdu.SW = 0x6581 // the state file could not be written
-	swNoCurrentEF    apdu.SW = 0x6986 // command not allowed: no EF selected
+	swMemoryFailure apdu.SW = 0x6581 // the state file could not be written
+	swNoCurrentEF   apdu.SW = 0x6986 // command not allowed: no EF selected
 )
 
 // event tells the transport what happened beyond the response.
