@@ -1,0 +1,211 @@
+package main
+
+/*
+#include "cabi.h"
+*/
+import "C"
+
+import (
+	"unsafe"
+)
+
+//export goSignInit
+func goSignInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, hKey C.CK_OBJECT_HANDLE) (r C.CK_RV) {
+	defer guard(&r)
+	if err := mod.Initialized(); err != nil {
+		return rv(err)
+	}
+	m, ok := inMechanism(pMechanism)
+	if !ok {
+		return rvArgsBad
+	}
+	return rv(mod.SignInit(uint(hSession), m, uint(hKey)))
+}
+
+//export goSign
+func goSign(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK_ULONG, pSignature C.CK_BYTE_PTR, pulSignatureLen C.CK_ULONG_PTR) (r C.CK_RV) {
+	defer guard(&r)
+	if err := mod.Initialized(); err != nil {
+		return rv(err)
+	}
+	data, ok := inBytes(unsafe.Pointer(pData), ulDataLen)
+	if !ok || pulSignatureLen == nil {
+		return rvArgsBad
+	}
+	out := outBuf(pSignature, pulSignatureLen)
+	sig, need, err := mod.Sign(uint(hSession), data, out)
+	return writeOut(pSignature, pulSignatureLen, out, sig, need, err)
+}
+
+//export goSignUpdate
+func goSignUpdate(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen C.CK_ULONG) (r C.CK_RV) {
+	defer guard(&r)
+	if err := mod.Initialized(); err != nil {
+		return rv(err)
+	}
+	part, ok := inBytes(unsafe.Pointer(pPart), ulPartLen)
+	if !ok {
+		return rvArgsBad
+	}
+	return rv(mod.SignUpdate(uint(hSession), part))
+}
+
+//export goSignFinal
+func goSignFinal(hSession C.CK_SESSION_HANDLE, pSignature C.CK_BYTE_PTR, pulSignatureLen C.CK_ULONG_PTR) (r C.CK_RV) {
+	defer guard(&r)
+	if err := mod.Initialized(); err != nil {
+		return rv(err)
+	}
+	if pulSignatureLen == nil {
+		return rvArgsBad
+	}
+	out := outBuf(pSignature, pulSignatureLen)
+	sig, need, err := mod.SignFinal(uint(hSession), out)
+	return writeOut(pSignature, pulSignatureLen, out, sig, need, err)
+}
+
+//export goVerifyInit
+func goVerifyInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, hKey C.CK_OBJECT_HANDLE) (r C.CK_RV) {
+	defer guard(&r)
+	if err := mod.Initialized(); err != nil {
+		return rv(err)
+	}
+	m, ok := inMechanism(pMechanism)
+	if !ok {
+		return rvArgsBad
+	}
+	return rv(mod.VerifyInit(uint(hSession), m, uint(hKey)))
+}
+
+//export goVerify
+func goVerify(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK_ULONG, pSignature C.CK_BYTE_PTR, ulSignatureLen C.CK_ULONG) (r C.CK_RV) {
+	defer guard(&r)
+	if err := mod.Initialized(); err != nil {
+		return rv(err)
+	}
+	data, ok := inBytes(unsafe.Pointer(pData), ulDataLen)
+	if !ok {
+		return rvArgsBad
+	}
+	sig, ok := inBytes(unsafe.Pointer(pSignature), ulSignatureLen)
+	if !ok {
+		return rvArgsBad
+	}
+	return rv(mod.Verify(uint(hSession), data, sig))
+}
+
+//export goVerifyUpdate
+func goVerifyUpdate(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen C.CK_ULONG) (r C.CK_RV) {
+	defer guard(&r)
+	if err := mod.Initialized(); err != nil {
+		return rv(err)
+	}
+	part, ok := inBytes(unsafe.Pointer(pPart), ulPartLen)
+	if !ok {
+		return rvArgsBad
+	}
+	return rv(mod.VerifyUpdate(uint(hSession), part))
+}
+
+//export goVerifyFinal
+func goVerifyFinal(hSession C.CK_SESSION_HANDLE, pSignature C.CK_BYTE_PTR, ulSignatureLen C.CK_ULONG) (r C.CK_RV) {
+	defer guard(&r)
+	if err := mod.Initialized(); err != nil {
+		return rv(err)
+	}
+	sig, ok := inBytes(unsafe.Pointer(pSignature), ulSignatureLen)
+	if !ok {
+		return rvArgsBad
+	}
+	return rv(mod.VerifyFinal(uint(hSession), sig))
+}
+
+//export goDigestInit
+func goDigestInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR) (r C.CK_RV) {
+	defer guard(&r)
+	if err := mod.Initialized(); err != nil {
+		return rv(err)
+	}
+	m, ok := inMechanism(pMechanism)
+	if !ok {
+		return rvArgsBad
+	}
+	return rv(mod.DigestInit(uint(hSession), m))
+}
+
+//export goDigest
+func goDigest(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK_ULONG, pDigest C.CK_BYTE_PTR, pulDigestLen C.CK_ULONG_PTR) (r C.CK_RV) {
+	defer guard(&r)
+	if err := mod.Initialized(); err != nil {
+		return rv(err)
+	}
+	data, ok := inBytes(unsafe.Pointer(pData), ulDataLen)
+	if !ok || pulDigestLen == nil {
+		return rvArgsBad
+	}
+	out := outBuf(pDigest, pulDigestLen)
+	sum, need, err := mod.Digest(uint(hSession), data, out)
+	return writeOut(pDigest, pulDigestLen, out, sum, need, err)
+}
+
+//export goDigestUpdate
+func goDigestUpdate(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen C.CK_ULONG) (r C.CK_RV) {
+	defer guard(&r)
+	if err := mod.Initialized(); err != nil {
+		return rv(err)
+	}
+	part, ok := inBytes(unsafe.Pointer(pPart), ulPartLen)
+	if !ok {
+		return rvArgsBad
+	}
+	return rv(mod.DigestUpdate(uint(hSession), part))
+}
+
+//export goDigestFinal
+func goDigestFinal(hSession C.CK_SESSION_HANDLE, pDigest C.CK_BYTE_PTR, pulDigestLen C.CK_ULONG_PTR) (r C.CK_RV) {
+	defer guard(&r)
+	if err := mod.Initialized(); err != nil {
+		return rv(err)
+	}
+	if pulDigestLen == nil {
+		return rvArgsBad
+	}
+	out := outBuf(pDigest, pulDigestLen)
+	sum, need, err := mod.DigestFinal(uint(hSession), out)
+	return writeOut(pDigest, pulDigestLen, out, sum, need, err)
+}
+
+//export goSeedRandom
+func goSeedRandom(hSession C.CK_SESSION_HANDLE, pSeed C.CK_BYTE_PTR, ulSeedLen C.CK_ULONG) (r C.CK_RV) {
+	defer guard(&r)
+	if err := mod.Initialized(); err != nil {
+		return rv(err)
+	}
+	seed, ok := inBytes(unsafe.Pointer(pSeed), ulSeedLen)
+	if !ok {
+		return rvArgsBad
+	}
+	return rv(mod.SeedRandom(uint(hSession), seed))
+}
+
+//export goGenerateRandom
+func goGenerateRandom(hSession C.CK_SESSION_HANDLE, pRandomData C.CK_BYTE_PTR, ulRandomLen C.CK_ULONG) (r C.CK_RV) {
+	defer guard(&r)
+	if err := mod.Initialized(); err != nil {
+		return rv(err)
+	}
+	if (pRandomData == nil && ulRandomLen != 0) || ulRandomLen > maxBytes {
+		return rvArgsBad
+	}
+	data, err := mod.GenerateRandom(uint(hSession), uint(ulRandomLen))
+	if err != nil {
+		return rv(err)
+	}
+	if uint(len(data)) != uint(ulRandomLen) {
+		return rvGeneral
+	}
+	if len(data) > 0 {
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(pRandomData)), len(data)), data)
+	}
+	return rvOK
+}

@@ -1,0 +1,158 @@
+package main
+
+/*
+#include "cabi.h"
+*/
+import "C"
+
+import (
+	"unsafe"
+
+	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
+)
+
+//export goGetSlotList
+func goGetSlotList(tokenPresent C.CK_BBOOL, pSlotList C.CK_SLOT_ID_PTR, pulCount C.CK_ULONG_PTR) (r C.CK_RV) {
+	defer guard(&r)
+	if err := mod.Initialized(); err != nil {
+		return rv(err)
+	}
+	if pulCount == nil {
+		return rvArgsBad
+	}
+	slots, err := mod.SlotList(tokenPresent != C.CK_FALSE)
+	if err != nil {
+		return rv(err)
+	}
+	return writeULongs(pSlotList, pulCount, slots)
+}
+
+//export goGetSlotInfo
+func goGetSlotInfo(slotID C.CK_SLOT_ID, pInfo C.CK_SLOT_INFO_PTR) (r C.CK_RV) {
+	defer guard(&r)
+	if err := mod.Initialized(); err != nil {
+		return rv(err)
+	}
+	if pInfo == nil {
+		return rvArgsBad
+	}
+	info, err := mod.SlotInfo(uint(slotID))
+	if err != nil {
+		return rv(err)
+	}
+	var out C.CK_SLOT_INFO
+	pad(out.slotDescription[:], info.Description)
+	pad(out.manufacturerID[:], info.ManufacturerID)
+	out.flags = C.CK_FLAGS(info.Flags)
+	out.hardwareVersion = version(info.HardwareVersion)
+	out.firmwareVersion = version(info.FirmwareVersion)
+	*pInfo = out
+	return rvOK
+}
+
+//export goGetTokenInfo
+func goGetTokenInfo(slotID C.CK_SLOT_ID, pInfo C.CK_TOKEN_INFO_PTR) (r C.CK_RV) {
+	defer guard(&r)
+	if err := mod.Initialized(); err != nil {
+		return rv(err)
+	}
+	if pInfo == nil {
+		return rvArgsBad
+	}
+	info, err := mod.TokenInfo(uint(slotID))
+	if err != nil {
+		return rv(err)
+	}
+	var out C.CK_TOKEN_INFO
+	pad(out.label[:], info.Label)
+	pad(out.manufacturerID[:], info.ManufacturerID)
+	pad(out.model[:], info.Model)
+	pad(out.serialNumber[:], info.SerialNumber)
+	out.flags = C.CK_FLAGS(info.Flags)
+	out.ulMaxSessionCount = C.CK_ULONG(info.MaxSessionCount)
+	out.ulSessionCount = C.CK_ULONG(info.SessionCount)
+	out.ulMaxRwSessionCount = C.CK_ULONG(info.MaxRwSessionCount)
+	out.ulRwSessionCount = C.CK_ULONG(info.RwSessionCount)
+	out.ulMaxPinLen = C.CK_ULONG(info.MaxPinLen)
+	out.ulMinPinLen = C.CK_ULONG(info.MinPinLen)
+	out.ulTotalPublicMemory = C.CK_ULONG(info.TotalPublicMemory)
+	out.ulFreePublicMemory = C.CK_ULONG(info.FreePublicMemory)
+	out.ulTotalPrivateMemory = C.CK_ULONG(info.TotalPrivateMemory)
+	out.ulFreePrivateMemory = C.CK_ULONG(info.FreePrivateMemory)
+	out.hardwareVersion = version(info.HardwareVersion)
+	out.firmwareVersion = version(info.FirmwareVersion)
+	pad(out.utcTime[:], info.UTCTime)
+	*pInfo = out
+	return rvOK
+}
+
+//export goWaitForSlotEvent
+func goWaitForSlotEvent(flags C.CK_FLAGS, pSlot C.CK_SLOT_ID_PTR, pReserved C.CK_VOID_PTR) (r C.CK_RV) {
+	defer guard(&r)
+	if err := mod.Initialized(); err != nil {
+		return rv(err)
+	}
+	if pSlot == nil || pReserved != nil {
+		return rvArgsBad
+	}
+	slot, err := mod.WaitForSlotEvent(flags&ck.CKF_DONT_BLOCK != 0)
+	if err != nil {
+		return rv(err)
+	}
+	*pSlot = C.CK_SLOT_ID(slot)
+	return rvOK
+}
+
+//export goGetMechanismList
+func goGetMechanismList(slotID C.CK_SLOT_ID, pMechanismList C.CK_MECHANISM_TYPE_PTR, pulCount C.CK_ULONG_PTR) (r C.CK_RV) {
+	defer guard(&r)
+	if err := mod.Initialized(); err != nil {
+		return rv(err)
+	}
+	if pulCount == nil {
+		return rvArgsBad
+	}
+	mechs, err := mod.MechanismList(uint(slotID))
+	if err != nil {
+		return rv(err)
+	}
+	return writeULongs(pMechanismList, pulCount, mechs)
+}
+
+//export goGetMechanismInfo
+func goGetMechanismInfo(slotID C.CK_SLOT_ID, typ C.CK_MECHANISM_TYPE, pInfo C.CK_MECHANISM_INFO_PTR) (r C.CK_RV) {
+	defer guard(&r)
+	if err := mod.Initialized(); err != nil {
+		return rv(err)
+	}
+	if pInfo == nil {
+		return rvArgsBad
+	}
+	info, err := mod.MechanismInfo(uint(slotID), uint(typ))
+	if err != nil {
+		return rv(err)
+	}
+	*pInfo = C.CK_MECHANISM_INFO{
+		ulMinKeySize: C.CK_ULONG(info.MinKeySize),
+		ulMaxKeySize: C.CK_ULONG(info.MaxKeySize),
+		flags:        C.CK_FLAGS(info.Flags),
+	}
+	return rvOK
+}
+
+// labelLen is the fixed width of C_InitToken's pLabel.
+const labelLen = 32
+
+//export goInitToken
+func goInitToken(slotID C.CK_SLOT_ID, pPin C.CK_UTF8CHAR_PTR, ulPinLen C.CK_ULONG, pLabel C.CK_UTF8CHAR_PTR) (r C.CK_RV) {
+	defer guard(&r)
+	if err := mod.Initialized(); err != nil {
+		return rv(err)
+	}
+	pin, ok := inBytes(unsafe.Pointer(pPin), ulPinLen)
+	if !ok || pLabel == nil {
+		return rvArgsBad
+	}
+	label := C.GoBytes(unsafe.Pointer(pLabel), labelLen)
+	return rv(mod.InitToken(uint(slotID), pin, label))
+}
