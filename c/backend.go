@@ -2,12 +2,21 @@ package main
 
 import (
 	"errors"
+	"os"
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
 )
 
 // openBackend creates the card back end at C_Initialize.
-// TODO(c): switch to cardos/backend.Open once it lands.
+//
+// Temporary: only the simulator (MYNA_PKCS11_SIM=<state file>) until
+// cardos/backend.Open, which adds PC/SC, lands; then this becomes
+// backend.Open.
 func openBackend() (cardos.Context, error) {
-	return nil, errors.New("c: no card back end linked yet (cardos/backend has not landed)")
+	path := os.Getenv("MYNA_PKCS11_SIM")
+	if path == "" {
+		return nil, errors.New("c: PC/SC back end not linked yet; set MYNA_PKCS11_SIM to a simulator state file")
+	}
+	return sim.OpenContext(path)
 }

@@ -1,0 +1,94 @@
+// Package modtest finds or builds libmyna-pkcs11.so and makes simulator
+// state files for the tests that load the module (test/abi, test/cabi).
+package modtest
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
+)
+
+// EnvLib names the environment variable holding a prebuilt module to test
+// instead of building one.
+const EnvLib = "MYNA_PKCS11_LIB"
+
+// EnvSim is the variable the module reads at C_Initialize to use the
+// in-process simulator on a state file.
+const EnvSim = "MYNA_PKCS11_SIM"
+
+// RepoRoot returns the directory holding go.mod, searching upwards from
+// the working directory.
+func RepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("modtest: go.mod not found above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// Library returns the module to test: $MYNA_PKCS11_LIB when set, else a
+// fresh build in dir with the same command as the Makefile.
+func Library(dir string) (string, error) {
+	if p := os.Getenv(EnvLib); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return "", fmt.Errorf("modtest: %s=%s: %w (run `make` or unset it)", EnvLib, p, err)
+		}
+		return p, nil
+	}
+	root, err := RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, "libmyna-pkcs11.so")
+	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath",
+		"-ldflags", "-s -w -extldflags=-Wl,--version-script="+filepath.Join(root, "c", "exports.map"),
+		"-o", out, "./c")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("modtest: building the module: %v\n%s", err, b)
+	}
+	return out, nil
+}
+
+// NewSimState generates a simulated card (default PINs, fresh keys) in the
+// state file at path.
+func NewSimState(path string, opt sim.Options) error {
+	if _, err := sim.Open(path, opt); err != nil {
+		return fmt.Errorf("modtest: generating simulator state: %w", err)
+	}
+	return nil
+}
+
+// CopyFile copies src to dst (state files are cloned per test so that each
+// test starts from the same fresh card).
+func CopyFile(dst, src string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
