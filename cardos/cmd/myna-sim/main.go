@@ -1,0 +1,356 @@
+// Command myna-sim runs the My Number Card simulator of cardos/sim.
+//
+// It creates and inspects simulator state files and serves a card to
+// vsmartcard's vpcd, so that pcscd and every PC/SC application (OpenSC,
+// the project's PKCS#11 module) see it in the reader "Virtual PCD 00 00".
+//
+// Usage:
+//
+//	myna-sim --state FILE --init [profile flags]   create a card
+//	myna-sim --state FILE --vpcd 127.0.0.1:35963   serve it until SIGTERM
+//	myna-sim --state FILE --status                 show counters and public certs
+//	myna-sim --state FILE --admin-reset            unlock both PINs
+//	myna-sim --state FILE --export-certs DIR       write PEM certificates
+package main
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/asn1"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"crypto/x509/pkix"
+
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/apdu"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
+)
+
+const usageText = `myna-sim: My Number Card (JPKI) simulator for tests.
+
+Usage:
+  myna-sim --state FILE --init [profile flags] [quirk flags] [--force]
+      Create the state file: four RSA-2048 keys, J-LIS-like CA certificates,
+      an auth certificate and a signature certificate for a fictional holder.
+  myna-sim --state FILE --vpcd ADDR [--trace] [--latency-apdu D] [--latency-sign D] [--atr HEX]
+      Serve the card to vsmartcard's vpcd (vsmartcard listens on 127.0.0.1:35963
+      for the reader "Virtual PCD 00 00") until SIGTERM/SIGINT. The state file is
+      created with the profile flags if it does not exist.
+  myna-sim --state FILE --status
+      Print retry counters and the auth/CA certificate subjects. The
+      signature certificate's personal data is never printed.
+  myna-sim --state FILE --admin-reset
+      Municipal-office unlock: both retry counters back to 3 and 5.
+  myna-sim --state FILE --export-certs DIR [--include-sign-cert]
+      Write auth-cert.pem, auth-ca.pem, sign-ca.pem (and sign-cert.pem only
+      with --include-sign-cert) into DIR.
+
+Default PINs: auth "1234", sign "ABC123". The state file holds private keys
+and PINs (mode 0600); retry counters are saved at every change, so a lockout
+survives restarts and is shared with every process using the same file.
+
+Flags:
+`
+
+type config struct {
+	state                           string
+	init, force, status, adminReset bool
+	vpcd                            string
+	exportDir                       string
+	includeSign, trace              bool
+	latencyAPDU, latencySign        time.Duration
+	atr                             string
+	profile                         sim.Profile
+	blockedSW                       string
+	reselectClears, signSchemes     bool
+	noSignEF                        string
+	changeAnyValue                  bool
+	stdout, stderr                  io.Writer
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	cfg := config{stdout: stdout, stderr: stderr}
+	fs := flag.NewFlagSet("myna-sim", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usageText)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&cfg.state, "state", "", "simulator state `FILE` (JSON; required)")
+	fs.BoolVar(&cfg.init, "init", false, "create the state file from the profile flags")
+	fs.BoolVar(&cfg.force, "force", false, "with --init: overwrite an existing state file")
+	fs.BoolVar(&cfg.status, "status", false, "print retry counters and public certificate subjects")
+	fs.BoolVar(&cfg.adminReset, "admin-reset", false, "unlock both PINs (retry counters back to maximum)")
+	fs.StringVar(&cfg.vpcd, "vpcd", "", "serve the card to vpcd at `ADDR` (vsmartcard default: "+sim.DefaultVPCDAddr+")")
+	fs.StringVar(&cfg.exportDir, "export-certs", "", "write PEM certificates into `DIR`")
+	fs.BoolVar(&cfg.includeSign, "include-sign-cert", false, "with --export-certs: also write the signature certificate (personal data)")
+	fs.BoolVar(&cfg.trace, "trace", false, "with --vpcd: trace APDUs to stderr (PINs and the signature certificate redacted)")
+	fs.DurationVar(&cfg.latencyAPDU, "latency-apdu", 0, "with --vpcd: delay per APDU (a contact card: 15ms)")
+	fs.DurationVar(&cfg.latencySign, "latency-sign", 0, "with --vpcd: extra delay per signature (a real card: 500ms)")
+	fs.StringVar(&cfg.atr, "atr", "", "with --vpcd: ATR in `HEX` (default 3BE000FF8131FE4514)")
+	fs.StringVar(&cfg.profile.AuthPIN, "auth-pin", sim.DefaultAuthPIN, "profile: 4-digit auth PIN")
+	fs.StringVar(&cfg.profile.SignPIN, "sign-pin", sim.DefaultSignPIN, "profile: 6-16 character A-Z0-9 signature password")
+	fs.BoolVar(&cfg.profile.NoSignCert, "no-sign-cert", false, "profile: no signature certificate (holder under 15)")
+	fs.BoolVar(&cfg.profile.Expired, "expired", false, "profile: holder certificates already expired")
+	fs.BoolVar(&cfg.profile.FaceAuth, "face-auth", false, "profile: face-authentication card (no usable PIN, no sign certificate)")
+	fs.StringVar(&cfg.profile.Name, "name", "", "profile: holder name (default a fictional name)")
+	fs.StringVar(&cfg.profile.Address, "address", "", "profile: holder address (default a fictional address)")
+	fs.StringVar(&cfg.profile.BirthDate, "birth", "", "profile: birth date YYYY-MM-DD (default 1985-04-12)")
+	fs.StringVar(&cfg.profile.Sex, "sex", "", "profile: 1 male, 2 female, 9 not applicable (default 2)")
+	fs.StringVar(&cfg.blockedSW, "blocked-query-sw", "63C0", "quirk: answer of an empty VERIFY on a blocked PIN (63C0 or 6984)")
+	fs.BoolVar(&cfg.reselectClears, "reselect-clears-pins", false, "quirk: re-selecting the JPKI AP drops verified PINs")
+	fs.BoolVar(&cfg.signSchemes, "sign-schemes", false, "quirk: accept SIGN P1 01-05 (on-card SHA-256, PSS)")
+	fs.StringVar(&cfg.noSignEF, "no-sign-cert-ef", "filler", "quirk: EF 0001 without a sign certificate: filler, absent or empty")
+	fs.BoolVar(&cfg.changeAnyValue, "change-any-value", false, "quirk: CHANGE REFERENCE DATA accepts any new PIN value")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "myna-sim: unexpected argument %q (see --help)\n", fs.Arg(0))
+		return 2
+	}
+	if cfg.state == "" {
+		fmt.Fprintln(stderr, "myna-sim: --state FILE is required (see --help)")
+		return 2
+	}
+	actions := 0
+	for _, on := range []bool{cfg.init, cfg.status, cfg.adminReset, cfg.vpcd != "", cfg.exportDir != ""} {
+		if on {
+			actions++
+		}
+	}
+	if actions != 1 {
+		fmt.Fprintln(stderr, "myna-sim: give exactly one of --init, --vpcd, --status, --admin-reset, --export-certs (see --help)")
+		return 2
+	}
+	var err error
+	switch {
+	case cfg.init:
+		err = doInit(cfg)
+	case cfg.status:
+		err = doStatus(cfg)
+	case cfg.adminReset:
+		err = doAdminReset(cfg)
+	case cfg.exportDir != "":
+		err = doExport(cfg)
+	default:
+		err = doServe(cfg)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "myna-sim: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func (cfg config) options() (sim.Options, error) {
+	opt := sim.Options{Profile: cfg.profile, LatencyAPDU: cfg.latencyAPDU, LatencySign: cfg.latencySign}
+	switch strings.ToUpper(cfg.blockedSW) {
+	case "63C0", "":
+	case "6984":
+		opt.Quirks.BlockedQuerySW = apdu.SWRefDataBlocked
+	default:
+		return opt, fmt.Errorf("--blocked-query-sw must be 63C0 or 6984, not %q", cfg.blockedSW)
+	}
+	switch cfg.noSignEF {
+	case "filler", "":
+	case "absent":
+		opt.Quirks.NoSignCertEF = sim.SignEFAbsent
+	case "empty":
+		opt.Quirks.NoSignCertEF = sim.SignEFEmpty
+	default:
+		return opt, fmt.Errorf("--no-sign-cert-ef must be filler, absent or empty, not %q", cfg.noSignEF)
+	}
+	opt.Quirks.ReselectClearsPINs = cfg.reselectClears
+	opt.Quirks.SignSchemes = cfg.signSchemes
+	opt.Quirks.ChangeAcceptsAnyValue = cfg.changeAnyValue
+	if cfg.atr != "" {
+		atr, err := hex.DecodeString(strings.NewReplacer(" ", "", ":", "").Replace(cfg.atr))
+		if err != nil || len(atr) < 2 || len(atr) > 33 {
+			return opt, fmt.Errorf("--atr must be 2 to 33 bytes of hex, not %q", cfg.atr)
+		}
+		opt.ATR = atr
+	}
+	if cfg.trace {
+		opt.Trace = cfg.stderr
+	}
+	return opt, nil
+}
+
+// openExisting opens the state file, refusing to create one.
+func openExisting(cfg config) (*sim.Card, error) {
+	if _, err := os.Stat(cfg.state); err != nil {
+		return nil, fmt.Errorf("%w (create it with --init)", err)
+	}
+	opt, err := cfg.options()
+	if err != nil {
+		return nil, err
+	}
+	return sim.Open(cfg.state, opt)
+}
+
+func doInit(cfg config) error {
+	if _, err := os.Stat(cfg.state); err == nil {
+		if !cfg.force {
+			return fmt.Errorf("%s exists: use --force to replace it", cfg.state)
+		}
+		if err := os.Remove(cfg.state); err != nil {
+			return err
+		}
+	}
+	opt, err := cfg.options()
+	if err != nil {
+		return err
+	}
+	if _, err := sim.Open(cfg.state, opt); err != nil {
+		return err
+	}
+	fmt.Fprintf(cfg.stdout, "created %s (auth PIN and sign password as given; default 1234 / ABC123)\n", cfg.state)
+	return nil
+}
+
+func doAdminReset(cfg config) error {
+	c, err := openExisting(cfg)
+	if err != nil {
+		return err
+	}
+	if err := c.AdminReset(); err != nil {
+		return err
+	}
+	fmt.Fprintf(cfg.stdout, "unlocked: auth PIN %d tries, sign password %d tries\n", c.TriesLeft(1), c.TriesLeft(2))
+	return nil
+}
+
+func doStatus(cfg config) error {
+	c, err := openExisting(cfg)
+	if err != nil {
+		return err
+	}
+	w := cfg.stdout
+	p := c.Profile()
+	fmt.Fprintf(w, "state file:      %s\n", cfg.state)
+	fmt.Fprintf(w, "ATR:             % X\n", c.ATR())
+	fmt.Fprintf(w, "auth PIN:        %s\n", tries(c.TriesLeft(1), sim.AuthMaxTries))
+	fmt.Fprintf(w, "sign password:   %s\n", tries(c.TriesLeft(2), sim.SignMaxTries))
+	var kind []string
+	if p.FaceAuth {
+		kind = append(kind, "face-auth (no PIN)")
+	}
+	if p.NoSignCert {
+		kind = append(kind, "no signature certificate")
+	}
+	if p.Expired {
+		kind = append(kind, "expired certificates")
+	}
+	if len(kind) == 0 {
+		kind = append(kind, "standard")
+	}
+	fmt.Fprintf(w, "profile:         %s\n", strings.Join(kind, ", "))
+	certs := c.Certificates()
+	for _, e := range []struct {
+		label string
+		der   []byte
+	}{{"auth cert", certs.AuthCert}, {"auth CA", certs.AuthCA}, {"sign CA", certs.SignCA}} {
+		cert, err := x509.ParseCertificate(e.der)
+		if err != nil {
+			return fmt.Errorf("%s: %w", e.label, err)
+		}
+		fmt.Fprintf(w, "%-16s subject %s\n", e.label+":", rawName(cert.RawSubject))
+		fmt.Fprintf(w, "%-16s valid %s to %s\n", "", cert.NotBefore.Format(time.DateOnly), cert.NotAfter.Format(time.DateOnly))
+	}
+	if certs.SignCert != nil {
+		fmt.Fprintf(w, "sign cert:       present (%d bytes; personal data not shown)\n", len(certs.SignCert))
+	} else {
+		fmt.Fprintf(w, "sign cert:       none\n")
+	}
+	return nil
+}
+
+func tries(left, max int) string {
+	if left == 0 {
+		return fmt.Sprintf("BLOCKED (0 of %d tries left)", max)
+	}
+	return fmt.Sprintf("%d of %d tries left", left, max)
+}
+
+// rawName prints a Name in RFC 4514 order with one attribute per RDN.
+func rawName(der []byte) string {
+	var seq pkix.RDNSequence
+	if _, err := asn1.Unmarshal(der, &seq); err != nil {
+		return "(undecodable)"
+	}
+	return seq.String()
+}
+
+func doExport(cfg config) error {
+	c, err := openExisting(cfg)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cfg.exportDir, 0o755); err != nil {
+		return err
+	}
+	certs := c.Certificates()
+	files := []struct {
+		name string
+		der  []byte
+	}{{"auth-cert.pem", certs.AuthCert}, {"auth-ca.pem", certs.AuthCA}, {"sign-ca.pem", certs.SignCA}}
+	if cfg.includeSign {
+		if certs.SignCert == nil {
+			return errors.New("the card has no signature certificate")
+		}
+		files = append(files, struct {
+			name string
+			der  []byte
+		}{"sign-cert.pem", certs.SignCert})
+	}
+	for _, f := range files {
+		path := filepath.Join(cfg.exportDir, f.name)
+		b := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: f.der})
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintln(cfg.stdout, path)
+	}
+	return nil
+}
+
+func doServe(cfg config) error {
+	opt, err := cfg.options()
+	if err != nil {
+		return err
+	}
+	card, err := sim.Open(cfg.state, opt)
+	if err != nil {
+		return err
+	}
+	r := sim.NewReader("Virtual PCD 00 00")
+	r.Insert(card)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	fmt.Fprintf(cfg.stderr, "myna-sim: serving %s to vpcd at %s (pid %d); stop with SIGTERM\n", cfg.state, cfg.vpcd, os.Getpid())
+	err = sim.ServeVPCD(ctx, cfg.vpcd, r)
+	if errors.Is(err, context.Canceled) {
+		s := card.Stats()
+		fmt.Fprintf(cfg.stderr, "myna-sim: stopped after %d APDUs, %d signatures\n", s.APDUs, s.Signatures)
+		return nil
+	}
+	return err
+}

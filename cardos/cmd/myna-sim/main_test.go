@@ -1,0 +1,59 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestInitStatusExportAdminReset(t *testing.T) {
+	dir := t.TempDir()
+	state := filepath.Join(dir, "card.json")
+	var out, errb bytes.Buffer
+	require.Equal(t, 0, run([]string{"--state", state, "--init", "--name", "試験 一郎"}, &out, &errb), errb.String())
+	assert.Equal(t, 1, run([]string{"--state", state, "--init"}, &out, &errb), "refuses to overwrite")
+	assert.Contains(t, errb.String(), "--force")
+
+	out.Reset()
+	require.Equal(t, 0, run([]string{"--state", state, "--status"}, &out, &errb))
+	s := out.String()
+	assert.Contains(t, s, "auth PIN:        3 of 3 tries left")
+	assert.Contains(t, s, "sign password:   5 of 5 tries left")
+	assert.Contains(t, s, "OU=JPKI for user authentication,O=JPKI,C=JP")
+	assert.Contains(t, s, "personal data not shown")
+	assert.NotContains(t, s, "試験", "never print the holder's name")
+
+	exp := filepath.Join(dir, "certs")
+	require.Equal(t, 0, run([]string{"--state", state, "--export-certs", exp}, &out, &errb))
+	for _, f := range []string{"auth-cert.pem", "auth-ca.pem", "sign-ca.pem"} {
+		assert.FileExists(t, filepath.Join(exp, f))
+	}
+	assert.NoFileExists(t, filepath.Join(exp, "sign-cert.pem"))
+	require.Equal(t, 0, run([]string{"--state", state, "--export-certs", exp, "--include-sign-cert"}, &out, &errb))
+	assert.FileExists(t, filepath.Join(exp, "sign-cert.pem"))
+
+	require.Equal(t, 0, run([]string{"--state", state, "--admin-reset"}, &out, &errb))
+	assert.Contains(t, out.String(), "unlocked: auth PIN 3 tries, sign password 5 tries")
+}
+
+func TestUsageErrors(t *testing.T) {
+	var out, errb bytes.Buffer
+	assert.Equal(t, 2, run(nil, &out, &errb))
+	assert.Contains(t, errb.String(), "--state FILE is required")
+	errb.Reset()
+	assert.Equal(t, 2, run([]string{"--state", "x", "--status", "--admin-reset"}, &out, &errb))
+	assert.Contains(t, errb.String(), "exactly one of")
+	errb.Reset()
+	missing := filepath.Join(t.TempDir(), "missing.json")
+	assert.Equal(t, 1, run([]string{"--state", missing, "--status"}, &out, &errb))
+	assert.Contains(t, errb.String(), "create it with --init")
+	_, err := os.Stat(missing)
+	assert.True(t, os.IsNotExist(err), "--status does not create a card")
+	errb.Reset()
+	assert.Equal(t, 1, run([]string{"--state", missing, "--init", "--auth-pin", "12"}, &out, &errb))
+	assert.Contains(t, errb.String(), "exactly 4 digits")
+}
