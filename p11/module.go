@@ -1,6 +1,7 @@
 package p11
 
 import (
+	"context"
 	"sync"
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
@@ -11,36 +12,184 @@ import (
 // simulator).
 type Opener func() (cardos.Context, error)
 
-// Module is one loaded instance of the PKCS#11 library. Its zero value is
-// not usable; create it with NewModule. All methods are safe for
-// concurrent use.
+// Library identification reported by C_GetInfo.
+const (
+	manufacturerID     = "myna-pkcs11"
+	libraryDescription = "My Number Card JPKI PKCS#11"
+)
+
+var (
+	cryptokiVersion = Version{Major: 2, Minor: 40}
+	libraryVersion  = Version{Major: 0, Minor: 1}
+)
+
+// Module is one loaded instance of the PKCS#11 library. Create it with
+// NewModule. All methods are safe for concurrent use.
+//
+// Locking: m.mu guards the module's maps and is never held during card
+// I/O. Each session has a mutex for its operation state; each card has io
+// (one conversation at a time) and mu (its fields, held briefly). Lock
+// order: session.mu, m.mu, card.mu; card.io, card.mu.
 type Module struct {
 	open Opener
 
-	mu  sync.Mutex
-	ctx cardos.Context // nil when not initialised
+	refreshMu sync.Mutex // one reader enumeration at a time
+
+	mu          sync.Mutex
+	initialized bool
+	ctx         cardos.Context // nil while the back end could not be opened
+	log         *logger
+	waitCtx     context.Context
+	cancelWait  context.CancelFunc
+
+	readers  map[string]*reader // by name, kept for the module's lifetime
+	order    []*reader          // in order of first appearance
+	slots    map[uint]slotRef
+	nextSlot uint
+	nextGen  uint64
+
+	sessions    map[uint]*session
+	nextSession uint
+
+	known   []cardos.ReaderStatus // last reader state seen
+	pending []uint                // slot events not yet reported
 }
 
-// NewModule returns an uninitialised module that will open its card back
-// end with open at Initialize. It does no work itself.
-func NewModule(open Opener) *Module { return &Module{open: open} }
+// NewModule returns an uninitialised module that opens its card back end
+// with open at Initialize. It does no work itself.
+func NewModule(open Opener) *Module {
+	return &Module{
+		open:     open,
+		readers:  map[string]*reader{},
+		slots:    map[uint]slotRef{},
+		sessions: map[uint]*session{},
+		log:      &logger{},
+	}
+}
 
-// Initialize implements C_Initialize.
-func (m *Module) Initialize(a InitArgs) error { return errNotYet }
+// Initialize implements C_Initialize. The application's mutex callbacks
+// are never used: the module locks with Go mutexes, so all four callbacks
+// without CKF_OS_LOCKING_OK give CKR_CANT_LOCK. The module starts no OS
+// threads of its own beyond Go's runtime, so
+// CKF_LIBRARY_CANT_CREATE_OS_THREADS is accepted.
+func (m *Module) Initialize(a InitArgs) error {
+	if a.Present {
+		if a.ReservedNonNil {
+			return ck.Error(ck.CKR_ARGUMENTS_BAD)
+		}
+		switch {
+		case a.MutexFuncs != 0 && a.MutexFuncs != 4:
+			return ck.Error(ck.CKR_ARGUMENTS_BAD)
+		case a.MutexFuncs == 4 && !a.OSLockingOK:
+			return ck.Error(ck.CKR_CANT_LOCK)
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.initialized {
+		return ck.Error(ck.CKR_CRYPTOKI_ALREADY_INITIALIZED)
+	}
+	m.log = newLoggerFromEnv()
+	m.initialized = true
+	m.waitCtx, m.cancelWait = context.WithCancel(context.Background())
+	m.known, m.pending = nil, nil
+	m.openContextLocked()
+	if m.ctx != nil {
+		// The readers present now are the baseline for slot events.
+		if st, err := m.ctx.Readers(); err == nil {
+			cl := m.applyLocked(st, false)
+			closeCards(cl)
+		}
+	}
+	m.log.infof("C_Initialize: ok")
+	return nil
+}
 
-// Finalize implements C_Finalize.
-func (m *Module) Finalize() error { return errNotYet }
+// openContextLocked opens the back end if it is not open. A failure (no
+// pcscd yet) is logged and retried at the next enumeration, so that the
+// library still loads and shows no slots.
+func (m *Module) openContextLocked() {
+	if m.ctx != nil || m.open == nil {
+		return
+	}
+	ctx, err := m.open()
+	if err != nil {
+		m.log.infof("cannot open the smart-card service (is pcscd running?): %v", err)
+		return
+	}
+	m.ctx = ctx
+}
+
+// Finalize implements C_Finalize: it logs out of every card (the card
+// forgets the PINs), closes every session and card connection, closes the
+// back end and wakes a blocked WaitForSlotEvent, which then returns
+// CKR_CRYPTOKI_NOT_INITIALIZED. Initialize may be called again.
+func (m *Module) Finalize() error {
+	m.mu.Lock()
+	if !m.initialized {
+		m.mu.Unlock()
+		return ck.Error(ck.CKR_CRYPTOKI_NOT_INITIALIZED)
+	}
+	m.initialized = false
+	m.cancelWait()
+	ctx := m.ctx
+	m.ctx = nil
+	var cards []*card
+	for _, r := range m.order {
+		if r.card != nil {
+			cards = append(cards, r.card)
+			r.card = nil
+		}
+		r.attached = false
+	}
+	clear(m.sessions)
+	m.known, m.pending = nil, nil
+	log := m.log
+	m.mu.Unlock()
+
+	for _, c := range cards {
+		c.logoutOnCard(ctx, "C_Finalize")
+		c.close()
+	}
+	if ctx != nil {
+		ctx.Close()
+	}
+	log.infof("C_Finalize: ok")
+	log.close()
+	return nil
+}
 
 // Initialized returns nil when the module is initialised and
 // CKR_CRYPTOKI_NOT_INITIALIZED otherwise.
 func (m *Module) Initialized() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.ctx == nil {
+	if !m.initialized {
 		return ck.Error(ck.CKR_CRYPTOKI_NOT_INITIALIZED)
 	}
 	return nil
 }
 
 // Info implements C_GetInfo.
-func (m *Module) Info() (Info, error) { return Info{}, errNotYet }
+func (m *Module) Info() (Info, error) {
+	if err := m.Initialized(); err != nil {
+		return Info{}, err
+	}
+	return Info{
+		CryptokiVersion:    cryptokiVersion,
+		ManufacturerID:     manufacturerID,
+		LibraryDescription: libraryDescription,
+		LibraryVersion:     libraryVersion,
+	}, nil
+}
+
+// context returns the back end, opening it if an earlier attempt failed.
+func (m *Module) context() (cardos.Context, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.initialized {
+		return nil, ck.Error(ck.CKR_CRYPTOKI_NOT_INITIALIZED)
+	}
+	m.openContextLocked()
+	return m.ctx, nil
+}

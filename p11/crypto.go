@@ -1,0 +1,480 @@
+package p11
+
+import (
+	"crypto"
+	"crypto/rsa"
+	_ "crypto/sha1" // register the hashes the mechanisms use
+	_ "crypto/sha256"
+	_ "crypto/sha512"
+	"fmt"
+	"hash"
+
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/jpki"
+	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
+)
+
+// hashes maps the software digest mechanisms to Go hashes.
+var hashes = map[uint]crypto.Hash{
+	ck.CKM_SHA_1:  crypto.SHA1,
+	ck.CKM_SHA224: crypto.SHA224,
+	ck.CKM_SHA256: crypto.SHA256,
+	ck.CKM_SHA384: crypto.SHA384,
+	ck.CKM_SHA512: crypto.SHA512,
+}
+
+// signMechs maps the signing mechanisms to the hash computed here (0 for
+// CKM_RSA_PKCS, which signs the caller's bytes as given).
+var signMechs = map[uint]crypto.Hash{
+	ck.CKM_RSA_PKCS:        0,
+	ck.CKM_SHA1_RSA_PKCS:   crypto.SHA1,
+	ck.CKM_SHA224_RSA_PKCS: crypto.SHA224,
+	ck.CKM_SHA256_RSA_PKCS: crypto.SHA256,
+	ck.CKM_SHA384_RSA_PKCS: crypto.SHA384,
+	ck.CKM_SHA512_RSA_PKCS: crypto.SHA512,
+}
+
+// digestInfoPrefix is the DER DigestInfo header (SEQUENCE { AlgorithmIdentifier
+// { OID, NULL }, OCTET STRING } up to the digest) per hash, from PKCS #1.
+var digestInfoPrefix = map[crypto.Hash][]byte{
+	crypto.SHA1:   {0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00, 0x04, 0x14},
+	crypto.SHA224: {0x30, 0x2d, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x04, 0x05, 0x00, 0x04, 0x1c},
+	crypto.SHA256: {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20},
+	crypto.SHA384: {0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02, 0x05, 0x00, 0x04, 0x30},
+	crypto.SHA512: {0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03, 0x05, 0x00, 0x04, 0x40},
+}
+
+// pkcsOp is the data part of a sign or verify operation.
+type pkcsOp struct {
+	mech  uint
+	h     crypto.Hash
+	hash  hash.Hash // multi-part state for hashing mechanisms
+	raw   []byte    // CKM_RSA_PKCS: collected input
+	multi bool      // an Update was called
+}
+
+func newPKCSOp(mech uint) *pkcsOp {
+	op := &pkcsOp{mech: mech, h: signMechs[mech]}
+	if op.h != 0 {
+		op.hash = op.h.New()
+	}
+	return op
+}
+
+// update adds a part. CKM_RSA_PKCS takes at most 245 bytes in all.
+func (op *pkcsOp) update(part []byte) error {
+	op.multi = true
+	if op.hash != nil {
+		op.hash.Write(part)
+		return nil
+	}
+	if len(op.raw)+len(part) > jpki.MaxSignInput {
+		return fmt.Errorf("CKM_RSA_PKCS input over %d bytes: %w", jpki.MaxSignInput, ck.Error(ck.CKR_DATA_LEN_RANGE))
+	}
+	op.raw = append(op.raw, part...)
+	return nil
+}
+
+// input returns the bytes the card signs: the DigestInfo of the hash, or
+// the raw input (1 to 245 bytes).
+func (op *pkcsOp) input() ([]byte, error) {
+	if op.hash != nil {
+		return append(append([]byte(nil), digestInfoPrefix[op.h]...), op.hash.Sum(nil)...), nil
+	}
+	if len(op.raw) == 0 || len(op.raw) > jpki.MaxSignInput {
+		return nil, fmt.Errorf("CKM_RSA_PKCS input of %d bytes, the card signs 1 to %d: %w", len(op.raw), jpki.MaxSignInput, ck.Error(ck.CKR_DATA_LEN_RANGE))
+	}
+	return op.raw, nil
+}
+
+// signOp is an active signing operation.
+type signOp struct {
+	*pkcsOp
+	key objKind
+}
+
+// verifyOp is an active verification.
+type verifyOp struct {
+	*pkcsOp
+	pub *rsa.PublicKey
+}
+
+// digestOp is an active digest.
+type digestOp struct {
+	h     hash.Hash
+	multi bool
+	sum   []byte // computed result kept for the size protocol
+}
+
+// checkMech validates a sign/verify mechanism.
+func checkMech(mech Mechanism) error {
+	if _, ok := signMechs[mech.Type]; !ok {
+		return fmt.Errorf("%s: %w", ck.MechName(mech.Type), ck.Error(ck.CKR_MECHANISM_INVALID))
+	}
+	if len(mech.Param) != 0 {
+		return ck.Error(ck.CKR_MECHANISM_PARAM_INVALID)
+	}
+	return nil
+}
+
+// keyFor resolves a key handle of the session's card and token, keeping
+// "exists but needs login" apart from "not a key".
+func (s *session) keyFor(h uint) (objKind, error) {
+	k := objKind(h & (1<<kindBits - 1))
+	spec, ok := specs[k]
+	if h>>kindBits != uint(s.c.gen) || !ok || spec.token != s.kind {
+		return 0, ck.Error(ck.CKR_KEY_HANDLE_INVALID)
+	}
+	if spec.private && !s.c.isLoggedIn(s.kind) {
+		return 0, ck.Error(ck.CKR_USER_NOT_LOGGED_IN)
+	}
+	if _, err := s.object(h); err != nil {
+		return 0, ck.Error(ck.CKR_KEY_HANDLE_INVALID)
+	}
+	if spec.class == ck.CKO_CERTIFICATE {
+		return 0, ck.Error(ck.CKR_KEY_HANDLE_INVALID)
+	}
+	return k, nil
+}
+
+// SignInit implements C_SignInit. Only the private keys sign, and only
+// while the token is logged in.
+func (m *Module) SignInit(sess uint, mech Mechanism, key uint) error {
+	s, err := m.session(sess)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sign != nil {
+		return ck.Error(ck.CKR_OPERATION_ACTIVE)
+	}
+	if err := checkMech(mech); err != nil {
+		return err
+	}
+	k, err := s.keyFor(key)
+	if err != nil {
+		return err
+	}
+	if specs[k].class != ck.CKO_PRIVATE_KEY {
+		return ck.Error(ck.CKR_KEY_FUNCTION_NOT_PERMITTED)
+	}
+	s.sign = &signOp{pkcsOp: newPKCSOp(mech.Type), key: k}
+	m.log.debugf("C_SignInit: session %d %s", sess, ck.MechName(mech.Type))
+	return nil
+}
+
+// signatureLen is the length of every signature of the card's keys.
+const signatureLen = jpki.SignatureLen
+
+// Sign implements C_Sign. With out.Nil it returns the length needed and
+// the operation stays active; a buffer that is too small gives
+// CKR_BUFFER_TOO_SMALL with the length, the operation staying active.
+// Any other outcome ends the operation. The card is only asked once the
+// buffer is large enough, so the size query costs no signature.
+func (m *Module) Sign(sess uint, data []byte, out OutBuf) ([]byte, uint, error) {
+	s, err := m.session(sess)
+	if err != nil {
+		return nil, 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	op := s.sign
+	if op == nil {
+		return nil, 0, ck.Error(ck.CKR_OPERATION_NOT_INITIALIZED)
+	}
+	if op.multi {
+		s.sign = nil
+		return nil, 0, fmt.Errorf("C_Sign after C_SignUpdate: %w", ck.Error(ck.CKR_OPERATION_ACTIVE))
+	}
+	if op.hash == nil && (len(data) == 0 || len(data) > jpki.MaxSignInput) {
+		s.sign = nil
+		return nil, 0, fmt.Errorf("CKM_RSA_PKCS input of %d bytes, the card signs 1 to %d: %w", len(data), jpki.MaxSignInput, ck.Error(ck.CKR_DATA_LEN_RANGE))
+	}
+	if out.Nil {
+		return nil, signatureLen, nil
+	}
+	if out.Len < signatureLen {
+		return nil, signatureLen, ck.Error(ck.CKR_BUFFER_TOO_SMALL)
+	}
+	s.sign = nil
+	if op.hash != nil {
+		op.hash.Write(data)
+	} else {
+		op.raw = data
+	}
+	sig, err := m.signOnCard(s, op)
+	return sig, uint(len(sig)), err
+}
+
+// SignUpdate implements C_SignUpdate.
+func (m *Module) SignUpdate(sess uint, part []byte) error {
+	s, err := m.session(sess)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sign == nil {
+		return ck.Error(ck.CKR_OPERATION_NOT_INITIALIZED)
+	}
+	if err := s.sign.update(part); err != nil {
+		s.sign = nil
+		return err
+	}
+	return nil
+}
+
+// SignFinal implements C_SignFinal, with the same size protocol as Sign.
+func (m *Module) SignFinal(sess uint, out OutBuf) ([]byte, uint, error) {
+	s, err := m.session(sess)
+	if err != nil {
+		return nil, 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	op := s.sign
+	if op == nil {
+		return nil, 0, ck.Error(ck.CKR_OPERATION_NOT_INITIALIZED)
+	}
+	if out.Nil {
+		return nil, signatureLen, nil
+	}
+	if out.Len < signatureLen {
+		return nil, signatureLen, ck.Error(ck.CKR_BUFFER_TOO_SMALL)
+	}
+	s.sign = nil
+	sig, err := m.signOnCard(s, op)
+	return sig, uint(len(sig)), err
+}
+
+// signOnCard has the card sign the operation's input; the caller holds
+// s.mu and has ended the operation.
+func (m *Module) signOnCard(s *session, op *signOp) ([]byte, error) {
+	in, err := op.input()
+	if err != nil {
+		return nil, err
+	}
+	if !s.c.isLoggedIn(s.kind) {
+		return nil, ck.Error(ck.CKR_USER_NOT_LOGGED_IN)
+	}
+	ctx, err := m.context()
+	if err != nil {
+		return nil, err
+	}
+	sig, err := s.c.sign(ctx, s.kind, in)
+	if err != nil {
+		return nil, m.deviceGone(s, err)
+	}
+	return sig, nil
+}
+
+// VerifyInit implements C_VerifyInit: verification runs in software with
+// the public key of the certificate.
+func (m *Module) VerifyInit(sess uint, mech Mechanism, key uint) error {
+	s, err := m.session(sess)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.verify != nil {
+		return ck.Error(ck.CKR_OPERATION_ACTIVE)
+	}
+	if err := checkMech(mech); err != nil {
+		return err
+	}
+	k, err := s.keyFor(key)
+	if err != nil {
+		return err
+	}
+	if specs[k].class != ck.CKO_PUBLIC_KEY {
+		return ck.Error(ck.CKR_KEY_FUNCTION_NOT_PERMITTED)
+	}
+	_, cert, err := s.c.certFor(k)
+	if err != nil {
+		return err
+	}
+	pub, ok := cert.PublicKey.(*rsa.PublicKey)
+	if !ok {
+		return ck.Error(ck.CKR_KEY_TYPE_INCONSISTENT)
+	}
+	s.verify = &verifyOp{pkcsOp: newPKCSOp(mech.Type), pub: pub}
+	return nil
+}
+
+// finishVerify checks sig over the operation's data.
+func finishVerify(op *verifyOp, sig []byte) error {
+	if len(sig) != (op.pub.N.BitLen()+7)/8 {
+		return ck.Error(ck.CKR_SIGNATURE_LEN_RANGE)
+	}
+	var hashed []byte
+	if op.hash != nil {
+		hashed = op.hash.Sum(nil)
+	} else {
+		in, err := op.input()
+		if err != nil {
+			return err
+		}
+		hashed = in
+	}
+	if err := rsa.VerifyPKCS1v15(op.pub, op.h, hashed, sig); err != nil {
+		return ck.Error(ck.CKR_SIGNATURE_INVALID)
+	}
+	return nil
+}
+
+// Verify implements C_Verify. The operation ends whatever the result.
+func (m *Module) Verify(sess uint, data, sig []byte) error {
+	s, err := m.session(sess)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	op := s.verify
+	if op == nil {
+		return ck.Error(ck.CKR_OPERATION_NOT_INITIALIZED)
+	}
+	s.verify = nil
+	if op.multi {
+		return fmt.Errorf("C_Verify after C_VerifyUpdate: %w", ck.Error(ck.CKR_OPERATION_ACTIVE))
+	}
+	if op.hash != nil {
+		op.hash.Write(data)
+	} else {
+		op.raw = data
+	}
+	return finishVerify(op, sig)
+}
+
+// VerifyUpdate implements C_VerifyUpdate.
+func (m *Module) VerifyUpdate(sess uint, part []byte) error {
+	s, err := m.session(sess)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.verify == nil {
+		return ck.Error(ck.CKR_OPERATION_NOT_INITIALIZED)
+	}
+	if err := s.verify.update(part); err != nil {
+		s.verify = nil
+		return err
+	}
+	return nil
+}
+
+// VerifyFinal implements C_VerifyFinal.
+func (m *Module) VerifyFinal(sess uint, sig []byte) error {
+	s, err := m.session(sess)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	op := s.verify
+	if op == nil {
+		return ck.Error(ck.CKR_OPERATION_NOT_INITIALIZED)
+	}
+	s.verify = nil
+	return finishVerify(op, sig)
+}
+
+// DigestInit implements C_DigestInit (software SHA-1/224/256/384/512).
+func (m *Module) DigestInit(sess uint, mech Mechanism) error {
+	s, err := m.session(sess)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.digest != nil {
+		return ck.Error(ck.CKR_OPERATION_ACTIVE)
+	}
+	h, ok := hashes[mech.Type]
+	if !ok {
+		return fmt.Errorf("%s: %w", ck.MechName(mech.Type), ck.Error(ck.CKR_MECHANISM_INVALID))
+	}
+	if len(mech.Param) != 0 {
+		return ck.Error(ck.CKR_MECHANISM_PARAM_INVALID)
+	}
+	s.digest = &digestOp{h: h.New()}
+	return nil
+}
+
+// digestOut applies the size protocol to a finished digest; the caller
+// holds s.mu.
+func (s *session) digestOut(op *digestOp, out OutBuf) ([]byte, uint, error) {
+	n := uint(len(op.sum))
+	if out.Nil {
+		return nil, n, nil
+	}
+	if out.Len < n {
+		return nil, n, ck.Error(ck.CKR_BUFFER_TOO_SMALL)
+	}
+	s.digest = nil
+	return op.sum, n, nil
+}
+
+// Digest implements C_Digest, with the size protocol of Sign.
+func (m *Module) Digest(sess uint, data []byte, out OutBuf) ([]byte, uint, error) {
+	s, err := m.session(sess)
+	if err != nil {
+		return nil, 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	op := s.digest
+	if op == nil {
+		return nil, 0, ck.Error(ck.CKR_OPERATION_NOT_INITIALIZED)
+	}
+	if op.multi {
+		s.digest = nil
+		return nil, 0, fmt.Errorf("C_Digest after C_DigestUpdate: %w", ck.Error(ck.CKR_OPERATION_ACTIVE))
+	}
+	if op.sum == nil {
+		op.h.Write(data)
+		op.sum = op.h.Sum(nil)
+	}
+	return s.digestOut(op, out)
+}
+
+// DigestUpdate implements C_DigestUpdate.
+func (m *Module) DigestUpdate(sess uint, part []byte) error {
+	s, err := m.session(sess)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	op := s.digest
+	if op == nil {
+		return ck.Error(ck.CKR_OPERATION_NOT_INITIALIZED)
+	}
+	if op.sum != nil {
+		s.digest = nil
+		return ck.Error(ck.CKR_OPERATION_ACTIVE)
+	}
+	op.multi = true
+	op.h.Write(part)
+	return nil
+}
+
+// DigestFinal implements C_DigestFinal, with the size protocol of Sign.
+func (m *Module) DigestFinal(sess uint, out OutBuf) ([]byte, uint, error) {
+	s, err := m.session(sess)
+	if err != nil {
+		return nil, 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	op := s.digest
+	if op == nil {
+		return nil, 0, ck.Error(ck.CKR_OPERATION_NOT_INITIALIZED)
+	}
+	if op.sum == nil {
+		op.sum = op.h.Sum(nil)
+	}
+	return s.digestOut(op, out)
+}

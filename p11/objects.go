@@ -1,0 +1,519 @@
+package p11
+
+import (
+	"bytes"
+	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/x509"
+	"encoding/asn1"
+	"encoding/binary"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
+)
+
+// objKind numbers the objects a card can show. An object handle is
+// card.gen<<4 | objKind, so handles of one card insertion can never name
+// an object of another card.
+type objKind uint
+
+const (
+	objAuthCert objKind = iota + 1
+	objAuthPub
+	objAuthPriv
+	objAuthCA
+	objSignCert
+	objSignPub
+	objSignPriv
+	objSignCA
+)
+
+const kindBits = 4
+
+func handleOf(c *card, k objKind) uint { return uint(c.gen)<<kindBits | uint(k) }
+
+// CKA_ID values: 01 for the authentication key and its certificate, 02
+// for the signature key, 03 and 04 for the two CA certificates (the IDs
+// OpenSC uses for this card, so that existing configurations keep
+// working).
+var (
+	idAuth   = []byte{0x01}
+	idSign   = []byte{0x02}
+	idAuthCA = []byte{0x03}
+	idSignCA = []byte{0x04}
+)
+
+// objectSpec describes each kind.
+type objectSpec struct {
+	token tokenKind
+	class uint
+	label string
+	id    []byte
+	// private objects exist only while the token is logged in.
+	private bool
+	ca      bool
+}
+
+var specs = map[objKind]objectSpec{
+	objAuthCert: {authToken, ck.CKO_CERTIFICATE, "Authentication Certificate", idAuth, false, false},
+	objAuthPub:  {authToken, ck.CKO_PUBLIC_KEY, "Authentication Key", idAuth, false, false},
+	objAuthPriv: {authToken, ck.CKO_PRIVATE_KEY, "Authentication Key", idAuth, true, false},
+	objAuthCA:   {authToken, ck.CKO_CERTIFICATE, "Authentication CA Certificate", idAuthCA, false, true},
+	objSignCert: {signToken, ck.CKO_CERTIFICATE, "Digital Signature Certificate", idSign, false, false},
+	objSignPub:  {signToken, ck.CKO_PUBLIC_KEY, "Digital Signature Key", idSign, false, false},
+	objSignPriv: {signToken, ck.CKO_PRIVATE_KEY, "Digital Signature Key", idSign, true, false},
+	objSignCA:   {signToken, ck.CKO_CERTIFICATE, "Digital Signature CA Certificate", idSignCA, false, true},
+}
+
+// visibleKinds returns the objects token k of card c shows now.
+//
+// Visibility choice: the authentication token shows its certificate,
+// public key and CA certificate without login, so that ssh-keygen -D,
+// NSS and libp11 can list and match the key without a PIN; its private
+// key has CKA_PRIVATE true and, as the spec says of private objects,
+// only appears after C_Login (these applications log in before they look
+// for the private key by CKA_ID). The signature token shows nothing
+// before login: the card refuses to read the signature certificate
+// without the password, and the public key comes from that certificate.
+// After login it shows the certificate, both keys and the CA
+// certificate, and forgets them all at logout.
+func (c *card) visibleKinds(k tokenKind) []objKind {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.removed {
+		return nil
+	}
+	if k == authToken {
+		var out []objKind
+		if c.authParsed != nil {
+			out = append(out, objAuthCert, objAuthPub)
+			if c.loggedIn[authToken] {
+				out = append(out, objAuthPriv)
+			}
+		}
+		if c.authCA != nil {
+			out = append(out, objAuthCA)
+		}
+		return out
+	}
+	if !c.loggedIn[signToken] {
+		return nil
+	}
+	var out []objKind
+	if c.signParsed != nil {
+		out = append(out, objSignCert, objSignPub, objSignPriv)
+	}
+	if c.signCA != nil {
+		out = append(out, objSignCA)
+	}
+	return out
+}
+
+// object returns the kind behind handle h for session s, or
+// CKR_OBJECT_HANDLE_INVALID when it is not an object the session can
+// see now.
+func (s *session) object(h uint) (objKind, error) {
+	k := objKind(h & (1<<kindBits - 1))
+	if h>>kindBits != uint(s.c.gen) {
+		return 0, ck.Error(ck.CKR_OBJECT_HANDLE_INVALID)
+	}
+	for _, v := range s.c.visibleKinds(s.kind) {
+		if v == k {
+			return k, nil
+		}
+	}
+	return 0, ck.Error(ck.CKR_OBJECT_HANDLE_INVALID)
+}
+
+// attrSet is an object's attributes: values, and the types that exist
+// but are sensitive.
+type attrSet struct {
+	v         map[uint][]byte
+	sensitive map[uint]bool
+}
+
+func ulong(v uint) []byte { return binary.NativeEndian.AppendUint64(nil, uint64(v)) }
+
+func boolean(b bool) []byte {
+	if b {
+		return []byte{1}
+	}
+	return []byte{0}
+}
+
+// ckDate encodes a CK_DATE (YYYYMMDD as ASCII).
+func ckDate(t time.Time) []byte { return []byte(t.UTC().Format("20060102")) }
+
+// certFor returns the DER and parsed certificate of a certificate or key
+// object.
+func (c *card) certFor(k objKind) ([]byte, *x509.Certificate, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var der []byte
+	var cert *x509.Certificate
+	switch k {
+	case objAuthCert, objAuthPub, objAuthPriv:
+		der, cert = c.authCert, c.authParsed
+	case objSignCert, objSignPub, objSignPriv:
+		der, cert = c.signCert, c.signParsed
+	case objAuthCA:
+		der = c.authCA
+	case objSignCA:
+		der = c.signCA
+	}
+	if der == nil {
+		return nil, nil, ck.Error(ck.CKR_OBJECT_HANDLE_INVALID)
+	}
+	der = append([]byte(nil), der...)
+	if cert == nil {
+		var err error
+		if cert, err = x509.ParseCertificate(der); err != nil {
+			return nil, nil, fmt.Errorf("certificate does not parse: %w", ck.Error(ck.CKR_DEVICE_ERROR))
+		}
+	}
+	return der, cert, nil
+}
+
+// signMechList is CKA_ALLOWED_MECHANISMS of the keys.
+func signMechList() []byte {
+	var b []byte
+	for _, mech := range mechanisms {
+		if _, ok := signMechs[mech]; ok {
+			b = append(b, ulong(mech)...)
+		}
+	}
+	return b
+}
+
+// attributes builds the attributes of object k.
+func (c *card) attributes(k objKind) (attrSet, error) {
+	spec := specs[k]
+	der, cert, err := c.certFor(k)
+	if err != nil {
+		return attrSet{}, err
+	}
+	a := attrSet{v: map[uint][]byte{
+		ck.CKA_CLASS:       ulong(spec.class),
+		ck.CKA_TOKEN:       boolean(true),
+		ck.CKA_PRIVATE:     boolean(spec.private),
+		ck.CKA_LABEL:       []byte(spec.label),
+		ck.CKA_MODIFIABLE:  boolean(false),
+		ck.CKA_COPYABLE:    boolean(false),
+		ck.CKA_DESTROYABLE: boolean(false),
+		ck.CKA_ID:          append([]byte(nil), spec.id...),
+		ck.CKA_SUBJECT:     cert.RawSubject,
+	}, sensitive: map[uint]bool{}}
+	if spec.class == ck.CKO_CERTIFICATE {
+		serial, err := asn1.Marshal(cert.SerialNumber)
+		if err != nil {
+			return attrSet{}, ck.Error(ck.CKR_DEVICE_ERROR)
+		}
+		sum := sha1.Sum(der)
+		category := uint(ck.CK_CERTIFICATE_CATEGORY_TOKEN_USER)
+		if spec.ca {
+			category = ck.CK_CERTIFICATE_CATEGORY_AUTHORITY
+		}
+		for t, v := range map[uint][]byte{
+			ck.CKA_CERTIFICATE_TYPE:           ulong(ck.CKC_X_509),
+			ck.CKA_TRUSTED:                    boolean(false),
+			ck.CKA_CERTIFICATE_CATEGORY:       ulong(category),
+			ck.CKA_CHECK_VALUE:                sum[:3],
+			ck.CKA_START_DATE:                 ckDate(cert.NotBefore),
+			ck.CKA_END_DATE:                   ckDate(cert.NotAfter),
+			ck.CKA_ISSUER:                     cert.RawIssuer,
+			ck.CKA_SERIAL_NUMBER:              serial,
+			ck.CKA_VALUE:                      der,
+			ck.CKA_URL:                        {},
+			ck.CKA_HASH_OF_SUBJECT_PUBLIC_KEY: {},
+			ck.CKA_HASH_OF_ISSUER_PUBLIC_KEY:  {},
+			ck.CKA_JAVA_MIDP_SECURITY_DOMAIN:  ulong(0),
+			ck.CKA_PUBLIC_KEY_INFO:            cert.RawSubjectPublicKeyInfo,
+		} {
+			a.v[t] = v
+		}
+		return a, nil
+	}
+	pub, ok := cert.PublicKey.(*rsa.PublicKey)
+	if !ok {
+		return attrSet{}, fmt.Errorf("the certificate does not hold an RSA key: %w", ck.Error(ck.CKR_DEVICE_ERROR))
+	}
+	for t, v := range map[uint][]byte{
+		ck.CKA_KEY_TYPE:           ulong(ck.CKK_RSA),
+		ck.CKA_START_DATE:         {},
+		ck.CKA_END_DATE:           {},
+		ck.CKA_DERIVE:             boolean(false),
+		ck.CKA_LOCAL:              boolean(true),
+		ck.CKA_KEY_GEN_MECHANISM:  ulong(ck.CKM_RSA_PKCS_KEY_PAIR_GEN),
+		ck.CKA_ALLOWED_MECHANISMS: signMechList(),
+		ck.CKA_MODULUS:            pub.N.Bytes(),
+		ck.CKA_MODULUS_BITS:       ulong(uint(pub.N.BitLen())),
+		ck.CKA_PUBLIC_EXPONENT:    big.NewInt(int64(pub.E)).Bytes(),
+		ck.CKA_PUBLIC_KEY_INFO:    cert.RawSubjectPublicKeyInfo,
+	} {
+		a.v[t] = v
+	}
+	if spec.class == ck.CKO_PUBLIC_KEY {
+		for t, v := range map[uint][]byte{
+			ck.CKA_ENCRYPT:        boolean(false),
+			ck.CKA_VERIFY:         boolean(true),
+			ck.CKA_VERIFY_RECOVER: boolean(false),
+			ck.CKA_WRAP:           boolean(false),
+			ck.CKA_TRUSTED:        boolean(false),
+		} {
+			a.v[t] = v
+		}
+		return a, nil
+	}
+	for t, v := range map[uint][]byte{
+		ck.CKA_SENSITIVE:           boolean(true),
+		ck.CKA_DECRYPT:             boolean(false),
+		ck.CKA_SIGN:                boolean(true),
+		ck.CKA_SIGN_RECOVER:        boolean(false),
+		ck.CKA_UNWRAP:              boolean(false),
+		ck.CKA_EXTRACTABLE:         boolean(false),
+		ck.CKA_ALWAYS_SENSITIVE:    boolean(true),
+		ck.CKA_NEVER_EXTRACTABLE:   boolean(true),
+		ck.CKA_WRAP_WITH_TRUSTED:   boolean(false),
+		ck.CKA_ALWAYS_AUTHENTICATE: boolean(false),
+	} {
+		a.v[t] = v
+	}
+	for _, t := range []uint{ck.CKA_PRIVATE_EXPONENT, ck.CKA_PRIME_1, ck.CKA_PRIME_2, ck.CKA_EXPONENT_1, ck.CKA_EXPONENT_2, ck.CKA_COEFFICIENT} {
+		a.sensitive[t] = true
+	}
+	return a, nil
+}
+
+// matches reports whether the object has every attribute of tmpl with
+// the same bytes. Unknown and sensitive attributes never match.
+func (a attrSet) matches(tmpl []Attribute) bool {
+	for _, t := range tmpl {
+		v, ok := a.v[t.Type]
+		if !ok || !bytes.Equal(v, t.Value) {
+			return false
+		}
+	}
+	return true
+}
+
+// GetAttributeValue implements C_GetAttributeValue. For each request:
+// a sensitive attribute gets Len CK_UNAVAILABLE_INFORMATION
+// (CKR_ATTRIBUTE_SENSITIVE), an attribute the object does not have the
+// same (CKR_ATTRIBUTE_TYPE_INVALID), no buffer gets the length, a large
+// enough buffer gets the value, a small one CK_UNAVAILABLE_INFORMATION
+// (CKR_BUFFER_TOO_SMALL). Every request is processed; the returned error
+// is the first kind found in that order of precedence.
+func (m *Module) GetAttributeValue(sess, obj uint, reqs []AttrRequest) error {
+	s, err := m.session(sess)
+	if err != nil {
+		return err
+	}
+	k, err := s.object(obj)
+	if err != nil {
+		return err
+	}
+	a, err := s.c.attributes(k)
+	if err != nil {
+		return err
+	}
+	var sensitive, invalid, small bool
+	for i := range reqs {
+		r := &reqs[i]
+		r.Value = nil
+		v, ok := a.v[r.Type]
+		switch {
+		case a.sensitive[r.Type]:
+			r.Len, sensitive = ck.CK_UNAVAILABLE_INFORMATION, true
+		case !ok:
+			r.Len, invalid = ck.CK_UNAVAILABLE_INFORMATION, true
+		case !r.HasBuf:
+			r.Len = uint(len(v))
+		case r.BufLen >= uint(len(v)):
+			r.Value, r.Len = v, uint(len(v))
+		default:
+			r.Len, small = ck.CK_UNAVAILABLE_INFORMATION, true
+		}
+	}
+	switch {
+	case sensitive:
+		return ck.Error(ck.CKR_ATTRIBUTE_SENSITIVE)
+	case invalid:
+		return ck.Error(ck.CKR_ATTRIBUTE_TYPE_INVALID)
+	case small:
+		return ck.Error(ck.CKR_BUFFER_TOO_SMALL)
+	}
+	return nil
+}
+
+// GetObjectSize implements C_GetObjectSize: the total length of the
+// object's attribute values.
+func (m *Module) GetObjectSize(sess, obj uint) (uint, error) {
+	s, err := m.session(sess)
+	if err != nil {
+		return 0, err
+	}
+	k, err := s.object(obj)
+	if err != nil {
+		return 0, err
+	}
+	a, err := s.c.attributes(k)
+	if err != nil {
+		return 0, err
+	}
+	var n uint
+	for _, v := range a.v {
+		n += uint(len(v))
+	}
+	return n, nil
+}
+
+// findOp is an active C_FindObjects search: the handles still to return.
+type findOp struct{ left []uint }
+
+// FindObjectsInit implements C_FindObjectsInit. The objects matching
+// tmpl are collected now (an empty template matches all). The token's
+// public certificates are read on first use.
+func (m *Module) FindObjectsInit(sess uint, tmpl []Attribute) error {
+	s, err := m.session(sess)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	active := s.find != nil
+	s.mu.Unlock()
+	if active {
+		return ck.Error(ck.CKR_OPERATION_ACTIVE)
+	}
+	// Notice a swapped or removed card before showing its objects.
+	if err := m.refresh(); err != nil {
+		return err
+	}
+	if s, err = m.session(sess); err != nil {
+		return err
+	}
+	ctx, err := m.context()
+	if err != nil {
+		return err
+	}
+	if err := s.c.loadPublic(ctx, s.kind); err != nil {
+		m.log.infof("C_FindObjectsInit: %v", err)
+		if ck.RV(err) == ck.CKR_DEVICE_REMOVED {
+			return m.deviceGone(s, err)
+		}
+		// A certificate that cannot be read is simply not shown.
+	}
+	var found []uint
+	for _, k := range s.c.visibleKinds(s.kind) {
+		a, err := s.c.attributes(k)
+		if err != nil {
+			continue
+		}
+		if a.matches(tmpl) {
+			found = append(found, handleOf(s.c, k))
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.find != nil {
+		return ck.Error(ck.CKR_OPERATION_ACTIVE)
+	}
+	s.find = &findOp{left: found}
+	return nil
+}
+
+// FindObjects implements C_FindObjects.
+func (m *Module) FindObjects(sess uint, max uint) ([]uint, error) {
+	s, err := m.session(sess)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.find == nil {
+		return nil, ck.Error(ck.CKR_OPERATION_NOT_INITIALIZED)
+	}
+	n := min(max, uint(len(s.find.left)))
+	out := append([]uint(nil), s.find.left[:n]...)
+	s.find.left = s.find.left[n:]
+	return out, nil
+}
+
+// FindObjectsFinal implements C_FindObjectsFinal.
+func (m *Module) FindObjectsFinal(sess uint) error {
+	s, err := m.session(sess)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.find == nil {
+		return ck.Error(ck.CKR_OPERATION_NOT_INITIALIZED)
+	}
+	s.find = nil
+	return nil
+}
+
+// writeRefused is the answer to any attempt to change objects: the token
+// is write-protected, and a read-only session cannot write at all.
+func (s *session) writeRefused() error {
+	if !s.rw {
+		return ck.Error(ck.CKR_SESSION_READ_ONLY)
+	}
+	return ck.Error(ck.CKR_TOKEN_WRITE_PROTECTED)
+}
+
+// CreateObject implements C_CreateObject: refused, the token is
+// write-protected.
+func (m *Module) CreateObject(sess uint, tmpl []Attribute) (uint, error) {
+	s, err := m.session(sess)
+	if err != nil {
+		return 0, err
+	}
+	return 0, s.writeRefused()
+}
+
+// CopyObject implements C_CopyObject: refused (CKA_COPYABLE is false).
+func (m *Module) CopyObject(sess, obj uint, tmpl []Attribute) (uint, error) {
+	s, err := m.session(sess)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := s.object(obj); err != nil {
+		return 0, err
+	}
+	return 0, ck.Error(ck.CKR_ACTION_PROHIBITED)
+}
+
+// DestroyObject implements C_DestroyObject: refused (CKA_DESTROYABLE is
+// false).
+func (m *Module) DestroyObject(sess, obj uint) error {
+	s, err := m.session(sess)
+	if err != nil {
+		return err
+	}
+	if _, err := s.object(obj); err != nil {
+		return err
+	}
+	if !s.rw {
+		return ck.Error(ck.CKR_SESSION_READ_ONLY)
+	}
+	return ck.Error(ck.CKR_ACTION_PROHIBITED)
+}
+
+// SetAttributeValue implements C_SetAttributeValue: refused
+// (CKA_MODIFIABLE is false).
+func (m *Module) SetAttributeValue(sess, obj uint, tmpl []Attribute) error {
+	s, err := m.session(sess)
+	if err != nil {
+		return err
+	}
+	if _, err := s.object(obj); err != nil {
+		return err
+	}
+	if !s.rw {
+		return ck.Error(ck.CKR_SESSION_READ_ONLY)
+	}
+	return ck.Error(ck.CKR_ACTION_PROHIBITED)
+}

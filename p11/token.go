@@ -1,0 +1,122 @@
+package p11
+
+import (
+	"fmt"
+
+	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
+)
+
+// Token identification. The labels tell a person which key is which and
+// fit the 32-byte field.
+const (
+	authLabel         = "My Number Card (Auth)"
+	signLabel         = "My Number Card (Sign)"
+	signLabelNoCert   = "My Number Card (Sign: none)"
+	tokenManufacturer = "J-LIS"
+	tokenModel        = "JPKI"
+)
+
+// TokenInfo implements C_GetTokenInfo. It reads the PIN's retry counter
+// on every call (the empty VERIFY never spends a try) to report
+// CKF_USER_PIN_COUNT_LOW, CKF_USER_PIN_FINAL_TRY and CKF_USER_PIN_LOCKED.
+// The serial number is 16 hex digits of the SHA-256 of the card's
+// authentication certificate, the same on both tokens of a card and
+// different between cards.
+func (m *Module) TokenInfo(slot uint) (TokenInfo, error) {
+	ref, c, err := m.tokenCard(slot)
+	if err != nil {
+		return TokenInfo{}, err
+	}
+	ctx, err := m.context()
+	if err != nil {
+		return TokenInfo{}, err
+	}
+	serial, err := c.serialNumber(ctx)
+	if err != nil {
+		return TokenInfo{}, m.cardGone(c, err)
+	}
+	tries, err := c.triesLeft(ctx, ref.kind)
+	if err != nil {
+		return TokenInfo{}, m.cardGone(c, err)
+	}
+	info := TokenInfo{
+		Label:              authLabel,
+		ManufacturerID:     tokenManufacturer,
+		Model:              tokenModel,
+		SerialNumber:       serial,
+		Flags:              ck.CKF_LOGIN_REQUIRED | ck.CKF_USER_PIN_INITIALIZED | ck.CKF_TOKEN_INITIALIZED | ck.CKF_WRITE_PROTECTED,
+		MaxSessionCount:    ck.CK_EFFECTIVELY_INFINITE,
+		MaxRwSessionCount:  ck.CK_EFFECTIVELY_INFINITE,
+		MinPinLen:          authPINLen,
+		MaxPinLen:          authPINLen,
+		TotalPublicMemory:  ck.CK_UNAVAILABLE_INFORMATION,
+		FreePublicMemory:   ck.CK_UNAVAILABLE_INFORMATION,
+		TotalPrivateMemory: ck.CK_UNAVAILABLE_INFORMATION,
+		FreePrivateMemory:  ck.CK_UNAVAILABLE_INFORMATION,
+		HardwareVersion:    Version{1, 0},
+		FirmwareVersion:    Version{1, 0},
+	}
+	maxTries := 3
+	if ref.kind == signToken {
+		info.Label, info.MinPinLen, info.MaxPinLen, maxTries = signLabel, signPINMinLen, signPINMaxLen, 5
+		if c.signCert0() == certAbsent {
+			info.Label = signLabelNoCert
+			info.Flags &^= ck.CKF_USER_PIN_INITIALIZED
+		}
+	}
+	switch {
+	case tries == 0:
+		info.Flags |= ck.CKF_USER_PIN_LOCKED
+	case tries == 1:
+		info.Flags |= ck.CKF_USER_PIN_COUNT_LOW | ck.CKF_USER_PIN_FINAL_TRY
+	case tries < maxTries:
+		info.Flags |= ck.CKF_USER_PIN_COUNT_LOW
+	}
+	m.mu.Lock()
+	info.SessionCount = m.countLocked(c, ref.kind, false)
+	info.RwSessionCount = m.countLocked(c, ref.kind, true)
+	m.mu.Unlock()
+	return info, nil
+}
+
+// cardGone closes the sessions of c when err says it was removed.
+func (m *Module) cardGone(c *card, err error) error {
+	if ck.RV(err) == ck.CKR_DEVICE_REMOVED {
+		m.mu.Lock()
+		m.dropSessionsLocked(c)
+		m.mu.Unlock()
+	}
+	return err
+}
+
+// mechanisms lists what both tokens offer: RSA PKCS#1 v1.5 signing on the
+// card (the caller's bytes, or a hash computed here wrapped in a
+// DigestInfo) and software digests. There is no PSS, no decryption, no
+// raw RSA: the card cannot do them.
+var mechanisms = []uint{
+	ck.CKM_RSA_PKCS,
+	ck.CKM_SHA1_RSA_PKCS, ck.CKM_SHA224_RSA_PKCS, ck.CKM_SHA256_RSA_PKCS, ck.CKM_SHA384_RSA_PKCS, ck.CKM_SHA512_RSA_PKCS,
+	ck.CKM_SHA_1, ck.CKM_SHA224, ck.CKM_SHA256, ck.CKM_SHA384, ck.CKM_SHA512,
+}
+
+// MechanismList implements C_GetMechanismList.
+func (m *Module) MechanismList(slot uint) ([]uint, error) {
+	if _, _, err := m.tokenCard(slot); err != nil {
+		return nil, err
+	}
+	return append([]uint(nil), mechanisms...), nil
+}
+
+// MechanismInfo implements C_GetMechanismInfo.
+func (m *Module) MechanismInfo(slot, mech uint) (MechanismInfo, error) {
+	if _, _, err := m.tokenCard(slot); err != nil {
+		return MechanismInfo{}, err
+	}
+	if _, ok := hashes[mech]; ok {
+		return MechanismInfo{Flags: ck.CKF_DIGEST}, nil
+	}
+	if _, ok := signMechs[mech]; ok {
+		return MechanismInfo{MinKeySize: 2048, MaxKeySize: 2048, Flags: ck.CKF_HW | ck.CKF_SIGN | ck.CKF_VERIFY}, nil
+	}
+	return MechanismInfo{}, fmt.Errorf("%s: %w", ck.MechName(mech), ck.Error(ck.CKR_MECHANISM_INVALID))
+}
