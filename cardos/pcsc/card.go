@@ -1,0 +1,203 @@
+package pcsc
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/ebfe/scard"
+
+	"github.com/myna-pkcs11/myna-pkcs11/cardos"
+)
+
+// Card is a shared connection to the card in one reader; it implements
+// cardos.Transport. It is safe for concurrent use.
+type Card struct {
+	mu     sync.Mutex
+	sc     *scard.Context // this connection's own PC/SC context
+	card   *scard.Card
+	reader string
+	atr    []byte
+	// ownReset is set by End(true): pcsc-lite may report the reset this
+	// connection made itself as SCARD_W_RESET_CARD at the next call, which
+	// must not look like another application's reset.
+	ownReset bool
+	// pendingReset records another application's reset not reported yet.
+	pendingReset bool
+	closed       bool
+}
+
+var _ cardos.Transport = (*Card)(nil)
+
+// connect opens reader's card over a new PC/SC context.
+func connect(reader string) (*Card, error) {
+	sc, err := scard.EstablishContext()
+	if err != nil {
+		return nil, wrap("establish context (is pcscd running?)", err, true)
+	}
+	card, err := sc.Connect(reader, scard.ShareShared, scard.ProtocolT1|scard.ProtocolT0)
+	if err != nil {
+		sc.Release()
+		return nil, wrap(fmt.Sprintf("connect to %q", reader), err, true)
+	}
+	c := &Card{sc: sc, card: card, reader: reader}
+	c.refreshATR()
+	return c, nil
+}
+
+// refreshATR reads the card's ATR. c.mu is held (or c is not shared yet).
+func (c *Card) refreshATR() {
+	if st, err := c.card.Status(); err == nil {
+		c.atr = append([]byte(nil), st.Atr...)
+	}
+}
+
+// Reader returns the name of the card's reader.
+func (c *Card) Reader() string { return c.reader }
+
+// reconnect takes the connection back after pcsc-lite reported a reset,
+// leaving the card as it is. c.mu is held.
+func (c *Card) reconnect(op string) error {
+	if err := c.card.Reconnect(scard.ShareShared, scard.ProtocolT1|scard.ProtocolT0, scard.LeaveCard); err != nil {
+		return wrap(op+": reconnect after reset", err, false)
+	}
+	c.refreshATR()
+	return nil
+}
+
+// call runs f, one PC/SC call on the card. When pcsc-lite answers
+// SCARD_W_RESET_CARD (the call did nothing), it reconnects leaving the card
+// as it is and, when rerun is set or the reset was this connection's own
+// End(true), runs f again. reset reports that another application (or a
+// power cycle) reset the card; with rerun unset f is then not run, so no
+// command reaches a card whose applet is gone. A reset that could not be
+// reported because f failed is reported by the next call. c.mu is held.
+func (c *Card) call(op string, f func() error, rerun bool) (reset bool, err error) {
+	own := c.ownReset
+	c.ownReset = false
+	if c.pendingReset && !rerun {
+		c.pendingReset = false
+		return true, nil
+	}
+	err = f()
+	if is(err, scard.ErrResetCard) {
+		if !own {
+			c.pendingReset = true
+		}
+		if err := c.reconnect(op); err != nil {
+			return false, err
+		}
+		if c.pendingReset && !rerun {
+			c.pendingReset = false
+			return true, nil
+		}
+		err = f()
+	}
+	if err != nil {
+		return false, err
+	}
+	reset, c.pendingReset = c.pendingReset, false
+	return reset, nil
+}
+
+// errReset is the error of an operation that found the card reset.
+func errReset(op string) error {
+	return fmt.Errorf("pcsc: %s: %w (reconnected; select the applet again)", op, cardos.ErrCardReset)
+}
+
+// Transmit sends one command APDU and returns the response APDU. When
+// another application reset the card since the last call, it reconnects
+// and returns an error wrapping cardos.ErrCardReset without sending the
+// command: the caller must select its applet again.
+func (c *Card) Transmit(cmd []byte) ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil, ErrClosed
+	}
+	var rsp []byte
+	reset, err := c.call("transmit", func() (err error) {
+		rsp, err = c.card.Transmit(cmd)
+		return err
+	}, false)
+	if err != nil {
+		return nil, wrap("transmit", err, false)
+	}
+	if reset {
+		return nil, errReset("transmit")
+	}
+	return rsp, nil
+}
+
+// Begin starts an exclusive transaction, waiting while another
+// application holds one. When another application reset the card since
+// the last call it reconnects, takes the transaction and returns an error
+// wrapping cardos.ErrCardReset; End must then still be called.
+func (c *Card) Begin() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return ErrClosed
+	}
+	reset, err := c.call("begin transaction", c.card.BeginTransaction, true)
+	if err != nil {
+		return wrap("begin transaction", err, false)
+	}
+	if reset {
+		return errReset("begin transaction")
+	}
+	return nil
+}
+
+// End ends the transaction. With reset set the card is reset
+// (SCARD_RESET_CARD), which drops every verified PIN; when no transaction
+// is held the reset is still done, by reconnecting.
+func (c *Card) End(reset bool) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return ErrClosed
+	}
+	disp := scard.LeaveCard
+	if reset {
+		disp = scard.ResetCard
+	}
+	foreign, err := c.call("end transaction", func() error { return c.card.EndTransaction(disp) }, true)
+	if err != nil && reset && is(err, scard.ErrNotTransacted) {
+		err = c.card.Reconnect(scard.ShareShared, scard.ProtocolT1|scard.ProtocolT0, scard.ResetCard)
+	}
+	if err != nil {
+		return wrap("end transaction", err, false)
+	}
+	if reset {
+		c.ownReset = true
+		c.refreshATR()
+	} else if foreign {
+		c.pendingReset = true // report it at the next Begin or Transmit
+	}
+	return nil
+}
+
+// ATR returns the card's answer to reset.
+func (c *Card) ATR() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]byte(nil), c.atr...)
+}
+
+// Close disconnects from the card, leaving it as it is, and releases the
+// connection's PC/SC context.
+func (c *Card) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	err := c.card.Disconnect(scard.LeaveCard)
+	c.sc.Release()
+	if err != nil && !is(err, scard.ErrRemovedCard, scard.ErrNoSmartcard, scard.ErrReaderUnavailable,
+		scard.ErrUnknownReader, scard.ErrInvalidHandle, scard.ErrNoService, scard.ErrServiceStopped) {
+		return wrap("disconnect", err, false)
+	}
+	return nil
+}
