@@ -55,6 +55,8 @@ Usage:
       Write auth-cert.pem, auth-ca.pem, sign-ca.pem (and sign-cert.pem only
       with --include-sign-cert) into DIR.
 
+Profile and quirk flags take effect when a card is created (--init, or
+--vpcd with a missing state file); an existing file keeps its own.
 Default PINs: auth "1234", sign "ABC123". The state file holds private keys
 and PINs (mode 0600); retry counters are saved at every change, so a lockout
 survives restarts and is shared with every process using the same file.
