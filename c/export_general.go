@@ -13,6 +13,7 @@ import (
 //export goInitialize
 func goInitialize(pInitArgs C.CK_VOID_PTR) (r C.CK_RV) {
 	defer guard(&r)
+	syncEnv()
 	var a p11.InitArgs
 	if pInitArgs != nil {
 		p := (*C.CK_C_INITIALIZE_ARGS)(pInitArgs)
