@@ -1,0 +1,304 @@
+package jpki_test
+
+import (
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/myna-pkcs11/myna-pkcs11/cardos"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/jpki"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
+)
+
+// Generating a card takes four RSA-2048 keys: one card per profile per
+// test binary, cloned for each test.
+var (
+	genMu    sync.Mutex
+	genCards = map[bool]*sim.Card{}
+)
+
+// simCard returns a fresh copy of the generated card (noSign: a card
+// without signature certificate).
+func simCard(t *testing.T, noSign bool) *sim.Card {
+	t.Helper()
+	genMu.Lock()
+	defer genMu.Unlock()
+	base, ok := genCards[noSign]
+	if !ok {
+		var err error
+		base, err = sim.New(sim.Options{Profile: sim.Profile{NoSignCert: noSign}})
+		require.NoError(t, err)
+		genCards[noSign] = base
+	}
+	c, err := base.Clone()
+	require.NoError(t, err)
+	return c
+}
+
+// connect puts card in a reader and returns a client on a transport to it.
+func connect(t *testing.T, card *sim.Card) (*jpki.Client, cardos.Transport) {
+	t.Helper()
+	r := sim.NewReader("Test Reader 00 00")
+	r.Insert(card)
+	ctx := sim.NewContext(r)
+	t.Cleanup(func() { ctx.Close() })
+	tr, err := ctx.Connect(r.Name())
+	require.NoError(t, err)
+	t.Cleanup(func() { tr.Close() })
+	return jpki.NewClient(tr), tr
+}
+
+// sha256DigestInfo returns the DER DigestInfo of SHA-256(msg) and the digest.
+func sha256DigestInfo(msg []byte) (info, digest []byte) {
+	d := sha256.Sum256(msg)
+	prefix := []byte{0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20}
+	return append(prefix, d[:]...), d[:]
+}
+
+func TestSimTokenAndCertificates(t *testing.T) {
+	card := simCard(t, false)
+	c, _ := connect(t, card)
+	want := card.Certificates()
+
+	name, err := c.TokenName()
+	require.NoError(t, err)
+	assert.Equal(t, "JPKIAPICCTOKEN2", name)
+
+	for id, der := range map[jpki.CertID][]byte{jpki.AuthCert: want.AuthCert, jpki.AuthCACert: want.AuthCA, jpki.SignCACert: want.SignCA} {
+		got, err := c.ReadCertificate(id)
+		require.NoError(t, err, "%v", id)
+		assert.Equal(t, der, got, "%v", id)
+		_, err = x509.ParseCertificate(got)
+		require.NoError(t, err, "%v is a valid X.509 certificate", id)
+		hdr, err := c.ReadCertificateHeader(id, 64)
+		require.NoError(t, err)
+		assert.Equal(t, der[:64], hdr)
+	}
+
+	_, err = c.ReadCertificate(jpki.SignCert)
+	require.ErrorIs(t, err, jpki.ErrPINRequired, "the signature certificate needs the password")
+	require.NoError(t, c.Verify(jpki.SignKey, []byte(sim.DefaultSignPIN)))
+	got, err := c.ReadCertificate(jpki.SignCert)
+	require.NoError(t, err)
+	assert.Equal(t, want.SignCert, got)
+}
+
+func TestSimNoSignCert(t *testing.T) {
+	for _, q := range []sim.NoSignCertEF{sim.SignEFFiller, sim.SignEFAbsent, sim.SignEFEmpty} {
+		card := simCard(t, true)
+		require.NoError(t, card.SetQuirks(sim.Quirks{NoSignCertEF: q}))
+		c, _ := connect(t, card)
+		require.NoError(t, c.Verify(jpki.SignKey, []byte(sim.DefaultSignPIN)))
+		_, err := c.ReadCertificate(jpki.SignCert)
+		require.ErrorIs(t, err, jpki.ErrNotFound, "quirk %d", q)
+		_, err = c.ReadCertificateHeader(jpki.SignCert, 32)
+		require.ErrorIs(t, err, jpki.ErrNotFound, "quirk %d", q)
+		_, err = c.ReadCertificate(jpki.AuthCert)
+		require.NoError(t, err)
+	}
+}
+
+func TestSimLockout(t *testing.T) {
+	tests := []struct {
+		key       jpki.KeyID
+		good, bad string
+		max       int
+	}{
+		{jpki.AuthKey, sim.DefaultAuthPIN, "9999", 3},
+		{jpki.SignKey, sim.DefaultSignPIN, "WRONG1", 5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.key.String(), func(t *testing.T) {
+			card := simCard(t, false)
+			c, _ := connect(t, card)
+			n, err := c.TriesLeft(tt.key)
+			require.NoError(t, err)
+			require.Equal(t, tt.max, n)
+
+			// Wrong PINs count down; a correct one restores the counter.
+			for left := tt.max - 1; left >= 1; left-- {
+				err := c.Verify(tt.key, []byte(tt.bad))
+				var we *jpki.WrongPINError
+				require.ErrorAs(t, err, &we)
+				assert.Equal(t, left, we.TriesLeft)
+				n, err := c.TriesLeft(tt.key)
+				require.NoError(t, err)
+				assert.Equal(t, left, n, "querying never spends a try")
+			}
+			require.NoError(t, c.Verify(tt.key, []byte(tt.good)))
+			n, err = c.TriesLeft(tt.key)
+			require.NoError(t, err)
+			assert.Equal(t, tt.max, n, "a correct PIN resets the counter")
+
+			// max wrong PINs lock it: the last answer is 63C0.
+			for i := 1; i <= tt.max; i++ {
+				err := c.Verify(tt.key, []byte(tt.bad))
+				if i < tt.max {
+					var we *jpki.WrongPINError
+					require.ErrorAs(t, err, &we)
+					assert.Equal(t, tt.max-i, we.TriesLeft)
+				} else {
+					require.ErrorIs(t, err, jpki.ErrPINLocked)
+				}
+			}
+			n, err = c.TriesLeft(tt.key)
+			require.NoError(t, err)
+			assert.Equal(t, 0, n)
+			assert.Equal(t, 0, card.TriesLeft(int(tt.key)))
+			require.ErrorIs(t, c.Verify(tt.key, []byte(tt.good)), jpki.ErrPINLocked, "even the right PIN")
+			_, err = c.Sign(tt.key, []byte{1, 2, 3})
+			require.Error(t, err)
+
+			// The other PIN is untouched.
+			other := map[jpki.KeyID]jpki.KeyID{jpki.AuthKey: jpki.SignKey, jpki.SignKey: jpki.AuthKey}[tt.key]
+			n, err = c.TriesLeft(other)
+			require.NoError(t, err)
+			assert.Equal(t, other.MaxTries(), n)
+
+			// Municipal-office unlock.
+			require.NoError(t, card.AdminReset())
+			n, err = c.TriesLeft(tt.key)
+			require.NoError(t, err)
+			assert.Equal(t, tt.max, n)
+			require.NoError(t, c.Verify(tt.key, []byte(tt.good)))
+		})
+	}
+}
+
+func TestSimLockedQuery6984(t *testing.T) {
+	card := simCard(t, false)
+	require.NoError(t, card.SetQuirks(sim.Quirks{BlockedQuerySW: 0x6984}))
+	c, _ := connect(t, card)
+	for i := 0; i < 3; i++ {
+		_ = c.Verify(jpki.AuthKey, []byte("0000"))
+	}
+	n, err := c.TriesLeft(jpki.AuthKey)
+	require.NoError(t, err)
+	assert.Equal(t, 0, n)
+}
+
+func TestSimChangePIN(t *testing.T) {
+	card := simCard(t, false)
+	c, tr := connect(t, card)
+	require.ErrorIs(t, c.ChangePIN(jpki.AuthKey, []byte("5678")), jpki.ErrPINRequired)
+	require.NoError(t, c.Verify(jpki.AuthKey, []byte(sim.DefaultAuthPIN)))
+	require.NoError(t, c.ChangePIN(jpki.AuthKey, []byte("5678")))
+	require.NoError(t, c.Verify(jpki.SignKey, []byte(sim.DefaultSignPIN)))
+	require.NoError(t, c.ChangePIN(jpki.SignKey, []byte("NEWPASS2024")))
+
+	// Power-cycle the card: the new values hold.
+	require.NoError(t, tr.Begin())
+	require.NoError(t, tr.End(true))
+	c.Forget()
+	var we *jpki.WrongPINError
+	require.ErrorAs(t, c.Verify(jpki.AuthKey, []byte(sim.DefaultAuthPIN)), &we)
+	require.NoError(t, c.Verify(jpki.AuthKey, []byte("5678")))
+	require.ErrorAs(t, c.Verify(jpki.SignKey, []byte(sim.DefaultSignPIN)), &we)
+	require.NoError(t, c.Verify(jpki.SignKey, []byte("NEWPASS2024")))
+}
+
+func TestSimSign(t *testing.T) {
+	card := simCard(t, false)
+	c, _ := connect(t, card)
+	certs := card.Certificates()
+	info, digest := sha256DigestInfo([]byte("hello, My Number Card"))
+	for key, der := range map[jpki.KeyID][]byte{jpki.AuthKey: certs.AuthCert, jpki.SignKey: certs.SignCert} {
+		_, err := c.Sign(key, info)
+		require.ErrorIs(t, err, jpki.ErrPINRequired, "%v before Verify", key)
+		pin := map[jpki.KeyID]string{jpki.AuthKey: sim.DefaultAuthPIN, jpki.SignKey: sim.DefaultSignPIN}[key]
+		require.NoError(t, c.Verify(key, []byte(pin)))
+		sig, err := c.Sign(key, info)
+		require.NoError(t, err)
+		require.Len(t, sig, jpki.SignatureLen)
+		cert, err := x509.ParseCertificate(der)
+		require.NoError(t, err)
+		pub, ok := cert.PublicKey.(*rsa.PublicKey)
+		require.True(t, ok)
+		require.NoError(t, rsa.VerifyPKCS1v15(pub, crypto.SHA256, digest, sig), "%v signature verifies with its certificate", key)
+		// A second signature needs no second Verify.
+		sig2, err := c.Sign(key, info)
+		require.NoError(t, err)
+		assert.Equal(t, sig, sig2, "PKCS#1 v1.5 is deterministic")
+		_, err = c.Sign(key, make([]byte, jpki.MaxSignInput+1))
+		require.ErrorIs(t, err, jpki.ErrBadLength)
+	}
+	assert.Equal(t, uint64(4), card.Stats().Signatures)
+}
+
+func TestSimLogout(t *testing.T) {
+	card := simCard(t, false)
+	c, _ := connect(t, card)
+	info, _ := sha256DigestInfo([]byte("x"))
+	require.NoError(t, c.Verify(jpki.AuthKey, []byte(sim.DefaultAuthPIN)))
+	require.NoError(t, c.Verify(jpki.SignKey, []byte(sim.DefaultSignPIN)))
+	_, err := c.Sign(jpki.AuthKey, info)
+	require.NoError(t, err)
+
+	require.NoError(t, c.Logout())
+	_, err = c.Sign(jpki.AuthKey, info)
+	require.ErrorIs(t, err, jpki.ErrPINRequired, "logout drops the auth PIN")
+	_, err = c.Sign(jpki.SignKey, info)
+	require.ErrorIs(t, err, jpki.ErrPINRequired, "logout drops the sign PIN")
+	_, err = c.ReadCertificate(jpki.SignCert)
+	require.ErrorIs(t, err, jpki.ErrPINRequired)
+	n, err := c.TriesLeft(jpki.AuthKey)
+	require.NoError(t, err)
+	assert.Equal(t, 3, n)
+}
+
+func TestSimSelectCount(t *testing.T) {
+	card := simCard(t, false)
+	c, _ := connect(t, card)
+	card.ResetStats()
+	for i := 0; i < 3; i++ {
+		_, err := c.TriesLeft(jpki.AuthKey)
+		require.NoError(t, err)
+		_, err = c.ReadCertificate(jpki.AuthCert)
+		require.NoError(t, err)
+	}
+	st := card.Stats()
+	// SELECT AP once, then EF 0018 and EF 000A alternately: 1 + 6.
+	assert.Equal(t, uint64(7), st.ByINS[0xA4])
+	assert.Equal(t, st.APDUs, c.APDUs())
+	// A certificate of about 1 KB plus the filler takes ceil(len/256) reads.
+	der := card.Certificates().AuthCert
+	assert.Equal(t, uint64(3*((len(der)+255)/256)), st.ByINS[0xB0])
+}
+
+func TestSimResetAndFaults(t *testing.T) {
+	card := simCard(t, false)
+	c, _ := connect(t, card)
+	info, _ := sha256DigestInfo([]byte("x"))
+	require.NoError(t, c.Verify(jpki.AuthKey, []byte(sim.DefaultAuthPIN)))
+
+	// Another application resets the card: the client forgets its
+	// selection, and the PIN is gone.
+	card.SetFault(sim.Fault{Kind: sim.FaultReset})
+	_, err := c.Sign(jpki.AuthKey, info)
+	require.ErrorIs(t, err, cardos.ErrCardReset)
+	_, err = c.Sign(jpki.AuthKey, info)
+	require.ErrorIs(t, err, jpki.ErrPINRequired)
+
+	card.SetFault(sim.Fault{Kind: sim.FaultGarbage})
+	_, err = c.TokenName()
+	require.ErrorIs(t, err, cardos.ErrCommFailure)
+
+	card.SetFault(sim.Fault{Kind: sim.FaultTruncate, OnINS: true, INS: 0xB0, After: 0})
+	_, err = c.ReadCertificate(jpki.AuthCACert)
+	require.Error(t, err)
+
+	card.SetFault(sim.Fault{Kind: sim.FaultWrongSW, SW: 0x6F00, OnINS: true, INS: 0x20})
+	_, err = c.TriesLeft(jpki.SignKey)
+	require.Error(t, err)
+
+	card.SetFault(sim.Fault{Kind: sim.FaultNone})
+	name, err := c.TokenName()
+	require.NoError(t, err)
+	assert.Equal(t, "JPKIAPICCTOKEN2", name)
+}
