@@ -55,6 +55,9 @@ Usage:
       Write auth-cert.pem, auth-ca.pem, sign-ca.pem (and sign-cert.pem only
       with --include-sign-cert) into DIR.
 
+While serving, SIGUSR1 takes the card out of the reader or puts it back
+(vpcd reports a removal/insertion), for hot-plug tests with real pcscd.
+
 Profile and quirk flags take effect when a card is created (--init, or
 --vpcd with a missing state file); an existing file keeps its own.
 Default PINs: auth "1234", sign "ABC123". The state file holds private keys
@@ -71,7 +74,7 @@ type config struct {
 	exportDir                       string
 	includeSign, trace              bool
 	latencyAPDU, latencySign        time.Duration
-	atr                             string
+	atr, fault                      string
 	profile                         sim.Profile
 	blockedSW                       string
 	reselectClears, signSchemes     bool
@@ -103,6 +106,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.trace, "trace", false, "with --vpcd: trace APDUs to stderr (PINs and the signature certificate redacted)")
 	fs.DurationVar(&cfg.latencyAPDU, "latency-apdu", 0, "with --vpcd: delay per APDU (a contact card: 15ms)")
 	fs.DurationVar(&cfg.latencySign, "latency-sign", 0, "with --vpcd: extra delay per signature (a real card: 500ms)")
+	fs.StringVar(&cfg.fault, "fault", "", "with --vpcd: inject a fault, `SPEC` = KIND[,after=N][,ins=XX][,sw=XXXX][,repeat]\nwith KIND remove, reset, garbage, truncate, wrong-sw or silent")
 	fs.StringVar(&cfg.atr, "atr", "", "with --vpcd: ATR in `HEX` (default 3BE000FF8131FE4514)")
 	fs.StringVar(&cfg.profile.AuthPIN, "auth-pin", sim.DefaultAuthPIN, "profile: 4-digit auth PIN")
 	fs.StringVar(&cfg.profile.SignPIN, "sign-pin", sim.DefaultSignPIN, "profile: 6-16 character A-Z0-9 signature password")
@@ -343,10 +347,36 @@ func doServe(cfg config) error {
 	if err != nil {
 		return err
 	}
+	if cfg.fault != "" {
+		f, err := parseFault(cfg.fault)
+		if err != nil {
+			return err
+		}
+		card.SetFault(f)
+	}
 	r := sim.NewReader("Virtual PCD 00 00")
 	r.Insert(card)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	defer signal.Stop(usr1)
+	go func() {
+		for {
+			select {
+			case <-usr1:
+				if r.Card() != nil {
+					r.Remove()
+					fmt.Fprintln(cfg.stderr, "myna-sim: SIGUSR1: card removed")
+				} else {
+					r.Insert(card)
+					fmt.Fprintln(cfg.stderr, "myna-sim: SIGUSR1: card inserted")
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
 	fmt.Fprintf(cfg.stderr, "myna-sim: serving %s to vpcd at %s (pid %d); stop with SIGTERM\n", cfg.state, cfg.vpcd, os.Getpid())
 	err = sim.ServeVPCD(ctx, cfg.vpcd, r)
 	if errors.Is(err, context.Canceled) {
