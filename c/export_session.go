@@ -87,6 +87,7 @@ func goLogin(hSession C.CK_SESSION_HANDLE, userType C.CK_USER_TYPE, pPin C.CK_UT
 	if !ok {
 		return rvArgsBad
 	}
+	defer clear(pin) // the core keeps no reference; drop our copy
 	return rv(mod.Login(uint(hSession), uint(userType), pin))
 }
 
@@ -100,6 +101,7 @@ func goLoginUser(hSession C.CK_SESSION_HANDLE, userType C.CK_USER_TYPE, pPin C.C
 	if !ok {
 		return rvArgsBad
 	}
+	defer clear(pin)
 	user, ok := inBytes(unsafe.Pointer(pUsername), ulUsernameLen)
 	if !ok {
 		return rvArgsBad
@@ -126,6 +128,7 @@ func goInitPIN(hSession C.CK_SESSION_HANDLE, pPin C.CK_UTF8CHAR_PTR, ulPinLen C.
 	if !ok {
 		return rvArgsBad
 	}
+	defer clear(pin)
 	return rv(mod.InitPIN(uint(hSession), pin))
 }
 
@@ -139,9 +142,11 @@ func goSetPIN(hSession C.CK_SESSION_HANDLE, pOldPin C.CK_UTF8CHAR_PTR, ulOldLen 
 	if !ok {
 		return rvArgsBad
 	}
+	defer clear(oldPIN)
 	newPIN, ok := inBytes(unsafe.Pointer(pNewPin), ulNewLen)
 	if !ok {
 		return rvArgsBad
 	}
+	defer clear(newPIN)
 	return rv(mod.SetPIN(uint(hSession), oldPIN, newPIN))
 }

@@ -153,6 +153,7 @@ func goInitToken(slotID C.CK_SLOT_ID, pPin C.CK_UTF8CHAR_PTR, ulPinLen C.CK_ULON
 	if !ok || pLabel == nil {
 		return rvArgsBad
 	}
+	defer clear(pin)
 	label := C.GoBytes(unsafe.Pointer(pLabel), labelLen)
 	return rv(mod.InitToken(uint(slotID), pin, label))
 }
