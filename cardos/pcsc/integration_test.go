@@ -128,6 +128,15 @@ func TestPCSCSimulatedCard(t *testing.T) {
 		_, err := cl.Sign(jpki.AuthKey, digestInfo("x"))
 		require.ErrorIs(t, err, jpki.ErrPINRequired, "End(true) dropped the PIN")
 		require.NotErrorIs(t, err, cardos.ErrCardReset)
+
+		// End(true) without a transaction still resets (the fallback for
+		// a Logout that could not leave the applet).
+		require.NoError(t, cl.Verify(jpki.AuthKey, []byte(sim.DefaultAuthPIN)))
+		require.NoError(t, tr.End(true))
+		cl.Forget()
+		_, err = cl.Sign(jpki.AuthKey, digestInfo("x"))
+		require.ErrorIs(t, err, jpki.ErrPINRequired, "End(true) outside a transaction dropped the PIN")
+		require.NotErrorIs(t, err, cardos.ErrCardReset)
 	})
 
 	t.Run("reset by another application", func(t *testing.T) {
