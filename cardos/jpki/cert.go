@@ -145,6 +145,9 @@ func (c *Client) readBinary(offset, le int) (data []byte, eof bool, err error) {
 	if err != nil {
 		return nil, false, err
 	}
+	if len(r.Data) > le { // possible through 61xx chaining
+		return nil, false, commError("%s: card answered %d bytes, asked for %d", op, len(r.Data), le)
+	}
 	switch r.SW {
 	case apdu.SWOK:
 		return r.Data, len(r.Data) < le, nil

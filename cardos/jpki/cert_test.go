@@ -148,6 +148,10 @@ func TestReadCertificateErrors(t *testing.T) {
 		{"header cut short", ok, []step{{cmd: "00 B0 00 00 00", resp: "3082" + ok}}, cardos.ErrCommFailure, 0},
 		{"one-byte response", ok, []step{{cmd: "00 B0 00 00 00", resp: "90"}}, cardos.ErrCommFailure, 0},
 		{"empty response", ok, []step{{cmd: "00 B0 00 00 00", resp: ""}}, cardos.ErrCommFailure, 0},
+		{"more data than Le through 61xx", ok, []step{
+			{cmd: "00 B0 00 00 00", resp: hx(longEF[:200]) + "6140"},
+			{cmd: "00 C0 00 00 40", resp: hx(longEF[200:264]) + ok},
+		}, cardos.ErrCommFailure, 0},
 		{"more data than Le", ok, []step{{cmd: "00 B0 00 00 00", resp: hx(longEF[:257]) + ok}}, cardos.ErrCommFailure, 0},
 		{"truncated: short chunk", ok, []step{
 			{cmd: "00 B0 00 00 00", resp: hx(longEF[:256]) + ok},
