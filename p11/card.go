@@ -75,6 +75,7 @@ type card struct {
 	authParsed               *x509.Certificate
 	serial                   string
 	signCertState            certState
+	signProbed               bool // the pre-login look at EF 0001 was made
 	// signCert is held only while the sign token is logged in; it carries
 	// the holder's personal data and is never logged.
 	signCert   []byte
@@ -323,6 +324,37 @@ func (c *card) loadPublic(ctx cardos.Context, k tokenKind) error {
 		c.mu.Unlock()
 	}
 	return nil
+}
+
+// probeSignCert looks once, before any login, whether the card has a
+// signature certificate at all: EF 0001 missing or empty means a card
+// without one (holder under 15, face-authentication card). A card that
+// asks for the password first leaves the answer to the login.
+func (c *card) probeSignCert(ctx cardos.Context) {
+	c.io.Lock()
+	defer c.io.Unlock()
+	c.mu.Lock()
+	done := c.signProbed || c.signCertState != certUnknown
+	c.signProbed = true
+	c.mu.Unlock()
+	if done {
+		return
+	}
+	absent := false
+	c.doIO(ctx, "look for the signature certificate", func(cl *jpki.Client) error {
+		_, err := cl.ReadCertificateHeader(jpki.SignCert, 4)
+		absent = errors.Is(err, jpki.ErrNotFound)
+		if errors.Is(err, jpki.ErrPINRequired) {
+			return nil // expected: the certificate is there, behind the password
+		}
+		return err
+	})
+	if absent {
+		c.mu.Lock()
+		c.signCertState = certAbsent
+		c.mu.Unlock()
+		c.log.infof("reader %q: the card holds no signature certificate (holder under 15 or face-authentication card): the sign token cannot be used", c.reader)
+	}
 }
 
 // serialNumber returns the card's serial (16 hex digits of the SHA-256 of

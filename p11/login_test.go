@@ -2,6 +2,7 @@ package p11
 
 import (
 	"errors"
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -249,4 +250,42 @@ func TestFaceAuthCard(t *testing.T) {
 		assert.Equal(t, "CKR_PIN_LOCKED", rv(f.m.Login(s, ck.CKU_USER, []byte(pin))))
 		assert.Equal(t, v, face.Stats().Verifies)
 	}
+}
+
+func TestNoSignCertKnownBeforeLogin(t *testing.T) {
+	f := newFixture(t)
+	card := genCard(t, "nosign")
+	require.NoError(t, card.SetQuirks(sim.Quirks{NoSignCertEF: sim.SignEFAbsent}))
+	f.r.Insert(card)
+	_, sign := f.slots()
+	info, err := f.m.TokenInfo(sign)
+	require.NoError(t, err)
+	assert.Equal(t, "My Number Card (Sign: none)", info.Label)
+	s := f.open1(sign, false)
+	v := card.Stats().Verifies
+	assert.Equal(t, "CKR_USER_PIN_NOT_INITIALIZED", rv(f.m.Login(s, ck.CKU_USER, []byte(sim.DefaultSignPIN))))
+	assert.Equal(t, v, card.Stats().Verifies)
+}
+
+func TestLogNeverHoldsPINs(t *testing.T) {
+	path := t.TempDir() + "/p11.log"
+	t.Setenv("MYNA_PKCS11_DEBUG", "2")
+	t.Setenv("MYNA_PKCS11_LOG", path)
+	f := newFixture(t)
+	auth, sign := f.slots()
+	sa, ss := f.open1(auth, true), f.open1(sign, true)
+	assert.Equal(t, "CKR_PIN_INCORRECT", rv(f.m.Login(sa, ck.CKU_USER, []byte("9876"))))
+	assert.Equal(t, "CKR_PIN_INVALID", rv(f.m.Login(sa, ck.CKU_USER, []byte("98x6"))))
+	f.login(ss, "abc123")
+	assert.Equal(t, "CKR_PIN_INCORRECT", rv(f.m.SetPIN(sa, []byte("5555"), []byte("4444"))))
+	require.NoError(t, f.m.Finalize())
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	log := string(b)
+	assert.Contains(t, log, "C_Login")
+	assert.Contains(t, log, "CKR_PIN_INCORRECT")
+	for _, secret := range []string{"9876", "98x6", "abc123", "ABC123", "5555", "4444"} {
+		assert.NotContains(t, log, secret)
+	}
+	assert.NotContains(t, log, string(f.card.Certificates().SignCert[:40]))
 }

@@ -14,6 +14,7 @@ const (
 	signLabelNoCert   = "My Number Card (Sign: none)"
 	tokenManufacturer = "J-LIS"
 	tokenModel        = "JPKI"
+	unknownSerial     = "0000000000000000"
 )
 
 // TokenInfo implements C_GetTokenInfo. It reads the PIN's retry counter
@@ -32,8 +33,16 @@ func (m *Module) TokenInfo(slot uint) (TokenInfo, error) {
 		return TokenInfo{}, err
 	}
 	serial, err := c.serialNumber(ctx)
-	if err != nil {
+	if ck.RV(err) == ck.CKR_DEVICE_REMOVED {
 		return TokenInfo{}, m.cardGone(c, err)
+	}
+	if err != nil {
+		// No readable authentication certificate (smartphone JPKI, damaged
+		// card): still show the token, with a serial that says so.
+		serial = unknownSerial
+	}
+	if ref.kind == signToken {
+		c.probeSignCert(ctx)
 	}
 	tries, err := c.triesLeft(ctx, ref.kind)
 	if err != nil {
