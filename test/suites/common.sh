@@ -234,6 +234,18 @@ _find_tokens() {
   SIGN_KEY_URI="$SIGN_TOKEN_URI;id=%02;type=private"
 }
 
+# check_tries: PASS when the simulated card still has every PIN try (3 auth,
+# 5 sign), i.e. no consumer sent a wrong PIN to the card.
+check_tries() {
+  run_to "$T/status.log" "$SIM" --status --state "$STATE"
+  if grep -Eq '^auth PIN: +3 of 3 tries left' "$T/status.log" &&
+    grep -Eq '^sign password: +5 of 5 tries left' "$T/status.log"; then
+    pass "no PIN try was spent on the card (myna-sim --status: auth 3 of 3, sign 5 of 5)"
+  else
+    fail "no PIN try was spent on the card" "$(grep -E 'PIN|password' "$T/status.log")"
+  fi
+}
+
 # uri_attr URI NAME: prints the percent-decoded value of path attribute NAME of a pkcs11: URI.
 uri_attr() {
   local v

@@ -78,4 +78,5 @@ keytool_list() {
 keytool_list auth "$T/auth-index.cfg" "$AUTH_PIN"
 keytool_list sign "$T/sign-index.cfg" "$SIGN_PIN"
 
+check_tries
 finish

@@ -150,4 +150,5 @@ else
     -in "$T/data.txt" -rawin -digest sha256 -out "$T/prov.sig"
 fi
 
+check_tries
 finish

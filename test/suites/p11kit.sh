@@ -142,4 +142,5 @@ else
   fail "ssh-keygen -D p11-kit-proxy.so prints the card's auth public key" "$(tail "$T/keygen-D.log")"
 fi
 
+check_tries
 finish
