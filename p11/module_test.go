@@ -25,7 +25,9 @@ func TestInitializeArgs(t *testing.T) {
 		{"all callbacks, no OS locking", InitArgs{Present: true, MutexFuncs: 4}, ck.CKR_CANT_LOCK},
 		{"all callbacks with OS locking", InitArgs{Present: true, MutexFuncs: 4, OSLockingOK: true}, ck.CKR_OK},
 		{"OS locking only", InitArgs{Present: true, OSLockingOK: true}, ck.CKR_OK},
-		{"cannot create threads", InitArgs{Present: true, CantCreateOSThreads: true, OSLockingOK: true}, ck.CKR_OK},
+		{"cannot create threads", InitArgs{Present: true, CantCreateOSThreads: true}, ck.CKR_OK},
+		{"cannot create threads, OS locking", InitArgs{Present: true, CantCreateOSThreads: true, OSLockingOK: true}, ck.CKR_OK},
+		{"cannot create threads, mutexes", InitArgs{Present: true, CantCreateOSThreads: true, OSLockingOK: true, MutexFuncs: 4}, ck.CKR_OK},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

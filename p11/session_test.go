@@ -244,3 +244,46 @@ func TestConcurrentSigning(t *testing.T) {
 	assert.Equal(t, workers*rounds, n)
 	assert.GreaterOrEqual(t, f.card.Stats().Signatures, uint64(workers*rounds))
 }
+
+func TestTwoCardsNeverMix(t *testing.T) {
+	f := newFixture(t)
+	r2 := sim.NewReader("Sim Reader 01 00")
+	card2 := genCard(t, "nosign")
+	r2.Insert(card2)
+	f.readers = append(f.readers, r2)
+	require.NoError(t, f.m.Finalize())
+	require.NoError(t, f.m.Initialize(InitArgs{}))
+	list, err := f.m.SlotList(true)
+	require.NoError(t, err)
+	require.Len(t, list, 4)
+
+	serials := map[string]bool{}
+	for i, c := range []*sim.Card{f.card, card2} {
+		slot := list[2*i]
+		info, err := f.m.TokenInfo(slot)
+		require.NoError(t, err)
+		serials[info.SerialNumber] = true
+		s := f.open1(slot, false)
+		f.login(s, sim.DefaultAuthPIN)
+		sig := f.sign(s, f.privKey(s), ck.CKM_SHA256_RSA_PKCS, []byte("m"))
+		sum := sha256.Sum256([]byte("m"))
+		assert.NoError(t, rsa.VerifyPKCS1v15(pubOf(t, c.Certificates().AuthCert), crypto.SHA256, sum[:], sig), "card %d", i)
+		cert := f.find(s, Attribute{ck.CKA_CLASS, ulong(ck.CKO_CERTIFICATE)}, Attribute{ck.CKA_ID, []byte{1}})
+		require.Len(t, cert, 1)
+		assert.Equal(t, c.Certificates().AuthCert, f.attr(s, cert[0], ck.CKA_VALUE))
+	}
+	assert.Len(t, serials, 2)
+}
+
+func TestLogoutEndsBothLogins(t *testing.T) {
+	f := newFixture(t)
+	auth, sign := f.slots()
+	sa, ss := f.open1(auth, false), f.open1(sign, false)
+	f.login(sa, sim.DefaultAuthPIN)
+	f.login(ss, sim.DefaultSignPIN)
+	require.NoError(t, f.m.Logout(sa))
+	info, err := f.m.SessionInfo(ss)
+	require.NoError(t, err)
+	assert.Equal(t, uint(ck.CKS_RO_PUBLIC_SESSION), info.State, "the card cannot keep one PIN and drop the other")
+	assert.Empty(t, f.find(ss))
+}
