@@ -3,6 +3,7 @@ package abi
 import (
 	"bytes"
 	"testing"
+	"time"
 
 	"github.com/miekg/pkcs11"
 	"github.com/stretchr/testify/assert"
@@ -148,4 +149,28 @@ func TestWaitForSlotEventDontBlock(t *testing.T) {
 		}
 	}
 	assert.Equal(t, rvName(pkcs11.CKR_NO_EVENT), rvName(rv))
+}
+
+func TestFinalizeWakesBlockedWaitForSlotEvent(t *testing.T) {
+	freshCard(t, cardA)
+	require.NoError(t, ctx.Initialize())
+	for i := 0; i < 10; i++ { // drain the insertion events
+		if rv, _ := RawWaitForSlotEvent(pkcs11.CKF_DONT_BLOCK, false, false); rv != pkcs11.CKR_OK {
+			break
+		}
+	}
+	done := make(chan uint)
+	started := make(chan struct{})
+	go func() {
+		close(started)
+		rv, _ := RawWaitForSlotEvent(0, false, false) // blocks in Go, called from C
+		done <- rv
+	}()
+	<-started
+	// Give the waiter time to block; the outcome is the same if it has not
+	// yet (C_WaitForSlotEvent after C_Finalize also says NOT_INITIALIZED).
+	time.Sleep(100 * time.Millisecond)
+	require.NoError(t, ctx.Finalize())
+	// If C_Finalize did not wake the waiter this blocks until go test's timeout.
+	assert.Equal(t, rvName(pkcs11.CKR_CRYPTOKI_NOT_INITIALIZED), rvName(<-done))
 }
