@@ -180,4 +180,5 @@ if start_s_server "$PORT" s_server13 -tls1_3; then
   fi
 fi
 
+check_tries
 finish
