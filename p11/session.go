@@ -334,12 +334,15 @@ func (m *Module) SessionCancel(sess, flags uint) error {
 	return nil
 }
 
-// SeedRandom implements C_SeedRandom: the card has no random generator.
+// SeedRandom implements C_SeedRandom: the card has no random generator,
+// and the spec gives CKR_RANDOM_NO_RNG priority over
+// CKR_RANDOM_SEED_NOT_SUPPORTED (pkcs11-tool --test then reports "not
+// implemented" instead of an error).
 func (m *Module) SeedRandom(sess uint, seed []byte) error {
 	if _, err := m.session(sess); err != nil {
 		return err
 	}
-	return ck.Error(ck.CKR_RANDOM_SEED_NOT_SUPPORTED)
+	return ck.Error(ck.CKR_RANDOM_NO_RNG)
 }
 
 // GenerateRandom implements C_GenerateRandom: the card has no random
