@@ -201,7 +201,7 @@ func (m *Module) Login(sess, userType uint, pin []byte) error {
 	if userType == ck.CKU_USER && s.c.isLoggedIn(s.kind) {
 		return ck.Error(ck.CKR_USER_ALREADY_LOGGED_IN)
 	}
-	if s.kind == signToken && s.c.signCert0() == certAbsent {
+	if s.kind == signToken && s.c.signCertKnown() == certAbsent {
 		m.log.infof("C_Login: the card holds no signature certificate (holder under 15 or face-authentication card): the sign token cannot be used")
 		return ck.Error(ck.CKR_USER_PIN_NOT_INITIALIZED)
 	}
@@ -221,8 +221,8 @@ func (m *Module) Login(sess, userType uint, pin []byte) error {
 	return m.deviceGone(s, err)
 }
 
-// signCert0 returns what is known about the signature certificate.
-func (c *card) signCert0() certState {
+// signCertKnown returns what is known about the signature certificate.
+func (c *card) signCertKnown() certState {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.signCertState

@@ -68,7 +68,7 @@ func (m *Module) TokenInfo(slot uint) (TokenInfo, error) {
 	maxTries := 3
 	if ref.kind == signToken {
 		info.Label, info.MinPinLen, info.MaxPinLen, maxTries = signLabel, signPINMinLen, signPINMaxLen, 5
-		if c.signCert0() == certAbsent {
+		if c.signCertKnown() == certAbsent {
 			info.Label = signLabelNoCert
 			info.Flags &^= ck.CKF_USER_PIN_INITIALIZED
 		}
