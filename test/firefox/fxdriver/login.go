@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// promptRE matches Marionette's trace of an opened dialog, for example
+// `Prompt opened (type: "promptPassword", text: "Please authenticate to the security device (JPKI Auth).")`.
+var promptRE = regexp.MustCompile(`Prompt opened \(type: "([^"]*)", text: "(.*)"\)\s*$`)
+
+// Prompt is one dialog Firefox opened, as traced in its log.
+type Prompt struct {
+	Type, Text string
+}
+
+// promptLog reads the dialogs traced in Firefox's log, each once.
+type promptLog struct {
+	path string
+	seen int
+}
+
+// next returns the first dialog not returned before, if any.
+func (l *promptLog) next() (Prompt, bool, error) {
+	b, err := os.ReadFile(l.path)
+	if err != nil {
+		return Prompt{}, false, err
+	}
+	ps := parsePrompts(string(b))
+	if len(ps) <= l.seen {
+		return Prompt{}, false, nil
+	}
+	l.seen++
+	return ps[l.seen-1], true, nil
+}
+
+// parsePrompts extracts the traced dialogs from a Firefox log, in order.
+func parsePrompts(log string) []Prompt {
+	var ps []Prompt
+	for _, line := range strings.Split(log, "\n") {
+		if m := promptRE.FindStringSubmatch(line); m != nil {
+			ps = append(ps, Prompt{Type: m[1], Text: m[2]})
+		}
+	}
+	return ps
+}
+
+// forToken reports whether a password dialog's text names the token label,
+// as in "Please authenticate to the security device (LABEL)." or
+// "Please enter the password for the PKCS#11 token LABEL.".
+func (p Prompt) forToken(label string) bool {
+	return p.Type == "promptPassword" &&
+		(strings.Contains(p.Text, "("+label+")") || strings.HasSuffix(strings.TrimSuffix(p.Text, "."), " "+label))
+}
+
+// keyboard types into Firefox's dialog window with xdotool (X test
+// extension: real key events, as from a keyboard).
+type keyboard struct {
+	pid   int
+	title string
+}
+
+func (k *keyboard) xdotool(stdin string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "xdotool", args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("xdotool %s: %v: %s", args[0], err, strings.TrimSpace(string(out)))
+	}
+	return string(out), nil
+}
+
+// focusDialog finds the visible dialog window of Firefox and gives it the
+// keyboard focus. It waits up to 10 s for the window to be mapped.
+func (k *keyboard) focusDialog() (string, error) {
+	var last error
+	for i := 0; i < 50; i++ {
+		out, err := k.xdotool("", "search", "--onlyvisible", "--pid", fmt.Sprint(k.pid), "--name", k.title)
+		if ids := strings.Fields(out); err == nil && len(ids) > 0 {
+			win := ids[len(ids)-1]
+			if _, err := k.xdotool("", "windowfocus", "--sync", win); err != nil {
+				return "", err
+			}
+			return win, nil
+		} else if err != nil {
+			last = err
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if last == nil {
+		last = errors.New("no such window")
+	}
+	return "", fmt.Errorf("no visible %q window of Firefox (pid %d): %v", k.title, k.pid, last)
+}
+
+// typeSecret types s (handed over on stdin, so it shows in no argument list)
+// into the focused dialog, then presses Enter.
+func (k *keyboard) typeSecret(s string) error {
+	if _, err := k.focusDialog(); err != nil {
+		return err
+	}
+	if _, err := k.xdotool(s, "type", "--delay", "40", "--file", "-"); err != nil {
+		return err
+	}
+	_, err := k.xdotool("", "key", "Return")
+	return err
+}
+
+// press focuses the dialog and presses one key (an X keysym name).
+func (k *keyboard) press(key string) error {
+	if _, err := k.focusDialog(); err != nil {
+		return err
+	}
+	_, err := k.xdotool("", "key", key)
+	return err
+}
+
+// pageJS reports where the tab is and its text.
+const pageJS = `return { url: document.documentURI, ready: document.readyState,
+  text: document.body ? document.body.innerText : "" };`
+
+type pageState struct {
+	URL   string `json:"url"`
+	Ready string `json:"ready"`
+	Text  string `json:"text"`
+}
+
+// maxOtherPrompts bounds how often another token's dialog is cancelled.
+const maxOtherPrompts = 20
+
+// loginAndLoad answers the password dialogs until the page has loaded: the
+// PIN for our token (once: a second request means the PIN was refused), Escape
+// for any other token. Between dialogs it asks Marionette for the page; while
+// a dialog is open those questions go unanswered, which is expected.
+func loginAndLoad(m *Marionette, c config, kb *keyboard, pin string, deadline time.Time) (string, error) {
+	prompts := &promptLog{path: c.log}
+	typed, others := false, 0
+	var lastErr error
+	for {
+		if time.Now().After(deadline) {
+			if !typed {
+				return "", failStep("pin-prompt", "no PIN dialog for %q and no page within the time limit (%d other dialogs)", c.token, others)
+			}
+			return "", failStep("page", "the page did not load within the time limit (last Marionette error: %v)", lastErr)
+		}
+		p, found, err := prompts.next()
+		if err != nil {
+			return "", &stepError{"pin-prompt", err}
+		}
+		if found {
+			switch {
+			case p.forToken(c.token):
+				if typed {
+					return "", failStep("pin-entered", "Firefox asked for the PIN again (refused?): %q", p.Text)
+				}
+				ok("pin-prompt", "Firefox asks: %q", p.Text)
+				if err := kb.typeSecret(pin); err != nil {
+					return "", &stepError{"pin-entered", err}
+				}
+				typed = true
+				ok("pin-entered", "typed the PIN into the dialog and pressed Enter")
+			case p.Type == "promptPassword":
+				others++
+				if others > maxOtherPrompts {
+					return "", failStep("other-prompt", "cancelled %d password dialogs of other tokens; giving up", others-1)
+				}
+				ok("other-prompt", "Firefox asks: %q: pressed Escape (not the token under test)", p.Text)
+				if err := kb.press("Escape"); err != nil {
+					return "", &stepError{"other-prompt", err}
+				}
+			default:
+				return "", failStep("pin-prompt", "unexpected %s dialog: %q", p.Type, p.Text)
+			}
+			continue
+		}
+		var st pageState
+		if err := m.SetContext("content", 3*time.Second); err == nil {
+			err = m.Script(pageJS, &st, 3*time.Second)
+		}
+		var ce *CommandError
+		switch {
+		case err == nil, errors.Is(err, ErrTimeout):
+		case errors.As(err, &ce): // a dialog is up, or the page is being replaced: ask again
+			lastErr = err
+		default:
+			return "", &stepError{"page", err}
+		}
+		switch {
+		case strings.HasPrefix(st.URL, "about:neterror"), strings.HasPrefix(st.URL, "about:certerror"):
+			return "", failStep("page", "Firefox shows an error page %s: %s", truncate(st.URL, 160),
+				truncate(strings.Join(strings.Fields(st.Text), " "), 400))
+		case strings.HasPrefix(st.URL, c.url) && st.Ready == "complete" && st.Text != "":
+			ok("page", "loaded %s (%d characters of text)", st.URL, len(st.Text))
+			return st.Text, nil
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
