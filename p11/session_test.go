@@ -287,3 +287,54 @@ func TestLogoutEndsBothLogins(t *testing.T) {
 	assert.Equal(t, uint(ck.CKS_RO_PUBLIC_SESSION), info.State, "the card cannot keep one PIN and drop the other")
 	assert.Empty(t, f.find(ss))
 }
+
+func TestFinalizeDuringActivity(t *testing.T) {
+	f := newFixture(t)
+	auth, sign := f.slots()
+	s := f.open1(auth, false)
+	f.login(s, sim.DefaultAuthPIN)
+	key := f.privKey(s)
+	allowed := map[string]bool{"CKR_OK": true, "CKR_CRYPTOKI_NOT_INITIALIZED": true, "CKR_SESSION_HANDLE_INVALID": true,
+		"CKR_DEVICE_REMOVED": true, "CKR_USER_NOT_LOGGED_IN": true, "CKR_OPERATION_NOT_INITIALIZED": true, "CKR_TOKEN_NOT_PRESENT": true}
+	var wg sync.WaitGroup
+	results := make(chan string, 1000)
+	start := make(chan struct{})
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			for range 20 {
+				var err error
+				switch w {
+				case 0:
+					_, err = f.m.SlotList(true)
+				case 1:
+					_, err = f.m.TokenInfo(sign)
+				case 2:
+					if err = f.m.SignInit(s, Mechanism{Type: ck.CKM_SHA256_RSA_PKCS}, key); err == nil {
+						_, _, err = f.m.Sign(s, []byte("x"), OutBuf{Len: 256})
+					}
+				case 3:
+					_, err = f.m.WaitForSlotEvent(true)
+					if rv(err) == "CKR_NO_EVENT" {
+						err = nil
+					}
+				}
+				results <- rv(err)
+			}
+		}()
+	}
+	close(start)
+	require.NoError(t, f.m.Finalize())
+	wg.Wait()
+	close(results)
+	for r := range results {
+		assert.True(t, allowed[r], r)
+	}
+	// Everything was released: a new Initialize works from scratch.
+	require.NoError(t, f.m.Initialize(InitArgs{}))
+	list, err := f.m.SlotList(true)
+	require.NoError(t, err)
+	assert.Len(t, list, 2)
+}
