@@ -42,7 +42,7 @@ Usage:
   myna-sim --state FILE --init [profile flags] [quirk flags] [--force]
       Create the state file: four RSA-2048 keys, J-LIS-like CA certificates,
       an auth certificate and a signature certificate for a fictional holder.
-  myna-sim --state FILE --vpcd ADDR [--trace] [--latency-apdu D] [--latency-sign D] [--atr HEX]
+  myna-sim --state FILE --vpcd ADDR [--trace] [--stats-file F] [--latency-apdu D] [--latency-sign D] [--atr HEX]
       Serve the card to vsmartcard's vpcd (vsmartcard listens on 127.0.0.1:35963
       for the reader "Virtual PCD 00 00") until SIGTERM/SIGINT. The state file is
       created with the profile flags if it does not exist.
@@ -73,6 +73,7 @@ type config struct {
 	vpcd                            string
 	exportDir                       string
 	includeSign, trace              bool
+	statsFile                       string
 	latencyAPDU, latencySign        time.Duration
 	atr, fault                      string
 	profile                         sim.Profile
@@ -104,6 +105,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.exportDir, "export-certs", "", "write PEM certificates into `DIR`")
 	fs.BoolVar(&cfg.includeSign, "include-sign-cert", false, "with --export-certs: also write the signature certificate (personal data)")
 	fs.BoolVar(&cfg.trace, "trace", false, "with --vpcd: trace APDUs to stderr (PINs and the signature certificate redacted)")
+	fs.StringVar(&cfg.statsFile, "stats-file", "", "with --vpcd: keep APDU counts (JSON: apdus, by_ins, verifies, signatures) in `FILE`, rewritten after every APDU")
 	fs.DurationVar(&cfg.latencyAPDU, "latency-apdu", 0, "with --vpcd: delay per APDU (a contact card: 15ms)")
 	fs.DurationVar(&cfg.latencySign, "latency-sign", 0, "with --vpcd: extra delay per signature (a real card: 500ms)")
 	fs.StringVar(&cfg.fault, "fault", "", "with --vpcd: inject a fault, `SPEC` = KIND[,after=N][,ins=XX][,sw=XXXX][,repeat]\nwith KIND remove, reset, garbage, truncate, wrong-sw or silent")
@@ -196,6 +198,13 @@ func (cfg config) options() (sim.Options, error) {
 	}
 	if cfg.trace {
 		opt.Trace = cfg.stderr
+	}
+	if cfg.statsFile != "" && cfg.vpcd != "" {
+		w, err := newStatsWriter(cfg.statsFile, opt.Trace)
+		if err != nil {
+			return opt, err
+		}
+		opt.Trace = w
 	}
 	return opt, nil
 }
