@@ -1,0 +1,341 @@
+package main
+
+import (
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/myna-pkcs11/myna-pkcs11/cardos"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/backend"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/jpki"
+)
+
+// Advice printed with errors and warnings. Plain words: the people reading
+// them own a card, not a smart-card manual.
+const (
+	lockedAdvice = "Only your municipal office can unlock it: take the card to the 市区町村の窓口 " +
+		"(the residents' counter of your city, ward, town or village office). No software can unlock it."
+	faceAuthAdvice = "No PIN of this card can be used: both read 0 tries left. This is what a face-authentication card " +
+		"(顔認証マイナンバーカード) looks like: it has no PINs and no signature certificate, so its keys cannot be used on a " +
+		"computer. If you did set PINs, both are locked instead. Either way, the 市区町村の窓口 can set new PINs."
+	noSignCertAdvice = "This card holds no signature certificate (署名用電子証明書): cards of holders under 15 have none, " +
+		"and it may not have been issued or may have been removed. The signature key cannot be used; " +
+		"the 市区町村の窓口 can issue one."
+	cardExpiryUnknown = "unknown: the card's own expiry date (有効期限) is not stored where it can be read " +
+		"without the card-surface PIN; it is printed on the front of the card (for adults, usually the 10th " +
+		"birthday after issue)"
+	expiredAdvice = "The certificate has expired: it can no longer be used. A new one is issued at the 市区町村の窓口."
+	renewAdvice   = "Renewal is open: take the card to the 市区町村の窓口 to get a new certificate."
+)
+
+// cardError carries an error and what the person can do about it.
+type cardError struct {
+	msg    string
+	advice string
+	err    error
+}
+
+func (e *cardError) Error() string { return e.msg }
+func (e *cardError) Unwrap() error { return e.err }
+
+// explain turns back-end and card errors into sentences with advice.
+func explain(err error) *cardError {
+	var ce *cardError
+	switch {
+	case errors.As(err, &ce):
+		return ce
+	case errors.Is(err, cardos.ErrNoService):
+		advice := "Start it with: sudo systemctl start pcscd.socket (or run: sudo pcscd)."
+		if _, serr := os.Stat("/usr/sbin/pcscd"); serr != nil {
+			advice = "Install and start it with: sudo apt install pcscd && sudo systemctl start pcscd.socket."
+		}
+		return &cardError{msg: "the smart-card service pcscd is not running", advice: advice, err: err}
+	case errors.Is(err, cardos.ErrNoCard):
+		return &cardError{msg: "the reader holds no card", advice: "Insert the My Number Card (on a contactless reader, lay it flat on the reader and leave it there).", err: err}
+	case errors.Is(err, cardos.ErrCardRemoved):
+		return &cardError{msg: "the card was removed", advice: "Put the card back and leave it in (or on) the reader until the command ends.", err: err}
+	case errors.Is(err, cardos.ErrReaderGone):
+		return &cardError{msg: "the card reader was unplugged", advice: "Plug the reader in again.", err: err}
+	case errors.Is(err, cardos.ErrTimeout), errors.Is(err, cardos.ErrCommFailure):
+		return &cardError{msg: "the card did not answer properly: " + err.Error(), advice: "On a contactless reader, keep the card still and flat on the reader, then try again.", err: err}
+	case errors.Is(err, jpki.ErrNotJPKI):
+		return &cardError{msg: "the card is not a My Number Card (it has no JPKI applet)", err: err}
+	}
+	return &cardError{msg: err.Error(), err: err}
+}
+
+// errNoReader and errNoCard say that there is nothing to talk to.
+var (
+	errNoReader = &cardError{msg: "no card reader found",
+		advice: "Plug in a PC/SC (CCID) smart-card reader. pcsc_scan (package pcsc-tools) shows what pcscd sees."}
+	errNoCard = &cardError{msg: "no card in any reader",
+		advice: "Insert the My Number Card (on a contactless reader, lay it flat on the reader and leave it there)."}
+)
+
+// backendName describes the back end the command uses.
+func backendName() string {
+	if p := os.Getenv(backend.EnvSim); p != "" {
+		return "simulator (" + backend.EnvSim + "=" + p + ")"
+	}
+	return "PC/SC"
+}
+
+// openBackend opens the card back end and lists its readers.
+func openBackend() (cardos.Context, []cardos.ReaderStatus, error) {
+	ctx, err := backend.Open()
+	if err != nil {
+		return nil, nil, explain(err)
+	}
+	readers, err := ctx.Readers()
+	if err != nil {
+		ctx.Close()
+		return nil, nil, explain(err)
+	}
+	return ctx, readers, nil
+}
+
+// pickReader returns the reader to use: name when given, else the only
+// reader holding a card.
+func pickReader(readers []cardos.ReaderStatus, name string) (string, error) {
+	if len(readers) == 0 {
+		return "", errNoReader
+	}
+	var withCard []string
+	for _, r := range readers {
+		if name != "" && r.Name == name {
+			if !r.Present {
+				return "", &cardError{msg: fmt.Sprintf("reader %q holds no card", name), advice: errNoCard.advice, err: cardos.ErrNoCard}
+			}
+			return name, nil
+		}
+		if r.Present {
+			withCard = append(withCard, r.Name)
+		}
+	}
+	if name != "" {
+		return "", &cardError{msg: fmt.Sprintf("no reader named %q", name), advice: "Run 'myna-pkcs11 status' to see the reader names."}
+	}
+	switch len(withCard) {
+	case 0:
+		return "", errNoCard
+	case 1:
+		return withCard[0], nil
+	}
+	return "", &cardError{msg: fmt.Sprintf("%d readers hold a card", len(withCard)), advice: "Choose one with --reader NAME (see 'myna-pkcs11 status')."}
+}
+
+// pinState is the retry counter of one PIN, read without spending a try.
+type pinState struct {
+	TriesLeft int  `json:"tries_left"`
+	MaxTries  int  `json:"max_tries"`
+	Locked    bool `json:"locked"`
+}
+
+// Certificate states of a key.
+const (
+	certShown   = "shown"
+	certHidden  = "protected" // the signature certificate: the card releases it only after the password
+	certAbsent  = "absent"
+	certUnknown = "unreadable"
+)
+
+// keyStatus is what status reports for one key.
+type keyStatus struct {
+	Key              string        `json:"key"` // "auth" or "sign"
+	PIN              pinState      `json:"pin"`
+	CertificateState string        `json:"certificate_state"`
+	Certificate      *certSummary  `json:"certificate,omitempty"`
+	CA               *certSummary  `json:"ca_certificate,omitempty"`
+	Holder           []holderField `json:"holder,omitempty"`
+	Notes            []string      `json:"notes,omitempty"`
+}
+
+// cardStatus is what status reports for one card.
+type cardStatus struct {
+	TokenName      string      `json:"token_name"`
+	Kind           string      `json:"kind"`
+	FaceAuth       bool        `json:"face_auth"`
+	NoSignCert     bool        `json:"no_sign_cert"`
+	Keys           []keyStatus `json:"keys"`
+	CardExpiry     *string     `json:"card_expiry"`
+	CardExpiryNote string      `json:"card_expiry_note"`
+	Notes          []string    `json:"notes,omitempty"`
+}
+
+// key returns the status of key k.
+func (c *cardStatus) key(k jpki.KeyID) *keyStatus {
+	name := keyName(k)
+	for i := range c.Keys {
+		if c.Keys[i].Key == name {
+			return &c.Keys[i]
+		}
+	}
+	return nil
+}
+
+// keyName is the JSON and command-line name of a key.
+func keyName(k jpki.KeyID) string {
+	if k == jpki.SignKey {
+		return "sign"
+	}
+	return "auth"
+}
+
+// keyNoun names a key's PIN for people.
+func keyNoun(k jpki.KeyID) string {
+	if k == jpki.SignKey {
+		return "signature password (署名用パスワード)"
+	}
+	return "authentication PIN (利用者証明用暗証番号)"
+}
+
+// inspect reads everything status shows from the card in reader, without
+// any PIN: token name, both retry counters (empty VERIFY, no try spent),
+// the authentication and CA certificates, and whether a signature
+// certificate exists. The signature certificate itself is never read.
+func inspect(ctx cardos.Context, reader string, now time.Time) (*cardStatus, error) {
+	t, err := ctx.Connect(reader)
+	if err != nil {
+		return nil, explain(err)
+	}
+	defer t.Close()
+	var st *cardStatus
+	for attempt := 0; ; attempt++ {
+		st, err = inspectOnce(t, now)
+		if errors.Is(err, cardos.ErrCardReset) && attempt == 0 {
+			continue // another program reset the card: read again
+		}
+		break
+	}
+	if err != nil {
+		return nil, explain(err)
+	}
+	return st, nil
+}
+
+func inspectOnce(t cardos.Transport, now time.Time) (*cardStatus, error) {
+	cl := jpki.NewClient(t)
+	if err := t.Begin(); err != nil && !errors.Is(err, cardos.ErrCardReset) {
+		return nil, err
+	}
+	defer t.End(false)
+	if err := cl.Select(); err != nil {
+		return nil, err
+	}
+	st := &cardStatus{CardExpiryNote: cardExpiryUnknown}
+	name, err := cl.TokenName()
+	if err != nil && !errors.Is(err, jpki.ErrNotFound) {
+		return nil, err
+	}
+	st.TokenName = name
+	switch name {
+	case "JPKIAPICCTOKEN2":
+		st.Kind = "my-number-card"
+	case "JPKIAPICCTOKEN":
+		st.Kind = "juki-card"
+		st.Notes = append(st.Notes, "This is a Juki card (住民基本台帳カード), not a My Number Card.")
+	case "JPKIAPGPSETOKEN", "JPKIAPIOSTOKEN":
+		st.Kind = "smartphone"
+	default:
+		st.Kind = "unknown"
+	}
+	for _, k := range []jpki.KeyID{jpki.AuthKey, jpki.SignKey} {
+		n, err := cl.TriesLeft(k)
+		if err != nil {
+			return nil, err
+		}
+		st.Keys = append(st.Keys, keyStatus{Key: keyName(k), PIN: pinState{TriesLeft: n, MaxTries: k.MaxTries(), Locked: n == 0}})
+	}
+	auth, sign := st.key(jpki.AuthKey), st.key(jpki.SignKey)
+
+	der, err := cl.ReadCertificate(jpki.AuthCert)
+	switch {
+	case err == nil:
+		if c, perr := x509.ParseCertificate(der); perr == nil {
+			s := summarize(c, now, true)
+			auth.Certificate, auth.CertificateState = &s, certShown
+		} else {
+			auth.CertificateState = certUnknown
+			auth.Notes = append(auth.Notes, "The authentication certificate does not parse.")
+		}
+	case errors.Is(err, jpki.ErrNotFound):
+		auth.CertificateState = certAbsent
+	case errors.Is(err, jpki.ErrPINRequired):
+		auth.CertificateState = certUnknown
+		auth.Notes = append(auth.Notes, "The card only shows the authentication certificate after the PIN (as smartphone JPKI does).")
+	default:
+		return nil, err
+	}
+	for _, ca := range []struct {
+		id jpki.CertID
+		ks *keyStatus
+	}{{jpki.AuthCACert, auth}, {jpki.SignCACert, sign}} {
+		der, err := cl.ReadCertificate(ca.id)
+		if errors.Is(err, jpki.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if c, perr := x509.ParseCertificate(der); perr == nil {
+			s := summarize(c, now, false)
+			ca.ks.CA = &s
+		}
+	}
+
+	// Only whether a signature certificate exists: the first bytes of EF
+	// 0001 are refused without the password (present) or missing (absent).
+	hdr, err := cl.ReadCertificateHeader(jpki.SignCert, 4)
+	clear(hdr)
+	switch {
+	case err == nil, errors.Is(err, jpki.ErrPINRequired):
+		sign.CertificateState = certHidden
+	case errors.Is(err, jpki.ErrNotFound):
+		sign.CertificateState = certAbsent
+		st.NoSignCert = true
+	default:
+		return nil, err
+	}
+	// A face-authentication card has no PINs (both counters read 0) and
+	// no signature certificate. Whether EF 0001 is empty can often only
+	// be learnt with the password, which such a card does not have.
+	st.FaceAuth = auth.PIN.TriesLeft == 0 && sign.PIN.TriesLeft == 0
+	addNotes(st, now)
+	return st, nil
+}
+
+// addNotes adds the plain-language notes for locked PINs, face-auth
+// cards, cards without a signature certificate and certificate dates.
+func addNotes(st *cardStatus, now time.Time) {
+	if st.FaceAuth {
+		st.Notes = append(st.Notes, faceAuthAdvice)
+	} else if st.NoSignCert {
+		st.Notes = append(st.Notes, noSignCertAdvice)
+	}
+	for i := range st.Keys {
+		ks := &st.Keys[i]
+		if ks.PIN.Locked && !st.FaceAuth && !(ks.Key == "sign" && st.NoSignCert) {
+			ks.Notes = append(ks.Notes, "The "+keyNounByName(ks.Key)+" is LOCKED. "+lockedAdvice)
+		} else if ks.PIN.TriesLeft == 1 && !ks.PIN.Locked {
+			ks.Notes = append(ks.Notes, "Only ONE try is left: one more wrong "+keyNounByName(ks.Key)+" locks it, and "+
+				"only the 市区町村の窓口 can unlock it.")
+		}
+		if c := ks.Certificate; c != nil && c.RenewalOpen != nil {
+			switch {
+			case c.Expired:
+				ks.Notes = append(ks.Notes, expiredAdvice)
+			case *c.RenewalOpen:
+				ks.Notes = append(ks.Notes, renewAdvice)
+			}
+		}
+	}
+}
+
+func keyNounByName(name string) string {
+	if name == "sign" {
+		return keyNoun(jpki.SignKey)
+	}
+	return keyNoun(jpki.AuthKey)
+}

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/myna-pkcs11/myna-pkcs11/cardos"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/jpki"
+	"github.com/myna-pkcs11/myna-pkcs11/p11"
+	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
+)
+
+// Everything that sends a PIN to the card goes through the module's own
+// Go code (package p11), so the companion applies exactly the module's PIN
+// policy — format checks before the card is touched, upper-casing of the
+// signature password, no VERIFY on a locked PIN — and never duplicates it.
+
+// sharedContext lends the command's card back end to a p11.Module without
+// letting the module close it at Finalize.
+type sharedContext struct{ cardos.Context }
+
+// Close does nothing: the command closes the back end itself.
+func (sharedContext) Close() error { return nil }
+
+// token is an open session of the module on one token of one reader.
+type token struct {
+	m    *p11.Module
+	slot uint
+	sess uint
+}
+
+// openToken initialises a module over ctx and opens a session on the
+// token of key in reader (read/write when rw, as C_SetPIN requires).
+func openToken(ctx cardos.Context, reader string, key jpki.KeyID, rw bool) (*token, error) {
+	m := p11.NewModule(func() (cardos.Context, error) { return sharedContext{ctx}, nil })
+	if err := m.Initialize(p11.InitArgs{}); err != nil {
+		return nil, fmt.Errorf("initialise the PKCS#11 module: %w", err)
+	}
+	t := &token{m: m}
+	slots, err := m.SlotList(true)
+	if err != nil {
+		m.Finalize()
+		return nil, fmt.Errorf("list the module's slots: %w", err)
+	}
+	found := false
+	for _, s := range slots {
+		si, err := m.SlotInfo(s)
+		if err != nil || strings.TrimRight(si.Description, " ") != reader {
+			continue
+		}
+		ti, err := m.TokenInfo(s)
+		if err != nil {
+			continue
+		}
+		// The auth token takes exactly 4 characters, the sign token 6–16.
+		isAuth := ti.MinPinLen == 4 && ti.MaxPinLen == 4
+		if isAuth == (key == jpki.AuthKey) {
+			t.slot, found = s, true
+			break
+		}
+	}
+	if !found {
+		m.Finalize()
+		return nil, fmt.Errorf("the module shows no %s token for reader %q (card removed?)", keyNoun(key), reader)
+	}
+	flags := uint(ck.CKF_SERIAL_SESSION)
+	if rw {
+		flags |= ck.CKF_RW_SESSION
+	}
+	if t.sess, err = m.OpenSession(t.slot, flags); err != nil {
+		m.Finalize()
+		return nil, fmt.Errorf("open a session on the %s token: %w", keyNoun(key), err)
+	}
+	return t, nil
+}
+
+// close ends the session and the module; the module logs the card out.
+func (t *token) close() {
+	t.m.CloseSession(t.sess)
+	t.m.Finalize()
+}
+
+// checkFormat asks the module's own policy whether pin is acceptable for
+// this token, without sending anything to the card. It returns nil when
+// it is and the module's explanation when it is not.
+//
+// The module exports no policy check, so this uses C_SetPIN, which checks
+// the current PIN and then the new one before it touches the card: with
+// a new PIN that is always refused, the card is never reached. Two probes
+// with differently refused new PINs (empty: CKR_PIN_LEN_RANGE; right
+// length with a forbidden character: CKR_PIN_INVALID) tell whether the
+// refusal was about pin or about the probe. Should the module ever check
+// the new PIN first, both probes pass and the real C_SetPIN or C_Login
+// still refuses a bad PIN before the card is touched.
+func (t *token) checkFormat(key jpki.KeyID, pin []byte) error {
+	badChars := []byte("****")
+	if key == jpki.SignKey {
+		badChars = []byte("******")
+	}
+	probes := []struct {
+		newPIN []byte
+		rv     uint
+	}{{nil, ck.CKR_PIN_LEN_RANGE}, {badChars, ck.CKR_PIN_INVALID}}
+	for _, p := range probes {
+		err := t.m.SetPIN(t.sess, pin, p.newPIN)
+		if err == nil {
+			// Cannot happen (the probe is always refused); never let a
+			// success pass unnoticed.
+			return errors.New("internal error: the module accepted a probe PIN")
+		}
+		if ck.RV(err) != p.rv {
+			return policyError(err)
+		}
+	}
+	return nil
+}
+
+// policyError turns a module error into a sentence without the CKR_ name.
+func policyError(err error) error {
+	rv := ck.RV(err)
+	msg := strings.TrimSuffix(err.Error(), ": "+ck.Name(rv))
+	return &formatError{msg: msg, rv: rv}
+}
+
+// formatError is a PIN the module's policy refused; nothing was sent to
+// the card.
+type formatError struct {
+	msg string
+	rv  uint
+}
+
+func (e *formatError) Error() string { return e.msg }
+
+// changePIN has the module verify oldPIN and set newPIN.
+func (t *token) changePIN(oldPIN, newPIN []byte) error {
+	return t.m.SetPIN(t.sess, oldPIN, newPIN)
+}
+
+// readSignCert logs in with pin, reads the signature certificate (CKA_ID
+// 02) and logs out. The caller must not keep or log the result.
+func (t *token) readSignCert(pin []byte) ([]byte, error) {
+	if err := t.m.Login(t.sess, ck.CKU_USER, pin); err != nil {
+		return nil, err
+	}
+	defer t.m.Logout(t.sess)
+	if err := t.m.FindObjectsInit(t.sess, []p11.Attribute{
+		{Type: ck.CKA_CLASS, Value: ckULong(ck.CKO_CERTIFICATE)},
+		{Type: ck.CKA_ID, Value: []byte{0x02}},
+	}); err != nil {
+		return nil, err
+	}
+	objs, err := t.m.FindObjects(t.sess, 4)
+	t.m.FindObjectsFinal(t.sess)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range objs {
+		reqs := []p11.AttrRequest{{Type: ck.CKA_VALUE, HasBuf: true, BufLen: 1 << 16}}
+		if err := t.m.GetAttributeValue(t.sess, o, reqs); err != nil {
+			return nil, err
+		}
+		if len(reqs[0].Value) > 0 {
+			return bytes.Clone(reqs[0].Value), nil
+		}
+	}
+	return nil, jpki.ErrNotFound
+}
+
+// ckULong encodes a CK_ULONG attribute value as the module expects it
+// (a native-endian 64-bit CK_ULONG).
+func ckULong(v uint) []byte { return binary.NativeEndian.AppendUint64(nil, uint64(v)) }
