@@ -27,6 +27,13 @@ const EnvSim = "MYNA_PKCS11_SIM"
 // PC/SC Context. Errors say which back end failed.
 func Open() (cardos.Context, error) {
 	if path := os.Getenv(EnvSim); path != "" {
+		if control := os.Getenv(EnvSimControl); control != "" {
+			ctx, err := openControlled(path, control)
+			if err != nil {
+				return nil, fmt.Errorf("backend: simulator state file %s=%q: %w", EnvSim, path, err)
+			}
+			return ctx, nil
+		}
 		ctx, err := sim.OpenContext(path)
 		if err != nil {
 			return nil, fmt.Errorf("backend: simulator state file %s=%q: %w", EnvSim, path, err)

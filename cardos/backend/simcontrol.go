@@ -1,0 +1,280 @@
+package backend
+
+// Test-only remote control of the in-process simulator.
+//
+// A test that loads the module (.so) into a process cannot reach the
+// simulated card inside it. MYNA_PKCS11_SIM_CONTROL=<file>, set together
+// with MYNA_PKCS11_SIM, lets it: before every reader listing, connection,
+// transaction and command, the module looks at <file> and, when its content
+// changed since last time, runs the commands in it, one per line:
+//
+//	fault KIND[,after=N][,ins=XX][,sw=XXXX][,repeat]   arm a sim.Fault
+//	                 (KIND remove, reset, garbage, truncate, wrong-sw, silent, none)
+//	remove           take the card out of the reader
+//	insert           put the original card (MYNA_PKCS11_SIM) back in
+//	swap PATH        put the card of another state file in the reader
+//	reset            reset the card as another application would
+//	unplug / plug    remove the reader from the system / plug it back
+//
+// Lines starting with '#' are ignored: write a counter there to run the
+// same commands again. Commands take effect at the module's next card
+// operation, so a test writes the file and then makes the call it wants
+// disturbed: no timing is involved.
+//
+// After every command the card answered, the module writes the counters
+// of every card it used to <file>.stats (JSON, see ControlStats), so the
+// test can count the VERIFY commands the card really received.
+//
+// This exists for the reliability tests (test/faults); it is inert unless
+// both variables are set, and it never applies to PC/SC.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/myna-pkcs11/myna-pkcs11/cardos"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/apdu"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
+)
+
+// EnvSimControl names the test-only control file of the in-process
+// simulator (see the package comment of simcontrol.go).
+const EnvSimControl = "MYNA_PKCS11_SIM_CONTROL"
+
+// simReaderName is the reader of the in-process simulator.
+const simReaderName = "Myna Simulator 00 00"
+
+// ControlStats is the content of the <control>.stats file: the counters
+// of each card the module used, by state file path.
+type ControlStats struct {
+	// Cards maps a state file path to the card's counters.
+	Cards map[string]CardStats `json:"cards"`
+	// Applied is the number of control commands run so far.
+	Applied int `json:"applied"`
+	// Errors lists control lines that could not be run.
+	Errors []string `json:"errors,omitempty"`
+}
+
+// CardStats is sim.Stats in JSON form.
+type CardStats struct {
+	APDUs      uint64            `json:"apdus"`
+	ByINS      map[string]uint64 `json:"by_ins"`
+	Verifies   uint64            `json:"verifies"`
+	Signatures uint64            `json:"signatures"`
+	Resets     uint64            `json:"resets"`
+}
+
+// controlled is a sim.Context driven by a control file.
+type controlled struct {
+	*sim.Context
+	path   string
+	reader *sim.Reader
+
+	mu      sync.Mutex
+	last    string
+	cards   map[string]*sim.Card // by state path; the original first
+	orig    string
+	applied int
+	errs    []string
+	plugged bool
+}
+
+func openControlled(statePath, control string) (cardos.Context, error) {
+	card, err := sim.Open(statePath, sim.Options{})
+	if err != nil {
+		return nil, err
+	}
+	r := sim.NewReader(simReaderName)
+	r.Insert(card)
+	c := &controlled{
+		Context: sim.NewContext(r), path: control, reader: r,
+		cards: map[string]*sim.Card{statePath: card}, orig: statePath, plugged: true,
+	}
+	c.poll()
+	return c, nil
+}
+
+// poll runs the control file's commands when it changed.
+func (c *controlled) poll() {
+	b, err := os.ReadFile(c.path)
+	if err != nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if string(b) == c.last {
+		return
+	}
+	c.last = string(b)
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if err := c.run(line); err != nil {
+			c.errs = append(c.errs, fmt.Sprintf("%q: %v", line, err))
+		}
+		c.applied++
+	}
+	c.writeStatsLocked()
+}
+
+func (c *controlled) run(line string) error {
+	cmd, arg, _ := strings.Cut(line, " ")
+	arg = strings.TrimSpace(arg)
+	switch cmd {
+	case "fault":
+		f, err := parseFault(arg)
+		if err != nil {
+			return err
+		}
+		if card := c.reader.Card(); card != nil {
+			card.SetFault(f)
+		}
+	case "remove":
+		c.reader.Remove()
+	case "insert":
+		c.reader.Insert(c.cards[c.orig])
+	case "swap":
+		card, ok := c.cards[arg]
+		if !ok {
+			var err error
+			if card, err = sim.Open(arg, sim.Options{}); err != nil {
+				return err
+			}
+			c.cards[arg] = card
+		}
+		c.reader.Insert(card)
+	case "reset":
+		if card := c.reader.Card(); card != nil {
+			card.Reset()
+		}
+	case "unplug":
+		if c.plugged {
+			c.Context.RemoveReader(simReaderName)
+			c.plugged = false
+		}
+	case "plug":
+		if !c.plugged {
+			c.Context.AddReader(c.reader)
+			c.plugged = true
+		}
+	default:
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+	return nil
+}
+
+var controlFaultKinds = map[string]sim.FaultKind{
+	"none": sim.FaultNone, "remove": sim.FaultRemove, "reset": sim.FaultReset, "garbage": sim.FaultGarbage,
+	"truncate": sim.FaultTruncate, "wrong-sw": sim.FaultWrongSW, "silent": sim.FaultSilent,
+}
+
+// parseFault reads KIND[,after=N][,ins=XX][,sw=XXXX][,repeat] (the syntax
+// of myna-sim --fault).
+func parseFault(s string) (sim.Fault, error) {
+	parts := strings.Split(s, ",")
+	kind, ok := controlFaultKinds[parts[0]]
+	if !ok {
+		return sim.Fault{}, fmt.Errorf("unknown fault kind %q", parts[0])
+	}
+	f := sim.Fault{Kind: kind}
+	for _, p := range parts[1:] {
+		key, val, _ := strings.Cut(p, "=")
+		switch key {
+		case "after":
+			n, err := strconv.Atoi(val)
+			if err != nil || n < 0 {
+				return f, fmt.Errorf("after=%q is not a count", val)
+			}
+			f.After = n
+		case "ins":
+			n, err := strconv.ParseUint(val, 16, 8)
+			if err != nil {
+				return f, fmt.Errorf("ins=%q is not a hex byte", val)
+			}
+			f.OnINS, f.INS = true, byte(n)
+		case "sw":
+			n, err := strconv.ParseUint(val, 16, 16)
+			if err != nil {
+				return f, fmt.Errorf("sw=%q is not 4 hex digits", val)
+			}
+			f.SW = apdu.SW(n)
+		case "repeat":
+			f.Repeat = true
+		default:
+			return f, fmt.Errorf("unknown fault option %q", p)
+		}
+	}
+	return f, nil
+}
+
+// writeStatsLocked writes <control>.stats atomically.
+func (c *controlled) writeStatsLocked() {
+	out := ControlStats{Cards: map[string]CardStats{}, Applied: c.applied, Errors: c.errs}
+	for p, card := range c.cards {
+		s := card.Stats()
+		cs := CardStats{APDUs: s.APDUs, Verifies: s.Verifies, Signatures: s.Signatures, Resets: s.Resets, ByINS: map[string]uint64{}}
+		for ins, n := range s.ByINS {
+			cs.ByINS[fmt.Sprintf("%02X", ins)] = n
+		}
+		out.Cards[p] = cs
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return
+	}
+	tmp := c.path + ".stats.tmp"
+	if os.WriteFile(tmp, b, 0o600) == nil {
+		os.Rename(tmp, c.path+".stats")
+	}
+}
+
+func (c *controlled) writeStats() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.writeStatsLocked()
+}
+
+func (c *controlled) Readers() ([]cardos.ReaderStatus, error) {
+	c.poll()
+	return c.Context.Readers()
+}
+
+func (c *controlled) Connect(reader string) (cardos.Transport, error) {
+	c.poll()
+	t, err := c.Context.Connect(reader)
+	if err != nil {
+		return nil, err
+	}
+	return &controlledTransport{Transport: t, c: c}, nil
+}
+
+func (c *controlled) WaitChange(ctx context.Context, known []cardos.ReaderStatus) ([]cardos.ReaderStatus, error) {
+	c.poll()
+	return c.Context.WaitChange(ctx, known)
+}
+
+// controlledTransport polls the control file before each operation and
+// writes the counters after each command.
+type controlledTransport struct {
+	cardos.Transport
+	c *controlled
+}
+
+func (t *controlledTransport) Transmit(cmd []byte) ([]byte, error) {
+	t.c.poll()
+	resp, err := t.Transport.Transmit(cmd)
+	t.c.writeStats()
+	return resp, err
+}
+
+func (t *controlledTransport) Begin() error {
+	t.c.poll()
+	return t.Transport.Begin()
+}
