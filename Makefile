@@ -3,6 +3,8 @@
 #   make demo   build the module and show it working against the built-in simulated card
 #   make test   run every test (unit, race, C ABI, real consumers, OpenSC cross-check)
 #   make bench  performance comparison against OpenSC and SoftHSM2
+#   make install / make uninstall   install into $(DESTDIR)$(PREFIX) (default /usr)
+#   make deb    build build/myna-pkcs11_$(VERSION)_$(DEB_ARCH).deb
 #
 # Both demo and test install the Debian packages they need first (as root).
 
@@ -17,8 +19,9 @@ LDFLAGS_SO := -s -w -extldflags=-Wl,--version-script=$(CURDIR)/c/exports.map
 export PATH := $(dir $(GO)):$(PATH)
 
 .PHONY: all deps demo test test-go test-race test-abi test-consumers bench clean
+.PHONY: tools install uninstall deb
 
-all: $(SO) $(OUT)/myna-sim
+all: $(SO) $(OUT)/myna-sim $(OUT)/myna-pkcs11
 
 deps:
 	@bash test/install-deps.sh
@@ -45,3 +48,46 @@ bench: deps all
 
 clean:
 	rm -rf build/out $(SO) build/libmyna-pkcs11.h
+
+# --- companion command, install, Debian package ---------------------------------------
+
+VERSION            ?= 0.1.0
+DEB_HOST_MULTIARCH ?= $(shell dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-linux-gnu)
+DEB_ARCH           ?= $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
+PKCS11DIR  := $(PREFIX)/lib/$(DEB_HOST_MULTIARCH)/pkcs11
+P11KITDIR  := $(PREFIX)/share/p11-kit/modules
+BINDIR     := $(PREFIX)/bin
+MANDIR     := $(PREFIX)/share/man
+MODFILE    := build/myna-pkcs11.module
+MANPAGES   := build/man/myna-pkcs11.1 build/man/myna-pkcs11.8
+DEB        := build/myna-pkcs11_$(VERSION)_$(DEB_ARCH).deb
+
+$(OUT)/myna-pkcs11: $(GO_SOURCES)
+	@mkdir -p $(OUT)
+	$(GO) build -trimpath -ldflags "-s -w" -o $@ ./cardos/cmd/myna-pkcs11
+
+# tools: the companion command and the card simulator.
+tools: $(OUT)/myna-pkcs11 $(OUT)/myna-sim
+
+# install: the module into the multiarch PKCS#11 directory, its p11-kit
+# registration (pointing at the installed path), the companion command and
+# the man pages. Builds first when needed; PREFIX and DESTDIR as usual.
+install: $(SO) $(OUT)/myna-pkcs11
+	install -d $(DESTDIR)$(PKCS11DIR) $(DESTDIR)$(P11KITDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 $(SO) $(DESTDIR)$(PKCS11DIR)/libmyna-pkcs11.so
+	sed 's|^module:.*|module: $(PKCS11DIR)/libmyna-pkcs11.so|' $(MODFILE) >$(DESTDIR)$(P11KITDIR)/myna-pkcs11.module
+	chmod 0644 $(DESTDIR)$(P11KITDIR)/myna-pkcs11.module
+	install -m 0755 $(OUT)/myna-pkcs11 $(DESTDIR)$(BINDIR)/myna-pkcs11
+	install -m 0644 build/man/myna-pkcs11.1 $(DESTDIR)$(MANDIR)/man1/myna-pkcs11.1
+	install -m 0644 build/man/myna-pkcs11.8 $(DESTDIR)$(MANDIR)/man8/myna-pkcs11.8
+
+# uninstall: removes exactly what install put there (and nothing else).
+uninstall:
+	rm -f $(DESTDIR)$(PKCS11DIR)/libmyna-pkcs11.so $(DESTDIR)$(P11KITDIR)/myna-pkcs11.module \
+	  $(DESTDIR)$(BINDIR)/myna-pkcs11 $(DESTDIR)$(MANDIR)/man1/myna-pkcs11.1 $(DESTDIR)$(MANDIR)/man8/myna-pkcs11.8
+	-rmdir --ignore-fail-on-non-empty $(DESTDIR)$(PKCS11DIR) $(DESTDIR)$(P11KITDIR)
+
+# deb: a Debian package built with dpkg-deb from a staged `make install`.
+deb: $(SO) $(OUT)/myna-pkcs11
+	VERSION=$(VERSION) DEB_ARCH=$(DEB_ARCH) DEB_HOST_MULTIARCH=$(DEB_HOST_MULTIARCH) MAKE="$(MAKE)" \
+	  bash build/packaging/build-deb.sh $(DEB)
