@@ -19,7 +19,9 @@ const (
 )
 
 var (
-	cryptokiVersion = Version{Major: 2, Minor: 40}
+	// cryptokiVersion is the newest interface the module offers
+	// (C_GetInterface hands out the 3.0 function list first), as OpenSC does.
+	cryptokiVersion = Version{Major: 3, Minor: 0}
 	libraryVersion  = Version{Major: 0, Minor: 1}
 )
 

@@ -85,7 +85,7 @@ func TestInfo(t *testing.T) {
 	f := newFixture(t)
 	info, err := f.m.Info()
 	require.NoError(t, err)
-	assert.Equal(t, Version{2, 40}, info.CryptokiVersion)
+	assert.Equal(t, Version{3, 0}, info.CryptokiVersion)
 	assert.Equal(t, "myna-pkcs11", info.ManufacturerID)
 	assert.LessOrEqual(t, len(info.LibraryDescription), 32)
 }

@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(
   build-essential pkg-config libpcsclite-dev pcscd pcsc-tools vsmartcard-vpcd
   opensc opensc-pkcs11 softhsm2 libengine-pkcs11-openssl openssl
-  gnutls-bin libnss3-tools p11-kit p11-kit-modules libp11-kit-dev
+  gnutls-bin libnss3-tools p11-kit p11-kit-modules libp11-kit-dev libnss3-dev
   openssh-client openssh-server valgrind default-jdk-headless
 )
 missing=()
