@@ -44,32 +44,54 @@ func (c *Client) TokenName() (string, error) {
 // signature password was verified, and an error wrapping
 // cardos.ErrCommFailure for a malformed or truncated certificate.
 //
+// It costs one SELECT (none when the EF is selected) and one READ BINARY
+// per 256 bytes of certificate, the most a short APDU returns.
+//
 // The result is not kept by the client; callers must not cache SignCert
 // either, since it carries the holder's personal data.
 func (c *Client) ReadCertificate(id CertID) ([]byte, error) {
+	return c.ReadCertificateRest(id, nil)
+}
+
+// ReadCertificateRest completes a certificate whose first bytes, head,
+// were read before (by ReadCertificateHeader, from offset 0): it reads
+// only the bytes after head, so that a caller that first looked at the
+// header for the card's identity pays no READ BINARY twice. With an empty
+// head it is ReadCertificate; a head that already holds the whole
+// certificate costs no APDU. The result is a new slice. Errors are those
+// of ReadCertificate.
+func (c *Client) ReadCertificateRest(id CertID, head []byte) ([]byte, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	fid, err := id.fid()
 	if err != nil {
 		return nil, err
 	}
-	if err := c.selectEF(fid); err != nil {
-		return nil, err
-	}
-	first, eof, err := c.readBinary(0, maxShortLe)
-	if err != nil {
-		return nil, err
+	first, eof := head, false
+	total, herr := certLength(head)
+	if len(head) == 0 || herr != nil {
+		// No usable header: read the first chunk (the whole certificate
+		// when it is short).
+		if err := c.selectEF(fid); err != nil {
+			return nil, err
+		}
+		if first, eof, err = c.readBinary(0, maxShortLe); err != nil {
+			return nil, err
+		}
+		total, herr = certLength(first)
 	}
 	if err := checkCertStart(id, first); err != nil {
 		return nil, err
 	}
-	total, err := certLength(first)
-	if err != nil {
-		return nil, commError("%v in EF %04X: %v", id, fid, err)
+	if herr != nil {
+		return nil, commError("%v in EF %04X: %v", id, fid, herr)
 	}
 	cert := make([]byte, 0, total)
 	cert = append(cert, first[:min(len(first), total)]...)
 	for len(cert) < total && !eof {
+		if err := c.selectEF(fid); err != nil {
+			return nil, err
+		}
 		var chunk []byte
 		chunk, eof, err = c.readBinary(len(cert), min(total-len(cert), maxShortLe))
 		if err != nil {
