@@ -81,11 +81,11 @@ install: $(SO) $(OUT)/myna-pkcs11
 	install -m 0644 build/man/myna-pkcs11.1 $(DESTDIR)$(MANDIR)/man1/myna-pkcs11.1
 	install -m 0644 build/man/myna-pkcs11.8 $(DESTDIR)$(MANDIR)/man8/myna-pkcs11.8
 
-# uninstall: removes exactly what install put there (and nothing else).
+# uninstall: removes exactly the files install put there (directories stay:
+# other packages share them).
 uninstall:
 	rm -f $(DESTDIR)$(PKCS11DIR)/libmyna-pkcs11.so $(DESTDIR)$(P11KITDIR)/myna-pkcs11.module \
 	  $(DESTDIR)$(BINDIR)/myna-pkcs11 $(DESTDIR)$(MANDIR)/man1/myna-pkcs11.1 $(DESTDIR)$(MANDIR)/man8/myna-pkcs11.8
-	-rmdir --ignore-fail-on-non-empty $(DESTDIR)$(PKCS11DIR) $(DESTDIR)$(P11KITDIR)
 
 # deb: a Debian package built with dpkg-deb from a staged `make install`.
 deb: $(SO) $(OUT)/myna-pkcs11
