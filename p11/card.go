@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/jpki"
@@ -71,17 +72,51 @@ type card struct {
 	jpki    bool
 	removed bool // taken out, swapped or module finalised: sessions are dead
 
+	// authHead is the start of the authentication certificate (up to
+	// certHeadLen bytes, one READ BINARY): the card's identity (serial)
+	// and proof that the certificate is there. The whole certificate
+	// (authCert) and the CA certificates are only read when an object's
+	// attributes need them, once per insertion.
+	authHead                 []byte
 	authCert, authCA, signCA []byte
 	authParsed               *x509.Certificate
 	serial                   string
 	signCertState            certState
 	signProbed               bool // the pre-login look at EF 0001 was made
-	// signCert is held only while the sign token is logged in; it carries
-	// the holder's personal data and is never logged.
+	// signHead (the start of the signature certificate, read at login)
+	// and signCert are held only while the sign token is logged in; they
+	// carry the holder's personal data and are never logged.
+	signHead   []byte
 	signCert   []byte
 	signParsed *x509.Certificate
 	loggedIn   [2]bool
+	// tries caches each PIN's retry counter (see triesLeft).
+	tries [2]triesInfo
+	// attrs caches the attribute sets built from the certificates; the
+	// signature token's are dropped at logout.
+	attrs map[objKind]attrSet
 }
+
+// certHeadLen is how much of a certificate one READ BINARY returns; the
+// module reads this much to identify the card and to learn whether the
+// signature certificate exists.
+const certHeadLen = 256
+
+// triesInfo is a cached retry counter: n tries left, learnt at time at.
+type triesInfo struct {
+	n     int
+	at    time.Time
+	known bool
+}
+
+// triesMaxAge is how long C_GetTokenInfo trusts a retry counter read
+// before (by itself or carried by a VERIFY answer) instead of asking the
+// card again. Applications call C_GetTokenInfo in bursts (pkcs11-tool
+// twice per signature, NSS at every slot look-up), and each query costs
+// two APDUs; a try spent by another application shows after at most this
+// long. A counter of 0 is kept for the insertion: only the municipal
+// office unlocks a PIN, and that takes the card out of the reader.
+const triesMaxAge = 5 * time.Second
 
 // errDeviceRemoved is returned once a card is gone.
 var errDeviceRemoved = ck.Error(ck.CKR_DEVICE_REMOVED)
@@ -182,7 +217,11 @@ func (c *card) onReset() {
 func (c *card) setLoggedOutLocked() {
 	c.loggedIn = [2]bool{}
 	clear(c.signCert)
-	c.signCert, c.signParsed = nil, nil
+	clear(c.signHead)
+	c.signCert, c.signParsed, c.signHead = nil, nil, nil
+	for _, k := range []objKind{objSignCert, objSignPub, objSignPriv} {
+		delete(c.attrs, k)
+	}
 }
 
 // fail maps err, marks the card removed when it is gone and logs; the
@@ -263,31 +302,42 @@ func (c *card) probe(ctx cardos.Context) bool {
 	return c.jpki && !c.removed
 }
 
-// readCertIO reads and parses one certificate; the caller holds c.io.
-func (c *card) readCertIO(ctx cardos.Context, id jpki.CertID) ([]byte, *x509.Certificate, error) {
-	var der []byte
-	err := c.doIO(ctx, "read "+id.String(), func(cl *jpki.Client) error {
-		var err error
-		der, err = cl.ReadCertificate(id)
-		return err
-	})
-	if err != nil {
-		return nil, nil, err
+// setAuthHeadLocked records the start of the authentication
+// certificate and the serial derived from it: 16 hex digits of the
+// SHA-256 of its first certHeadLen bytes (version, serial number, issuer:
+// unique per card). The caller holds c.mu.
+func (c *card) setAuthHeadLocked(der []byte) {
+	if c.authHead != nil {
+		return
 	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		c.log.infof("reader %q: the %v does not parse", c.reader, id)
-		return nil, nil, fmt.Errorf("%v does not parse: %v: %w", id, err, ck.Error(ck.CKR_DEVICE_ERROR))
-	}
-	return der, cert, nil
+	c.authHead = append([]byte(nil), der[:min(len(der), certHeadLen)]...)
+	sum := sha256.Sum256(c.authHead)
+	c.serial = hex.EncodeToString(sum[:8])
 }
 
-// loadPublic makes sure the public certificates the token shows are
-// cached: the authentication certificate (which gives the serial) and
-// the CA certificate of kind k. Each is read at most once per insertion.
-func (c *card) loadPublic(ctx cardos.Context, k tokenKind) error {
+// certLoaded reports whether certificate id is read in full; the caller
+// holds c.mu.
+func (c *card) certLoadedLocked(id jpki.CertID) bool {
+	switch id {
+	case jpki.AuthCert:
+		return c.authCert != nil
+	case jpki.AuthCACert:
+		return c.authCA != nil
+	case jpki.SignCACert:
+		return c.signCA != nil
+	case jpki.SignCert:
+		return c.signCert != nil
+	}
+	return false
+}
+
+// loadCert reads certificate id in full, at most once per insertion (the
+// signature certificate once per login), continuing from the header
+// read before when there is one. The signature certificate needs the
+// sign token logged in.
+func (c *card) loadCert(ctx cardos.Context, id jpki.CertID) error {
 	c.mu.Lock()
-	done := c.authCert != nil && ((k == authToken && c.authCA != nil) || (k == signToken && c.signCA != nil))
+	done := c.certLoadedLocked(id)
 	c.mu.Unlock()
 	if done {
 		return nil
@@ -295,33 +345,52 @@ func (c *card) loadPublic(ctx cardos.Context, k tokenKind) error {
 	c.io.Lock()
 	defer c.io.Unlock()
 	c.mu.Lock()
-	needAuth, needAuthCA, needSignCA := c.authCert == nil, k == authToken && c.authCA == nil, k == signToken && c.signCA == nil
-	c.mu.Unlock()
-	if needAuth {
-		der, cert, err := c.readCertIO(ctx, jpki.AuthCert)
-		if err != nil {
-			return err
+	done = c.certLoadedLocked(id)
+	var head []byte
+	switch id {
+	case jpki.AuthCert:
+		head = c.authHead
+	case jpki.SignCert:
+		if !c.loggedIn[signToken] {
+			c.mu.Unlock()
+			return ck.Error(ck.CKR_USER_NOT_LOGGED_IN)
 		}
-		sum := sha256.Sum256(der)
-		c.mu.Lock()
-		c.authCert, c.authParsed, c.serial = der, cert, hex.EncodeToString(sum[:8])
-		c.mu.Unlock()
+		head = c.signHead
 	}
-	for _, ca := range []struct {
-		need bool
-		id   jpki.CertID
-		dst  *[]byte
-	}{{needAuthCA, jpki.AuthCACert, &c.authCA}, {needSignCA, jpki.SignCACert, &c.signCA}} {
-		if !ca.need {
-			continue
+	c.mu.Unlock()
+	if done {
+		return nil
+	}
+	var der []byte
+	err := c.doIO(ctx, "read "+id.String(), func(cl *jpki.Client) error {
+		var err error
+		der, err = cl.ReadCertificateRest(id, head)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		c.log.infof("reader %q: the %v does not parse", c.reader, id)
+		return fmt.Errorf("%v does not parse: %v: %w", id, err, ck.Error(ck.CKR_DEVICE_ERROR))
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch id {
+	case jpki.AuthCert:
+		c.authCert, c.authParsed = der, cert
+		c.setAuthHeadLocked(der)
+	case jpki.AuthCACert:
+		c.authCA = der
+	case jpki.SignCACert:
+		c.signCA = der
+	case jpki.SignCert:
+		if !c.loggedIn[signToken] { // logged out meanwhile: forget it
+			clear(der)
+			return ck.Error(ck.CKR_USER_NOT_LOGGED_IN)
 		}
-		der, _, err := c.readCertIO(ctx, ca.id)
-		if err != nil {
-			return err
-		}
-		c.mu.Lock()
-		*ca.dst = der
-		c.mu.Unlock()
+		c.signCert, c.signParsed = der, cert
 	}
 	return nil
 }
@@ -357,27 +426,74 @@ func (c *card) probeSignCert(ctx cardos.Context) {
 	}
 }
 
-// serialNumber returns the card's serial (16 hex digits of the SHA-256 of
-// the authentication certificate), reading the certificate if needed.
+// serialNumber returns the card's serial (see setAuthHeadLocked),
+// reading the start of the authentication certificate (one READ BINARY)
+// if nothing of it was read yet.
 func (c *card) serialNumber(ctx cardos.Context) (string, error) {
-	if err := c.loadPublic(ctx, authToken); err != nil {
+	c.mu.Lock()
+	serial := c.serial
+	c.mu.Unlock()
+	if serial != "" {
+		return serial, nil
+	}
+	c.io.Lock()
+	defer c.io.Unlock()
+	c.mu.Lock()
+	serial = c.serial
+	c.mu.Unlock()
+	if serial != "" {
+		return serial, nil
+	}
+	var head []byte
+	err := c.doIO(ctx, "read the authentication certificate's header", func(cl *jpki.Client) error {
+		var err error
+		head, err = cl.ReadCertificateHeader(jpki.AuthCert, certHeadLen)
+		return err
+	})
+	if err != nil {
 		return "", err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.setAuthHeadLocked(head)
 	return c.serial, nil
 }
 
-// triesLeft reads the retry counter of the token's PIN with the empty
-// VERIFY, which never spends a try.
+// triesLeft returns the retry counter of the token's PIN. It asks the
+// card (SELECT of the PIN EF and the empty VERIFY, which never spends a
+// try) only when the counter was not learnt within triesMaxAge, by an
+// earlier query or from the answer to a VERIFY.
 func (c *card) triesLeft(ctx cardos.Context, k tokenKind) (int, error) {
+	c.mu.Lock()
+	t := c.tries[k]
+	c.mu.Unlock()
+	if t.known && (t.n == 0 || time.Since(t.at) < triesMaxAge) {
+		return t.n, nil
+	}
 	var n int
 	err := c.do(ctx, "read "+k.String()+" PIN tries", func(cl *jpki.Client) error {
 		var err error
 		n, err = cl.TriesLeft(k.key())
 		return err
 	})
+	if err == nil {
+		c.setTries(k, n)
+	}
 	return n, err
+}
+
+// setTries records the retry counter of token k's PIN.
+func (c *card) setTries(k tokenKind, n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.tries[k] = triesInfo{n: n, at: time.Now(), known: true}
+}
+
+// knownLocked reports whether token k's PIN is known to be locked.
+func (c *card) knownLocked(k tokenKind) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.tries[k].known && c.tries[k].n == 0
 }
 
 // isLoggedIn reports the login state of token k.

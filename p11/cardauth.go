@@ -1,7 +1,6 @@
 package p11
 
 import (
-	"crypto/x509"
 	"errors"
 	"fmt"
 
@@ -16,38 +15,49 @@ func errLockedNoVerify(k tokenKind) error {
 	return fmt.Errorf("the %s PIN is locked (or not set, as on a face-authentication card); only the municipal office can reset it: %w", k, ck.Error(ck.CKR_PIN_LOCKED))
 }
 
-// verifyIO checks the retry counter, then presents pin; the caller holds
-// c.io and runs it inside doIO.
-func verifyIO(cl *jpki.Client, k tokenKind, pin []byte) error {
-	n, err := cl.TriesLeft(k.key())
-	if err != nil {
-		return err
-	}
-	if n == 0 {
+// verifyIO presents pin, unless the PIN is already known to be locked
+// (then CKR_PIN_LOCKED without a VERIFY: it could not succeed). It sends
+// no retry query first: the card's answer to the VERIFY carries the
+// counter (9000: all tries back, 63Cx: x left, 63C0/6984: locked), which
+// is cached for C_GetTokenInfo. The caller holds c.io and runs it inside
+// doIO.
+func (c *card) verifyIO(cl *jpki.Client, k tokenKind, pin []byte) error {
+	if c.knownLocked(k) {
 		return errLockedNoVerify(k)
 	}
-	return cl.Verify(k.key(), pin)
+	err := cl.Verify(k.key(), pin)
+	var wrong *jpki.WrongPINError
+	switch {
+	case err == nil:
+		c.setTries(k, k.key().MaxTries())
+	case errors.As(err, &wrong):
+		c.setTries(k, wrong.TriesLeft)
+	case errors.Is(err, jpki.ErrPINLocked):
+		c.setTries(k, 0)
+	}
+	return err
 }
 
 // login verifies the token's PIN on the card (pin already checked and
 // normalised by checkPIN) and marks the token logged in. For the sign
-// token it then reads the signature certificate, kept only while logged
-// in. With contextSpecific the PIN is verified again without changing the
-// login state.
+// token it then reads the start of the signature certificate (one READ
+// BINARY): it says whether the card has one, and the rest is only read
+// when an attribute needs it. Both are kept only while logged in. With
+// contextSpecific the PIN is verified again without changing the login
+// state.
 func (c *card) login(ctx cardos.Context, k tokenKind, pin []byte, contextSpecific bool) error {
 	c.io.Lock()
 	defer c.io.Unlock()
-	var signDER []byte
-	var signCert *x509.Certificate
+	var signHead []byte
 	absent := false
 	err := c.doIO(ctx, "login "+k.String(), func(cl *jpki.Client) error {
-		if err := verifyIO(cl, k, pin); err != nil {
+		if err := c.verifyIO(cl, k, pin); err != nil {
 			return err
 		}
 		if k != signToken || contextSpecific {
 			return nil
 		}
-		der, err := cl.ReadCertificate(jpki.SignCert)
+		head, err := cl.ReadCertificateHeader(jpki.SignCert, certHeadLen)
 		if errors.Is(err, jpki.ErrNotFound) {
 			absent = true
 			return nil
@@ -55,11 +65,7 @@ func (c *card) login(ctx cardos.Context, k tokenKind, pin []byte, contextSpecifi
 		if err != nil {
 			return err
 		}
-		cert, perr := x509.ParseCertificate(der)
-		if perr != nil {
-			return fmt.Errorf("the signature certificate does not parse: %w", ck.Error(ck.CKR_DEVICE_ERROR))
-		}
-		signDER, signCert = der, cert
+		signHead = head
 		return nil
 	})
 	clear(pin)
@@ -78,7 +84,7 @@ func (c *card) login(ctx cardos.Context, k tokenKind, pin []byte, contextSpecifi
 			c.log.infof("reader %q: the card holds no signature certificate (holder under 15 or face-authentication card): the sign token has no key", c.reader)
 		} else {
 			c.signCertState = certPresent
-			c.signCert, c.signParsed = signDER, signCert
+			c.signHead = signHead
 		}
 	}
 	return nil
@@ -138,7 +144,7 @@ func (c *card) changePIN(ctx cardos.Context, k tokenKind, oldPIN, newPIN []byte)
 	defer clear(oldPIN)
 	defer clear(newPIN)
 	err := c.doIO(ctx, "change "+k.String()+" PIN", func(cl *jpki.Client) error {
-		if err := verifyIO(cl, k, oldPIN); err != nil {
+		if err := c.verifyIO(cl, k, oldPIN); err != nil {
 			return err
 		}
 		return cl.ChangePIN(k.key(), newPIN)

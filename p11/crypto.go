@@ -290,9 +290,13 @@ func (m *Module) VerifyInit(sess uint, mech Mechanism, key uint) error {
 	if specs[k].class != ck.CKO_PUBLIC_KEY {
 		return ck.Error(ck.CKR_KEY_FUNCTION_NOT_PERMITTED)
 	}
-	_, cert, err := s.c.certFor(k)
+	ctx, err := m.context()
 	if err != nil {
 		return err
+	}
+	cert, err := s.c.parsedCert(ctx, certOf(k))
+	if err != nil {
+		return m.deviceGone(s, err)
 	}
 	pub, ok := cert.PublicKey.(*rsa.PublicKey)
 	if !ok {

@@ -11,6 +11,8 @@ import (
 	"math/big"
 	"time"
 
+	"github.com/myna-pkcs11/myna-pkcs11/cardos"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/jpki"
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 )
 
@@ -67,7 +69,9 @@ var specs = map[objKind]objectSpec{
 	objSignCA:   {signToken, ck.CKO_CERTIFICATE, "Digital Signature CA Certificate", idSignCA, false, true},
 }
 
-// visibleKinds returns the objects token k of card c shows now.
+// visibleKinds returns the objects token k of card c is known to show
+// now, without talking to the card (candidates and FindObjectsInit
+// find the others).
 //
 // Visibility choice: the authentication token shows its certificate,
 // public key and CA certificate without login, so that ssh-keygen -D,
@@ -79,6 +83,11 @@ var specs = map[objKind]objectSpec{
 // without the password, and the public key comes from that certificate.
 // After login it shows the certificate, both keys and the CA
 // certificate, and forgets them all at logout.
+//
+// Certificates are read lazily: the certificate and public-key objects
+// exist once the start of their certificate was read (the key's
+// existence does not depend on it), and their other attributes are read
+// when asked for.
 func (c *card) visibleKinds(k tokenKind) []objKind {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -87,11 +96,11 @@ func (c *card) visibleKinds(k tokenKind) []objKind {
 	}
 	if k == authToken {
 		var out []objKind
-		if c.authParsed != nil {
+		if c.authHead != nil {
 			out = append(out, objAuthCert, objAuthPub)
-			if c.loggedIn[authToken] {
-				out = append(out, objAuthPriv)
-			}
+		}
+		if c.loggedIn[authToken] {
+			out = append(out, objAuthPriv)
 		}
 		if c.authCA != nil {
 			out = append(out, objAuthCA)
@@ -102,13 +111,52 @@ func (c *card) visibleKinds(k tokenKind) []objKind {
 		return nil
 	}
 	var out []objKind
-	if c.signParsed != nil {
+	if c.signHead != nil {
 		out = append(out, objSignCert, objSignPub, objSignPriv)
 	}
 	if c.signCA != nil {
 		out = append(out, objSignCA)
 	}
 	return out
+}
+
+// candidates returns the objects token k may show in its login state,
+// each with the certificate whose reading decides whether it exists
+// (0: it exists without reading anything more).
+func (c *card) candidates(k tokenKind) []objKind {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.removed {
+		return nil
+	}
+	if k == authToken {
+		out := []objKind{objAuthCert, objAuthPub}
+		if c.loggedIn[authToken] {
+			out = append(out, objAuthPriv)
+		}
+		return append(out, objAuthCA)
+	}
+	if !c.loggedIn[signToken] {
+		return nil
+	}
+	var out []objKind
+	if c.signHead != nil {
+		out = append(out, objSignCert, objSignPub, objSignPriv)
+	}
+	return append(out, objSignCA)
+}
+
+// certOf names the certificate an object's attributes come from.
+func certOf(k objKind) jpki.CertID {
+	switch k {
+	case objAuthCert, objAuthPub, objAuthPriv:
+		return jpki.AuthCert
+	case objAuthCA:
+		return jpki.AuthCACert
+	case objSignCA:
+		return jpki.SignCACert
+	}
+	return jpki.SignCert
 }
 
 // object returns the kind behind handle h for session s, or
@@ -146,34 +194,84 @@ func boolean(b bool) []byte {
 // ckDate encodes a CK_DATE (YYYYMMDD as ASCII).
 func ckDate(t time.Time) []byte { return []byte(t.UTC().Format("20060102")) }
 
-// certFor returns the DER and parsed certificate of a certificate or key
-// object.
-func (c *card) certFor(k objKind) ([]byte, *x509.Certificate, error) {
+// fullAttrs returns every attribute of object k, reading its
+// certificate first if needed, and caches the set for the insertion (the
+// signature token's until logout).
+func (c *card) fullAttrs(ctx cardos.Context, k objKind) (attrSet, error) {
+	c.mu.Lock()
+	a, ok := c.attrs[k]
+	c.mu.Unlock()
+	if ok {
+		return a, nil
+	}
+	id := certOf(k)
+	if err := c.loadCert(ctx, id); err != nil {
+		return attrSet{}, err
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if a, ok := c.attrs[k]; ok {
+		return a, nil
+	}
 	var der []byte
 	var cert *x509.Certificate
-	switch k {
-	case objAuthCert, objAuthPub, objAuthPriv:
+	switch id {
+	case jpki.AuthCert:
 		der, cert = c.authCert, c.authParsed
-	case objSignCert, objSignPub, objSignPriv:
+	case jpki.SignCert:
 		der, cert = c.signCert, c.signParsed
-	case objAuthCA:
+	case jpki.AuthCACert:
 		der = c.authCA
-	case objSignCA:
+	case jpki.SignCACert:
 		der = c.signCA
 	}
-	if der == nil {
-		return nil, nil, ck.Error(ck.CKR_OBJECT_HANDLE_INVALID)
+	if der == nil { // the signature certificate, gone at a logout meanwhile
+		return attrSet{}, ck.Error(ck.CKR_OBJECT_HANDLE_INVALID)
 	}
 	der = append([]byte(nil), der...)
 	if cert == nil {
 		var err error
 		if cert, err = x509.ParseCertificate(der); err != nil {
-			return nil, nil, fmt.Errorf("certificate does not parse: %w", ck.Error(ck.CKR_DEVICE_ERROR))
+			return attrSet{}, fmt.Errorf("certificate does not parse: %w", ck.Error(ck.CKR_DEVICE_ERROR))
 		}
 	}
-	return der, cert, nil
+	a, err := buildAll(k, der, cert)
+	if err != nil {
+		return attrSet{}, err
+	}
+	if c.attrs == nil {
+		c.attrs = map[objKind]attrSet{}
+	}
+	c.attrs[k] = a
+	return a, nil
+}
+
+// parsedCert returns the parsed authentication or signature
+// certificate, reading it first if needed.
+func (c *card) parsedCert(ctx cardos.Context, id jpki.CertID) (*x509.Certificate, error) {
+	if err := c.loadCert(ctx, id); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cert := c.authParsed
+	if id == jpki.SignCert {
+		cert = c.signParsed
+	}
+	if cert == nil {
+		return nil, ck.Error(ck.CKR_KEY_HANDLE_INVALID)
+	}
+	return cert, nil
+}
+
+// attributes returns the attributes of object k needed to answer for
+// types: the static set when none of them comes from the certificate
+// (no card access), else the full set.
+func (c *card) attributes(ctx cardos.Context, k objKind, types []uint) (attrSet, error) {
+	if !needsCert(k, types) {
+		return staticAttrs[k], nil
+	}
+	return c.fullAttrs(ctx, k)
 }
 
 // signMechList is CKA_ALLOWED_MECHANISMS of the keys.
@@ -187,13 +285,66 @@ func signMechList() []byte {
 	return b
 }
 
-// attributes builds the attributes of object k.
-func (c *card) attributes(k objKind) (attrSet, error) {
-	spec := specs[k]
-	der, cert, err := c.certFor(k)
+// certDerived reports whether attribute t of object k comes from the
+// certificate (reading it may cost READ BINARY commands); the others are
+// fixed by the object's kind.
+func certDerived(k objKind, t uint) bool {
+	switch t {
+	case ck.CKA_SUBJECT, ck.CKA_PUBLIC_KEY_INFO:
+		return true
+	case ck.CKA_VALUE, ck.CKA_ISSUER, ck.CKA_SERIAL_NUMBER, ck.CKA_CHECK_VALUE, ck.CKA_START_DATE, ck.CKA_END_DATE:
+		return specs[k].class == ck.CKO_CERTIFICATE
+	case ck.CKA_MODULUS, ck.CKA_MODULUS_BITS, ck.CKA_PUBLIC_EXPONENT:
+		return specs[k].class != ck.CKO_CERTIFICATE
+	}
+	return false
+}
+
+// needsCert reports whether any of types needs object k's certificate.
+func needsCert(k objKind, types []uint) bool {
+	for _, t := range types {
+		if certDerived(k, t) {
+			return true
+		}
+	}
+	return false
+}
+
+// staticAttrs holds, per kind, the attributes that need no certificate.
+var staticAttrs = func() map[objKind]attrSet {
+	m := map[objKind]attrSet{}
+	for k := range specs {
+		a, err := buildAttrs(k, nil, nil)
+		if err != nil {
+			panic(err)
+		}
+		m[k] = a
+	}
+	return m
+}()
+
+// buildAttrs builds the attributes of object k from its certificate.
+// With cert nil it builds only those that are not certDerived.
+func buildAttrs(k objKind, der []byte, cert *x509.Certificate) (attrSet, error) {
+	if cert != nil {
+		return buildAll(k, der, cert)
+	}
+	dummy := &x509.Certificate{PublicKey: &rsa.PublicKey{N: new(big.Int)}, SerialNumber: new(big.Int)}
+	a, err := buildAll(k, nil, dummy)
 	if err != nil {
 		return attrSet{}, err
 	}
+	for t := range a.v {
+		if certDerived(k, t) {
+			delete(a.v, t)
+		}
+	}
+	return a, nil
+}
+
+// buildAll builds every attribute of object k from its certificate.
+func buildAll(k objKind, der []byte, cert *x509.Certificate) (attrSet, error) {
+	spec := specs[k]
 	a := attrSet{v: map[uint][]byte{
 		ck.CKA_CLASS:       ulong(spec.class),
 		ck.CKA_TOKEN:       boolean(true),
@@ -314,9 +465,19 @@ func (m *Module) GetAttributeValue(sess, obj uint, reqs []AttrRequest) error {
 	if err != nil {
 		return err
 	}
-	a, err := s.c.attributes(k)
+	types := make([]uint, len(reqs))
+	for i, r := range reqs {
+		types[i] = r.Type
+	}
+	var ctx cardos.Context
+	if needsCert(k, types) {
+		if ctx, err = m.context(); err != nil {
+			return err
+		}
+	}
+	a, err := s.c.attributes(ctx, k, types)
 	if err != nil {
-		return err
+		return m.deviceGone(s, err)
 	}
 	var sensitive, invalid, small bool
 	for i := range reqs {
@@ -358,9 +519,13 @@ func (m *Module) GetObjectSize(sess, obj uint) (uint, error) {
 	if err != nil {
 		return 0, err
 	}
-	a, err := s.c.attributes(k)
+	ctx, err := m.context()
 	if err != nil {
 		return 0, err
+	}
+	a, err := s.c.fullAttrs(ctx, k)
+	if err != nil {
+		return 0, m.deviceGone(s, err)
 	}
 	var n uint
 	for _, v := range a.v {
@@ -369,12 +534,71 @@ func (m *Module) GetObjectSize(sess, obj uint) (uint, error) {
 	return n, nil
 }
 
+// find returns the kinds (as uint) of token k's objects that match tmpl,
+// reading only the certificates it must. A certificate that cannot be
+// read is simply not shown; a card that is gone is an error.
+func (c *card) find(ctx cardos.Context, k tokenKind, tmpl []Attribute) ([]uint, error) {
+	types := make([]uint, len(tmpl))
+	for i, t := range tmpl {
+		types[i] = t.Type
+	}
+	var found []uint
+	for _, kind := range c.candidates(k) {
+		if !staticAttrs[kind].matchesStatic(kind, tmpl) {
+			continue // decided by the kind alone: no card access
+		}
+		if needsCert(kind, types) || !c.exists(kind) {
+			a, err := c.fullAttrs(ctx, kind)
+			if ck.RV(err) == ck.CKR_DEVICE_REMOVED {
+				return nil, err
+			}
+			if err != nil {
+				c.log.infof("reader %q: C_FindObjectsInit: %v", c.reader, err)
+				continue
+			}
+			if !a.matches(tmpl) {
+				continue
+			}
+		}
+		found = append(found, uint(kind))
+	}
+	return found, nil
+}
+
+// exists reports whether object kind is known to exist without reading
+// anything more.
+func (c *card) exists(kind objKind) bool {
+	for _, v := range c.visibleKinds(specs[kind].token) {
+		if v == kind {
+			return true
+		}
+	}
+	return false
+}
+
+// matchesStatic is matches for object kind's static attribute set:
+// certDerived attributes, which it does not hold, are left for the full
+// set to decide; any other attribute it does not hold never matches.
+func (a attrSet) matchesStatic(kind objKind, tmpl []Attribute) bool {
+	for _, t := range tmpl {
+		v, ok := a.v[t.Type]
+		switch {
+		case ok && !bytes.Equal(v, t.Value):
+			return false
+		case !ok && !certDerived(kind, t.Type):
+			return false
+		}
+	}
+	return true
+}
+
 // findOp is an active C_FindObjects search: the handles still to return.
 type findOp struct{ left []uint }
 
 // FindObjectsInit implements C_FindObjectsInit. The objects matching
-// tmpl are collected now (an empty template matches all). The token's
-// public certificates are read on first use.
+// tmpl are collected now (an empty template matches all). A certificate
+// is read (once per insertion) only when an object that matches tmpl on
+// the attributes fixed by its kind needs it to exist or to be compared.
 func (m *Module) FindObjectsInit(sess uint, tmpl []Attribute) error {
 	s, err := m.session(sess)
 	if err != nil {
@@ -397,22 +621,12 @@ func (m *Module) FindObjectsInit(sess uint, tmpl []Attribute) error {
 	if err != nil {
 		return err
 	}
-	if err := s.c.loadPublic(ctx, s.kind); err != nil {
-		m.log.infof("C_FindObjectsInit: %v", err)
-		if ck.RV(err) == ck.CKR_DEVICE_REMOVED {
-			return m.deviceGone(s, err)
-		}
-		// A certificate that cannot be read is simply not shown.
+	found, err := s.c.find(ctx, s.kind, tmpl)
+	if err != nil {
+		return m.deviceGone(s, err)
 	}
-	var found []uint
-	for _, k := range s.c.visibleKinds(s.kind) {
-		a, err := s.c.attributes(k)
-		if err != nil {
-			continue
-		}
-		if a.matches(tmpl) {
-			found = append(found, handleOf(s.c, k))
-		}
+	for i := range found {
+		found[i] = handleOf(s.c, objKind(found[i]))
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -172,9 +172,10 @@ func (m *Module) SessionInfo(sess uint) (SessionInfo, error) {
 }
 
 // Login implements C_Login. The PIN is checked against the token's
-// policy before anything reaches the card, then the retry counter is read
-// (a locked PIN gives CKR_PIN_LOCKED without a VERIFY), then the PIN is
-// verified. The login holds for every session of the token. The token
+// policy before anything reaches the card; a PIN known to be locked (from
+// C_GetTokenInfo or an earlier VERIFY) gives CKR_PIN_LOCKED without a
+// VERIFY; otherwise the PIN is verified at once, and the card's answer
+// updates the retry counter C_GetTokenInfo reports. The login holds for every session of the token. The token
 // has no security officer: CKU_SO gives CKR_USER_TYPE_INVALID.
 // CKU_CONTEXT_SPECIFIC verifies the PIN again during a signing
 // operation.

@@ -17,11 +17,14 @@ const (
 	unknownSerial     = "0000000000000000"
 )
 
-// TokenInfo implements C_GetTokenInfo. It reads the PIN's retry counter
-// on every call (the empty VERIFY never spends a try) to report
-// CKF_USER_PIN_COUNT_LOW, CKF_USER_PIN_FINAL_TRY and CKF_USER_PIN_LOCKED.
-// The serial number is 16 hex digits of the SHA-256 of the card's
-// authentication certificate, the same on both tokens of a card and
+// TokenInfo implements C_GetTokenInfo. It reports CKF_USER_PIN_COUNT_LOW,
+// CKF_USER_PIN_FINAL_TRY and CKF_USER_PIN_LOCKED from the PIN's retry
+// counter, read with the empty VERIFY (which never spends a try) unless
+// it was learnt less than 5 s ago, by such a query or from the answer to
+// a VERIFY; a locked PIN stays locked for the insertion. The serial
+// number is 16 hex digits of the SHA-256 of the first 256 bytes of the
+// card's authentication certificate (its version, serial number and
+// issuer: one READ BINARY), the same on both tokens of a card and
 // different between cards.
 func (m *Module) TokenInfo(slot uint) (TokenInfo, error) {
 	ref, c, err := m.tokenCard(slot)
