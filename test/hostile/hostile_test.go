@@ -1,0 +1,340 @@
+// Package hostile runs testdata/hostile.c, a hostile PKCS#11 caller in C,
+// against libmyna-pkcs11.so: every function with bad arguments and out of
+// order (exact CKR_ codes asserted in C), fork while signing, and a stress
+// run of C threads ending in C_Finalize. It runs the harness plain, built
+// with -fsanitize=address,undefined, and under valgrind, and checks after
+// every run that the simulated card spent no PIN try and received only the
+// VERIFY commands the harness asked for.
+package hostile
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/backend"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
+	"github.com/myna-pkcs11/myna-pkcs11/test/abi/modtest"
+)
+
+var (
+	lib      string // module under test
+	root     string // repository root
+	tmp      string // scratch directory of this run
+	plain    string // hostile.c built plainly
+	asan     string // hostile.c built with ASan+UBSan
+	simState string // template simulator state
+)
+
+func TestMain(m *testing.M) { os.Exit(run(m)) }
+
+func run(m *testing.M) int {
+	var err error
+	if tmp, err = os.MkdirTemp("", "myna-hostile-"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(tmp)
+	if root, err = modtest.RepoRoot(); err == nil {
+		lib, err = modtest.Library(tmp)
+	}
+	if err == nil {
+		plain = filepath.Join(tmp, "hostile")
+		err = gcc(plain, "-O1")
+	}
+	if err == nil {
+		asan = filepath.Join(tmp, "hostile-asan")
+		err = gcc(asan, "-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined", "-fno-sanitize-recover=undefined")
+	}
+	if err == nil {
+		simState = filepath.Join(tmp, "card.json")
+		err = modtest.NewSimState(simState, sim.Options{})
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return m.Run()
+}
+
+func gcc(out string, flags ...string) error {
+	args := append([]string{"-Wall", "-Wextra", "-Werror"}, flags...)
+	args = append(args, "-I", filepath.Join(root, "c"), "-o", out, filepath.Join("testdata", "hostile.c"), "-ldl", "-pthread")
+	if b, err := exec.Command("gcc", args...).CombinedOutput(); err != nil {
+		return fmt.Errorf("gcc %v: %v\n%s", flags, err, b)
+	}
+	return nil
+}
+
+// result is what one harness run printed.
+type result struct {
+	facts map[string]string
+	bad   []string
+	sigs  []sig
+	out   string
+	state string // the card's state file
+	err   error  // the harness's exit
+	stats backend.CardStats
+}
+
+type sig struct {
+	token    string
+	msg, sig []byte
+}
+
+// runHarness runs the harness (through wrapper, if any) against a fresh copy
+// of the simulated card, with a hang guard of limit.
+func runHarness(t *testing.T, limit time.Duration, wrapper []string, env []string, bin string, args ...string) result {
+	t.Helper()
+	dir := t.TempDir()
+	state := filepath.Join(dir, "card.json")
+	control := filepath.Join(dir, "control")
+	require.NoError(t, modtest.CopyFile(state, simState))
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	argv := append(append(append([]string{}, wrapper...), bin, lib), args...)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = append(append(os.Environ(), modtest.EnvSim+"="+state, backend.EnvSimControl+"="+control), env...)
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	err := cmd.Run()
+	r := result{facts: map[string]string{}, out: buf.String(), state: state}
+	sc := bufio.NewScanner(strings.NewReader(r.out))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		k, v, _ := strings.Cut(line, " ")
+		switch k {
+		case "bad":
+			r.bad = append(r.bad, v)
+		case "sig":
+			f := strings.Fields(v)
+			if len(f) == 3 {
+				m, e1 := hex.DecodeString(f[1])
+				s, e2 := hex.DecodeString(f[2])
+				if e1 == nil && e2 == nil {
+					r.sigs = append(r.sigs, sig{f[0], m, s})
+				}
+			}
+		default:
+			r.facts[k] = v
+		}
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("harness %v hung for %v (killed); output:\n%s", args, limit, tail(r.out, 60))
+	}
+	if b, err := os.ReadFile(control + ".stats"); err == nil {
+		var st backend.ControlStats
+		if json.Unmarshal(b, &st) == nil {
+			r.stats = st.Cards[state]
+		}
+	}
+	r.err = err
+	return r
+}
+
+// requireOK fails the test unless the harness printed RESULT ok and exited 0.
+func requireOK(t *testing.T, r result) {
+	t.Helper()
+	if r.err != nil || r.facts["RESULT"] != "ok" {
+		t.Fatalf("harness: %v, RESULT %q; output:\n%s", r.err, r.facts["RESULT"], tail(r.out, 80))
+	}
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	var keep []string
+	for _, l := range lines {
+		if !strings.HasPrefix(l, "sig ") {
+			keep = append(keep, l)
+		}
+	}
+	if len(keep) > n {
+		keep = keep[len(keep)-n:]
+	}
+	return strings.Join(keep, "\n")
+}
+
+// checkCard asserts that every signature verifies with the card's public
+// keys, that no PIN try was spent and that the card received exactly
+// wantVerifies VERIFY commands with a PIN. It returns the retries lost.
+func checkCard(t *testing.T, r result, wantVerifies uint64) int {
+	t.Helper()
+	card, err := sim.Open(r.state, sim.Options{})
+	require.NoError(t, err)
+	certs := card.Certificates()
+	keys := map[string]*rsa.PublicKey{}
+	for name, der := range map[string][]byte{"auth": certs.AuthCert, "sign": certs.SignCert} {
+		c, err := x509.ParseCertificate(der)
+		require.NoError(t, err)
+		keys[name] = c.PublicKey.(*rsa.PublicKey)
+	}
+	bad := 0
+	for _, s := range r.sigs {
+		h := sha256.Sum256(s.msg)
+		if err := rsa.VerifyPKCS1v15(keys[s.token], crypto.SHA256, h[:], s.sig); err != nil {
+			bad++
+			t.Errorf("%s signature of %q does not verify: %v", s.token, s.msg, err)
+		}
+	}
+	lost := (sim.AuthMaxTries - card.TriesLeft(1)) + (sim.SignMaxTries - card.TriesLeft(2))
+	assert.Zero(t, lost, "PIN tries spent on the card")
+	assert.Equal(t, wantVerifies, r.stats.Verifies, "VERIFY commands with a PIN the card received")
+	if r.stats.Verifies > wantVerifies {
+		lost += int(r.stats.Verifies - wantVerifies)
+	}
+	record(t, map[string]any{"signatures": len(r.sigs), "bad_signatures": bad, "retries_lost": lost})
+	return lost
+}
+
+// record appends one JSON line of figures to $MYNA_RELIABILITY_OUT (used by
+// test/suites/reliability.sh --report).
+func record(t *testing.T, fields map[string]any) {
+	path := os.Getenv("MYNA_RELIABILITY_OUT")
+	if path == "" {
+		return
+	}
+	fields["suite"] = "hostile"
+	fields["test"] = t.Name()
+	fields["failed"] = t.Failed()
+	b, _ := json.Marshal(fields)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	f.Write(append(b, '\n'))
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}
+
+func TestHostileCalls(t *testing.T) {
+	r := runHarness(t, 2*time.Minute, nil, nil, plain, "calls")
+	requireOK(t, r)
+	assert.Empty(t, r.bad)
+	assert.GreaterOrEqual(t, atoi(r.facts["checks"]), 750, "assertions made")
+	assert.Len(t, r.sigs, 2, "signatures after short buffers")
+	checkCard(t, r, 1)
+	record(t, map[string]any{"scenarios": 1, "checks": atoi(r.facts["checks"]), "crashes": 0})
+}
+
+func TestHostileCallsASan(t *testing.T) {
+	r := runHarness(t, 3*time.Minute, nil, []string{"ASAN_OPTIONS=detect_leaks=1:abort_on_error=1", "UBSAN_OPTIONS=print_stacktrace=1"}, asan, "calls")
+	requireOK(t, r)
+	assert.Empty(t, r.bad)
+	assert.NotContains(t, r.out, "ERROR: AddressSanitizer")
+	assert.NotContains(t, r.out, "runtime error:")
+	checkCard(t, r, 1)
+	record(t, map[string]any{"scenarios": 1, "checks": atoi(r.facts["checks"]), "crashes": 0, "sanitizer": "asan+ubsan"})
+}
+
+func TestForkWhileSigning(t *testing.T) {
+	for _, bin := range []string{plain, asan} {
+		r := runHarness(t, 2*time.Minute, nil, []string{"ASAN_OPTIONS=detect_leaks=0"}, bin, "fork")
+		requireOK(t, r)
+		for i := 0; i < 7; i++ {
+			assert.Equal(t, "0x5", r.facts[fmt.Sprintf("child_rv%d", i)], "child call %d: CKR_GENERAL_ERROR", i)
+		}
+		assert.Equal(t, "0", r.facts["child_exit"], "the child exits by itself")
+		assert.NotContains(t, r.facts, "child_hung")
+		secs, err := strconv.ParseFloat(r.facts["child_wait_seconds"], 64)
+		require.NoError(t, err)
+		assert.Less(t, secs, 1.0, "the child is done within a second")
+		assert.GreaterOrEqual(t, len(r.sigs), 4, "signatures before, during and after the fork")
+		checkCard(t, r, 2)
+		record(t, map[string]any{"scenarios": 1, "crashes": 0})
+	}
+}
+
+func TestStressThreadsThenFinalize(t *testing.T) {
+	const threads, seconds, max = 16, 30, 3000
+	for _, bin := range []string{plain, asan} {
+		r := runHarness(t, 3*time.Minute, nil, []string{"ASAN_OPTIONS=detect_leaks=0"}, bin,
+			"stress", strconv.Itoa(threads), strconv.Itoa(seconds), strconv.Itoa(max), "150")
+		requireOK(t, r)
+		assert.Equal(t, "0", r.facts["errors"])
+		assert.Equal(t, strconv.Itoa(threads), r.facts["workers_done"])
+		assert.Equal(t, 4, strings.Count(r.out, "waiter_end 0x190"), "every C_WaitForSlotEvent returned CKR_CRYPTOKI_NOT_INITIALIZED at C_Finalize")
+		attempts := atoi(r.facts["attempts"])
+		assert.Positive(t, attempts)
+		assert.Len(t, r.sigs, attempts, "one verified signature per attempt")
+		checkCard(t, r, 2)
+		record(t, map[string]any{"scenarios": 1, "crashes": 0, "threads": threads})
+	}
+}
+
+// valgrindHostError matches a Memcheck report about memory the host or libc
+// owns (a heap block or a thread's C stack) rather than a Go stack.
+var valgrindHostError = regexp.MustCompile(`(?m)(bytes (inside|after|before) a block|on thread \d+'s stack|definitely lost: [1-9]|Syscall param|free\(\) / delete|Mismatched free)`)
+
+// TestHostileCallsValgrind runs the hostile calls under Memcheck with the
+// Go-runtime suppressions of go-runtime.supp, on an unstripped build of the
+// module (so that suppressions can name Go runtime functions).
+//
+// Known limit: Memcheck tracks stacks by the stack pointer. Go switches
+// goroutine stacks inside its own heap arenas; when two goroutine stacks lie
+// within --max-stackframe (2 MB) of each other, Memcheck sometimes takes the
+// switch for a push or pop and from then on flags the Go code's accesses to
+// its own goroutine stack ("Address ... is in a rw- anonymous segment"). Such
+// a run is retried (at most 5 runs); a report about a heap block or a C
+// stack (the host's memory) fails at once, and one run must be clean.
+func TestHostileCallsValgrind(t *testing.T) {
+	if _, err := exec.LookPath("valgrind"); err != nil {
+		t.Fatal("valgrind is not installed (test/install-deps.sh installs it)")
+	}
+	dbg := filepath.Join(tmp, "libmyna-pkcs11-debug.so")
+	if _, err := os.Stat(dbg); err != nil {
+		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath",
+			"-ldflags", "-extldflags=-Wl,--version-script="+filepath.Join(root, "c", "exports.map"), "-o", dbg, "./c")
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+		b, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s", b)
+	}
+	saved := lib
+	lib = dbg
+	defer func() { lib = saved }()
+	wrapper := []string{"valgrind", "--error-exitcode=99", "--leak-check=full", "--num-callers=30",
+		"--suppressions=" + filepath.Join(root, "test", "hostile", "go-runtime.supp")}
+	// Valgrind 3.19 does not decode the SHA-NI instructions Go's crypto uses.
+	env := []string{"GODEBUG=cpu.all=off"}
+	clean := false
+	for attempt := 1; attempt <= 5 && !clean; attempt++ {
+		r := runHarness(t, 10*time.Minute, wrapper, env, plain, "calls")
+		require.Empty(t, r.bad)
+		if m := valgrindHostError.FindString(r.out); m != "" {
+			t.Fatalf("Memcheck reports an error on host memory (%q):\n%s", m, tail(r.out, 120))
+		}
+		summary := regexp.MustCompile(`ERROR SUMMARY: (\d+) errors`).FindStringSubmatch(r.out)
+		require.NotNil(t, summary, "no Memcheck summary:\n%s", tail(r.out, 40))
+		t.Logf("valgrind run %d: %s", attempt, summary[0])
+		if summary[1] == "0" {
+			requireOK(t, r)
+			clean = true
+			checkCard(t, r, 1)
+			record(t, map[string]any{"scenarios": 1, "checks": atoi(r.facts["checks"]), "crashes": 0, "valgrind_runs": attempt})
+		}
+	}
+	assert.True(t, clean, "no valgrind run without errors in 5 attempts")
+}
