@@ -53,3 +53,15 @@ func checkPIN(k tokenKind, pin []byte) ([]byte, error) {
 	}
 	return nil, ck.Error(ck.CKR_GENERAL_ERROR)
 }
+
+// CheckPIN applies the module's PIN policy for the signature token (sign
+// true) or the authentication token, without touching any card: it returns
+// the bytes the module would send (the signature password upper-cased) or
+// an error carrying CKR_PIN_LEN_RANGE or CKR_PIN_INVALID. Tools use it to
+// refuse a malformed PIN before asking for confirmation.
+func CheckPIN(sign bool, pin []byte) ([]byte, error) {
+	if sign {
+		return checkPIN(signToken, pin)
+	}
+	return checkPIN(authToken, pin)
+}

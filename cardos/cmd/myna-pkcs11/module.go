@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -83,37 +82,14 @@ func (t *token) close() {
 	t.m.Finalize()
 }
 
-// checkFormat asks the module's own policy whether pin is acceptable for
-// this token, without sending anything to the card. It returns nil when
-// it is and the module's explanation when it is not.
-//
-// The module exports no policy check, so this uses C_SetPIN, which checks
-// the current PIN and then the new one before it touches the card: with
-// a new PIN that is always refused, the card is never reached. Two probes
-// with differently refused new PINs (empty: CKR_PIN_LEN_RANGE; right
-// length with a forbidden character: CKR_PIN_INVALID) tell whether the
-// refusal was about pin or about the probe. Should the module ever check
-// the new PIN first, both probes pass and the real C_SetPIN or C_Login
-// still refuses a bad PIN before the card is touched.
+// checkFormat applies the module's own PIN policy (p11.CheckPIN) to pin
+// for this token, without sending anything to the card. It returns nil
+// when the PIN is acceptable and the module's explanation when it is not.
 func (t *token) checkFormat(key jpki.KeyID, pin []byte) error {
-	badChars := []byte("****")
-	if key == jpki.SignKey {
-		badChars = []byte("******")
-	}
-	probes := []struct {
-		newPIN []byte
-		rv     uint
-	}{{nil, ck.CKR_PIN_LEN_RANGE}, {badChars, ck.CKR_PIN_INVALID}}
-	for _, p := range probes {
-		err := t.m.SetPIN(t.sess, pin, p.newPIN)
-		if err == nil {
-			// Cannot happen (the probe is always refused); never let a
-			// success pass unnoticed.
-			return errors.New("internal error: the module accepted a probe PIN")
-		}
-		if ck.RV(err) != p.rv {
-			return policyError(err)
-		}
+	norm, err := p11.CheckPIN(key == jpki.SignKey, pin)
+	clear(norm)
+	if err != nil {
+		return policyError(err)
 	}
 	return nil
 }
