@@ -47,7 +47,7 @@ bench: deps all
 	@bash test/bench.sh
 
 clean:
-	rm -rf build/out $(SO) build/libmyna-pkcs11.h
+	rm -rf build/out $(SO) build/libmyna-pkcs11.h build/*.deb
 
 # --- companion command, install, Debian package ---------------------------------------
 
