@@ -8,8 +8,9 @@ package backend
 // transaction and command, the module looks at <file> and, when its content
 // changed since last time, runs the commands in it, one per line:
 //
-//	fault KIND[,after=N][,ins=XX][,sw=XXXX][,repeat]   arm a sim.Fault
-//	                 (KIND remove, reset, garbage, truncate, wrong-sw, silent, none)
+//	fault KIND[,after=N][,ins=XX][,sw=XXXX][,repeat]   arm a sim.Fault on
+//	                 the card in the reader (KIND remove, reset, garbage,
+//	                 truncate, wrong-sw, silent; "none" disarms every card)
 //	remove           take the card out of the reader
 //	insert           put the original card (MYNA_PKCS11_SIM) back in
 //	swap PATH        put the card of another state file in the reader
@@ -133,8 +134,14 @@ func (c *controlled) run(line string) error {
 		if err != nil {
 			return err
 		}
-		if card := c.reader.Card(); card != nil {
+		// Arm the card in the reader; with none there (or to disarm),
+		// every card this control knows.
+		if card := c.reader.Card(); card != nil && f.Kind != sim.FaultNone {
 			card.SetFault(f)
+		} else {
+			for _, card := range c.cards {
+				card.SetFault(f)
+			}
 		}
 	case "remove":
 		c.reader.Remove()
