@@ -9,6 +9,7 @@
 # module and sees the token, opens the page, and types the PIN into Firefox's
 # password dialog with xdotool (see test/firefox/README-snippet.md for why).
 # Installs firefox-esr, xvfb and xdotool from Debian when they are missing.
+# MYNA_FIREFOX_TIMEOUT: seconds the driver may take (default 200; a hang guard).
 . "$(dirname "$0")/common.sh"
 
 MODNAME="My Number Card (myna-pkcs11)"
@@ -86,6 +87,10 @@ chmod 600 "$T/auth.pin"
 PORT=$(free_port)
 start_s_server "$PORT" s_server -tls1_2 || finish
 URL="https://127.0.0.1:$PORT/"
+# TLS 1.3 only: the client's CertificateVerify must be RSA-PSS, which the card cannot make.
+PORT13=$(free_port)
+start_s_server "$PORT13" s_server13 -tls1_3 || finish
+URL13="https://127.0.0.1:$PORT13/"
 
 # --- Xvfb and Firefox -------------------------------------------------------------------------
 # Xvfb picks a free display and writes its number to fd 3 when it is ready.
@@ -101,7 +106,7 @@ start_bg firefox env HOME="$T/home" "$FIREFOX" --no-remote --marionette -remote-
 FXPID=$BG_PID
 
 # Steps the driver reports ("OK <step>: ..."), in order, with what each shows.
-steps=(session policy module token navigate pin-prompt pin-entered page)
+steps=(session policy module token navigate pin-prompt pin-entered page refused)
 declare -A what=(
   [session]="Firefox ESR starts under Xvfb and accepts a Marionette session"
   [policy]="the enterprise policy SecurityDevices is active (policies.json)"
@@ -111,11 +116,12 @@ declare -A what=(
   [pin-prompt]="Firefox asks for the PIN of \"$AUTH_TOKEN_LABEL\" in its password dialog"
   [pin-entered]="the PIN is typed into the dialog (xdotool) and accepted"
   [page]="the page loads: the TLS handshake with the card's client certificate completed"
+  [refused]="a TLS 1.3-only server gets no client authentication: Firefox shows an error page (RSA-PSS needed)"
 )
 rc=0
-timeout -k 5 240 "$T/fxdriver" -profile "$PROFILE" -log "$T/firefox.log" -pid "$FXPID" -url "$URL" \
+timeout -k 5 $((${MYNA_FIREFOX_TIMEOUT:-200} + 40)) "$T/fxdriver" -profile "$PROFILE" -log "$T/firefox.log" -pid "$FXPID" -url "$URL" \
   -module "$MODNAME" -lib "$MOD" -token "$AUTH_TOKEN_LABEL" -pin-file "$T/auth.pin" \
-  -out "$T/page.txt" -timeout 200s >"$T/driver.log" 2>&1 || rc=$?
+  -out "$T/page.txt" -refuse-url "$URL13" -timeout ${MYNA_FIREFOX_TIMEOUT:-200}s >"$T/driver.log" 2>&1 || rc=$?
 failed_step=""
 for s in "${steps[@]}"; do
   line=$(grep -m1 "^OK $s: " "$T/driver.log")
@@ -132,8 +138,15 @@ done
 grep '^OK other-prompt: ' "$T/driver.log" | sed 's/^OK other-prompt: /    other dialog: /'
 [ "$rc" -eq 0 ] || [ -n "$failed_step" ] || fail "fxdriver exits 0" "exit $rc: $(tail -n 5 "$T/driver.log")"
 
-# --- what the server saw ---------------------------------------------------------------------------
+# --- what the servers saw ---------------------------------------------------------------------------
 if [ -z "$failed_step" ]; then
+  if grep -q 'peer did not return a certificate' "$T/s_server13.log"; then
+    pass "the TLS 1.3 server ended the handshake because Firefox sent no client certificate"
+    info "s_server (TLS 1.3): $(grep -m1 'peer did not return a certificate' "$T/s_server13.log" | cut -c1-160)"
+  else
+    fail "the TLS 1.3 server ended the handshake because Firefox sent no client certificate" "$(tail -n 8 "$T/s_server13.log")"
+  fi
+
   AUTH_FP=$(openssl x509 -in "$AUTH_CERT" -noout -fingerprint -sha256 | cut -d= -f2)
   fp=$(sed -n '/^Client certificate/,/END CERTIFICATE/p' "$T/page.txt" | openssl x509 -noout -fingerprint -sha256 2>/dev/null | cut -d= -f2)
   if [ -n "$fp" ] && [ "$fp" = "$AUTH_FP" ] && grep -q '^Peer signature type: RSA$' "$T/page.txt"; then

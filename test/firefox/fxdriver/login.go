@@ -124,11 +124,17 @@ func (k *keyboard) press(key string) error {
 }
 
 // pageJS reports where the tab is and its text.
-const pageJS = `return { url: document.documentURI, ready: document.readyState,
-  text: document.body ? document.body.innerText : "" };`
+const pageJS = `const b = document.body;
+let code = "";
+if (document.documentURI.startsWith("about:neterror")) {
+  try { code = document.getNetErrorInfo().errorCodeString; } catch (e) { code = ""; }
+}
+return { url: document.documentURI, ready: document.readyState, code,
+  text: b ? (b.innerText || b.textContent || "") : "" };`
 
 type pageState struct {
 	URL   string `json:"url"`
+	Code  string `json:"code"` // NSS error of a neterror page, e.g. SSL_ERROR_RX_CERTIFICATE_REQUIRED_ALERT
 	Ready string `json:"ready"`
 	Text  string `json:"text"`
 }
@@ -136,54 +142,47 @@ type pageState struct {
 // maxOtherPrompts bounds how often another token's dialog is cancelled.
 const maxOtherPrompts = 20
 
-// loginAndLoad answers the password dialogs until the page has loaded: the
-// PIN for our token (once: a second request means the PIN was refused), Escape
-// for any other token. Between dialogs it asks Marionette for the page; while
-// a dialog is open those questions go unanswered, which is expected.
-func loginAndLoad(m *Marionette, c config, kb *keyboard, pin string, deadline time.Time) (string, error) {
-	prompts := &promptLog{path: c.log}
-	typed, others := false, 0
+// login answers Firefox's password dialogs across page loads: the PIN for
+// our token (once: a second request means the PIN was refused), Escape for
+// any other token.
+type login struct {
+	m        *Marionette
+	token    string
+	kb       *keyboard
+	pin      string
+	prompts  *promptLog
+	typed    bool
+	others   int
+	deadline time.Time
+}
+
+// load waits until the tab shows url or an error page, answering dialogs on
+// the way. Between dialogs it asks Marionette for the page; while a dialog is
+// open those questions go unanswered, which is expected.
+func (l *login) load(url string) (pageState, error) {
 	var lastErr error
+	var st pageState
 	for {
-		if time.Now().After(deadline) {
-			if !typed {
-				return "", failStep("pin-prompt", "no PIN dialog for %q and no page within the time limit (%d other dialogs)", c.token, others)
+		if time.Now().After(l.deadline) {
+			if !l.typed {
+				return pageState{}, failStep("pin-prompt", "no PIN dialog for %q and no page within the time limit (%d other dialogs)", l.token, l.others)
 			}
-			return "", failStep("page", "the page did not load within the time limit (last Marionette error: %v)", lastErr)
+			return pageState{}, failStep("page", "%s did not load within the time limit (last seen: %s, %s; last Marionette error: %v)",
+				url, truncate(st.URL, 120), st.Ready, lastErr)
 		}
-		p, found, err := prompts.next()
+		p, found, err := l.prompts.next()
 		if err != nil {
-			return "", &stepError{"pin-prompt", err}
+			return pageState{}, &stepError{"pin-prompt", err}
 		}
 		if found {
-			switch {
-			case p.forToken(c.token):
-				if typed {
-					return "", failStep("pin-entered", "Firefox asked for the PIN again (refused?): %q", p.Text)
-				}
-				ok("pin-prompt", "Firefox asks: %q", p.Text)
-				if err := kb.typeSecret(pin); err != nil {
-					return "", &stepError{"pin-entered", err}
-				}
-				typed = true
-				ok("pin-entered", "typed the PIN into the dialog and pressed Enter")
-			case p.Type == "promptPassword":
-				others++
-				if others > maxOtherPrompts {
-					return "", failStep("other-prompt", "cancelled %d password dialogs of other tokens; giving up", others-1)
-				}
-				ok("other-prompt", "Firefox asks: %q: pressed Escape (not the token under test)", p.Text)
-				if err := kb.press("Escape"); err != nil {
-					return "", &stepError{"other-prompt", err}
-				}
-			default:
-				return "", failStep("pin-prompt", "unexpected %s dialog: %q", p.Type, p.Text)
+			if err := l.answer(p); err != nil {
+				return pageState{}, err
 			}
 			continue
 		}
-		var st pageState
-		if err := m.SetContext("content", 3*time.Second); err == nil {
-			err = m.Script(pageJS, &st, 3*time.Second)
+		st = pageState{}
+		if err := l.m.SetContext("content", 3*time.Second); err == nil {
+			err = l.m.Script(pageJS, &st, 3*time.Second)
 		}
 		var ce *CommandError
 		switch {
@@ -191,16 +190,57 @@ func loginAndLoad(m *Marionette, c config, kb *keyboard, pin string, deadline ti
 		case errors.As(err, &ce): // a dialog is up, or the page is being replaced: ask again
 			lastErr = err
 		default:
-			return "", &stepError{"page", err}
+			return pageState{}, &stepError{"page", err}
 		}
-		switch {
-		case strings.HasPrefix(st.URL, "about:neterror"), strings.HasPrefix(st.URL, "about:certerror"):
-			return "", failStep("page", "Firefox shows an error page %s: %s", truncate(st.URL, 160),
-				truncate(strings.Join(strings.Fields(st.Text), " "), 400))
-		case strings.HasPrefix(st.URL, c.url) && st.Ready == "complete" && st.Text != "":
-			ok("page", "loaded %s (%d characters of text)", st.URL, len(st.Text))
-			return st.Text, nil
+		if st.errorPage() && st.Ready != "loading" || // error pages may stay "interactive"
+			strings.HasPrefix(st.URL, url) && st.Ready == "complete" && strings.TrimSpace(st.Text) != "" {
+			return st, nil
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
+}
+
+// answer deals with one dialog.
+func (l *login) answer(p Prompt) error {
+	switch {
+	case p.forToken(l.token):
+		if l.typed {
+			return failStep("pin-entered", "Firefox asked for the PIN again (refused?): %q", p.Text)
+		}
+		ok("pin-prompt", "Firefox asks: %q", p.Text)
+		if err := l.kb.typeSecret(l.pin); err != nil {
+			return &stepError{"pin-entered", err}
+		}
+		l.typed = true
+		ok("pin-entered", "typed the PIN into the dialog and pressed Enter")
+	case p.Type == "promptPassword":
+		l.others++
+		if l.others > maxOtherPrompts {
+			return failStep("other-prompt", "cancelled %d password dialogs of other tokens; giving up", l.others-1)
+		}
+		ok("other-prompt", "Firefox asks: %q: pressed Escape (not the token under test)", p.Text)
+		if err := l.kb.press("Escape"); err != nil {
+			return &stepError{"other-prompt", err}
+		}
+	default:
+		return failStep("pin-prompt", "unexpected %s dialog: %q", p.Type, p.Text)
+	}
+	return nil
+}
+
+// errorPage reports whether the tab shows one of Firefox's error pages.
+func (st pageState) errorPage() bool {
+	return strings.HasPrefix(st.URL, "about:neterror") || strings.HasPrefix(st.URL, "about:certerror")
+}
+
+// errorSummary is the error page's address and text, shortened.
+func (st pageState) errorSummary() string {
+	s := truncate(st.URL, 200)
+	if st.Code != "" {
+		s = st.Code + " (" + s + ")"
+	}
+	if t := strings.Join(strings.Fields(st.Text), " "); t != "" {
+		s += ": " + truncate(t, 300)
+	}
+	return s
 }

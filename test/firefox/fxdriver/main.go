@@ -20,7 +20,8 @@
 // and remote.log.level="Trace", its output going to the -log file.
 //
 //	fxdriver -profile DIR -log FILE -pid PID -url https://127.0.0.1:PORT/ \
-//	  -module NAME -lib PATH -token LABEL -pin-file FILE -out page.txt [-timeout 180s]
+//	  -module NAME -lib PATH -token LABEL -pin-file FILE -out page.txt \
+//	  [-refuse-url https://127.0.0.1:PORT2/] [-timeout 180s]
 package main
 
 import (
@@ -35,9 +36,9 @@ import (
 )
 
 type config struct {
-	profile, log, url, module, lib, token, pinFile, out, dialogTitle string
-	pid                                                              int
-	timeout                                                          time.Duration
+	profile, log, url, refuseURL, module, lib, token, pinFile, out, dialogTitle string
+	pid                                                                         int
+	timeout                                                                     time.Duration
 }
 
 func main() {
@@ -46,6 +47,7 @@ func main() {
 	flag.StringVar(&c.log, "log", "", "file receiving Firefox's standard output and error")
 	flag.IntVar(&c.pid, "pid", 0, "process id of Firefox (to find its dialog window)")
 	flag.StringVar(&c.url, "url", "", "https URL of the server that asks for a client certificate")
+	flag.StringVar(&c.refuseURL, "refuse-url", "", "optional second URL whose handshake must fail (after the login), e.g. a TLS 1.3-only server")
 	flag.StringVar(&c.module, "module", "", "security device name the policy registers")
 	flag.StringVar(&c.lib, "lib", "", "path of the PKCS#11 library the policy registers")
 	flag.StringVar(&c.token, "token", "", "label of the token whose PIN to type")
@@ -131,16 +133,40 @@ func run(c config) error {
 	}
 	ok("navigate", "%s", c.url)
 
-	kb := &keyboard{pid: c.pid, title: c.dialogTitle}
-	page, err := loginAndLoad(m, c, kb, pin, deadline)
+	l := &login{m: m, token: c.token, pin: pin, deadline: deadline,
+		kb: &keyboard{pid: c.pid, title: c.dialogTitle}, prompts: &promptLog{path: c.log}}
+	st, err := l.load(c.url)
 	if err != nil {
 		return err
 	}
+	if st.errorPage() {
+		return failStep("page", "Firefox shows an error page %s", st.errorSummary())
+	}
+	ok("page", "loaded %s (%d characters of text)", st.URL, len(st.Text))
 	if c.out != "" {
-		if err := os.WriteFile(c.out, []byte(page), 0o600); err != nil {
+		if err := os.WriteFile(c.out, []byte(st.Text), 0o600); err != nil {
 			return failStep("page", "write %s: %v", c.out, err)
 		}
 	}
+
+	if c.refuseURL != "" {
+		// Logged in now; a server Firefox cannot authenticate to must fail.
+		if err := m.SetContext("content", cmdTimeout); err != nil {
+			return &stepError{"refused", err}
+		}
+		if err := m.Start("WebDriver:Navigate", map[string]any{"url": c.refuseURL}); err != nil {
+			return &stepError{"refused", err}
+		}
+		st, err := l.load(c.refuseURL)
+		if err != nil {
+			return err
+		}
+		if !st.errorPage() {
+			return failStep("refused", "%s loaded (%d characters of text); expected an error page", st.URL, len(st.Text))
+		}
+		ok("refused", "Firefox shows an error page for %s: %s", c.refuseURL, st.errorSummary())
+	}
+
 	// Leave Firefox; the caller waits for the process and kills it by PID if need be.
 	_ = m.Call("Marionette:Quit", map[string]any{"flags": []string{"eForceQuit"}}, nil, 10*time.Second)
 	return nil
