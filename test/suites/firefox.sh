@@ -70,16 +70,21 @@ POLICY_INSTALLED=1
 cp -- "$T/policies.json" "$POLICY"
 info "policy $POLICY: SecurityDevices.Add {\"$MODNAME\": \"$MOD\"}"
 
-# --- profile ---------------------------------------------------------------------------------
-PROFILE="$T/profile"
-mkdir -p "$PROFILE" "$T/home"
-check "certutil -N creates the profile's NSS database" certutil -N --empty-password -d "sql:$PROFILE" || finish
-check "the profile trusts the test server CA (certutil -A -t C,,)" \
-  certutil -A -d "sql:$PROFILE" -n "myna test server CA" -t "C,," -a -i "$SERVER_CA" || finish
-cp "$FXDIR/user.js" "$PROFILE/user.js"
-if grep -q "$MOD" "$PROFILE/pkcs11.txt" 2>/dev/null; then
+# --- profiles ------------------------------------------------------------------------------
+# new_profile DIR: an empty profile whose NSS database trusts the test server CA.
+new_profile() {
+  mkdir -p "$1"
+  check "certutil -N creates the profile's NSS database ($(basename "$1"))" certutil -N --empty-password -d "sql:$1" &&
+    check "the profile trusts the test server CA (certutil -A -t C,,)" \
+      certutil -A -d "sql:$1" -n "myna test server CA" -t "C,," -a -i "$SERVER_CA" &&
+    cp "$FXDIR/user.js" "$1/user.js"
+}
+PROFILE="$T/profile-policy"
+new_profile "$PROFILE" || finish
+if grep -qF "$MOD" "$PROFILE/pkcs11.txt" 2>/dev/null; then
   fail "the profile does not list the module before Firefox starts" "$(cat "$PROFILE/pkcs11.txt")"
 fi
+mkdir -p "$T/home"
 printf '%s\n' "$AUTH_PIN" >"$T/auth.pin"
 chmod 600 "$T/auth.pin"
 
@@ -101,12 +106,10 @@ if [ ! -s "$T/display" ]; then fail "Xvfb starts" "$(tail "$T/xvfb.log")"; finis
 export DISPLAY=":$(tr -dc 0-9 <"$T/display")"
 pass "Xvfb runs on display $DISPLAY"
 
-start_bg firefox env HOME="$T/home" "$FIREFOX" --no-remote --marionette -remote-allow-system-access \
-  --profile "$PROFILE"
-FXPID=$BG_PID
-
-# Steps the driver reports ("OK <step>: ..."), in order, with what each shows.
-steps=(session policy module token navigate pin-prompt pin-entered page refused)
+# firefox_run NAME PROFILE STEPS DRIVER-ARGS...: starts Firefox on PROFILE, runs
+# the driver, prints a PASS/FAIL/SKIP line per step in STEPS (the driver's
+# "OK <step>:" lines), checks what the servers saw and stops Firefox by PID.
+# Sets RUN_FAILED to the first failed step (empty when all passed).
 declare -A what=(
   [session]="Firefox ESR starts under Xvfb and accepts a Marionette session"
   [policy]="the enterprise policy SecurityDevices is active (policies.json)"
@@ -118,53 +121,66 @@ declare -A what=(
   [page]="the page loads: the TLS handshake with the card's client certificate completed"
   [refused]="a TLS 1.3-only server gets no client authentication: Firefox shows an error page (RSA-PSS needed)"
 )
-rc=0
-timeout -k 5 $((${MYNA_FIREFOX_TIMEOUT:-200} + 40)) "$T/fxdriver" -profile "$PROFILE" -log "$T/firefox.log" -pid "$FXPID" -url "$URL" \
-  -module "$MODNAME" -lib "$MOD" -token "$AUTH_TOKEN_LABEL" -pin-file "$T/auth.pin" \
-  -out "$T/page.txt" -refuse-url "$URL13" -timeout ${MYNA_FIREFOX_TIMEOUT:-200}s >"$T/driver.log" 2>&1 || rc=$?
-failed_step=""
-for s in "${steps[@]}"; do
-  line=$(grep -m1 "^OK $s: " "$T/driver.log")
-  if [ -n "$line" ]; then
-    pass "${what[$s]}"
-    info "${line#OK $s: }"
-  elif [ -z "$failed_step" ]; then
-    failed_step=$s
-    fail "${what[$s]}" "$(grep -E '^(FAIL|OK) ' "$T/driver.log" | tail -n 3; [ "$rc" -eq 0 ] || echo "fxdriver exit $rc")"$'\n'"firefox log: $(grep -vE 'RemoteAgent|^\s' "$T/firefox.log" | tail -n 8)"
-  else
-    skip "${what[$s]}" "not reached: step $failed_step failed"
+firefox_run() {
+  local name=$1 profile=$2 steps=$3 s line rc=0 fxpid i
+  shift 3
+  local dlog="$T/$name-driver.log" flog="$T/$name-firefox.log" page="$T/$name-page.txt"
+  start_bg "$name-firefox" env HOME="$T/home" "$FIREFOX" --no-remote --marionette -remote-allow-system-access \
+    --profile "$profile"
+  fxpid=$BG_PID
+  timeout -k 5 $((${MYNA_FIREFOX_TIMEOUT:-200} + 40)) "$T/fxdriver" -profile "$profile" -log "$flog" -pid "$fxpid" \
+    -url "$URL" -module "$MODNAME" -lib "$MOD" -token "$AUTH_TOKEN_LABEL" -pin-file "$T/auth.pin" \
+    -out "$page" -refuse-url "$URL13" -timeout "${MYNA_FIREFOX_TIMEOUT:-200}s" "$@" >"$dlog" 2>&1 || rc=$?
+  RUN_FAILED=""
+  for s in $steps; do
+    line=$(grep -m1 "^OK $s: " "$dlog")
+    if [ -n "$line" ]; then
+      pass "[$name] ${what[$s]}"
+      info "${line#OK $s: }"
+    elif [ -z "$RUN_FAILED" ]; then
+      RUN_FAILED=$s
+      fail "[$name] ${what[$s]}" "$(grep -E '^(FAIL|OK) ' "$dlog" | tail -n 3; [ "$rc" -eq 0 ] || echo "fxdriver exit $rc")"$'\n'"firefox log: $(grep -vE 'RemoteAgent|^\s' "$flog" | tail -n 8)"
+    else
+      skip "[$name] ${what[$s]}" "not reached: step $RUN_FAILED failed"
+    fi
+  done
+  grep '^OK other-prompt: ' "$dlog" | sed 's/^OK other-prompt: /    other dialog: /'
+  if [ "$rc" -ne 0 ] && [ -z "$RUN_FAILED" ]; then
+    RUN_FAILED=driver
+    fail "[$name] fxdriver exits 0" "exit $rc: $(tail -n 5 "$dlog")"
   fi
-done
-grep '^OK other-prompt: ' "$T/driver.log" | sed 's/^OK other-prompt: /    other dialog: /'
-[ "$rc" -eq 0 ] || [ -n "$failed_step" ] || fail "fxdriver exits 0" "exit $rc: $(tail -n 5 "$T/driver.log")"
 
-# --- what the servers saw ---------------------------------------------------------------------------
-if [ -z "$failed_step" ]; then
-  if grep -q 'peer did not return a certificate' "$T/s_server13.log"; then
-    pass "the TLS 1.3 server ended the handshake because Firefox sent no client certificate"
-    info "s_server (TLS 1.3): $(grep -m1 'peer did not return a certificate' "$T/s_server13.log" | cut -c1-160)"
-  else
-    fail "the TLS 1.3 server ended the handshake because Firefox sent no client certificate" "$(tail -n 8 "$T/s_server13.log")"
+  if [ -z "$RUN_FAILED" ]; then
+    fp=$(sed -n '/^Client certificate/,/END CERTIFICATE/p' "$page" | openssl x509 -noout -fingerprint -sha256 2>/dev/null | cut -d= -f2)
+    if [ -n "$fp" ] && [ "$fp" = "$AUTH_FP" ] && grep -q '^Peer signature type: RSA$' "$page"; then
+      pass "[$name] the server saw the card's auth certificate and a PKCS#1 v1.5 signature from Firefox"
+      info "server page: $(grep -m1 'Protocol  *:' "$page" | sed 's/^ *//;s/  */ /g'); $(grep -m1 '^Peer signature type' "$page"); client $(sed -n '/^Client certificate/,$p' "$page" | grep -m1 'Subject:' | sed 's/^ *//')"
+    else
+      fail "[$name] the server saw the card's auth certificate and a PKCS#1 v1.5 signature from Firefox" \
+        "client cert $fp (card: $AUTH_FP); $(grep -m1 'Peer signature type' "$page")"
+    fi
+    local n13
+    n13=$(grep -c 'peer did not return a certificate' "$T/s_server13.log")
+    if [ "$n13" -gt "${N13:-0}" ]; then
+      pass "[$name] the TLS 1.3 server ended the handshake because Firefox sent no client certificate"
+    else
+      fail "[$name] the TLS 1.3 server ended the handshake because Firefox sent no client certificate" "$(tail -n 8 "$T/s_server13.log")"
+    fi
+    N13=$n13
   fi
 
-  AUTH_FP=$(openssl x509 -in "$AUTH_CERT" -noout -fingerprint -sha256 | cut -d= -f2)
-  fp=$(sed -n '/^Client certificate/,/END CERTIFICATE/p' "$T/page.txt" | openssl x509 -noout -fingerprint -sha256 2>/dev/null | cut -d= -f2)
-  if [ -n "$fp" ] && [ "$fp" = "$AUTH_FP" ] && grep -q '^Peer signature type: RSA$' "$T/page.txt"; then
-    pass "the server saw the card's auth certificate and a PKCS#1 v1.5 signature from Firefox"
-    info "server page: $(grep -m1 'Protocol  *:' "$T/page.txt" | sed 's/^ *//;s/  */ /g'); $(grep -m1 '^Peer signature type' "$T/page.txt"); client $(sed -n '/^Client certificate/,$p' "$T/page.txt" | grep -m1 'Subject:' | sed 's/^ *//')"
-  else
-    fail "the server saw the card's auth certificate and a PKCS#1 v1.5 signature from Firefox" \
-      "client cert $fp (card: $AUTH_FP); $(grep -m1 'Peer signature type' "$T/page.txt")"
-  fi
-fi
+  # Firefox was asked to quit; give it a moment, then stop it by PID.
+  for i in $(seq 100); do kill -0 "$fxpid" 2>/dev/null || break; sleep 0.1; done
+  stop_pid "$fxpid"
+}
+AUTH_FP=$(openssl x509 -in "$AUTH_CERT" -noout -fingerprint -sha256 | cut -d= -f2)
 
-# Firefox was asked to quit; give it a moment, then stop it by PID.
-for i in $(seq 100); do kill -0 "$FXPID" 2>/dev/null || break; sleep 0.1; done
-stop_pid "$FXPID"
+# 1. The module from the enterprise policy.
+firefox_run policy "$PROFILE" "session policy module token navigate pin-prompt pin-entered page refused"
 if grep -qF "library=$MOD" "$PROFILE/pkcs11.txt" 2>/dev/null; then
-  pass "the policy registered the module in the profile (pkcs11.txt)"
+  pass "[policy] the policy registered the module in the profile (pkcs11.txt)"
 else
-  fail "the policy registered the module in the profile (pkcs11.txt)" "$(cat "$PROFILE/pkcs11.txt" 2>/dev/null)"
+  fail "[policy] the policy registered the module in the profile (pkcs11.txt)" "$(cat "$PROFILE/pkcs11.txt" 2>/dev/null)"
 fi
 
 restore_policy
@@ -174,6 +190,21 @@ elif [ -z "$POLICY_BACKUP" ] && [ ! -e "$POLICY" ]; then
   pass "the test policy is removed from $DISTDIR"
 else
   fail "the system's Firefox policy is left as it was" "$(ls -l "$POLICY" 2>&1)"
+fi
+
+# 2. The module added to the profile with modutil and NSS's FRIENDLY flag
+# (slotFlags=PublicCerts: certificates are readable without login), no
+# policy: Firefox must not ask for the sign token's password at all.
+PROFILE2="$T/profile-modutil"
+if new_profile "$PROFILE2" &&
+  check "[modutil] modutil -add -mechanisms FRIENDLY adds the module to the profile" \
+    modutil -dbdir "sql:$PROFILE2" -add "$MODNAME" -libfile "$MOD" -mechanisms FRIENDLY -force; then
+  expect_in "[modutil] the profile's pkcs11.txt marks the card's slots PublicCerts" "$PROFILE2/pkcs11.txt" 'slotFlags=PublicCerts'
+  firefox_run modutil "$PROFILE2" "session module token navigate pin-prompt pin-entered page refused" \
+    -policy=false -other-prompts 0
+  if [ -z "$RUN_FAILED" ] && ! grep -q '^OK other-prompt' "$T/modutil-driver.log"; then
+    pass "[modutil] Firefox never asked for the sign token's password (FRIENDLY: no login to look for certificates)"
+  fi
 fi
 
 check_tries

@@ -139,21 +139,20 @@ type pageState struct {
 	Text  string `json:"text"`
 }
 
-// maxOtherPrompts bounds how often another token's dialog is cancelled.
-const maxOtherPrompts = 20
-
 // login answers Firefox's password dialogs across page loads: the PIN for
 // our token (once: a second request means the PIN was refused), Escape for
 // any other token.
 type login struct {
-	m        *Marionette
-	token    string
-	kb       *keyboard
-	pin      string
-	prompts  *promptLog
-	typed    bool
-	others   int
-	deadline time.Time
+	m       *Marionette
+	token   string
+	kb      *keyboard
+	pin     string
+	prompts *promptLog
+	typed   bool
+	others  int
+	// maxOthers bounds how often another token's dialog is cancelled.
+	maxOthers int
+	deadline  time.Time
 }
 
 // load waits until the tab shows url or an error page, answering dialogs on
@@ -215,8 +214,8 @@ func (l *login) answer(p Prompt) error {
 		ok("pin-entered", "typed the PIN into the dialog and pressed Enter")
 	case p.Type == "promptPassword":
 		l.others++
-		if l.others > maxOtherPrompts {
-			return failStep("other-prompt", "cancelled %d password dialogs of other tokens; giving up", l.others-1)
+		if l.others > l.maxOthers {
+			return failStep("other-prompt", "Firefox asks for another token's password (%q); %d such dialogs allowed", p.Text, l.maxOthers)
 		}
 		ok("other-prompt", "Firefox asks: %q: pressed Escape (not the token under test)", p.Text)
 		if err := l.kb.press("Escape"); err != nil {

@@ -37,7 +37,8 @@ import (
 
 type config struct {
 	profile, log, url, refuseURL, module, lib, token, pinFile, out, dialogTitle string
-	pid                                                                         int
+	pid, otherPrompts                                                           int
+	policy                                                                      bool
 	timeout                                                                     time.Duration
 }
 
@@ -54,6 +55,8 @@ func main() {
 	flag.StringVar(&c.pinFile, "pin-file", "", "file holding the PIN (first line)")
 	flag.StringVar(&c.out, "out", "", "file to write the page text to")
 	flag.StringVar(&c.dialogTitle, "dialog-title", "Password Required", "title of Firefox's password dialog window (en-US)")
+	flag.BoolVar(&c.policy, "policy", true, "require the SecurityDevices enterprise policy to be active (false: the module is in the profile's pkcs11.txt)")
+	flag.IntVar(&c.otherPrompts, "other-prompts", 20, "how many password dialogs of other tokens to cancel before failing (0: none allowed)")
 	flag.DurationVar(&c.timeout, "timeout", 180*time.Second, "overall time limit")
 	flag.Parse()
 	if c.profile == "" || c.log == "" || c.pid == 0 || c.url == "" || c.module == "" || c.lib == "" || c.token == "" || c.pinFile == "" {
@@ -133,7 +136,7 @@ func run(c config) error {
 	}
 	ok("navigate", "%s", c.url)
 
-	l := &login{m: m, token: c.token, pin: pin, deadline: deadline,
+	l := &login{m: m, token: c.token, pin: pin, deadline: deadline, maxOthers: c.otherPrompts,
 		kb: &keyboard{pid: c.pid, title: c.dialogTitle}, prompts: &promptLog{path: c.log}}
 	st, err := l.load(c.url)
 	if err != nil {
@@ -247,10 +250,14 @@ func checkDevice(m *Marionette, c config, deadline time.Time) error {
 	for _, p := range d.Policies {
 		hasPolicy = hasPolicy || p == "SecurityDevices"
 	}
-	if !d.PolicyActive || !hasPolicy {
-		return failStep("policy", "policy engine status %d, active policies %v: SecurityDevices is not active", d.PolicyStatus, d.Policies)
+	if c.policy {
+		if !d.PolicyActive || !hasPolicy {
+			return failStep("policy", "policy engine status %d, active policies %v: SecurityDevices is not active", d.PolicyStatus, d.Policies)
+		}
+		ok("policy", "enterprise policies active: %s", strings.Join(d.Policies, ", "))
+	} else if hasPolicy {
+		return failStep("policy", "SecurityDevices policy is active, but this run must not use it")
 	}
-	ok("policy", "enterprise policies active: %s", strings.Join(d.Policies, ", "))
 	for _, mod := range d.Modules {
 		if mod.Lib != c.lib {
 			continue
