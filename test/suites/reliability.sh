@@ -12,6 +12,8 @@
 #   go test ./test/faults    faulty card in-process through the .so: removal
 #                            during sign/login/certificate read, reset, swap,
 #                            unplug, garbage/truncated/wrong-SW/silent answers
+#   test/faults/pcsc.sh      the same kinds of faults through pcscd + vpcd +
+#                            myna-sim (--fault, SIGUSR1), pcscd stop/start
 #
 # Every scenario counts the simulated card's PIN tries and VERIFY commands.
 #
@@ -57,6 +59,18 @@ if [ "$report" = 1 ]; then
 else
   gotest faults -skip 'TestLogHasNoPINsOrPersonalData|TestSignCertificateUnreadableBeforeLogin' ./test/faults
 fi
+
+# The same through pcscd + vpcd + myna-sim (one pcscd per machine: wait for
+# another one to go, up to MYNA_PCSC_WAIT seconds, default 300).
+waited=0
+while pgrep -x pcscd >/dev/null && [ "$waited" -lt "${MYNA_PCSC_WAIT:-300}" ]; do sleep 5; waited=$((waited + 5)); done
+rc=0; timeout 900 bash test/faults/pcsc.sh >"$work/pcsc.log" 2>&1 || rc=$?
+grep -E '^(PASS|FAIL|SKIP)|^pcsc-faults:|^    ' "$work/pcsc.log"
+case "$rc" in
+  0) ;;
+  2) echo "SKIP reliability: PC/SC fault scenarios (another pcscd kept running for ${waited}s)" ;;
+  *) fails=$((fails + 1)); echo "FAIL reliability: PC/SC fault scenarios (exit $rc)"; tail -n 20 "$work/pcsc.log" | sed 's/^/    /' ;;
+esac
 
 lost=$(grep -o '"retries_lost":[0-9]*' "$MYNA_RELIABILITY_OUT" | awk -F: '{s+=$2} END{print s+0}')
 runs=$(grep -o '"scenarios":[0-9]*' "$MYNA_RELIABILITY_OUT" | awk -F: '{s+=$2} END{print s+0}')
