@@ -284,21 +284,49 @@ func TestStressThreadsThenFinalize(t *testing.T) {
 	}
 }
 
-// valgrindHostError matches a Memcheck report about memory the host or libc
-// owns (a heap block or a thread's C stack) rather than a Go stack.
-var valgrindHostError = regexp.MustCompile(`(?m)(bytes (inside|after|before) a block|on thread \d+'s stack|definitely lost: [1-9]|Syscall param|free\(\) / delete|Mismatched free)`)
+// memcheckBlock is one error of a Memcheck report: a header line, its stack
+// and the address description, if any.
+var memcheckBlock = regexp.MustCompile(`(?m)^==\d+== (\S.*)\n((?:==\d+==    (?:at|by) .*\n)+)((?:==\d+==  Address .*\n)?)`)
 
-// TestHostileCallsValgrind runs the hostile calls under Memcheck with the
-// Go-runtime suppressions of go-runtime.supp, on an unstripped build of the
-// module (so that suppressions can name Go runtime functions).
+// stackArtifact matches the error kinds Go's goroutine-stack switching causes.
+var stackArtifact = regexp.MustCompile(`^(Invalid (read|write) of size \d+|Conditional jump or move depends on uninitialised value\(s\)|Use of uninitialised value of size \d+)$`)
+
+// goFrame matches a first stack frame in Go code (a .go or Go assembly file).
+var goFrame = regexp.MustCompile(`^==\d+==    at 0x[0-9A-F]+: \S.* \([\w.]+\.(go|s):\d+\)$`)
+
+// classifyMemcheck splits the Memcheck errors of out into artifacts of Go's
+// goroutine stacks (first frame in Go code and, for an access, an address in
+// an anonymous mapping — Go's own arenas, not the host's heap or C stacks)
+// and real reports (everything else).
+func classifyMemcheck(out string) (artifacts, real []string) {
+	for _, m := range memcheckBlock.FindAllStringSubmatch(out, -1) {
+		header, stack, addr := m[1], m[2], m[3]
+		first := strings.SplitN(stack, "\n", 2)[0]
+		inGo := goFrame.MatchString(first)
+		goMem := !strings.HasPrefix(header, "Invalid") || strings.Contains(addr, "is in a rw- anonymous segment")
+		if stackArtifact.MatchString(header) && inGo && goMem {
+			artifacts = append(artifacts, m[0])
+		} else {
+			real = append(real, m[0])
+		}
+	}
+	return artifacts, real
+}
+
+// TestHostileCallsValgrind runs the hostile calls under Memcheck
+// (--error-exitcode=99 --leak-check=full) with the Go-runtime suppressions of
+// go-runtime.supp, on an unstripped build of the module (so that suppressions
+// and the classification below can name Go functions).
 //
 // Known limit: Memcheck tracks stacks by the stack pointer. Go switches
 // goroutine stacks inside its own heap arenas; when two goroutine stacks lie
 // within --max-stackframe (2 MB) of each other, Memcheck sometimes takes the
 // switch for a push or pop and from then on flags the Go code's accesses to
-// its own goroutine stack ("Address ... is in a rw- anonymous segment"). Such
-// a run is retried (at most 8 runs); a report about a heap block or a C
-// stack (the host's memory) fails at once, and one run must be clean.
+// its own goroutine stack ("Address ... is in a rw- anonymous segment"), in
+// some runs and not others. Those reports (first frame in Go code, address in
+// an anonymous mapping) are counted and logged but tolerated; any other
+// report — the host's heap blocks or C stacks, C frames, leaks of malloc'd
+// memory — fails the test.
 func TestHostileCallsValgrind(t *testing.T) {
 	if _, err := exec.LookPath("valgrind"); err != nil {
 		t.Fatal("valgrind is not installed (test/install-deps.sh installs it)")
@@ -319,22 +347,48 @@ func TestHostileCallsValgrind(t *testing.T) {
 		"--suppressions=" + filepath.Join(root, "test", "hostile", "go-runtime.supp")}
 	// Valgrind 3.19 does not decode the SHA-NI instructions Go's crypto uses.
 	env := []string{"GODEBUG=cpu.all=off"}
-	clean := false
-	for attempt := 1; attempt <= 8 && !clean; attempt++ {
-		r := runHarness(t, 10*time.Minute, wrapper, env, plain, "calls")
-		require.Empty(t, r.bad)
-		if m := valgrindHostError.FindString(r.out); m != "" {
-			t.Fatalf("Memcheck reports an error on host memory (%q):\n%s", m, tail(r.out, 120))
-		}
-		summary := regexp.MustCompile(`ERROR SUMMARY: (\d+) errors`).FindStringSubmatch(r.out)
-		require.NotNil(t, summary, "no Memcheck summary:\n%s", tail(r.out, 40))
-		t.Logf("valgrind run %d: %s", attempt, summary[0])
-		if summary[1] == "0" {
-			requireOK(t, r)
-			clean = true
-			checkCard(t, r, 1)
-			record(t, map[string]any{"scenarios": 1, "checks": atoi(r.facts["checks"]), "crashes": 0, "valgrind_runs": attempt})
-		}
+	r := runHarness(t, 10*time.Minute, wrapper, env, plain, "calls")
+	require.Empty(t, r.bad)
+	require.Equal(t, "ok", r.facts["RESULT"], "harness result under valgrind:\n%s", tail(r.out, 60))
+	summary := regexp.MustCompile(`ERROR SUMMARY: (\d+) errors`).FindStringSubmatch(r.out)
+	require.NotNil(t, summary, "no Memcheck summary:\n%s", tail(r.out, 40))
+	artifacts, real := classifyMemcheck(r.out)
+	assert.NotRegexp(t, `definitely lost: [1-9]|indirectly lost: [1-9]`, r.out, "leaks")
+	for _, e := range real {
+		t.Errorf("Memcheck report outside Go's own stacks:\n%s", e)
 	}
-	assert.True(t, clean, "no valgrind run without errors in 8 attempts")
+	if atoi(summary[1]) == 0 {
+		assert.NoError(t, r.err, "valgrind exit")
+	}
+	t.Logf("valgrind: %s; %d Go goroutine-stack artifacts tolerated, %d other reports", summary[0], len(artifacts), len(real))
+	checkCard(t, r, 1)
+	record(t, map[string]any{"scenarios": 1, "checks": atoi(r.facts["checks"]), "crashes": 0, "valgrind_real_errors": len(real)})
+}
+
+func TestClassifyMemcheck(t *testing.T) {
+	out := `==1== Invalid read of size 8
+==1==    at 0x4F14F88: runtime.adjustpointers (stack.go:674)
+==1==    by 0x4F151E4: runtime.adjustframe (stack.go:767)
+==1==  Address 0x372fc3a344c8 is in a rw- anonymous segment
+==1== 
+==1== Invalid read of size 8
+==1==    at 0x4F377F5: runtime.memmove (memmove_amd64.s:122)
+==1==    by 0x4F15784: main._Cfunc_GoBytes (cgo.go:12)
+==1==  Address 0x5a1b048 is 0 bytes after a block of size 8 alloc'd
+==1== 
+==1== Invalid write of size 1
+==1==    at 0x4848: C_Sign (glue_gen.c:200)
+==1==  Address 0x372fc3a344c8 is in a rw- anonymous segment
+==1== 
+==1== 16 bytes in 1 blocks are definitely lost in loss record 1 of 1
+==1==    at 0x48465EF: malloc (vg_replace_malloc.c:381)
+==1==    by 0x4F1: myna_copy (glue.c:10)
+==1== 
+`
+	artifacts, real := classifyMemcheck(out)
+	assert.Len(t, artifacts, 1, "the goroutine-stack access")
+	require.Len(t, real, 3, "heap overread from Go, C frame, leak")
+	assert.Contains(t, real[0], "after a block")
+	assert.Contains(t, real[1], "C_Sign")
+	assert.Contains(t, real[2], "definitely lost")
 }

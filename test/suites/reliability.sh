@@ -44,7 +44,7 @@ gotest() {
   fi
   if [ "$rc" -eq 0 ]; then
     echo "PASS reliability: $name ($(grep -c -- '--- PASS' "$out") tests and subtests)"
-    grep -E 'valgrind run|checked against|calls before login' "$out" | sed 's/^ */    /'
+    grep -E 'valgrind:|checked against|calls before login' "$out" | sed 's/^ */    /'
   else
     fails=$((fails + 1))
     echo "FAIL reliability: $name (exit $rc)"
