@@ -2,6 +2,8 @@ package p11
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"sync"
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
@@ -41,6 +43,8 @@ type Module struct {
 	initialized bool
 	ctx         cardos.Context // nil while the back end could not be opened
 	log         *logger
+	cfg         Config  // read at Initialize
+	fixedCfg    *Config // set by UseConfig: used instead of LoadConfig
 	waitCtx     context.Context
 	cancelWait  context.CancelFunc
 
@@ -91,7 +95,7 @@ func (m *Module) Initialize(a InitArgs) error {
 	if m.initialized {
 		return ck.Error(ck.CKR_CRYPTOKI_ALREADY_INITIALIZED)
 	}
-	m.log = newLoggerFromEnv()
+	m.loadConfigLocked()
 	m.initialized = true
 	m.waitCtx, m.cancelWait = context.WithCancel(context.Background())
 	m.known, m.pending = nil, nil
@@ -105,6 +109,39 @@ func (m *Module) Initialize(a InitArgs) error {
 	}
 	m.log.infof("C_Initialize: ok")
 	return nil
+}
+
+// UseConfig makes every later Initialize use c instead of reading the
+// configuration file and the environment (LoadConfig). Programs that
+// embed the module and need both tokens whatever the user configured for
+// browsers (the companion command, tests) call it before Initialize.
+func (m *Module) UseConfig(c Config) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.fixedCfg = &c
+}
+
+// loadConfigLocked reads the configuration, opens the log it asks for and
+// logs what was wrong with it (to stderr when the log is off, so that a
+// mistyped key is never silent).
+func (m *Module) loadConfigLocked() {
+	var problems []string
+	if m.fixedCfg != nil {
+		m.cfg = *m.fixedCfg
+	} else {
+		m.cfg, problems = LoadConfig()
+	}
+	m.log = newLogger(m.cfg.LogLevel, m.cfg.LogFile)
+	for _, p := range problems {
+		if m.log.enabled(LogInfo) {
+			m.log.infof("configuration: %s", p)
+		} else {
+			fmt.Fprintf(os.Stderr, "myna-pkcs11: configuration: %s\n", p)
+		}
+	}
+	if m.cfg.Readers != "" || !m.cfg.AuthToken || !m.cfg.SignToken {
+		m.log.infof("configuration: readers containing %q, auth token %v, sign token %v", m.cfg.Readers, m.cfg.AuthToken, m.cfg.SignToken)
+	}
 }
 
 // openContextLocked opens the back end if it is not open. A failure (no

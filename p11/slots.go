@@ -2,6 +2,7 @@ package p11
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
@@ -35,6 +36,9 @@ func (m *Module) applyLocked(st []cardos.ReaderStatus, events bool) []*card {
 	var gone []*card
 	seen := map[string]bool{}
 	for _, s := range st {
+		if !strings.Contains(s.Name, m.cfg.Readers) {
+			continue // configured away: never given a slot or touched
+		}
 		seen[s.Name] = true
 		r := m.readers[s.Name]
 		if r == nil {
@@ -86,7 +90,7 @@ func (m *Module) applyLocked(st []cardos.ReaderStatus, events bool) []*card {
 }
 
 func (m *Module) queueEventLocked(r *reader) {
-	for _, id := range []uint{r.authSlot, r.signSlot} {
+	for _, id := range m.shownLocked(r) {
 		dup := false
 		for _, p := range m.pending {
 			dup = dup || p == id
@@ -164,9 +168,34 @@ func (m *Module) SlotList(tokenPresent bool) ([]uint, error) {
 		if tokenPresent && !r.hasToken() {
 			continue
 		}
-		list = append(list, r.authSlot, r.signSlot)
+		list = append(list, m.shownLocked(r)...)
 	}
 	return list, nil
+}
+
+// showsLocked reports whether the configuration shows the slot of ref:
+// its reader's name and its kind of token.
+func (m *Module) showsLocked(ref slotRef) bool {
+	if !strings.Contains(ref.r.name, m.cfg.Readers) {
+		return false
+	}
+	if ref.kind == signToken {
+		return m.cfg.SignToken
+	}
+	return m.cfg.AuthToken
+}
+
+// shownLocked returns the slot IDs of r the configuration shows (tokens =
+// auth,sign), in order.
+func (m *Module) shownLocked(r *reader) []uint {
+	ids := make([]uint, 0, 2)
+	if m.cfg.AuthToken {
+		ids = append(ids, r.authSlot)
+	}
+	if m.cfg.SignToken {
+		ids = append(ids, r.signSlot)
+	}
+	return ids
 }
 
 // hasToken reports whether the reader holds a probed JPKI card.
@@ -188,8 +217,8 @@ func (m *Module) slot(id uint) (slotRef, error) {
 		return slotRef{}, ck.Error(ck.CKR_CRYPTOKI_NOT_INITIALIZED)
 	}
 	ref, ok := m.slots[id]
-	if !ok {
-		return slotRef{}, ck.Error(ck.CKR_SLOT_ID_INVALID)
+	if !ok || !m.showsLocked(ref) {
+		return slotRef{}, ck.Error(ck.CKR_SLOT_ID_INVALID) // unknown or configured away
 	}
 	return ref, nil
 }
