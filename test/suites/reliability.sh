@@ -47,6 +47,7 @@ gotest() {
     grep -E 'valgrind:|checked against|calls before login' "$out" | sed 's/^ */    /'
   else
     fails=$((fails + 1))
+    printf '{"suite":"%s","test":"go test %s","failed":true}\n' "$name" "$*" >>"$MYNA_RELIABILITY_OUT"
     echo "FAIL reliability: $name (exit $rc)"
     grep -E -- '--- FAIL|Error:|expected|actual|Messages|RESULT|bad line' "$out" | head -n 60 | sed 's/^/    /'
   fi
