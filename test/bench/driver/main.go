@@ -5,6 +5,9 @@
 //	driver scenario -module SO -name c-sign-auth [-stats FILE]
 //	    run a scenario of test/bench/scenario through the module; with
 //	    -stats (myna-sim --stats-file) also report the APDUs it cost
+//	driver inproc-scenario -state FILE -name c-sign-auth
+//	    the same scenario on p11 in-process over the simulated card of
+//	    FILE, APDUs from the card's own counters
 //	driver signrate -module SO -pin PIN [-n 200]
 //	    log in to the first token and time n signatures (SHA256-RSA-PKCS)
 //	driver inproc -state FILE [-n 200]
@@ -41,6 +44,8 @@ func main() {
 	switch os.Args[1] {
 	case "scenario":
 		out, err = runScenario(os.Args[2:])
+	case "inproc-scenario":
+		out, err = inProcScenario(os.Args[2:])
 	case "signrate":
 		out, err = signRate(os.Args[2:])
 	case "inproc":
@@ -121,6 +126,39 @@ func runScenario(args []string) (any, error) {
 			if d := v - before.ByINS[k]; d > 0 {
 				res.ByINS[k] = d
 			}
+		}
+	}
+	return res, nil
+}
+
+func inProcScenario(args []string) (any, error) {
+	fs := flag.NewFlagSet("inproc-scenario", flag.ExitOnError)
+	state := fs.String("state", "", "simulator state file")
+	name := fs.String("name", "", "scenario name")
+	fs.Parse(args)
+	sc, err := scenario.ByName(*name)
+	if err != nil {
+		return nil, err
+	}
+	card, err := sim.Open(*state, sim.Options{})
+	if err != nil {
+		return nil, err
+	}
+	r := sim.NewReader("Myna Simulator 00 00")
+	r.Insert(card)
+	c := &scenario.InProcess{Open: func() (cardos.Context, error) { return sim.NewContext(r), nil }}
+	before := card.Stats()
+	start := time.Now()
+	if err := sc.Run(c, scenario.Params{AuthPIN: sim.DefaultAuthPIN, SignPIN: sim.DefaultSignPIN}); err != nil {
+		return nil, err
+	}
+	res := ScenarioResult{Name: sc.Name, Ms: ms(time.Since(start)), ByINS: map[string]uint64{}}
+	after := card.Stats()
+	res.APDUs = int64(after.APDUs - before.APDUs)
+	res.Signatures = int64(after.Signatures - before.Signatures)
+	for k, v := range after.ByINS {
+		if d := v - before.ByINS[k]; d > 0 {
+			res.ByINS[fmt.Sprintf("%02X", k)] = d
 		}
 	}
 	return res, nil
@@ -241,7 +279,7 @@ func inProc(args []string) (any, error) {
 type ScaleRow struct {
 	Sessions      int     `json:"sessions"`
 	FindUs        float64 `json:"find_us"`         // FindObjectsInit+FindObjects+Final, per search
-	GetAttrUs     float64 `json:"get_attr_us"`     // C_GetAttributeValue (CKA_VALUE, size + value)
+	GetAttrUs     float64 `json:"get_attr_us"`     // C_GetAttributeValue (CKA_LABEL, size + value)
 	OpenSessionUs float64 `json:"open_session_us"` // C_OpenSession, per session
 }
 
@@ -298,7 +336,7 @@ func scale(args []string) (any, error) {
 		row.FindUs = float64(time.Since(start).Microseconds()) / float64(*iters)
 		start = time.Now()
 		for i := 0; i < *iters; i++ {
-			if _, err := c.Attr(uint(open[i%len(open)]), objs[0], scenario.CKA_VALUE); err != nil {
+			if _, err := c.Attr(uint(open[i%len(open)]), objs[0], scenario.CKA_LABEL); err != nil {
 				return nil, err
 			}
 		}
