@@ -11,7 +11,12 @@ import (
 
 //export goSignInit
 func goSignInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, hKey C.CK_OBJECT_HANDLE) (r C.CK_RV) {
+	t := trace("C_SignInit")
+	defer t.end(&r)
 	defer guard(&r)
+	t.num("hSession", uint(hSession))
+	t.mechanism("pMechanism", pMechanism)
+	t.num("hKey", uint(hKey))
 	if err := mod.Initialized(); err != nil {
 		return rv(err)
 	}
@@ -24,7 +29,13 @@ func goSignInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, hKe
 
 //export goSign
 func goSign(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK_ULONG, pSignature C.CK_BYTE_PTR, pulSignatureLen C.CK_ULONG_PTR) (r C.CK_RV) {
+	t := trace("C_Sign")
+	defer t.end(&r)
 	defer guard(&r)
+	t.num("hSession", uint(hSession))
+	t.secret("pData", unsafe.Pointer(pData), ulDataLen)
+	t.ptr("pSignature", unsafe.Pointer(pSignature))
+	outNum(t, "pulSignatureLen", pulSignatureLen, true)
 	if err := mod.Initialized(); err != nil {
 		return rv(err)
 	}
@@ -39,7 +50,11 @@ func goSign(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK_UL
 
 //export goSignUpdate
 func goSignUpdate(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen C.CK_ULONG) (r C.CK_RV) {
+	t := trace("C_SignUpdate")
+	defer t.end(&r)
 	defer guard(&r)
+	t.num("hSession", uint(hSession))
+	t.secret("pPart", unsafe.Pointer(pPart), ulPartLen)
 	if err := mod.Initialized(); err != nil {
 		return rv(err)
 	}
@@ -52,7 +67,12 @@ func goSignUpdate(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen C
 
 //export goSignFinal
 func goSignFinal(hSession C.CK_SESSION_HANDLE, pSignature C.CK_BYTE_PTR, pulSignatureLen C.CK_ULONG_PTR) (r C.CK_RV) {
+	t := trace("C_SignFinal")
+	defer t.end(&r)
 	defer guard(&r)
+	t.num("hSession", uint(hSession))
+	t.ptr("pSignature", unsafe.Pointer(pSignature))
+	outNum(t, "pulSignatureLen", pulSignatureLen, true)
 	if err := mod.Initialized(); err != nil {
 		return rv(err)
 	}
@@ -66,7 +86,12 @@ func goSignFinal(hSession C.CK_SESSION_HANDLE, pSignature C.CK_BYTE_PTR, pulSign
 
 //export goVerifyInit
 func goVerifyInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, hKey C.CK_OBJECT_HANDLE) (r C.CK_RV) {
+	t := trace("C_VerifyInit")
+	defer t.end(&r)
 	defer guard(&r)
+	t.num("hSession", uint(hSession))
+	t.mechanism("pMechanism", pMechanism)
+	t.num("hKey", uint(hKey))
 	if err := mod.Initialized(); err != nil {
 		return rv(err)
 	}
@@ -79,7 +104,12 @@ func goVerifyInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, h
 
 //export goVerify
 func goVerify(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK_ULONG, pSignature C.CK_BYTE_PTR, ulSignatureLen C.CK_ULONG) (r C.CK_RV) {
+	t := trace("C_Verify")
+	defer t.end(&r)
 	defer guard(&r)
+	t.num("hSession", uint(hSession))
+	t.secret("pData", unsafe.Pointer(pData), ulDataLen)
+	t.secret("pSignature", unsafe.Pointer(pSignature), ulSignatureLen)
 	if err := mod.Initialized(); err != nil {
 		return rv(err)
 	}
@@ -96,7 +126,11 @@ func goVerify(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK_
 
 //export goVerifyUpdate
 func goVerifyUpdate(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen C.CK_ULONG) (r C.CK_RV) {
+	t := trace("C_VerifyUpdate")
+	defer t.end(&r)
 	defer guard(&r)
+	t.num("hSession", uint(hSession))
+	t.secret("pPart", unsafe.Pointer(pPart), ulPartLen)
 	if err := mod.Initialized(); err != nil {
 		return rv(err)
 	}
@@ -109,7 +143,11 @@ func goVerifyUpdate(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen
 
 //export goVerifyFinal
 func goVerifyFinal(hSession C.CK_SESSION_HANDLE, pSignature C.CK_BYTE_PTR, ulSignatureLen C.CK_ULONG) (r C.CK_RV) {
+	t := trace("C_VerifyFinal")
+	defer t.end(&r)
 	defer guard(&r)
+	t.num("hSession", uint(hSession))
+	t.secret("pSignature", unsafe.Pointer(pSignature), ulSignatureLen)
 	if err := mod.Initialized(); err != nil {
 		return rv(err)
 	}
@@ -122,7 +160,11 @@ func goVerifyFinal(hSession C.CK_SESSION_HANDLE, pSignature C.CK_BYTE_PTR, ulSig
 
 //export goDigestInit
 func goDigestInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR) (r C.CK_RV) {
+	t := trace("C_DigestInit")
+	defer t.end(&r)
 	defer guard(&r)
+	t.num("hSession", uint(hSession))
+	t.mechanism("pMechanism", pMechanism)
 	if err := mod.Initialized(); err != nil {
 		return rv(err)
 	}
@@ -135,7 +177,13 @@ func goDigestInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR) (
 
 //export goDigest
 func goDigest(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK_ULONG, pDigest C.CK_BYTE_PTR, pulDigestLen C.CK_ULONG_PTR) (r C.CK_RV) {
+	t := trace("C_Digest")
+	defer t.end(&r)
 	defer guard(&r)
+	t.num("hSession", uint(hSession))
+	t.secret("pData", unsafe.Pointer(pData), ulDataLen)
+	t.ptr("pDigest", unsafe.Pointer(pDigest))
+	outNum(t, "pulDigestLen", pulDigestLen, true)
 	if err := mod.Initialized(); err != nil {
 		return rv(err)
 	}
@@ -150,7 +198,11 @@ func goDigest(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK_
 
 //export goDigestUpdate
 func goDigestUpdate(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen C.CK_ULONG) (r C.CK_RV) {
+	t := trace("C_DigestUpdate")
+	defer t.end(&r)
 	defer guard(&r)
+	t.num("hSession", uint(hSession))
+	t.secret("pPart", unsafe.Pointer(pPart), ulPartLen)
 	if err := mod.Initialized(); err != nil {
 		return rv(err)
 	}
@@ -163,7 +215,12 @@ func goDigestUpdate(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen
 
 //export goDigestFinal
 func goDigestFinal(hSession C.CK_SESSION_HANDLE, pDigest C.CK_BYTE_PTR, pulDigestLen C.CK_ULONG_PTR) (r C.CK_RV) {
+	t := trace("C_DigestFinal")
+	defer t.end(&r)
 	defer guard(&r)
+	t.num("hSession", uint(hSession))
+	t.ptr("pDigest", unsafe.Pointer(pDigest))
+	outNum(t, "pulDigestLen", pulDigestLen, true)
 	if err := mod.Initialized(); err != nil {
 		return rv(err)
 	}
@@ -177,7 +234,11 @@ func goDigestFinal(hSession C.CK_SESSION_HANDLE, pDigest C.CK_BYTE_PTR, pulDiges
 
 //export goSeedRandom
 func goSeedRandom(hSession C.CK_SESSION_HANDLE, pSeed C.CK_BYTE_PTR, ulSeedLen C.CK_ULONG) (r C.CK_RV) {
+	t := trace("C_SeedRandom")
+	defer t.end(&r)
 	defer guard(&r)
+	t.num("hSession", uint(hSession))
+	t.secret("pSeed", unsafe.Pointer(pSeed), ulSeedLen)
 	if err := mod.Initialized(); err != nil {
 		return rv(err)
 	}
@@ -190,7 +251,11 @@ func goSeedRandom(hSession C.CK_SESSION_HANDLE, pSeed C.CK_BYTE_PTR, ulSeedLen C
 
 //export goGenerateRandom
 func goGenerateRandom(hSession C.CK_SESSION_HANDLE, pRandomData C.CK_BYTE_PTR, ulRandomLen C.CK_ULONG) (r C.CK_RV) {
+	t := trace("C_GenerateRandom")
+	defer t.end(&r)
 	defer guard(&r)
+	t.num("hSession", uint(hSession))
+	t.num("ulRandomLen", uint(ulRandomLen))
 	if err := mod.Initialized(); err != nil {
 		return rv(err)
 	}

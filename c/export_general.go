@@ -6,13 +6,19 @@ package main
 import "C"
 
 import (
+	"fmt"
+	"unsafe"
+
 	"github.com/myna-pkcs11/myna-pkcs11/p11"
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 )
 
 //export goInitialize
 func goInitialize(pInitArgs C.CK_VOID_PTR) (r C.CK_RV) {
+	t := traceInit()
+	defer t.end(&r)
 	defer guard(&r)
+	t.initArgs(pInitArgs)
 	syncEnv()
 	var a p11.InitArgs
 	if pInitArgs != nil {
@@ -32,7 +38,10 @@ func goInitialize(pInitArgs C.CK_VOID_PTR) (r C.CK_RV) {
 
 //export goFinalize
 func goFinalize(pReserved C.CK_VOID_PTR) (r C.CK_RV) {
+	t := trace("C_Finalize")
+	defer t.end(&r)
 	defer guard(&r)
+	t.ptr("pReserved", unsafe.Pointer(pReserved))
 	if err := mod.Initialized(); err != nil {
 		return rv(err)
 	}
@@ -44,7 +53,12 @@ func goFinalize(pReserved C.CK_VOID_PTR) (r C.CK_RV) {
 
 //export goGetInfo
 func goGetInfo(pInfo C.CK_INFO_PTR) (r C.CK_RV) {
+	t := trace("C_GetInfo")
+	defer t.end(&r)
 	defer guard(&r)
+	t.out(func() string {
+		return fmt.Sprintf("cryptokiVersion=%d.%d", pInfo.cryptokiVersion.major, pInfo.cryptokiVersion.minor)
+	})
 	if err := mod.Initialized(); err != nil {
 		return rv(err)
 	}

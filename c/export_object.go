@@ -13,7 +13,12 @@ import (
 
 //export goCreateObject
 func goCreateObject(hSession C.CK_SESSION_HANDLE, pTemplate C.CK_ATTRIBUTE_PTR, ulCount C.CK_ULONG, phObject C.CK_OBJECT_HANDLE_PTR) (r C.CK_RV) {
+	t := trace("C_CreateObject")
+	defer t.end(&r)
 	defer guard(&r)
+	t.num("hSession", uint(hSession))
+	t.template("pTemplate", pTemplate, ulCount)
+	outNum(t, "phObject", phObject, false)
 	if err := mod.Initialized(); err != nil {
 		return rv(err)
 	}
@@ -31,7 +36,13 @@ func goCreateObject(hSession C.CK_SESSION_HANDLE, pTemplate C.CK_ATTRIBUTE_PTR, 
 
 //export goCopyObject
 func goCopyObject(hSession C.CK_SESSION_HANDLE, hObject C.CK_OBJECT_HANDLE, pTemplate C.CK_ATTRIBUTE_PTR, ulCount C.CK_ULONG, phNewObject C.CK_OBJECT_HANDLE_PTR) (r C.CK_RV) {
+	t := trace("C_CopyObject")
+	defer t.end(&r)
 	defer guard(&r)
+	t.num("hSession", uint(hSession))
+	t.num("hObject", uint(hObject))
+	t.template("pTemplate", pTemplate, ulCount)
+	outNum(t, "phNewObject", phNewObject, false)
 	if err := mod.Initialized(); err != nil {
 		return rv(err)
 	}
@@ -49,7 +60,11 @@ func goCopyObject(hSession C.CK_SESSION_HANDLE, hObject C.CK_OBJECT_HANDLE, pTem
 
 //export goDestroyObject
 func goDestroyObject(hSession C.CK_SESSION_HANDLE, hObject C.CK_OBJECT_HANDLE) (r C.CK_RV) {
+	t := trace("C_DestroyObject")
+	defer t.end(&r)
 	defer guard(&r)
+	t.num("hSession", uint(hSession))
+	t.num("hObject", uint(hObject))
 	if err := mod.Initialized(); err != nil {
 		return rv(err)
 	}
@@ -58,7 +73,12 @@ func goDestroyObject(hSession C.CK_SESSION_HANDLE, hObject C.CK_OBJECT_HANDLE) (
 
 //export goGetObjectSize
 func goGetObjectSize(hSession C.CK_SESSION_HANDLE, hObject C.CK_OBJECT_HANDLE, pulSize C.CK_ULONG_PTR) (r C.CK_RV) {
+	t := trace("C_GetObjectSize")
+	defer t.end(&r)
 	defer guard(&r)
+	t.num("hSession", uint(hSession))
+	t.num("hObject", uint(hObject))
+	outNum(t, "pulSize", pulSize, false)
 	if err := mod.Initialized(); err != nil {
 		return rv(err)
 	}
@@ -75,7 +95,12 @@ func goGetObjectSize(hSession C.CK_SESSION_HANDLE, hObject C.CK_OBJECT_HANDLE, p
 
 //export goGetAttributeValue
 func goGetAttributeValue(hSession C.CK_SESSION_HANDLE, hObject C.CK_OBJECT_HANDLE, pTemplate C.CK_ATTRIBUTE_PTR, ulCount C.CK_ULONG) (r C.CK_RV) {
+	t := trace("C_GetAttributeValue")
+	defer t.end(&r)
 	defer guard(&r)
+	t.num("hSession", uint(hSession))
+	t.num("hObject", uint(hObject))
+	t.outTemplate(pTemplate, ulCount)
 	if err := mod.Initialized(); err != nil {
 		return rv(err)
 	}
@@ -115,7 +140,12 @@ func goGetAttributeValue(hSession C.CK_SESSION_HANDLE, hObject C.CK_OBJECT_HANDL
 
 //export goSetAttributeValue
 func goSetAttributeValue(hSession C.CK_SESSION_HANDLE, hObject C.CK_OBJECT_HANDLE, pTemplate C.CK_ATTRIBUTE_PTR, ulCount C.CK_ULONG) (r C.CK_RV) {
+	t := trace("C_SetAttributeValue")
+	defer t.end(&r)
 	defer guard(&r)
+	t.num("hSession", uint(hSession))
+	t.num("hObject", uint(hObject))
+	t.template("pTemplate", pTemplate, ulCount)
 	if err := mod.Initialized(); err != nil {
 		return rv(err)
 	}
@@ -128,7 +158,11 @@ func goSetAttributeValue(hSession C.CK_SESSION_HANDLE, hObject C.CK_OBJECT_HANDL
 
 //export goFindObjectsInit
 func goFindObjectsInit(hSession C.CK_SESSION_HANDLE, pTemplate C.CK_ATTRIBUTE_PTR, ulCount C.CK_ULONG) (r C.CK_RV) {
+	t := trace("C_FindObjectsInit")
+	defer t.end(&r)
 	defer guard(&r)
+	t.num("hSession", uint(hSession))
+	t.template("pTemplate", pTemplate, ulCount)
 	if err := mod.Initialized(); err != nil {
 		return rv(err)
 	}
@@ -141,7 +175,12 @@ func goFindObjectsInit(hSession C.CK_SESSION_HANDLE, pTemplate C.CK_ATTRIBUTE_PT
 
 //export goFindObjects
 func goFindObjects(hSession C.CK_SESSION_HANDLE, phObject C.CK_OBJECT_HANDLE_PTR, ulMaxObjectCount C.CK_ULONG, pulObjectCount C.CK_ULONG_PTR) (r C.CK_RV) {
+	t := trace("C_FindObjects")
+	defer t.end(&r)
 	defer guard(&r)
+	t.num("hSession", uint(hSession))
+	t.num("ulMaxObjectCount", uint(ulMaxObjectCount))
+	outList(t, "phObject", phObject, pulObjectCount, fmtUint)
 	if err := mod.Initialized(); err != nil {
 		return rv(err)
 	}
@@ -165,7 +204,10 @@ func goFindObjects(hSession C.CK_SESSION_HANDLE, phObject C.CK_OBJECT_HANDLE_PTR
 
 //export goFindObjectsFinal
 func goFindObjectsFinal(hSession C.CK_SESSION_HANDLE) (r C.CK_RV) {
+	t := trace("C_FindObjectsFinal")
+	defer t.end(&r)
 	defer guard(&r)
+	t.num("hSession", uint(hSession))
 	if err := mod.Initialized(); err != nil {
 		return rv(err)
 	}

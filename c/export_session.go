@@ -6,12 +6,20 @@ package main
 import "C"
 
 import (
+	"fmt"
 	"unsafe"
 )
 
 //export goOpenSession
 func goOpenSession(slotID C.CK_SLOT_ID, flags C.CK_FLAGS, pApplication C.CK_VOID_PTR, notify C.CK_NOTIFY, phSession C.CK_SESSION_HANDLE_PTR) (r C.CK_RV) {
+	t := trace("C_OpenSession")
+	defer t.end(&r)
 	defer guard(&r)
+	t.num("slotID", uint(slotID))
+	t.flags("flags", uint(flags), sessionFlags)
+	t.ptr("pApplication", unsafe.Pointer(pApplication))
+	t.ptr("Notify", unsafe.Pointer(notify))
+	outNum(t, "phSession", phSession, false)
 	if err := mod.Initialized(); err != nil {
 		return rv(err)
 	}
@@ -30,7 +38,10 @@ func goOpenSession(slotID C.CK_SLOT_ID, flags C.CK_FLAGS, pApplication C.CK_VOID
 
 //export goCloseSession
 func goCloseSession(hSession C.CK_SESSION_HANDLE) (r C.CK_RV) {
+	t := trace("C_CloseSession")
+	defer t.end(&r)
 	defer guard(&r)
+	t.num("hSession", uint(hSession))
 	if err := mod.Initialized(); err != nil {
 		return rv(err)
 	}
@@ -39,7 +50,10 @@ func goCloseSession(hSession C.CK_SESSION_HANDLE) (r C.CK_RV) {
 
 //export goCloseAllSessions
 func goCloseAllSessions(slotID C.CK_SLOT_ID) (r C.CK_RV) {
+	t := trace("C_CloseAllSessions")
+	defer t.end(&r)
 	defer guard(&r)
+	t.num("slotID", uint(slotID))
 	if err := mod.Initialized(); err != nil {
 		return rv(err)
 	}
@@ -48,7 +62,13 @@ func goCloseAllSessions(slotID C.CK_SLOT_ID) (r C.CK_RV) {
 
 //export goGetSessionInfo
 func goGetSessionInfo(hSession C.CK_SESSION_HANDLE, pInfo C.CK_SESSION_INFO_PTR) (r C.CK_RV) {
+	t := trace("C_GetSessionInfo")
+	defer t.end(&r)
 	defer guard(&r)
+	t.num("hSession", uint(hSession))
+	t.out(func() string {
+		return fmt.Sprintf("slotID=%d, state=%s, flags=%s", pInfo.slotID, enumName(uint(pInfo.state), states), fmtFlags(uint(pInfo.flags), sessionFlags))
+	})
 	if err := mod.Initialized(); err != nil {
 		return rv(err)
 	}
@@ -70,7 +90,11 @@ func goGetSessionInfo(hSession C.CK_SESSION_HANDLE, pInfo C.CK_SESSION_INFO_PTR)
 
 //export goSessionCancel
 func goSessionCancel(hSession C.CK_SESSION_HANDLE, flags C.CK_FLAGS) (r C.CK_RV) {
+	t := trace("C_SessionCancel")
+	defer t.end(&r)
 	defer guard(&r)
+	t.num("hSession", uint(hSession))
+	t.flags("flags", uint(flags), mechFlags)
 	if err := mod.Initialized(); err != nil {
 		return rv(err)
 	}
@@ -79,7 +103,12 @@ func goSessionCancel(hSession C.CK_SESSION_HANDLE, flags C.CK_FLAGS) (r C.CK_RV)
 
 //export goLogin
 func goLogin(hSession C.CK_SESSION_HANDLE, userType C.CK_USER_TYPE, pPin C.CK_UTF8CHAR_PTR, ulPinLen C.CK_ULONG) (r C.CK_RV) {
+	t := trace("C_Login")
+	defer t.end(&r)
 	defer guard(&r)
+	t.num("hSession", uint(hSession))
+	t.arg("userType", enumName(uint(userType), userTypes))
+	t.secret("pPin", unsafe.Pointer(pPin), ulPinLen)
 	if err := mod.Initialized(); err != nil {
 		return rv(err)
 	}
@@ -93,7 +122,13 @@ func goLogin(hSession C.CK_SESSION_HANDLE, userType C.CK_USER_TYPE, pPin C.CK_UT
 
 //export goLoginUser
 func goLoginUser(hSession C.CK_SESSION_HANDLE, userType C.CK_USER_TYPE, pPin C.CK_UTF8CHAR_PTR, ulPinLen C.CK_ULONG, pUsername C.CK_UTF8CHAR_PTR, ulUsernameLen C.CK_ULONG) (r C.CK_RV) {
+	t := trace("C_LoginUser")
+	defer t.end(&r)
 	defer guard(&r)
+	t.num("hSession", uint(hSession))
+	t.arg("userType", enumName(uint(userType), userTypes))
+	t.secret("pPin", unsafe.Pointer(pPin), ulPinLen)
+	t.secret("pUsername", unsafe.Pointer(pUsername), ulUsernameLen)
 	if err := mod.Initialized(); err != nil {
 		return rv(err)
 	}
@@ -111,7 +146,10 @@ func goLoginUser(hSession C.CK_SESSION_HANDLE, userType C.CK_USER_TYPE, pPin C.C
 
 //export goLogout
 func goLogout(hSession C.CK_SESSION_HANDLE) (r C.CK_RV) {
+	t := trace("C_Logout")
+	defer t.end(&r)
 	defer guard(&r)
+	t.num("hSession", uint(hSession))
 	if err := mod.Initialized(); err != nil {
 		return rv(err)
 	}
@@ -120,7 +158,11 @@ func goLogout(hSession C.CK_SESSION_HANDLE) (r C.CK_RV) {
 
 //export goInitPIN
 func goInitPIN(hSession C.CK_SESSION_HANDLE, pPin C.CK_UTF8CHAR_PTR, ulPinLen C.CK_ULONG) (r C.CK_RV) {
+	t := trace("C_InitPIN")
+	defer t.end(&r)
 	defer guard(&r)
+	t.num("hSession", uint(hSession))
+	t.secret("pPin", unsafe.Pointer(pPin), ulPinLen)
 	if err := mod.Initialized(); err != nil {
 		return rv(err)
 	}
@@ -134,7 +176,12 @@ func goInitPIN(hSession C.CK_SESSION_HANDLE, pPin C.CK_UTF8CHAR_PTR, ulPinLen C.
 
 //export goSetPIN
 func goSetPIN(hSession C.CK_SESSION_HANDLE, pOldPin C.CK_UTF8CHAR_PTR, ulOldLen C.CK_ULONG, pNewPin C.CK_UTF8CHAR_PTR, ulNewLen C.CK_ULONG) (r C.CK_RV) {
+	t := trace("C_SetPIN")
+	defer t.end(&r)
 	defer guard(&r)
+	t.num("hSession", uint(hSession))
+	t.secret("pOldPin", unsafe.Pointer(pOldPin), ulOldLen)
+	t.secret("pNewPin", unsafe.Pointer(pNewPin), ulNewLen)
 	if err := mod.Initialized(); err != nil {
 		return rv(err)
 	}

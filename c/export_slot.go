@@ -6,6 +6,7 @@ package main
 import "C"
 
 import (
+	"fmt"
 	"unsafe"
 
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
@@ -13,7 +14,11 @@ import (
 
 //export goGetSlotList
 func goGetSlotList(tokenPresent C.CK_BBOOL, pSlotList C.CK_SLOT_ID_PTR, pulCount C.CK_ULONG_PTR) (r C.CK_RV) {
+	t := trace("C_GetSlotList")
+	defer t.end(&r)
 	defer guard(&r)
+	t.arg("tokenPresent", fmtBool(tokenPresent))
+	outList(t, "pSlotList", pSlotList, pulCount, fmtUint)
 	if err := mod.Initialized(); err != nil {
 		return rv(err)
 	}
@@ -29,7 +34,13 @@ func goGetSlotList(tokenPresent C.CK_BBOOL, pSlotList C.CK_SLOT_ID_PTR, pulCount
 
 //export goGetSlotInfo
 func goGetSlotInfo(slotID C.CK_SLOT_ID, pInfo C.CK_SLOT_INFO_PTR) (r C.CK_RV) {
+	t := trace("C_GetSlotInfo")
+	defer t.end(&r)
 	defer guard(&r)
+	t.num("slotID", uint(slotID))
+	t.out(func() string {
+		return "slotDescription=" + trimField(pInfo.slotDescription[:]) + ", flags=" + fmtFlags(uint(pInfo.flags), slotFlags)
+	})
 	if err := mod.Initialized(); err != nil {
 		return rv(err)
 	}
@@ -52,7 +63,13 @@ func goGetSlotInfo(slotID C.CK_SLOT_ID, pInfo C.CK_SLOT_INFO_PTR) (r C.CK_RV) {
 
 //export goGetTokenInfo
 func goGetTokenInfo(slotID C.CK_SLOT_ID, pInfo C.CK_TOKEN_INFO_PTR) (r C.CK_RV) {
+	t := trace("C_GetTokenInfo")
+	defer t.end(&r)
 	defer guard(&r)
+	t.num("slotID", uint(slotID))
+	t.out(func() string {
+		return "label=" + trimField(pInfo.label[:]) + ", flags=" + fmtFlags(uint(pInfo.flags), tokenFlags)
+	})
 	if err := mod.Initialized(); err != nil {
 		return rv(err)
 	}
@@ -88,7 +105,12 @@ func goGetTokenInfo(slotID C.CK_SLOT_ID, pInfo C.CK_TOKEN_INFO_PTR) (r C.CK_RV) 
 
 //export goWaitForSlotEvent
 func goWaitForSlotEvent(flags C.CK_FLAGS, pSlot C.CK_SLOT_ID_PTR, pReserved C.CK_VOID_PTR) (r C.CK_RV) {
+	t := trace("C_WaitForSlotEvent")
+	defer t.end(&r)
 	defer guard(&r)
+	t.flags("flags", uint(flags), waitFlags)
+	t.ptr("pReserved", unsafe.Pointer(pReserved))
+	outNum(t, "pSlot", pSlot, false)
 	if err := mod.Initialized(); err != nil {
 		return rv(err)
 	}
@@ -105,7 +127,11 @@ func goWaitForSlotEvent(flags C.CK_FLAGS, pSlot C.CK_SLOT_ID_PTR, pReserved C.CK
 
 //export goGetMechanismList
 func goGetMechanismList(slotID C.CK_SLOT_ID, pMechanismList C.CK_MECHANISM_TYPE_PTR, pulCount C.CK_ULONG_PTR) (r C.CK_RV) {
+	t := trace("C_GetMechanismList")
+	defer t.end(&r)
 	defer guard(&r)
+	t.num("slotID", uint(slotID))
+	outList(t, "pMechanismList", pMechanismList, pulCount, ck.MechName)
 	if err := mod.Initialized(); err != nil {
 		return rv(err)
 	}
@@ -121,7 +147,14 @@ func goGetMechanismList(slotID C.CK_SLOT_ID, pMechanismList C.CK_MECHANISM_TYPE_
 
 //export goGetMechanismInfo
 func goGetMechanismInfo(slotID C.CK_SLOT_ID, typ C.CK_MECHANISM_TYPE, pInfo C.CK_MECHANISM_INFO_PTR) (r C.CK_RV) {
+	t := trace("C_GetMechanismInfo")
+	defer t.end(&r)
 	defer guard(&r)
+	t.num("slotID", uint(slotID))
+	t.arg("type", ck.MechName(uint(typ)))
+	t.out(func() string {
+		return fmt.Sprintf("ulMinKeySize=%d, ulMaxKeySize=%d, flags=%s", pInfo.ulMinKeySize, pInfo.ulMaxKeySize, fmtFlags(uint(pInfo.flags), mechFlags))
+	})
 	if err := mod.Initialized(); err != nil {
 		return rv(err)
 	}
@@ -145,7 +178,12 @@ const labelLen = 32
 
 //export goInitToken
 func goInitToken(slotID C.CK_SLOT_ID, pPin C.CK_UTF8CHAR_PTR, ulPinLen C.CK_ULONG, pLabel C.CK_UTF8CHAR_PTR) (r C.CK_RV) {
+	t := trace("C_InitToken")
+	defer t.end(&r)
 	defer guard(&r)
+	t.num("slotID", uint(slotID))
+	t.secret("pPin", unsafe.Pointer(pPin), ulPinLen)
+	t.ptr("pLabel", unsafe.Pointer(pLabel))
 	if err := mod.Initialized(); err != nil {
 		return rv(err)
 	}
