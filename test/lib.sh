@@ -139,6 +139,16 @@ stop_sim() {
   kill "$SIM_PID" 2>/dev/null
   lib_wait_gone "$SIM_PID"
   wait "$SIM_PID" 2>/dev/null
+  # pcscd notices the removal at its next presence poll (every ~0.4 s);
+  # until then it still reports the old card, and a new simulator started
+  # at once would be mistaken for ready while commands go to the dead one.
+  if [ -n "${SIM_READER:-}" ] && [ -n "${PCSCD_PID:-}" ]; then
+    local i
+    for i in $(seq 50); do
+      opensc-tool -l 2>/dev/null | grep -Eq "^[0-9]+ +Yes +.*$SIM_READER\$" || break
+      sleep 0.1
+    done
+  fi
   SIM_PID=""
 }
 

@@ -54,13 +54,35 @@ start_pcscd || { fail "restart pcscd"; exit 1; }
 for i in $(seq 100); do opensc-tool -l 2>/dev/null | grep -Eq "^[0-9]+ +Yes +.*$SIM_READER\$" && break; sleep 0.1; done
 if sign "$LIB_TMP/s4.log"; then pass "pcscd started again: signing works"; else fail "pcscd started again: signing works" "$(cat "$LIB_TMP/s4.log")"; fi
 
-for spec in garbage,ins=2A silent,ins=2A wrong-sw,ins=2A,sw=6581 truncate,ins=2A; do
-  restart_sim --fault "$spec" || { fail "serve the card with --fault $spec"; continue; }
-  FAULTS=$((FAULTS + 1))
-  rc=0; sign "$LIB_TMP/f.log" || rc=$?
-  if [ "$rc" -ne 0 ] && ! crashed "$rc"; then pass "--fault $spec: signing fails cleanly"; else fail "--fault $spec: signing fails cleanly (rc $rc)" "$(cat "$LIB_TMP/f.log")"; fi
-  for i in $(seq 100); do opensc-tool -l 2>/dev/null | grep -Eq "^[0-9]+ +Yes +.*$SIM_READER\$" && break; sleep 0.1; done
-  if sign "$LIB_TMP/f2.log"; then pass "--fault $spec: the next signature works"; else fail "--fault $spec: the next signature works" "$(cat "$LIB_TMP/f2.log")"; fi
+# verifies FILE: VERIFYs with a PIN the simulator saw (from --stats-file).
+verifies() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("verifies", 0))' "$1" 2>/dev/null || echo -1; }
+# A fault that strikes every SIGN must make the signature fail cleanly with
+# exactly one VERIFY (the login asked for). A fault that strikes once is
+# absorbed: pkcs11-tool itself calls C_SignInit again after the failed
+# C_Sign, and the module must then sign on the same card, still with one
+# VERIFY. Either way the next process signs normally.
+for spec in garbage,ins=2A wrong-sw,ins=2A,sw=6581 truncate,ins=2A silent,ins=2A; do
+  for mode in repeat once; do
+    [ "$mode" = once ] && [ "${spec%%,*}" = silent ] && continue # a silent card is disconnected: no same-session retry
+    f="$spec"; [ "$mode" = repeat ] && f="$spec,repeat"
+    stats="$LIB_TMP/stats-$mode.json"; rm -f "$stats"
+    restart_sim --fault "$f" --stats-file "$stats" || { fail "serve the card with --fault $f"; continue; }
+    FAULTS=$((FAULTS + 1))
+    rc=0; MYNA_PKCS11_DEBUG=1 sign "$LIB_TMP/f.log" || rc=$?
+    if [ "$mode" = repeat ]; then
+      if [ "$rc" -ne 0 ] && ! crashed "$rc" && grep -q 'CKR_DEVICE_ERROR\|CKR_DEVICE_REMOVED' "$LIB_TMP/f.log"; then
+        pass "--fault $f: signing fails cleanly with a device error"
+      else fail "--fault $f: signing fails cleanly (rc $rc)" "$(cat "$LIB_TMP/f.log")"; fi
+    else
+      if [ "$rc" -eq 0 ] && grep -q 'sign with the auth key: ' "$LIB_TMP/f.log"; then
+        pass "--fault $f: the failed C_Sign is reported and the session signs again"
+      else fail "--fault $f: one bad answer, then a good signature (rc $rc)" "$(cat "$LIB_TMP/f.log")"; fi
+    fi
+    n=$(verifies "$stats")
+    if [ "$n" = 1 ]; then pass "--fault $f: exactly one VERIFY reached the card"; else fail "--fault $f: VERIFYs seen by the card: $n (want 1)"; fi
+    restart_sim || { fail "serve the card again"; continue; }
+    if sign "$LIB_TMP/f2.log"; then pass "--fault $f: the next signature works"; else fail "--fault $f: the next signature works" "$(cat "$LIB_TMP/f2.log")"; fi
+  done
 done
 stop_sim
 
