@@ -34,12 +34,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
-	"github.com/myna-pkcs11/myna-pkcs11/cardos/apdu"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
 )
 
@@ -130,7 +128,7 @@ func (c *controlled) run(line string) error {
 	arg = strings.TrimSpace(arg)
 	switch cmd {
 	case "fault":
-		f, err := parseFault(arg)
+		f, err := sim.ParseFault(arg)
 		if err != nil {
 			return err
 		}
@@ -175,50 +173,6 @@ func (c *controlled) run(line string) error {
 		return fmt.Errorf("unknown command %q", cmd)
 	}
 	return nil
-}
-
-var controlFaultKinds = map[string]sim.FaultKind{
-	"none": sim.FaultNone, "remove": sim.FaultRemove, "reset": sim.FaultReset, "garbage": sim.FaultGarbage,
-	"truncate": sim.FaultTruncate, "wrong-sw": sim.FaultWrongSW, "silent": sim.FaultSilent,
-}
-
-// parseFault reads KIND[,after=N][,ins=XX][,sw=XXXX][,repeat] (the syntax
-// of myna-sim --fault).
-func parseFault(s string) (sim.Fault, error) {
-	parts := strings.Split(s, ",")
-	kind, ok := controlFaultKinds[parts[0]]
-	if !ok {
-		return sim.Fault{}, fmt.Errorf("unknown fault kind %q", parts[0])
-	}
-	f := sim.Fault{Kind: kind}
-	for _, p := range parts[1:] {
-		key, val, _ := strings.Cut(p, "=")
-		switch key {
-		case "after":
-			n, err := strconv.Atoi(val)
-			if err != nil || n < 0 {
-				return f, fmt.Errorf("after=%q is not a count", val)
-			}
-			f.After = n
-		case "ins":
-			n, err := strconv.ParseUint(val, 16, 8)
-			if err != nil {
-				return f, fmt.Errorf("ins=%q is not a hex byte", val)
-			}
-			f.OnINS, f.INS = true, byte(n)
-		case "sw":
-			n, err := strconv.ParseUint(val, 16, 16)
-			if err != nil {
-				return f, fmt.Errorf("sw=%q is not 4 hex digits", val)
-			}
-			f.SW = apdu.SW(n)
-		case "repeat":
-			f.Repeat = true
-		default:
-			return f, fmt.Errorf("unknown fault option %q", p)
-		}
-	}
-	return f, nil
 }
 
 // writeStatsLocked writes <control>.stats atomically.

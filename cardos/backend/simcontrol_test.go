@@ -58,16 +58,3 @@ func TestSimControlFile(t *testing.T) {
 	assert.Contains(t, st.Errors[0], "bogus")
 	assert.NotZero(t, st.Cards[os.Getenv(EnvSim)].APDUs)
 }
-
-func TestParseControlFault(t *testing.T) {
-	for _, bad := range []string{"melt", "remove,after=x", "remove,ins=ZZ", "wrong-sw,sw=12345", "remove,twice"} {
-		_, err := parseFault(bad)
-		assert.Error(t, err, bad)
-	}
-	f, err := parseFault("wrong-sw,after=2,ins=2a,sw=6982,repeat")
-	require.NoError(t, err)
-	assert.Equal(t, 2, f.After)
-	assert.True(t, f.OnINS)
-	assert.Equal(t, byte(0x2A), f.INS)
-	assert.True(t, f.Repeat)
-}

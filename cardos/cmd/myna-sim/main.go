@@ -357,9 +357,9 @@ func doServe(cfg config) error {
 		return err
 	}
 	if cfg.fault != "" {
-		f, err := parseFault(cfg.fault)
+		f, err := sim.ParseFault(cfg.fault)
 		if err != nil {
-			return err
+			return fmt.Errorf("--fault: %w", err)
 		}
 		card.SetFault(f)
 	}

@@ -8,8 +8,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
 )
 
 func TestInitStatusExportAdminReset(t *testing.T) {
@@ -58,17 +56,4 @@ func TestUsageErrors(t *testing.T) {
 	errb.Reset()
 	assert.Equal(t, 1, run([]string{"--state", missing, "--init", "--auth-pin", "12"}, &out, &errb))
 	assert.Contains(t, errb.String(), "exactly 4 digits")
-}
-
-func TestParseFault(t *testing.T) {
-	f, err := parseFault("silent,after=3,ins=2A,repeat")
-	require.NoError(t, err)
-	assert.Equal(t, sim.Fault{Kind: sim.FaultSilent, After: 3, OnINS: true, INS: 0x2A, Repeat: true}, f)
-	f, err = parseFault("wrong-sw,sw=6A82")
-	require.NoError(t, err)
-	assert.Equal(t, sim.Fault{Kind: sim.FaultWrongSW, SW: 0x6A82}, f)
-	for _, bad := range []string{"explode", "remove,after=-1", "reset,ins=XYZ", "garbage,colour=red"} {
-		_, err := parseFault(bad)
-		assert.Error(t, err, bad)
-	}
 }
