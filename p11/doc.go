@@ -32,6 +32,7 @@
 //     or swapped card closes its sessions (CKR_DEVICE_REMOVED for the call
 //     that noticed, CKR_SESSION_HANDLE_INVALID afterwards). Object handles
 //     carry the card insertion, so they never name another card's object.
-//   - MYNA_PKCS11_DEBUG=1 (or 2 for more) logs to stderr, or to the file
-//     named by MYNA_PKCS11_LOG.
+//   - MYNA_PKCS11_DEBUG=1..3 (3: every PKCS#11 call), or log_level in the
+//     configuration file (see Config), logs to stderr or to the file named
+//     by MYNA_PKCS11_LOG.
 package p11

@@ -35,6 +35,12 @@ type token struct {
 // token of key in reader (read/write when rw, as C_SetPIN requires).
 func openToken(ctx cardos.Context, reader string, key jpki.KeyID, rw bool) (*token, error) {
 	m := p11.NewModule(func() (cardos.Context, error) { return sharedContext{ctx}, nil })
+	// The companion manages both PINs of every card, whatever the
+	// module's configuration hides from applications; logging settings
+	// still apply.
+	cfg, _ := p11.LoadConfig()
+	cfg.AuthToken, cfg.SignToken, cfg.Readers = true, true, ""
+	m.UseConfig(cfg)
 	if err := m.Initialize(p11.InitArgs{}); err != nil {
 		return nil, fmt.Errorf("initialise the PKCS#11 module: %w", err)
 	}
