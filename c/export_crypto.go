@@ -7,6 +7,8 @@ import "C"
 
 import (
 	"unsafe"
+
+	"github.com/myna-pkcs11/myna-pkcs11/p11"
 )
 
 //export goSignInit
@@ -53,16 +55,7 @@ func goSignUpdate(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen C
 	t := trace("C_SignUpdate")
 	defer t.end(&r)
 	defer guard(&r)
-	t.num("hSession", uint(hSession))
-	t.secret("pPart", unsafe.Pointer(pPart), ulPartLen)
-	if err := mod.Initialized(); err != nil {
-		return rv(err)
-	}
-	part, ok := inBytes(unsafe.Pointer(pPart), ulPartLen)
-	if !ok {
-		return rvArgsBad
-	}
-	return rv(mod.SignUpdate(uint(hSession), part))
+	return updatePart(t, hSession, pPart, ulPartLen, mod.SignUpdate)
 }
 
 //export goSignFinal
@@ -70,18 +63,7 @@ func goSignFinal(hSession C.CK_SESSION_HANDLE, pSignature C.CK_BYTE_PTR, pulSign
 	t := trace("C_SignFinal")
 	defer t.end(&r)
 	defer guard(&r)
-	t.num("hSession", uint(hSession))
-	t.ptr("pSignature", unsafe.Pointer(pSignature))
-	outNum(t, "pulSignatureLen", pulSignatureLen, true)
-	if err := mod.Initialized(); err != nil {
-		return rv(err)
-	}
-	if pulSignatureLen == nil {
-		return rvArgsBad
-	}
-	out := outBuf(pSignature, pulSignatureLen)
-	sig, need, err := mod.SignFinal(uint(hSession), out)
-	return writeOut(pSignature, pulSignatureLen, out, sig, need, err)
+	return finalOut(t, hSession, "pSignature", pSignature, "pulSignatureLen", pulSignatureLen, mod.SignFinal)
 }
 
 //export goVerifyInit
@@ -129,16 +111,7 @@ func goVerifyUpdate(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen
 	t := trace("C_VerifyUpdate")
 	defer t.end(&r)
 	defer guard(&r)
-	t.num("hSession", uint(hSession))
-	t.secret("pPart", unsafe.Pointer(pPart), ulPartLen)
-	if err := mod.Initialized(); err != nil {
-		return rv(err)
-	}
-	part, ok := inBytes(unsafe.Pointer(pPart), ulPartLen)
-	if !ok {
-		return rvArgsBad
-	}
-	return rv(mod.VerifyUpdate(uint(hSession), part))
+	return updatePart(t, hSession, pPart, ulPartLen, mod.VerifyUpdate)
 }
 
 //export goVerifyFinal
@@ -201,16 +174,7 @@ func goDigestUpdate(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen
 	t := trace("C_DigestUpdate")
 	defer t.end(&r)
 	defer guard(&r)
-	t.num("hSession", uint(hSession))
-	t.secret("pPart", unsafe.Pointer(pPart), ulPartLen)
-	if err := mod.Initialized(); err != nil {
-		return rv(err)
-	}
-	part, ok := inBytes(unsafe.Pointer(pPart), ulPartLen)
-	if !ok {
-		return rvArgsBad
-	}
-	return rv(mod.DigestUpdate(uint(hSession), part))
+	return updatePart(t, hSession, pPart, ulPartLen, mod.DigestUpdate)
 }
 
 //export goDigestFinal
@@ -218,18 +182,7 @@ func goDigestFinal(hSession C.CK_SESSION_HANDLE, pDigest C.CK_BYTE_PTR, pulDiges
 	t := trace("C_DigestFinal")
 	defer t.end(&r)
 	defer guard(&r)
-	t.num("hSession", uint(hSession))
-	t.ptr("pDigest", unsafe.Pointer(pDigest))
-	outNum(t, "pulDigestLen", pulDigestLen, true)
-	if err := mod.Initialized(); err != nil {
-		return rv(err)
-	}
-	if pulDigestLen == nil {
-		return rvArgsBad
-	}
-	out := outBuf(pDigest, pulDigestLen)
-	sum, need, err := mod.DigestFinal(uint(hSession), out)
-	return writeOut(pDigest, pulDigestLen, out, sum, need, err)
+	return finalOut(t, hSession, "pDigest", pDigest, "pulDigestLen", pulDigestLen, mod.DigestFinal)
 }
 
 //export goSeedRandom
@@ -273,4 +226,37 @@ func goGenerateRandom(hSession C.CK_SESSION_HANDLE, pRandomData C.CK_BYTE_PTR, u
 		copy(unsafe.Slice((*byte)(unsafe.Pointer(pRandomData)), len(data)), data)
 	}
 	return rvOK
+}
+
+// updatePart is the body of C_SignUpdate, C_VerifyUpdate and
+// C_DigestUpdate: trace, check, copy the part in and call update.
+func updatePart(t *tracer, hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen C.CK_ULONG, update func(uint, []byte) error) C.CK_RV {
+	t.num("hSession", uint(hSession))
+	t.secret("pPart", unsafe.Pointer(pPart), ulPartLen)
+	if err := mod.Initialized(); err != nil {
+		return rv(err)
+	}
+	part, ok := inBytes(unsafe.Pointer(pPart), ulPartLen)
+	if !ok {
+		return rvArgsBad
+	}
+	return rv(update(uint(hSession), part))
+}
+
+// finalOut is the body of C_SignFinal and C_DigestFinal: trace, check,
+// call final with the caller's buffer and write the result back with the
+// two-call size protocol.
+func finalOut(t *tracer, hSession C.CK_SESSION_HANDLE, pName string, p C.CK_BYTE_PTR, lenName string, pulLen C.CK_ULONG_PTR, final func(uint, p11.OutBuf) ([]byte, uint, error)) C.CK_RV {
+	t.num("hSession", uint(hSession))
+	t.ptr(pName, unsafe.Pointer(p))
+	outNum(t, lenName, pulLen, true)
+	if err := mod.Initialized(); err != nil {
+		return rv(err)
+	}
+	if pulLen == nil {
+		return rvArgsBad
+	}
+	out := outBuf(p, pulLen)
+	res, need, err := final(uint(hSession), out)
+	return writeOut(p, pulLen, out, res, need, err)
 }
