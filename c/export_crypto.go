@@ -34,20 +34,7 @@ func goSign(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK_UL
 	t := trace("C_Sign")
 	defer t.end(&r)
 	defer guard(&r)
-	t.num("hSession", uint(hSession))
-	t.secret("pData", unsafe.Pointer(pData), ulDataLen)
-	t.ptr("pSignature", unsafe.Pointer(pSignature))
-	outNum(t, "pulSignatureLen", pulSignatureLen, true)
-	if err := mod.Initialized(); err != nil {
-		return rv(err)
-	}
-	data, ok := inBytes(unsafe.Pointer(pData), ulDataLen)
-	if !ok || pulSignatureLen == nil {
-		return rvArgsBad
-	}
-	out := outBuf(pSignature, pulSignatureLen)
-	sig, need, err := mod.Sign(uint(hSession), data, out)
-	return writeOut(pSignature, pulSignatureLen, out, sig, need, err)
+	return oneShot(t, hSession, pData, ulDataLen, "pSignature", pSignature, "pulSignatureLen", pulSignatureLen, mod.Sign)
 }
 
 //export goSignUpdate
@@ -153,20 +140,7 @@ func goDigest(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK_
 	t := trace("C_Digest")
 	defer t.end(&r)
 	defer guard(&r)
-	t.num("hSession", uint(hSession))
-	t.secret("pData", unsafe.Pointer(pData), ulDataLen)
-	t.ptr("pDigest", unsafe.Pointer(pDigest))
-	outNum(t, "pulDigestLen", pulDigestLen, true)
-	if err := mod.Initialized(); err != nil {
-		return rv(err)
-	}
-	data, ok := inBytes(unsafe.Pointer(pData), ulDataLen)
-	if !ok || pulDigestLen == nil {
-		return rvArgsBad
-	}
-	out := outBuf(pDigest, pulDigestLen)
-	sum, need, err := mod.Digest(uint(hSession), data, out)
-	return writeOut(pDigest, pulDigestLen, out, sum, need, err)
+	return oneShot(t, hSession, pData, ulDataLen, "pDigest", pDigest, "pulDigestLen", pulDigestLen, mod.Digest)
 }
 
 //export goDigestUpdate
@@ -258,5 +232,25 @@ func finalOut(t *tracer, hSession C.CK_SESSION_HANDLE, pName string, p C.CK_BYTE
 	}
 	out := outBuf(p, pulLen)
 	res, need, err := final(uint(hSession), out)
+	return writeOut(p, pulLen, out, res, need, err)
+}
+
+// oneShot is the body of C_Sign and C_Digest: trace, check, copy the data
+// in, call op with the caller's buffer and write the result back with the
+// two-call size protocol.
+func oneShot(t *tracer, hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK_ULONG, pName string, p C.CK_BYTE_PTR, lenName string, pulLen C.CK_ULONG_PTR, op func(uint, []byte, p11.OutBuf) ([]byte, uint, error)) C.CK_RV {
+	t.num("hSession", uint(hSession))
+	t.secret("pData", unsafe.Pointer(pData), ulDataLen)
+	t.ptr(pName, unsafe.Pointer(p))
+	outNum(t, lenName, pulLen, true)
+	if err := mod.Initialized(); err != nil {
+		return rv(err)
+	}
+	data, ok := inBytes(unsafe.Pointer(pData), ulDataLen)
+	if !ok || pulLen == nil {
+		return rvArgsBad
+	}
+	out := outBuf(p, pulLen)
+	res, need, err := op(uint(hSession), data, out)
 	return writeOut(p, pulLen, out, res, need, err)
 }
