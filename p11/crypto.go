@@ -136,6 +136,22 @@ func (s *session) keyFor(h uint) (objKind, error) {
 	return k, nil
 }
 
+// opKey checks mech and that key is a key of class on the session's
+// token, for C_SignInit and C_VerifyInit; the caller holds s.mu.
+func (s *session) opKey(mech Mechanism, key uint, class uint) (objKind, error) {
+	if err := checkMech(mech); err != nil {
+		return 0, err
+	}
+	k, err := s.keyFor(key)
+	if err != nil {
+		return 0, err
+	}
+	if specs[k].class != class {
+		return 0, ck.Error(ck.CKR_KEY_FUNCTION_NOT_PERMITTED)
+	}
+	return k, nil
+}
+
 // SignInit implements C_SignInit. Only the private keys sign, and only
 // while the token is logged in.
 func (m *Module) SignInit(sess uint, mech Mechanism, key uint) error {
@@ -148,15 +164,9 @@ func (m *Module) SignInit(sess uint, mech Mechanism, key uint) error {
 	if s.sign != nil {
 		return ck.Error(ck.CKR_OPERATION_ACTIVE)
 	}
-	if err := checkMech(mech); err != nil {
-		return err
-	}
-	k, err := s.keyFor(key)
+	k, err := s.opKey(mech, key, ck.CKO_PRIVATE_KEY)
 	if err != nil {
 		return err
-	}
-	if specs[k].class != ck.CKO_PRIVATE_KEY {
-		return ck.Error(ck.CKR_KEY_FUNCTION_NOT_PERMITTED)
 	}
 	s.sign = &signOp{pkcsOp: newPKCSOp(mech.Type), key: k}
 	m.log.debugf("C_SignInit: session %d %s", sess, ck.MechName(mech.Type))
@@ -280,15 +290,9 @@ func (m *Module) VerifyInit(sess uint, mech Mechanism, key uint) error {
 	if s.verify != nil {
 		return ck.Error(ck.CKR_OPERATION_ACTIVE)
 	}
-	if err := checkMech(mech); err != nil {
-		return err
-	}
-	k, err := s.keyFor(key)
+	k, err := s.opKey(mech, key, ck.CKO_PUBLIC_KEY)
 	if err != nil {
 		return err
-	}
-	if specs[k].class != ck.CKO_PUBLIC_KEY {
-		return ck.Error(ck.CKR_KEY_FUNCTION_NOT_PERMITTED)
 	}
 	ctx, err := m.context()
 	if err != nil {
