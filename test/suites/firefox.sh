@@ -7,7 +7,7 @@
 # requires a client certificate from the card's auth CA. Firefox runs under
 # Xvfb with Marionette; test/firefox/fxdriver checks that Firefox loaded the
 # module and sees the token, opens the page, and types the PIN into Firefox's
-# password dialog with xdotool (see test/firefox/README-snippet.md for why).
+# password dialog with xdotool (see test/firefox/README.md for why).
 # Installs firefox-esr, xvfb and xdotool from Debian when they are missing.
 # MYNA_FIREFOX_TIMEOUT: seconds the driver may take (default 200; a hang guard).
 . "$(dirname "$0")/common.sh"
