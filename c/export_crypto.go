@@ -16,17 +16,7 @@ func goSignInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, hKe
 	t := trace("C_SignInit")
 	defer t.end(&r)
 	defer guard(&r)
-	t.num("hSession", uint(hSession))
-	t.mechanism("pMechanism", pMechanism)
-	t.num("hKey", uint(hKey))
-	if err := mod.Initialized(); err != nil {
-		return rv(err)
-	}
-	m, ok := inMechanism(pMechanism)
-	if !ok {
-		return rvArgsBad
-	}
-	return rv(mod.SignInit(uint(hSession), m, uint(hKey)))
+	return initKeyOp(t, hSession, pMechanism, hKey, mod.SignInit)
 }
 
 //export goSign
@@ -58,17 +48,7 @@ func goVerifyInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, h
 	t := trace("C_VerifyInit")
 	defer t.end(&r)
 	defer guard(&r)
-	t.num("hSession", uint(hSession))
-	t.mechanism("pMechanism", pMechanism)
-	t.num("hKey", uint(hKey))
-	if err := mod.Initialized(); err != nil {
-		return rv(err)
-	}
-	m, ok := inMechanism(pMechanism)
-	if !ok {
-		return rvArgsBad
-	}
-	return rv(mod.VerifyInit(uint(hSession), m, uint(hKey)))
+	return initKeyOp(t, hSession, pMechanism, hKey, mod.VerifyInit)
 }
 
 //export goVerify
@@ -253,4 +233,20 @@ func oneShot(t *tracer, hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDat
 	out := outBuf(p, pulLen)
 	res, need, err := op(uint(hSession), data, out)
 	return writeOut(p, pulLen, out, res, need, err)
+}
+
+// initKeyOp is the body of C_SignInit and C_VerifyInit: trace, check,
+// copy the mechanism in and call init.
+func initKeyOp(t *tracer, hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, hKey C.CK_OBJECT_HANDLE, init func(uint, p11.Mechanism, uint) error) C.CK_RV {
+	t.num("hSession", uint(hSession))
+	t.mechanism("pMechanism", pMechanism)
+	t.num("hKey", uint(hKey))
+	if err := mod.Initialized(); err != nil {
+		return rv(err)
+	}
+	m, ok := inMechanism(pMechanism)
+	if !ok {
+		return rvArgsBad
+	}
+	return rv(init(uint(hSession), m, uint(hKey)))
 }

@@ -179,18 +179,11 @@ func signRate(args []string) (any, error) {
 	pin := fs.String("pin", "", "user PIN of the first token")
 	n := fs.Int("n", 200, "signatures")
 	fs.Parse(args)
-	c, err := scenario.Load(*module)
+	c, slots, err := openModule(*module)
 	if err != nil {
 		return nil, err
 	}
-	if err := c.Initialize(); err != nil {
-		return nil, err
-	}
 	defer c.Finalize()
-	slots, err := c.SlotList()
-	if err != nil || len(slots) == 0 {
-		return nil, fmt.Errorf("no token: %v", err)
-	}
 	s, err := c.OpenSession(slots[0])
 	if err != nil {
 		return nil, err
@@ -289,18 +282,11 @@ func scale(args []string) (any, error) {
 	list := fs.String("sessions", "1,10,100,1000", "session counts")
 	iters := fs.Int("iters", 2000, "operations timed per point")
 	fs.Parse(args)
-	c, err := scenario.Load(*module)
+	c, slots, err := openModule(*module)
 	if err != nil {
 		return nil, err
 	}
-	if err := c.Initialize(); err != nil {
-		return nil, err
-	}
 	defer c.Finalize()
-	slots, err := c.SlotList()
-	if err != nil || len(slots) == 0 {
-		return nil, fmt.Errorf("no token: %v", err)
-	}
 	var rows []ScaleRow
 	var open []pkcs11.SessionHandle
 	for _, f := range strings.Split(*list, ",") {
@@ -344,4 +330,23 @@ func scale(args []string) (any, error) {
 		rows = append(rows, row)
 	}
 	return rows, nil
+}
+
+// openModule loads and initialises the module at path and returns it with
+// its slots that hold a token; the caller finalises it. It fails when no
+// token is present.
+func openModule(path string) (*scenario.Loaded, []uint, error) {
+	c, err := scenario.Load(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := c.Initialize(); err != nil {
+		return nil, nil, err
+	}
+	slots, err := c.SlotList()
+	if err != nil || len(slots) == 0 {
+		c.Finalize()
+		return nil, nil, fmt.Errorf("no token: %v", err)
+	}
+	return c, slots, nil
 }
