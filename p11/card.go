@@ -113,21 +113,43 @@ type card struct {
 // signature certificate exists.
 const certHeadLen = 256
 
-// triesInfo is a cached retry counter: n tries left, learnt at time at.
+// triesInfo is a cached retry counter: n tries left, learnt at time at;
+// stale asks the next C_GetTokenInfo to read it again.
 type triesInfo struct {
 	n     int
 	at    time.Time
 	known bool
+	stale bool
 }
 
-// triesMaxAge is how long C_GetTokenInfo trusts a retry counter read
-// before (by itself or carried by a VERIFY answer) instead of asking the
-// card again. Applications call C_GetTokenInfo in bursts (pkcs11-tool
-// twice per signature, NSS at every slot look-up), and each query costs
-// two APDUs; a try spent by another application shows after at most this
-// long. A counter of 0 is kept for the insertion: only the municipal
-// office unlocks a PIN, and that takes the card out of the reader.
+// The retry counter C_GetTokenInfo shows is read from the card once per
+// insertion, and then again only when it matters: when an application
+// starts to use the token (its first session opens) and the counter is
+// older than triesMaxAge. Every answer to a VERIFY, including the tries
+// check before each held-PIN signature, updates it for free. The clock
+// alone never causes card traffic, so a program that polls
+// C_GetTokenInfo while idle (browsers do) costs 0 APDUs; the price is
+// that a try spent by another program while this one keeps its sessions
+// open shows at this program's next login, signature or new session,
+// not before. A counter of 0 is kept for the insertion: only the
+// municipal office unlocks a PIN, and that takes the card out of the
+// reader.
 const triesMaxAge = 5 * time.Second
+
+// now is the clock of the retry-counter cache; tests move it.
+var now = time.Now
+
+// tokenInUse records that token k's first session opened: the next
+// C_GetTokenInfo reads the retry counter again if it is older than
+// triesMaxAge.
+func (c *card) tokenInUse(k tokenKind) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := &c.tries[k]
+	if t.known && t.n != 0 && now().Sub(t.at) >= triesMaxAge {
+		t.stale = true
+	}
+}
 
 // errDeviceRemoved is returned once a card is gone.
 var errDeviceRemoved = ck.Error(ck.CKR_DEVICE_REMOVED)
@@ -494,8 +516,7 @@ func (c *card) loadCert(ctx cardos.Context, id jpki.CertID) error {
 //     certificate (holder under 15, face-authentication card), refused
 //     means it is there behind the password;
 //   - the retry counter (the empty VERIFY, which never spends a try),
-//     unless learnt within triesMaxAge by an earlier query or from the
-//     answer to a VERIFY.
+//     when unknown or stale (see triesMaxAge).
 func (c *card) tokenState(ctx cardos.Context, k tokenKind) (serial string, serialErr error, tries int, err error) {
 	c.io.Lock()
 	defer c.io.Unlock()
@@ -503,7 +524,7 @@ func (c *card) tokenState(ctx cardos.Context, k tokenKind) (serial string, seria
 	needSerial := c.serial == ""
 	needProbe := k == signToken && !c.signProbed && c.signCertState == certUnknown
 	t := c.tries[k]
-	needTries := !t.known || (t.n != 0 && time.Since(t.at) >= triesMaxAge)
+	needTries := !t.known || t.stale
 	c.mu.Unlock()
 	var head []byte
 	absent := false
@@ -563,7 +584,7 @@ func cardLevel(err error) bool {
 func (c *card) setTries(k tokenKind, n int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.tries[k] = triesInfo{n: n, at: time.Now(), known: true}
+	c.tries[k] = triesInfo{n: n, at: now(), known: true}
 }
 
 // knownLocked reports whether token k's PIN is known to be locked.

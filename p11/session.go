@@ -87,6 +87,9 @@ func (m *Module) OpenSession(slot, flags uint) (uint, error) {
 	}
 	m.nextSession++
 	s := &session{id: m.nextSession, slot: slot, kind: ref.kind, c: c, rw: flags&ck.CKF_RW_SESSION != 0}
+	if m.countLocked(c, ref.kind, false) == 0 {
+		c.tokenInUse(ref.kind)
+	}
 	m.sessions[s.id] = s
 	m.log.debugf("C_OpenSession: slot %d (%s token) session %d rw=%v", slot, ref.kind, s.id, s.rw)
 	return s.id, nil

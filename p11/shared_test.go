@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -394,4 +395,47 @@ func TestRecoversAfterServiceRestart(t *testing.T) {
 			assert.Equal(t, 3, card.TriesLeft(1))
 		})
 	}
+}
+
+// Idle cost: once the token was listed, C_GetTokenInfo costs no APDU
+// however often and however late it is asked; the counter is read
+// again when an application opens the token's first session and it is
+// older than triesMaxAge, so a try another program spent shows then.
+func TestIdleTokenInfoCostsNoAPDU(t *testing.T) {
+	f := newFixture(t)
+	auth, sign := f.slots()
+	clock := time.Now()
+	now = func() time.Time { return clock }
+	t.Cleanup(func() { now = time.Now })
+	for _, slot := range []uint{auth, sign} {
+		_, err := f.m.TokenInfo(slot)
+		require.NoError(t, err)
+	}
+	before := f.card.Stats().APDUs
+	for i := 0; i < 100; i++ {
+		clock = clock.Add(time.Minute)
+		for _, slot := range []uint{auth, sign} {
+			_, err := f.m.TokenInfo(slot)
+			require.NoError(t, err)
+		}
+	}
+	assert.Equal(t, before, f.card.Stats().APDUs, "100 idle minutes of polling cost no APDU")
+
+	// Another program spends a try; our first session on the token makes
+	// the next C_GetTokenInfo show it.
+	f.other(rawSelectJPKI)
+	f.other("00A4020C020018")
+	require.Equal(t, "63C2", f.other("0020008004"+hex.EncodeToString([]byte("0000"))))
+	s := f.open1(auth, false)
+	info, err := f.m.TokenInfo(auth)
+	require.NoError(t, err)
+	assert.NotZero(t, info.Flags&ck.CKF_USER_PIN_COUNT_LOW, "the spent try shows when the token is used")
+	// A second session, opened right away, reads nothing more.
+	before = f.card.Stats().APDUs
+	f.open1(auth, false)
+	_, err = f.m.TokenInfo(auth)
+	require.NoError(t, err)
+	assert.Equal(t, before, f.card.Stats().APDUs)
+	f.login(s, sim.DefaultAuthPIN)
+	assert.Equal(t, 3, f.card.TriesLeft(1))
 }
