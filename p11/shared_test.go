@@ -49,6 +49,20 @@ func (f *fixture) pinLessSign(fid string) string {
 	return f.other(fmt.Sprintf("802A0080%02X%s00", len(rawSignInfo)/2, rawSignInfo))
 }
 
+// rawVerify is VERIFY with pin for the selected PIN EF, as hex.
+func rawVerify(pin string) string {
+	return fmt.Sprintf("00200080%02X%s", len(pin), hex.EncodeToString([]byte(pin)))
+}
+
+// eachScope runs fn on a fresh fixture with both tokens in each PIN scope.
+func eachScope(t *testing.T, fn func(t *testing.T, f *fixture, scope PINScope)) {
+	for _, scope := range []PINScope{ScopeOperation, ScopeSession} {
+		t.Run(scope.String(), func(t *testing.T) {
+			fn(t, newFixtureConfig(t, scopeConfig(scope, scope)), scope)
+		})
+	}
+}
+
 func scopeConfig(auth, sign PINScope) *Config {
 	c := DefaultConfig()
 	c.AuthPINScope, c.SignPINScope = auth, sign
@@ -89,25 +103,22 @@ func TestCorrectPINAfterOtherProgramSelected(t *testing.T) {
 // another program selected the other key (and verified its PIN) between
 // the module's calls.
 func TestSignatureByTheRightKey(t *testing.T) {
-	for _, scope := range []PINScope{ScopeOperation, ScopeSession} {
-		t.Run(scope.String(), func(t *testing.T) {
-			f := newFixtureConfig(t, scopeConfig(scope, scope))
-			auth, _ := f.slots()
-			s := f.open1(auth, false)
-			f.login(s, sim.DefaultAuthPIN)
-			key := f.privKey(s)
-			// Another program logs in to the sign key and leaves it selected.
-			f.other(rawSelectJPKI)
-			f.other("00A4020C02001B")
-			require.Equal(t, "9000", f.other("00200080"+fmt.Sprintf("%02X", len(sim.DefaultSignPIN))+hex.EncodeToString([]byte(sim.DefaultSignPIN))))
-			require.Equal(t, "9000", f.other("00A4020C02001A"))
-			sig := f.sign(s, key, ck.CKM_SHA256_RSA_PKCS, []byte("data"))
-			sum := sha256.Sum256([]byte("data"))
-			certs := f.card.Certificates()
-			require.NoError(t, rsa.VerifyPKCS1v15(certPub(t, certs.AuthCert), crypto.SHA256, sum[:], sig), "signed by the auth key")
-			require.Error(t, rsa.VerifyPKCS1v15(certPub(t, certs.SignCert), crypto.SHA256, sum[:], sig), "not by the sign key")
-		})
-	}
+	eachScope(t, func(t *testing.T, f *fixture, scope PINScope) {
+		auth, _ := f.slots()
+		s := f.open1(auth, false)
+		f.login(s, sim.DefaultAuthPIN)
+		key := f.privKey(s)
+		// Another program logs in to the sign key and leaves it selected.
+		f.other(rawSelectJPKI)
+		f.other("00A4020C02001B")
+		require.Equal(t, "9000", f.other(rawVerify(sim.DefaultSignPIN)))
+		require.Equal(t, "9000", f.other("00A4020C02001A"))
+		sig := f.sign(s, key, ck.CKM_SHA256_RSA_PKCS, []byte("data"))
+		sum := sha256.Sum256([]byte("data"))
+		certs := f.card.Certificates()
+		require.NoError(t, rsa.VerifyPKCS1v15(certPub(t, certs.AuthCert), crypto.SHA256, sum[:], sig), "signed by the auth key")
+		require.Error(t, rsa.VerifyPKCS1v15(certPub(t, certs.SignCert), crypto.SHA256, sum[:], sig), "not by the sign key")
+	})
 }
 
 // Another program's logout (it selects another applet) or a card reset:
@@ -155,38 +166,32 @@ func TestOtherProgramLogsOut(t *testing.T) {
 // from another program after every call of the module; in ScopeSession
 // it accepts one while the token is logged in (the documented trade-off).
 func TestNoPINWindow(t *testing.T) {
-	for _, scope := range []PINScope{ScopeOperation, ScopeSession} {
-		t.Run(scope.String(), func(t *testing.T) {
-			f := newFixtureConfig(t, scopeConfig(scope, scope))
-			auth, sign := f.slots()
-			want := "6982"
-			if scope == ScopeSession {
-				want = "9000"
-			}
-			s := f.open1(auth, false)
-			f.login(s, sim.DefaultAuthPIN)
-			assert.Equal(t, want, f.pinLessSign("0017"), "after the auth login")
-			f.sign(s, f.privKey(s), ck.CKM_SHA256_RSA_PKCS, []byte("x"))
-			assert.Equal(t, want, f.pinLessSign("0017"), "after an auth signature")
-			ss := f.open1(sign, false)
-			f.login(ss, sim.DefaultSignPIN)
-			assert.Equal(t, want, f.pinLessSign("001A"), "after the sign login")
-			f.sign(ss, f.privKey(ss), ck.CKM_SHA256_RSA_PKCS, []byte("x"))
-			assert.Equal(t, want, f.pinLessSign("001A"), "after a sign signature")
-			require.NoError(t, f.m.Logout(s))
-			assert.Equal(t, "6982", f.pinLessSign("0017"), "after logout")
-			assert.Equal(t, "6982", f.pinLessSign("001A"), "after logout")
-		})
-	}
+	eachScope(t, func(t *testing.T, f *fixture, scope PINScope) {
+		auth, sign := f.slots()
+		want := "6982"
+		if scope == ScopeSession {
+			want = "9000"
+		}
+		s := f.open1(auth, false)
+		f.login(s, sim.DefaultAuthPIN)
+		assert.Equal(t, want, f.pinLessSign("0017"), "after the auth login")
+		f.sign(s, f.privKey(s), ck.CKM_SHA256_RSA_PKCS, []byte("x"))
+		assert.Equal(t, want, f.pinLessSign("0017"), "after an auth signature")
+		ss := f.open1(sign, false)
+		f.login(ss, sim.DefaultSignPIN)
+		assert.Equal(t, want, f.pinLessSign("001A"), "after the sign login")
+		f.sign(ss, f.privKey(ss), ck.CKM_SHA256_RSA_PKCS, []byte("x"))
+		assert.Equal(t, want, f.pinLessSign("001A"), "after a sign signature")
+		require.NoError(t, f.m.Logout(s))
+		assert.Equal(t, "6982", f.pinLessSign("0017"), "after logout")
+		assert.Equal(t, "6982", f.pinLessSign("001A"), "after logout")
+	})
 }
 
 // A held PIN is not sent once the card shows a wrong try since the login
 // (another program, or another process holding an old PIN); a held PIN
 // the card refuses (changed elsewhere) is sent once and never again.
 func TestHeldPINNeverBurnsMoreThanOneTry(t *testing.T) {
-	verify := func(pin string) string {
-		return fmt.Sprintf("00200080%02X%s", len(pin), hex.EncodeToString([]byte(pin)))
-	}
 	t.Run("a wrong try since the login", func(t *testing.T) {
 		f := newFixture(t)
 		auth, _ := f.slots()
@@ -195,7 +200,7 @@ func TestHeldPINNeverBurnsMoreThanOneTry(t *testing.T) {
 		key := f.privKey(s)
 		f.other(rawSelectJPKI)
 		f.other("00A4020C020018")
-		require.Equal(t, "63C2", f.other(verify("0000")))
+		require.Equal(t, "63C2", f.other(rawVerify("0000")))
 		stats := f.card.Stats()
 		require.NoError(t, f.m.SignInit(s, Mechanism{Type: ck.CKM_SHA256_RSA_PKCS}, key))
 		_, _, err := f.m.Sign(s, []byte("x"), OutBuf{Len: 256})
@@ -216,7 +221,7 @@ func TestHeldPINNeverBurnsMoreThanOneTry(t *testing.T) {
 		key := f.privKey(s)
 		f.other(rawSelectJPKI)
 		f.other("00A4020C020018")
-		require.Equal(t, "9000", f.other(verify(sim.DefaultAuthPIN)))
+		require.Equal(t, "9000", f.other(rawVerify(sim.DefaultAuthPIN)))
 		require.Equal(t, "9000", f.other("00240180"+fmt.Sprintf("%02X", 4)+hex.EncodeToString([]byte("9999"))))
 		for i := 0; i < 3; i++ {
 			err := f.m.SignInit(s, Mechanism{Type: ck.CKM_SHA256_RSA_PKCS}, key)
@@ -258,46 +263,43 @@ func TestCloseSessionRaceDeterministic(t *testing.T) {
 // one thread's last session never logs out another thread's fresh login
 // (the login is checked and undone under the same lock a login holds).
 func TestCloseSessionRace(t *testing.T) {
-	for _, scope := range []PINScope{ScopeOperation, ScopeSession} {
-		t.Run(scope.String(), func(t *testing.T) {
-			f := newFixtureConfig(t, scopeConfig(scope, scope))
-			auth, _ := f.slots()
-			var wg sync.WaitGroup
-			var mu sync.Mutex
-			bad := 0
-			for g := 0; g < 3; g++ {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for i := 0; i < 150; i++ {
-						s, err := f.m.OpenSession(auth, ck.CKF_SERIAL_SESSION)
-						if err != nil {
-							panic(err)
-						}
-						err = f.m.Login(s, ck.CKU_USER, []byte(sim.DefaultAuthPIN))
-						if err != nil && ck.RV(err) != ck.CKR_USER_ALREADY_LOGGED_IN {
-							panic(err)
-						}
-						info, err := f.m.SessionInfo(s)
-						if err != nil {
-							panic(err)
-						}
-						if info.State != ck.CKS_RO_USER_FUNCTIONS {
-							mu.Lock()
-							bad++
-							mu.Unlock()
-						}
-						if err := f.m.CloseSession(s); err != nil {
-							panic(err)
-						}
+	eachScope(t, func(t *testing.T, f *fixture, scope PINScope) {
+		auth, _ := f.slots()
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		bad := 0
+		for g := 0; g < 3; g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < 150; i++ {
+					s, err := f.m.OpenSession(auth, ck.CKF_SERIAL_SESSION)
+					if err != nil {
+						panic(err)
 					}
-				}()
-			}
-			wg.Wait()
-			assert.Zero(t, bad, "sessions logged out right after their own login")
-			assert.Equal(t, 3, f.card.TriesLeft(1))
-		})
-	}
+					err = f.m.Login(s, ck.CKU_USER, []byte(sim.DefaultAuthPIN))
+					if err != nil && ck.RV(err) != ck.CKR_USER_ALREADY_LOGGED_IN {
+						panic(err)
+					}
+					info, err := f.m.SessionInfo(s)
+					if err != nil {
+						panic(err)
+					}
+					if info.State != ck.CKS_RO_USER_FUNCTIONS {
+						mu.Lock()
+						bad++
+						mu.Unlock()
+					}
+					if err := f.m.CloseSession(s); err != nil {
+						panic(err)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		assert.Zero(t, bad, "sessions logged out right after their own login")
+		assert.Equal(t, 3, f.card.TriesLeft(1))
+	})
 }
 
 // deadContext wraps a Context; while dead is set, every transport it
@@ -425,7 +427,7 @@ func TestIdleTokenInfoCostsNoAPDU(t *testing.T) {
 	// the next C_GetTokenInfo show it.
 	f.other(rawSelectJPKI)
 	f.other("00A4020C020018")
-	require.Equal(t, "63C2", f.other("0020008004"+hex.EncodeToString([]byte("0000"))))
+	require.Equal(t, "63C2", f.other(rawVerify("0000")))
 	s := f.open1(auth, false)
 	info, err := f.m.TokenInfo(auth)
 	require.NoError(t, err)
