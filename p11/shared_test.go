@@ -441,3 +441,37 @@ func TestIdleTokenInfoCostsNoAPDU(t *testing.T) {
 	f.login(s, sim.DefaultAuthPIN)
 	assert.Equal(t, 3, f.card.TriesLeft(1))
 }
+
+// Whether re-selecting the JPKI applet drops a verified PIN is unknown
+// on real cards (fact sheet §9). The module selects the applet in every
+// transaction: in ScopeOperation everything works under both answers;
+// in ScopeSession a card that drops the PIN makes the signature answer
+// CKR_USER_NOT_LOGGED_IN (never a device error, never a try spent).
+func TestReselectClearsPINs(t *testing.T) {
+	eachScope(t, func(t *testing.T, f *fixture, scope PINScope) {
+		q := f.card.Quirks()
+		q.ReselectClearsPINs = true
+		f.card.SetQuirks(q)
+		auth, sign := f.slots()
+		s := f.open1(auth, false)
+		f.login(s, sim.DefaultAuthPIN)
+		key := f.privKey(s)
+		require.NoError(t, f.m.SignInit(s, Mechanism{Type: ck.CKM_SHA256_RSA_PKCS}, key))
+		_, _, err := f.m.Sign(s, []byte("x"), OutBuf{Len: 256})
+		ss := f.open1(sign, false)
+		lerr := f.m.Login(ss, ck.CKU_USER, []byte(sim.DefaultSignPIN))
+		if scope == ScopeOperation {
+			require.NoError(t, err)
+			require.NoError(t, lerr)
+			certs := f.find(ss, Attribute{Type: ck.CKA_CLASS, Value: ulong(ck.CKO_CERTIFICATE)}, Attribute{Type: ck.CKA_ID, Value: []byte{2}})
+			require.Len(t, certs, 1)
+			assert.Equal(t, f.card.Certificates().SignCert, f.attr(ss, certs[0], ck.CKA_VALUE), "the sign certificate is read with the held password")
+			f.sign(ss, f.privKey(ss), ck.CKM_SHA256_RSA_PKCS, []byte("y"))
+		} else {
+			assert.Equal(t, "CKR_USER_NOT_LOGGED_IN", rv(err))
+			require.NoError(t, lerr, "the login itself (VERIFY and certificate header in one transaction) works")
+		}
+		assert.Equal(t, 3, f.card.TriesLeft(1))
+		assert.Equal(t, 5, f.card.TriesLeft(2))
+	})
+}
