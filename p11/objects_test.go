@@ -141,17 +141,19 @@ func TestObjectsAreReadOnly(t *testing.T) {
 	ro, rw := f.open1(auth, false), f.open1(auth, true)
 	obj := f.find(ro)[0]
 	tmpl := []Attribute{{ck.CKA_LABEL, []byte("x")}}
-	_, err := f.m.CreateObject(ro, tmpl)
-	assert.Equal(t, "CKR_SESSION_READ_ONLY", rv(err))
-	_, err = f.m.CreateObject(rw, tmpl)
-	assert.Equal(t, "CKR_TOKEN_WRITE_PROTECTED", rv(err))
-	_, err = f.m.CopyObject(rw, obj, tmpl)
-	assert.Equal(t, "CKR_ACTION_PROHIBITED", rv(err))
-	assert.Equal(t, "CKR_SESSION_READ_ONLY", rv(f.m.DestroyObject(ro, obj)))
-	assert.Equal(t, "CKR_ACTION_PROHIBITED", rv(f.m.DestroyObject(rw, obj)))
-	assert.Equal(t, "CKR_SESSION_READ_ONLY", rv(f.m.SetAttributeValue(ro, obj, tmpl)))
-	assert.Equal(t, "CKR_ACTION_PROHIBITED", rv(f.m.SetAttributeValue(rw, obj, tmpl)))
-	assert.Equal(t, "CKR_OBJECT_HANDLE_INVALID", rv(f.m.DestroyObject(rw, 12345)))
+	session := []Attribute{{ck.CKA_TOKEN, boolean(false)}, {ck.CKA_CLASS, ulong(ck.CKO_DATA)}}
+	// CKR_TOKEN_WRITE_PROTECTED outranks CKR_SESSION_READ_ONLY (§5.1.6),
+	// and session objects are not supported either.
+	for _, s := range []uint{ro, rw} {
+		assert.Equal(t, "CKR_TOKEN_WRITE_PROTECTED", rv(f.m.CreateObject(s, tmpl)))
+		assert.Equal(t, "CKR_TOKEN_WRITE_PROTECTED", rv(f.m.CreateObject(s, session)))
+		assert.Equal(t, "CKR_TOKEN_WRITE_PROTECTED", rv(f.m.CopyObject(s, obj, session)))
+		assert.Equal(t, "CKR_TOKEN_WRITE_PROTECTED", rv(f.m.DestroyObject(s, obj)))
+		assert.Equal(t, "CKR_TOKEN_WRITE_PROTECTED", rv(f.m.SetAttributeValue(s, obj, tmpl)))
+		assert.Equal(t, "CKR_OBJECT_HANDLE_INVALID", rv(f.m.DestroyObject(s, 12345)))
+		assert.Equal(t, "CKR_OBJECT_HANDLE_INVALID", rv(f.m.CopyObject(s, 12345, nil)))
+	}
+	assert.Equal(t, "CKR_SESSION_HANDLE_INVALID", rv(f.m.CreateObject(999, tmpl)))
 }
 
 func TestFindOperationRules(t *testing.T) {
