@@ -78,11 +78,13 @@ var specs = map[objKind]objectSpec{
 // NSS and libp11 can list and match the key without a PIN; its private
 // key has CKA_PRIVATE true and, as the spec says of private objects,
 // only appears after C_Login (these applications log in before they look
-// for the private key by CKA_ID). The signature token shows nothing
-// before login: the card refuses to read the signature certificate
+// for the private key by CKA_ID). The signature token shows only its CA
+// certificate (CKA_ID 04, EF 0002) before login: it is J-LIS's published
+// CA, which the card serves without the password, and verifying a
+// signature needs it; the card refuses to read the signature certificate
 // without the password, and the public key comes from that certificate.
-// After login it shows the certificate, both keys and the CA
-// certificate, and forgets them all at logout.
+// After login it also shows the certificate and both keys, and forgets
+// them at logout (the CA certificate stays).
 //
 // Certificates are read lazily: the certificate and public-key objects
 // exist once the start of their certificate was read (the key's
@@ -107,11 +109,8 @@ func (c *card) visibleKinds(k tokenKind) []objKind {
 		}
 		return out
 	}
-	if !c.loggedIn[signToken] {
-		return nil
-	}
 	var out []objKind
-	if c.signHead != nil {
+	if c.loggedIn[signToken] && c.signHead != nil {
 		out = append(out, objSignCert, objSignPub, objSignPriv)
 	}
 	if c.signCA != nil {
@@ -136,11 +135,8 @@ func (c *card) candidates(k tokenKind) []objKind {
 		}
 		return append(out, objAuthCA)
 	}
-	if !c.loggedIn[signToken] {
-		return nil
-	}
 	var out []objKind
-	if c.signHead != nil {
+	if c.loggedIn[signToken] && c.signHead != nil {
 		out = append(out, objSignCert, objSignPub, objSignPriv)
 	}
 	return append(out, objSignCA)

@@ -112,10 +112,21 @@ func TestSignTokenObjectsOnlyWhileLoggedIn(t *testing.T) {
 	f := newFixture(t)
 	_, sign := f.slots()
 	s := f.open1(sign, false)
-	assert.Empty(t, f.find(s), "nothing before login")
+	certs := f.card.Certificates()
+	// Before login: only the CA certificate (public, CKA_ID 04), read
+	// only when a search needs it.
+	reads := f.card.Stats().ByINS[0xB0]
+	assert.Empty(t, f.findClass(s, ck.CKO_PRIVATE_KEY))
+	assert.Empty(t, f.findClass(s, ck.CKO_PUBLIC_KEY))
+	assert.Equal(t, reads, f.card.Stats().ByINS[0xB0], "a search the CA cannot match reads nothing")
+	ca := f.find(s)
+	require.Len(t, ca, 1, "only the CA certificate before login")
+	assert.Equal(t, []byte{4}, f.attr(s, ca[0], ck.CKA_ID))
+	assert.Equal(t, certs.SignCA, f.attr(s, ca[0], ck.CKA_VALUE))
+	assert.Equal(t, ulong(ck.CK_CERTIFICATE_CATEGORY_AUTHORITY), f.attr(s, ca[0], ck.CKA_CERTIFICATE_CATEGORY))
+	assert.Empty(t, f.find(s, Attribute{ck.CKA_ID, []byte{2}}), "the signature certificate stays hidden")
 
 	f.login(s, sim.DefaultSignPIN)
-	certs := f.card.Certificates()
 	userCert := f.find(s, Attribute{ck.CKA_CLASS, ulong(ck.CKO_CERTIFICATE)}, Attribute{ck.CKA_ID, []byte{2}})
 	require.Len(t, userCert, 1)
 	assert.Equal(t, certs.SignCert, f.attr(s, userCert[0], ck.CKA_VALUE))
@@ -125,7 +136,7 @@ func TestSignTokenObjectsOnlyWhileLoggedIn(t *testing.T) {
 	assert.Len(t, f.find(s), 4)
 
 	require.NoError(t, f.m.Logout(s))
-	assert.Empty(t, f.find(s), "gone after logout")
+	assert.Equal(t, ca, f.find(s), "only the CA certificate after logout")
 	assert.Equal(t, "CKR_OBJECT_HANDLE_INVALID", rv(f.m.GetAttributeValue(s, userCert[0], []AttrRequest{{Type: ck.CKA_VALUE}})))
 	f.m.mu.Lock()
 	c := f.m.sessions[s].c
