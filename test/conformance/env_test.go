@@ -62,8 +62,8 @@ type env struct {
 	m    Mem
 	tok  token
 	slot uint // the token's slot
-	// s is the session the state opened (0: none); s2 a second one.
-	s, s2 uint
+	// s is the session the state opened (0: none).
+	s uint
 	// priv, pub and cert are the token's key pair and certificate (0
 	// when the state did not find them); stale private-key handles are
 	// kept across a logout.
