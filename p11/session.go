@@ -335,6 +335,12 @@ func (m *Module) SessionCancel(sess, flags uint) error {
 	if err != nil {
 		return err
 	}
+	s.end(flags)
+	return nil
+}
+
+// end ends the operations named by flags (as in C_SessionCancel).
+func (s *session) end(flags uint) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if flags&ck.CKF_SIGN != 0 {
@@ -349,7 +355,6 @@ func (m *Module) SessionCancel(sess, flags uint) error {
 	if flags&ckfFindObjects != 0 {
 		s.find = nil
 	}
-	return nil
 }
 
 // SeedRandom implements C_SeedRandom: the card has no random generator,
@@ -364,10 +369,10 @@ func (m *Module) SeedRandom(sess uint, seed []byte) error {
 }
 
 // GenerateRandom implements C_GenerateRandom: the card has no random
-// generator.
-func (m *Module) GenerateRandom(sess uint, n uint) ([]byte, error) {
+// generator, so it never succeeds (and needs no buffer).
+func (m *Module) GenerateRandom(sess uint) error {
 	if _, err := m.session(sess); err != nil {
-		return nil, err
+		return err
 	}
-	return nil, ck.Error(ck.CKR_RANDOM_NO_RNG)
+	return ck.Error(ck.CKR_RANDOM_NO_RNG)
 }
