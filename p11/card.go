@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
-	"github.com/myna-pkcs11/myna-pkcs11/cardos/apdu"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/jpki"
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 )
@@ -175,7 +174,9 @@ func mapCardErr(err error) error {
 		rv = ck.CKR_PIN_INCORRECT
 	case errors.Is(err, jpki.ErrPINRequired):
 		rv = ck.CKR_USER_NOT_LOGGED_IN
-	case errors.Is(err, jpki.ErrBadLength):
+	case errors.Is(err, jpki.ErrBadPINLength):
+		rv = ck.CKR_PIN_LEN_RANGE
+	case errors.Is(err, jpki.ErrBadDataLength):
 		rv = ck.CKR_DATA_LEN_RANGE
 	}
 	return fmt.Errorf("%w: %w", ck.Error(rv), err)
@@ -379,29 +380,11 @@ func (c *card) probe(ctx cardos.Context) bool {
 		} else {
 			c.log.infof("reader %q: JPKI token %q is not a My Number Card: no token", c.reader, name)
 		}
-	case errors.Is(err, jpki.ErrNotJPKI) && definitiveNotJPKI(err), errors.Is(err, jpki.ErrNotFound):
+	case errors.Is(err, jpki.ErrNotJPKI), errors.Is(err, jpki.ErrNotFound):
 		c.probed, c.jpki = true, false
 		c.log.infof("reader %q: the card is not a My Number Card (no JPKI applet): no token", c.reader)
 	}
 	return c.jpki && !c.removed
-}
-
-// definitiveNotJPKI reports whether a refused SELECT of the JPKI applet
-// means the card has no such applet (6A82 not found, 6A86 wrong P1-P2,
-// 6D00/6E00 instruction or class not supported), as opposed to a passing
-// fault (6Fxx, 64xx, 65xx, ...: a bad contact, a glitch) after which the
-// next look must try again instead of hiding the token until the card is
-// re-inserted.
-func definitiveNotJPKI(err error) bool {
-	var ae *apdu.Error
-	if !errors.As(err, &ae) {
-		return true
-	}
-	switch ae.SW {
-	case 0x6A82, 0x6A86, 0x6D00, 0x6E00:
-		return true
-	}
-	return false
 }
 
 // setAuthHeadLocked records the start of the authentication

@@ -273,7 +273,7 @@ func (m *Module) signOnCard(s *session, op *signOp) ([]byte, error) {
 	}
 	sig, err := s.c.sign(ctx, s.kind, in)
 	if err != nil {
-		return nil, m.deviceGone(s, err)
+		return nil, m.cardGone(s.c, err)
 	}
 	return sig, nil
 }
@@ -300,7 +300,7 @@ func (m *Module) VerifyInit(sess uint, mech Mechanism, key uint) error {
 	}
 	cert, err := s.c.parsedCert(ctx, certOf(k))
 	if err != nil {
-		return m.deviceGone(s, err)
+		return m.cardGone(s.c, err)
 	}
 	pub, ok := cert.PublicKey.(*rsa.PublicKey)
 	if !ok {

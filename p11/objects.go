@@ -473,7 +473,7 @@ func (m *Module) GetAttributeValue(sess, obj uint, reqs []AttrRequest) error {
 	}
 	a, err := s.c.attributes(ctx, k, types)
 	if err != nil {
-		return m.deviceGone(s, err)
+		return m.cardGone(s.c, err)
 	}
 	var sensitive, invalid, small bool
 	for i := range reqs {
@@ -521,7 +521,7 @@ func (m *Module) GetObjectSize(sess, obj uint) (uint, error) {
 	}
 	a, err := s.c.fullAttrs(ctx, k)
 	if err != nil {
-		return 0, m.deviceGone(s, err)
+		return 0, m.cardGone(s.c, err)
 	}
 	var n uint
 	for _, v := range a.v {
@@ -619,7 +619,7 @@ func (m *Module) FindObjectsInit(sess uint, tmpl []Attribute) error {
 	}
 	found, err := s.c.find(ctx, s.kind, tmpl)
 	if err != nil {
-		return m.deviceGone(s, err)
+		return m.cardGone(s.c, err)
 	}
 	for i := range found {
 		found[i] = handleOf(s.c, objKind(found[i]))

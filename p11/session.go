@@ -51,16 +51,6 @@ func (m *Module) session(id uint) (*session, error) {
 	return s, nil
 }
 
-// deviceGone closes the sessions of a card found removed during an
-// operation; the operation itself returns CKR_DEVICE_REMOVED.
-func (m *Module) deviceGone(s *session, err error) error {
-	if ck.RV(err) == ck.CKR_DEVICE_REMOVED {
-		m.mu.Lock()
-		m.dropSessionsLocked(s.c)
-		m.mu.Unlock()
-	}
-	return err
-}
 
 // OpenSession implements C_OpenSession. CKF_SERIAL_SESSION is required.
 // Read/write sessions are allowed although the token is write-protected
@@ -109,7 +99,7 @@ func (m *Module) CloseSession(sess uint) error {
 	if testHookClosing != nil {
 		testHookClosing()
 	}
-	return m.deviceGone(s, s.c.logoutIfUnused(ctx, s.kind, m.unusedFunc(s.c, s.kind), "last session closed"))
+	return m.cardGone(s.c, s.c.logoutIfUnused(ctx, s.kind, m.unusedFunc(s.c, s.kind), "last session closed"))
 }
 
 // testHookClosing, set by tests, runs in CloseSession between removing
@@ -236,7 +226,7 @@ func (m *Module) Login(sess, userType uint, pin []byte) error {
 	if err != nil {
 		m.log.infof("C_Login (%s token): %v", s.kind, err)
 	}
-	return m.deviceGone(s, err)
+	return m.cardGone(s.c, err)
 }
 
 // signCertKnown returns what is known about the signature certificate.
@@ -270,7 +260,7 @@ func (m *Module) Logout(sess uint) error {
 	s.mu.Lock()
 	s.find, s.sign = nil, nil // private objects vanish; operations on them end
 	s.mu.Unlock()
-	return m.deviceGone(s, s.c.logoutOnCard(ctx, "C_Logout"))
+	return m.cardGone(s.c, s.c.logoutOnCard(ctx, "C_Logout"))
 }
 
 // SetPIN implements C_SetPIN: both PINs are checked against the policy
@@ -304,7 +294,7 @@ func (m *Module) SetPIN(sess uint, oldPIN, newPIN []byte) error {
 	if err != nil {
 		m.log.infof("C_SetPIN (%s token): %v", s.kind, err)
 	}
-	return m.deviceGone(s, err)
+	return m.cardGone(s.c, err)
 }
 
 // InitPIN implements C_InitPIN: the card cannot set a PIN without the old
