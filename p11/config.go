@@ -54,6 +54,11 @@ type Config struct {
 	// a slot ("tokens = auth,sign"). With only AuthToken, browsers never
 	// see the signature token.
 	AuthToken, SignToken bool
+	// TokensFrom says where AuthToken and SignToken came from, for the
+	// log: "FILE:LINE" or MYNA_PKCS11_TOKENS when set, else (after
+	// LoadConfig) "default for PROGRAM (ROLE)", the choice made from the
+	// program that loaded the module; empty in DefaultConfig.
+	TokensFrom string
 	// Readers keeps only the readers whose name contains it; empty keeps
 	// them all. Other readers are never touched.
 	Readers string
@@ -110,9 +115,9 @@ func parsePINScope(v string) (PINScope, error) {
 	return 0, fmt.Errorf("%q is not operation or session", v)
 }
 
-// DefaultConfig is the configuration without a file or variables: both
-// tokens of every reader, no log, the card verified only inside each
-// operation for both tokens.
+// DefaultConfig is the configuration without a file or variables and
+// before the host program is looked at: both tokens of every reader, no
+// log, the card verified only inside each operation for both tokens.
 func DefaultConfig() Config {
 	return Config{AuthToken: true, SignToken: true}
 }
@@ -122,16 +127,20 @@ func DefaultConfig() Config {
 // (~/.config/myna-pkcs11.conf) if it exists, else /etc/myna-pkcs11.conf;
 // then MYNA_PKCS11_DEBUG, MYNA_PKCS11_LOG, MYNA_PKCS11_TOKENS and
 // MYNA_PKCS11_READERS override the file (an empty variable counts as
-// unset). A missing file means the defaults. It never fails: each line or
-// variable it cannot use is described in problems (naming the file, line
-// and key) and the value before it is kept.
+// unset). A missing file means the defaults. When neither the file nor
+// MYNA_PKCS11_TOKENS says which tokens to show, they are chosen from the
+// program that loaded the module (see hostprog.go): browsers get the
+// authentication token only, document signers the signature token only,
+// every other program both. It never fails: each line or variable it
+// cannot use is described in problems (naming the file, line and key) and
+// the value before it is kept.
 func LoadConfig() (c Config, problems []string) {
-	return loadConfig(os.Getenv, os.ReadFile)
+	return loadConfig(os.Getenv, os.ReadFile, hostExecutable())
 }
 
-// loadConfig is LoadConfig with the environment and file system as
-// parameters, for tests.
-func loadConfig(getenv func(string) string, readFile func(string) ([]byte, error)) (Config, []string) {
+// loadConfig is LoadConfig with the environment, the file system and the
+// host program's path as parameters, for tests.
+func loadConfig(getenv func(string) string, readFile func(string) ([]byte, error), exe string) (Config, []string) {
 	c := DefaultConfig()
 	var problems []string
 	path, explicit := configPath(getenv, readFile)
@@ -148,7 +157,7 @@ func loadConfig(getenv func(string) string, readFile func(string) ([]byte, error
 		}
 	}
 	c, p := applyEnv(getenv, c)
-	return c, append(problems, p...)
+	return applyHostDefault(c, exe), append(problems, p...)
 }
 
 // configPath picks the file to read: explicit is true when
@@ -197,6 +206,8 @@ func parseConfig(src string, data []byte, c Config) (Config, []string) {
 		c, err = setKey(c, key, value)
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("%s:%d: %s: %v", src, n, key, err))
+		} else if key == "tokens" {
+			c.TokensFrom = fmt.Sprintf("%s:%d", src, n)
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -265,6 +276,19 @@ func setKey(c Config, key, value string) (Config, error) {
 	return c, nil
 }
 
+// tokensValue writes the tokens shown as a "tokens" value.
+func (c Config) tokensValue() string {
+	switch {
+	case c.AuthToken && c.SignToken:
+		return "auth,sign"
+	case c.AuthToken:
+		return "auth"
+	case c.SignToken:
+		return "sign"
+	}
+	return "none"
+}
+
 // parseTokens reads "auth", "sign" or both, separated by commas.
 func parseTokens(v string) (auth, sign bool, err error) {
 	for _, t := range strings.Split(v, ",") {
@@ -294,7 +318,7 @@ func applyEnv(getenv func(string) string, c Config) (Config, []string) {
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("%s: %v", EnvTokens, err))
 		} else {
-			c.AuthToken, c.SignToken = auth, sign
+			c.AuthToken, c.SignToken, c.TokensFrom = auth, sign, EnvTokens
 		}
 	}
 	if v := getenv(EnvReaders); v != "" {

@@ -52,6 +52,7 @@ func TestParseConfig(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got, problems := parseConfig("test.conf", []byte(tc.text), def)
+			got.TokensFrom = "" // TestTokensFrom checks it
 			assert.Equal(t, tc.want, got)
 			require.Len(t, problems, len(tc.problems), "problems: %q", problems)
 			for i, p := range tc.problems {
@@ -86,6 +87,7 @@ func TestApplyEnv(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got, problems := applyEnv(func(k string) string { return tc.env[k] }, file)
+			got.TokensFrom = "" // TestTokensFrom checks it
 			assert.Equal(t, tc.want, got)
 			assert.Len(t, problems, tc.problems)
 			for _, p := range problems {
@@ -143,7 +145,8 @@ func TestLoadConfigPaths(t *testing.T) {
 				}
 				return nil, &fs.PathError{Op: "open", Path: p, Err: fs.ErrNotExist}
 			}
-			got, problems := loadConfig(func(k string) string { return tc.env[k] }, read)
+			got, problems := loadConfig(func(k string) string { return tc.env[k] }, read, "/usr/bin/pkcs11-tool")
+			got.TokensFrom = "" // TestTokensFrom checks it
 			assert.Equal(t, tc.want, got)
 			require.Len(t, problems, len(tc.problems), "problems: %q", problems)
 			for i, p := range tc.problems {
@@ -163,7 +166,7 @@ func TestLoadConfigReadsTheRealFile(t *testing.T) {
 	t.Setenv(EnvLog, "")
 	c, problems := LoadConfig()
 	assert.Empty(t, problems)
-	assert.Equal(t, Config{AuthToken: true, Readers: "ACS"}, c)
+	assert.Equal(t, Config{AuthToken: true, Readers: "ACS", TokensFrom: path + ":1"}, c)
 }
 
 // configModule initialises a module with cfg over readers named names,

@@ -23,13 +23,13 @@ func TestPINPolicyBeforeCard(t *testing.T) {
 		{"auth NULL", false, nil, "CKR_PIN_LEN_RANGE"},
 		{"auth short", false, []byte("123"), "CKR_PIN_LEN_RANGE"},
 		{"auth long", false, []byte("12345"), "CKR_PIN_LEN_RANGE"},
-		{"auth letter", false, []byte("12a4"), "CKR_PIN_INVALID"},
-		{"auth space", false, []byte("12 4"), "CKR_PIN_INVALID"},
+		{"auth letter", false, []byte("12a4"), "CKR_PIN_INCORRECT"}, // browsers ask again only after INCORRECT or LEN_RANGE
+		{"auth space", false, []byte("12 4"), "CKR_PIN_INCORRECT"},
 		{"sign NULL", true, nil, "CKR_PIN_LEN_RANGE"},
 		{"sign 5", true, []byte("ABC12"), "CKR_PIN_LEN_RANGE"},
 		{"sign 17", true, []byte("ABCDEFGH123456789"), "CKR_PIN_LEN_RANGE"},
-		{"sign symbol", true, []byte("ABC-123"), "CKR_PIN_INVALID"},
-		{"sign non-ASCII", true, []byte("ABC12\xe3"), "CKR_PIN_INVALID"},
+		{"sign symbol", true, []byte("ABC-123"), "CKR_PIN_INCORRECT"},
+		{"sign non-ASCII", true, []byte("ABC12\xe3"), "CKR_PIN_INCORRECT"},
 	}
 	f := newFixture(t)
 	auth, sign := f.slots()
@@ -275,7 +275,7 @@ func TestLogNeverHoldsPINs(t *testing.T) {
 	auth, sign := f.slots()
 	sa, ss := f.open1(auth, true), f.open1(sign, true)
 	assert.Equal(t, "CKR_PIN_INCORRECT", rv(f.m.Login(sa, ck.CKU_USER, []byte("9876"))))
-	assert.Equal(t, "CKR_PIN_INVALID", rv(f.m.Login(sa, ck.CKU_USER, []byte("98x6"))))
+	assert.Equal(t, "CKR_PIN_INCORRECT", rv(f.m.Login(sa, ck.CKU_USER, []byte("98x6"))))
 	f.login(ss, "abc123")
 	assert.Equal(t, "CKR_PIN_INCORRECT", rv(f.m.SetPIN(sa, []byte("5555"), []byte("4444"))))
 	require.NoError(t, f.m.Finalize())

@@ -139,6 +139,9 @@ func (m *Module) loadConfigLocked() {
 			fmt.Fprintf(os.Stderr, "myna-pkcs11: configuration: %s\n", p)
 		}
 	}
+	if m.cfg.TokensFrom != "" {
+		m.log.infof("configuration: tokens %s (%s)", m.cfg.tokensValue(), m.cfg.TokensFrom)
+	}
 	if m.cfg.Readers != "" || !m.cfg.AuthToken || !m.cfg.SignToken {
 		m.log.infof("configuration: readers containing %q, auth token %v, sign token %v", m.cfg.Readers, m.cfg.AuthToken, m.cfg.SignToken)
 	}

@@ -179,7 +179,8 @@ func (m *Module) SessionInfo(sess uint) (SessionInfo, error) {
 }
 
 // Login implements C_Login. The PIN is checked against the token's
-// policy before anything reaches the card; a PIN known to be locked (from
+// policy before anything reaches the card (see loginPINError for the
+// codes of a malformed PIN); a PIN known to be locked (from
 // C_GetTokenInfo or an earlier VERIFY) gives CKR_PIN_LOCKED without a
 // VERIFY; otherwise the PIN is verified at once, and the card's answer
 // updates the retry counter C_GetTokenInfo reports. The login holds for every session of the token. The token
@@ -215,6 +216,7 @@ func (m *Module) Login(sess, userType uint, pin []byte) error {
 	}
 	p, err := checkPIN(s.kind, pin)
 	if err != nil {
+		err = loginPINError(err)
 		m.log.infof("C_Login (%s token): %v", s.kind, err)
 		return err
 	}

@@ -7,6 +7,7 @@ pkgs=(
   opensc opensc-pkcs11 softhsm2 libengine-pkcs11-openssl openssl
   gnutls-bin libnss3-tools p11-kit p11-kit-modules libp11-kit-dev libnss3-dev
   openssh-client openssh-server valgrind default-jdk-headless
+  chromium xvfb xdotool poppler-utils python3
 )
 missing=()
 for p in "${pkgs[@]}"; do

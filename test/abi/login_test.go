@@ -25,12 +25,12 @@ func TestMalformedPINSpendsNoTry(t *testing.T) {
 		{"auth too short", false, "123", pkcs11.CKR_PIN_LEN_RANGE},
 		{"auth too long", false, "12345", pkcs11.CKR_PIN_LEN_RANGE},
 		{"auth empty", false, "", pkcs11.CKR_PIN_LEN_RANGE},
-		{"auth letter", false, "12a4", pkcs11.CKR_PIN_INVALID},
-		{"auth symbol", false, "12-4", pkcs11.CKR_PIN_INVALID},
+		{"auth letter", false, "12a4", pkcs11.CKR_PIN_INCORRECT}, // not INVALID: browsers would not ask again
+		{"auth symbol", false, "12-4", pkcs11.CKR_PIN_INCORRECT},
 		{"sign too short", true, "ABC12", pkcs11.CKR_PIN_LEN_RANGE},
 		{"sign too long", true, strings.Repeat("A", 17), pkcs11.CKR_PIN_LEN_RANGE},
-		{"sign symbol", true, "ABC-123", pkcs11.CKR_PIN_INVALID},
-		{"sign non-ASCII", true, "ABC12あ", pkcs11.CKR_PIN_INVALID},
+		{"sign symbol", true, "ABC-123", pkcs11.CKR_PIN_INCORRECT},
+		{"sign non-ASCII", true, "ABC12あ", pkcs11.CKR_PIN_INCORRECT},
 	}
 	state := start(t)
 	auth, sign := slots(t)

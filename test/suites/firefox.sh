@@ -176,7 +176,9 @@ firefox_run() {
 AUTH_FP=$(openssl x509 -in "$AUTH_CERT" -noout -fingerprint -sha256 | cut -d= -f2)
 
 # 1. The module from the enterprise policy.
-firefox_run policy "$PROFILE" "session policy module token navigate pin-prompt pin-entered page refused"
+# No dialog for another token may appear (the module shows a browser only the
+# auth token): -other-prompts 0, so nothing is ever cancelled.
+firefox_run policy "$PROFILE" "session policy module token navigate pin-prompt pin-entered page refused" -other-prompts 0
 if grep -qF "library=$MOD" "$PROFILE/pkcs11.txt" 2>/dev/null; then
   pass "[policy] the policy registered the module in the profile (pkcs11.txt)"
 else
@@ -205,6 +207,21 @@ if new_profile "$PROFILE2" &&
   if [ -z "$RUN_FAILED" ] && ! grep -q '^OK other-prompt' "$T/modutil-driver.log"; then
     pass "[modutil] Firefox never asked for the sign token's password (FRIENDLY: no login to look for certificates)"
   fi
+fi
+
+# 3. A wrong PIN first, then the right one, typed into successive dialogs of
+# the auth token (module added with plain modutil): Firefox asks again, one
+# try is spent, the page loads; a third dialog would fail the run.
+PROFILE3="$T/profile-wrong-first"
+printf '9999\n%s\n' "$AUTH_PIN" >"$T/wrong-first.pins"
+if new_profile "$PROFILE3" &&
+  check "[wrong-first] modutil -add adds the module to the profile" \
+    modutil -dbdir "sql:$PROFILE3" -add "$MODNAME" -libfile "$MOD" -force; then
+  MYNA_PKCS11_DEBUG=1 firefox_run wrong-first "$PROFILE3" "session module token navigate pin-prompt pin-entered page refused" \
+    -policy=false -other-prompts 0 -pin-file "$T/wrong-first.pins"
+  expect_in "[wrong-first] the wrong PIN spent one try and Firefox asked again" "$T/wrong-first-firefox.log" \
+    'C_Login \(auth token\): CKR_PIN_INCORRECT: .*wrong PIN, 2 tries left'
+  expect_in "[wrong-first] two PIN dialogs, the second one took the right PIN" "$T/wrong-first-driver.log" '^OK pin-entered: typed PIN 2 of 2 '
 fi
 
 check_tries

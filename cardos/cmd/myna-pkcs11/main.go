@@ -3,6 +3,8 @@
 //
 //	myna-pkcs11 status [--json] [--reader NAME] [--show-sign-cert [--sign-pin-file FILE]]
 //	myna-pkcs11 change-pin auth|sign [--json] [--reader NAME] [--pin-stdin] [--yes] [--force-last-try]
+//	myna-pkcs11 register|unregister [--dry-run] [--module PATH]
+//	myna-pkcs11 register --policy [--module PATH]
 //
 // status shows each reader and card, the tries left of both PINs (read
 // without spending one), the certificates' subjects, validity and renewal
@@ -13,6 +15,12 @@
 //
 // change-pin changes a PIN with the module's own PIN policy, refusing to
 // spend the last try unless --force-last-try is given.
+//
+// register adds the module to every Firefox and Thunderbird profile of
+// the user and to Chromium's ~/.pki/nssdb (with modutil), skipping those
+// that have it and refusing profiles a running program has open;
+// unregister removes exactly the entries register added. --policy prints
+// the system-wide Firefox policy instead.
 //
 // It uses PC/SC (pcscd), or the simulated card of MYNA_PKCS11_SIM. PINs are
 // never printed or logged.
@@ -34,6 +42,8 @@ Usage:
   myna-pkcs11 status [--json] [--reader NAME]
   myna-pkcs11 status --show-sign-cert [--sign-pin-file FILE|-] [--force-last-try] [--json] [--reader NAME]
   myna-pkcs11 change-pin auth|sign [--pin-stdin] [--yes] [--force-last-try] [--json] [--reader NAME]
+  myna-pkcs11 register|unregister [--dry-run] [--module PATH]
+  myna-pkcs11 register --policy [--module PATH]
 
 status      readers, cards, tries left for each PIN (no try is spent), certificates,
             days until they expire and when renewal opens. The signature certificate
@@ -42,6 +52,13 @@ status      readers, cards, tries left for each PIN (no try is spent), certifica
 change-pin  change the authentication PIN (auth: 4 digits) or the signature password
             (sign: 6-16 letters A-Z and digits). Asks for the current PIN and the new
             one twice (no echo), then for confirmation.
+register    add the module to every Firefox and Thunderbird profile and to Chromium's
+            ~/.pki/nssdb (modutil, from libnss3-tools). Each program then sees the token
+            for its job: browsers the authentication token only, document signers the
+            signature token only, mail programs and the rest both. Skips databases that
+            have the module; refuses a profile that Firefox or Thunderbird has open (quit
+            it and run again). --policy prints the system-wide Firefox policy instead.
+unregister  remove what register added (and nothing else).
 
 Flags:
   --json             print one JSON object for programs instead of text
@@ -52,6 +69,9 @@ Flags:
                      --yes) the answer to the confirmation, one per line, from stdin
   --yes              change-pin: do not ask for confirmation
   --force-last-try   try a PIN even when only one try is left (a wrong one locks it)
+  --dry-run          register/unregister: say what would change, change nothing
+  --module PATH      register/unregister: the module (default
+                     /usr/lib/<multiarch>/pkcs11/libmyna-pkcs11.so)
 
 A locked PIN can only be unlocked at your municipal office (市区町村の窓口).
 Environment: MYNA_PKCS11_SIM=FILE uses the simulated card in FILE instead of PC/SC.
@@ -69,6 +89,9 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cmd, args := args[0], args[1:]
+	if cmd == "register" || cmd == "unregister" {
+		return runRegister(cmd == "register", args, stdout, stderr)
+	}
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	var (

@@ -139,16 +139,16 @@ type pageState struct {
 	Text  string `json:"text"`
 }
 
-// login answers Firefox's password dialogs across page loads: the PIN for
-// our token (once: a second request means the PIN was refused), Escape for
-// any other token.
+// login answers Firefox's password dialogs across page loads: the next PIN
+// for our token (a request beyond the last PIN means it was refused),
+// Escape for any other token.
 type login struct {
 	m       *Marionette
 	token   string
 	kb      *keyboard
-	pin     string
+	pins    []string
 	prompts *promptLog
-	typed   bool
+	typed   int // PINs typed so far
 	others  int
 	// maxOthers bounds how often another token's dialog is cancelled.
 	maxOthers int
@@ -163,7 +163,7 @@ func (l *login) load(url string) (pageState, error) {
 	var st pageState
 	for {
 		if time.Now().After(l.deadline) {
-			if !l.typed {
+			if l.typed == 0 {
 				return pageState{}, failStep("pin-prompt", "no PIN dialog for %q and no page within the time limit (%d other dialogs)", l.token, l.others)
 			}
 			return pageState{}, failStep("page", "%s did not load within the time limit (last seen: %s, %s; last Marionette error: %v)",
@@ -203,15 +203,15 @@ func (l *login) load(url string) (pageState, error) {
 func (l *login) answer(p Prompt) error {
 	switch {
 	case p.forToken(l.token):
-		if l.typed {
-			return failStep("pin-entered", "Firefox asked for the PIN again (refused?): %q", p.Text)
+		if l.typed >= len(l.pins) {
+			return failStep("pin-entered", "Firefox asked for the PIN again (refused?) after %d PIN(s): %q", l.typed, p.Text)
 		}
-		ok("pin-prompt", "Firefox asks: %q", p.Text)
-		if err := l.kb.typeSecret(l.pin); err != nil {
+		ok("pin-prompt", "Firefox asks: %q (dialog %d)", p.Text, l.typed+1)
+		if err := l.kb.typeSecret(l.pins[l.typed]); err != nil {
 			return &stepError{"pin-entered", err}
 		}
-		l.typed = true
-		ok("pin-entered", "typed the PIN into the dialog and pressed Enter")
+		l.typed++
+		ok("pin-entered", "typed PIN %d of %d into the dialog and pressed Enter", l.typed, len(l.pins))
 	case p.Type == "promptPassword":
 		l.others++
 		if l.others > l.maxOthers {

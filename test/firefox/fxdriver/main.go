@@ -52,7 +52,7 @@ func main() {
 	flag.StringVar(&c.module, "module", "", "security device name the policy registers")
 	flag.StringVar(&c.lib, "lib", "", "path of the PKCS#11 library the policy registers")
 	flag.StringVar(&c.token, "token", "", "label of the token whose PIN to type")
-	flag.StringVar(&c.pinFile, "pin-file", "", "file holding the PIN (first line)")
+	flag.StringVar(&c.pinFile, "pin-file", "", "file holding the PINs to type, one per line, one per dialog of the token (more dialogs fail)")
 	flag.StringVar(&c.out, "out", "", "file to write the page text to")
 	flag.StringVar(&c.dialogTitle, "dialog-title", "Password Required", "title of Firefox's password dialog window (en-US)")
 	flag.BoolVar(&c.policy, "policy", true, "require the SecurityDevices enterprise policy to be active (false: the module is in the profile's pkcs11.txt)")
@@ -98,8 +98,14 @@ func run(c config) error {
 	if err != nil {
 		return failStep("pin", "read the PIN file: %v", err)
 	}
-	pin := strings.TrimRight(strings.SplitN(string(pinBytes), "\n", 2)[0], "\r")
-	if pin == "" {
+	// One PIN per line, for successive dialogs (a wrong one, then the right one).
+	var pins []string
+	for _, line := range strings.Split(string(pinBytes), "\n") {
+		if line = strings.TrimRight(line, "\r"); line != "" {
+			pins = append(pins, line)
+		}
+	}
+	if len(pins) == 0 {
 		return failStep("pin", "the PIN file %s is empty", c.pinFile)
 	}
 
@@ -136,11 +142,14 @@ func run(c config) error {
 	}
 	ok("navigate", "%s", c.url)
 
-	l := &login{m: m, token: c.token, pin: pin, deadline: deadline, maxOthers: c.otherPrompts,
+	l := &login{m: m, token: c.token, pins: pins, deadline: deadline, maxOthers: c.otherPrompts,
 		kb: &keyboard{pid: c.pid, title: c.dialogTitle}, prompts: &promptLog{path: c.log}}
 	st, err := l.load(c.url)
 	if err != nil {
 		return err
+	}
+	if l.typed != len(pins) {
+		return failStep("pin-entered", "%d PIN dialog(s) for %q, expected %d (one per PIN in %s)", l.typed, c.token, len(pins), c.pinFile)
 	}
 	if st.errorPage() {
 		return failStep("page", "Firefox shows an error page %s", st.errorSummary())

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Chromium (Debian's chromium) against our module and a fresh simulated card,
+# set up the way README says: `myna-pkcs11 register` on a fresh home adds the
+# module to ~/.pki/nssdb, nothing else is configured (no MYNA_PKCS11_TOKENS:
+# the module itself shows a browser only the auth token). An
+# AutoSelectCertificateForUrls policy (in /etc/chromium/policies/managed for the
+# length of the run) picks the certificate. test/chromium/crdriver starts
+# Chromium under Xvfb, opens a local TLS 1.2 `openssl s_server -Verify 1`
+# through the DevTools protocol and types the PINs into Chromium's PIN dialogs
+# with xdotool, counting them: a dialog more than the PINs given fails.
+#   1. the right PIN: exactly one dialog, the server sees the auth certificate;
+#   2. a wrong PIN, then the right one: two dialogs, one try spent, then in;
+#   3. a malformed PIN (letters), then the right one: two dialogs, the
+#      malformed one never reaches the card.
+# Then `myna-pkcs11 unregister` removes exactly what register added.
+. "$(dirname "$0")/common.sh"
+
+CHROMIUM=/usr/bin/chromium
+COMPANION=${MYNA_COMPANION:-$ROOT/build/out/myna-pkcs11}
+POLICY_DIR=/etc/chromium/policies/managed
+POLICY="$POLICY_DIR/myna-pkcs11-test.json"
+
+for tool in "$CHROMIUM" Xvfb xdotool modutil certutil; do
+  command -v "$tool" >/dev/null || { fail "$tool is installed" "run test/install-deps.sh (chromium xvfb xdotool libnss3-tools)"; finish; }
+done
+[ -x "$COMPANION" ] || { fail "the companion command is built" "make build/out/myna-pkcs11"; finish; }
+info "$("$CHROMIUM" --version 2>/dev/null)"
+
+need_module
+card_init
+server_pki
+check "build test/chromium/crdriver (DevTools client)" go -C "$ROOT" build -o "$T/crdriver" ./test/chromium/crdriver || finish
+
+# --- register on a fresh home ------------------------------------------------------
+export HOME="$T/home"
+mkdir -p "$HOME"
+NSSDB="$HOME/.pki/nssdb"
+check "myna-pkcs11 register --dry-run changes nothing" "$COMPANION" register --dry-run --module "$MOD"
+[ ! -e "$NSSDB" ] && pass "--dry-run created no database" || fail "--dry-run created no database" "$(ls -la "$NSSDB")"
+check "myna-pkcs11 register adds the module to a fresh ~/.pki/nssdb" "$COMPANION" register --module "$MOD"
+expect_in "~/.pki/nssdb/pkcs11.txt lists the module" "$NSSDB/pkcs11.txt" "^library=$MOD\$"
+check "myna-pkcs11 register again changes nothing (idempotent)" "$COMPANION" register --module "$MOD"
+expect_in "register again says unchanged" "$CHECK_LOG" '^unchanged +Chromium'
+n=$(grep -c "^library=$MOD\$" "$NSSDB/pkcs11.txt")
+[ "$n" = 1 ] && pass "the module is listed once" || fail "the module is listed once" "listed $n times"
+check "the database trusts the test server CA" certutil -A -d "sql:$NSSDB" -n "myna test server CA" -t "C,," -a -i "$SERVER_CA"
+
+# --- the certificate-selection policy -------------------------------------------------
+exec 9>/tmp/myna-pkcs11-chromium-policy.lock
+flock -w 600 9 || { fail "lock $POLICY" "another chromium.sh has held it for 10 minutes"; finish; }
+trap 'rm -f -- "$POLICY"; _cleanup' EXIT
+PORT=$(free_port)
+URL="https://127.0.0.1:$PORT/"
+mkdir -p "$POLICY_DIR"
+printf '{"AutoSelectCertificateForUrls": ["{\\"pattern\\":\\"https://127.0.0.1:%s\\",\\"filter\\":{}}"]}\n' "$PORT" >"$POLICY"
+start_s_server "$PORT" s_server -tls1_2 || finish
+
+# --- Xvfb --------------------------------------------------------------------------------
+start_bg xvfb bash -c 'exec Xvfb -displayfd 3 -screen 0 1280x1024x24 -nolisten tcp 3>"$1"' _ "$T/display"
+XVFB=$BG_PID
+for i in $(seq $((TMO * 10))); do [ -s "$T/display" ] && break; kill -0 "$XVFB" 2>/dev/null || break; sleep 0.1; done
+[ -s "$T/display" ] || { fail "Xvfb starts" "$(tail "$T/xvfb.log")"; finish; }
+export DISPLAY=":$(tr -dc 0-9 <"$T/display")"
+
+AUTH_FP=$(openssl x509 -in "$AUTH_CERT" -noout -fingerprint -sha256 | cut -d= -f2)
+
+# chromium_run NAME DIALOGS PIN...: one Chromium with a fresh profile, the PINs
+# typed into successive dialogs; PASS when the page loads after exactly DIALOGS
+# dialogs and the server saw the card's auth certificate. Module log: $T/NAME-module.log.
+chromium_run() {
+  local name=$1 want=$2 rc=0 fp; shift 2
+  printf '%s\n' "$@" >"$T/$name.pins"; chmod 600 "$T/$name.pins"
+  MYNA_PKCS11_DEBUG=1 MYNA_PKCS11_LOG="$T/$name-module.log" timeout -k 5 120 "$T/crdriver" -chromium "$CHROMIUM" \
+    -user-data-dir "$T/$name-profile" -url "$URL" -pin-file "$T/$name.pins" -out "$T/$name-page.txt" \
+    >"$T/$name-driver.log" 2>"$T/$name-chromium.log" || rc=$?
+  grep -E '^(OK|FAIL) ' "$T/$name-driver.log" | sed 's/^/    /'
+  if [ "$rc" -ne 0 ]; then
+    fail "[$name] Chromium loads the page after $want PIN dialog(s)" "crdriver exit $rc: $(tail -n 3 "$T/$name-driver.log")"$'\n'"module log: $(tail -n 5 "$T/$name-module.log" 2>/dev/null)"
+    return 1
+  fi
+  expect_in "[$name] the page loads after exactly $want PIN dialog(s), no other dialog" "$T/$name-driver.log" "^OK dialogs: exactly $want PIN dialogs\$"
+  fp=$(sed -n '/^Client certificate/,/END CERTIFICATE/p' "$T/$name-page.txt" | openssl x509 -noout -fingerprint -sha256 2>/dev/null | cut -d= -f2)
+  if [ -n "$fp" ] && [ "$fp" = "$AUTH_FP" ] && grep -q 'Protocol  *: TLSv1.2' "$T/$name-page.txt"; then
+    pass "[$name] the server saw the card's auth certificate over TLS 1.2"
+  else
+    fail "[$name] the server saw the card's auth certificate over TLS 1.2" "client cert ${fp:-none} (card: $AUTH_FP)"
+  fi
+  expect_in "[$name] the module showed Chromium only the auth token (logged at level 1)" "$T/$name-module.log" \
+    'configuration: tokens auth \(default for chromium \(a web browser\)\)'
+}
+
+chromium_run right 1 "$AUTH_PIN"
+check_tries
+
+chromium_run wrong-first 2 9999 "$AUTH_PIN"
+expect_in "[wrong-first] the wrong PIN spent one try (card: 2 tries left), and was refused" "$T/wrong-first-module.log" \
+  'C_Login \(auth token\): CKR_PIN_INCORRECT: .*wrong PIN, 2 tries left'
+check_tries   # the right PIN restored the counter
+
+chromium_run malformed-first 2 12a4 "$AUTH_PIN"
+expect_in "[malformed-first] the malformed PIN was refused before the card, and the log says why" "$T/malformed-first-module.log" \
+  'C_Login \(auth token\): the authentication PIN must be 4 digits 0-9 \(not sent to the card, no try spent'
+if grep -q 'tries left' "$T/malformed-first-module.log"; then
+  fail "[malformed-first] no VERIFY answer in the log (the card was not asked)" "$(grep 'tries left' "$T/malformed-first-module.log")"
+else
+  pass "[malformed-first] no VERIFY answer in the log (the card was not asked)"
+fi
+check_tries
+
+# --- unregister -----------------------------------------------------------------------
+check "myna-pkcs11 unregister removes the module" "$COMPANION" unregister --module "$MOD"
+if grep -q "^library=$MOD\$" "$NSSDB/pkcs11.txt"; then
+  fail "~/.pki/nssdb no longer lists the module" "$(cat "$NSSDB/pkcs11.txt")"
+else
+  pass "~/.pki/nssdb no longer lists the module"
+fi
+expect_in "the test server CA the user added is still there" <(certutil -L -d "sql:$NSSDB") 'myna test server CA'
+finish
