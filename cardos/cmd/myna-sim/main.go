@@ -47,10 +47,12 @@ Usage:
       for the reader "Virtual PCD 00 00") until SIGTERM/SIGINT. The state file is
       created with the profile flags if it does not exist.
   myna-sim --state FILE --status
-      Print retry counters and the auth/CA certificate subjects. The
-      signature certificate's personal data is never printed.
+      Print retry counters (JPKI and the other applets' PINs and 照合番号)
+      and the auth/CA certificate subjects. The signature certificate's
+      personal data is never printed.
   myna-sim --state FILE --admin-reset
-      Municipal-office unlock: both retry counters back to 3 and 5.
+      Municipal-office unlock: every retry counter back to its maximum
+      (JPKI 3 and 5, the other applets' 3 or 10).
   myna-sim --state FILE --export-certs DIR [--include-sign-cert]
       Write auth-cert.pem, auth-ca.pem, sign-ca.pem (and sign-cert.pem only
       with --include-sign-cert) into DIR.
@@ -250,6 +252,9 @@ func doAdminReset(cfg config) error {
 		return err
 	}
 	fmt.Fprintf(cfg.stdout, "unlocked: auth PIN %d tries, sign password %d tries\n", c.TriesLeft(1), c.TriesLeft(2))
+	for _, k := range c.OtherTries() {
+		fmt.Fprintf(cfg.stdout, "          %s %d tries\n", k.Name, k.TriesLeft)
+	}
 	return nil
 }
 
@@ -264,6 +269,9 @@ func doStatus(cfg config) error {
 	fmt.Fprintf(w, "ATR:             % X\n", c.ATR())
 	fmt.Fprintf(w, "auth PIN:        %s\n", tries(c.TriesLeft(1), sim.AuthMaxTries))
 	fmt.Fprintf(w, "sign password:   %s\n", tries(c.TriesLeft(2), sim.SignMaxTries))
+	for _, k := range c.OtherTries() {
+		fmt.Fprintf(w, "%-16s %s (%s)\n", k.Name+":", tries(k.TriesLeft, k.MaxTries), k.Label)
+	}
 	var kind []string
 	if p.FaceAuth {
 		kind = append(kind, "face-auth (no PIN)")

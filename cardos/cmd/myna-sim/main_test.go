@@ -2,13 +2,24 @@ package main
 
 import (
 	"bytes"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
 )
+
+func mustHex(s string) []byte {
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
 
 func TestInitStatusExportAdminReset(t *testing.T) {
 	dir := t.TempDir()
@@ -26,6 +37,10 @@ func TestInitStatusExportAdminReset(t *testing.T) {
 	assert.Contains(t, s, "OU=JPKI for user authentication,O=JPKI,C=JP")
 	assert.Contains(t, s, "personal data not shown")
 	assert.NotContains(t, s, "試験", "never print the holder's name")
+	assert.Contains(t, s, "text-pin:        3 of 3 tries left (券面事項入力補助AP PIN)")
+	assert.Contains(t, s, "visual-code-b:   10 of 10 tries left (券面事項確認AP 照合番号B)")
+	assert.Contains(t, s, "text-0012:       BLOCKED (0 of 0 tries left)")
+	assert.NotContains(t, s, "123456789010", "never print the (fictional) My Number")
 
 	exp := filepath.Join(dir, "certs")
 	require.Equal(t, 0, run([]string{"--state", state, "--export-certs", exp}, &out, &errb))
@@ -36,8 +51,22 @@ func TestInitStatusExportAdminReset(t *testing.T) {
 	require.Equal(t, 0, run([]string{"--state", state, "--export-certs", exp, "--include-sign-cert"}, &out, &errb))
 	assert.FileExists(t, filepath.Join(exp, "sign-cert.pem"))
 
+	// Lock the text AP PIN, see it in --status, unlock it with --admin-reset.
+	card, err := sim.Open(state, sim.Options{})
+	require.NoError(t, err)
+	for _, cmd := range []string{"00A4040C0AD3921000310001010408", "00A4020C020011", "002000800439393939", "002000800439393939", "002000800439393939"} {
+		card.Process(mustHex(cmd))
+	}
+	out.Reset()
+	require.Equal(t, 0, run([]string{"--state", state, "--status"}, &out, &errb))
+	assert.Contains(t, out.String(), "text-pin:        BLOCKED (0 of 3 tries left)")
+	out.Reset()
 	require.Equal(t, 0, run([]string{"--state", state, "--admin-reset"}, &out, &errb))
 	assert.Contains(t, out.String(), "unlocked: auth PIN 3 tries, sign password 5 tries")
+	assert.Contains(t, out.String(), "text-pin 3 tries")
+	out.Reset()
+	require.Equal(t, 0, run([]string{"--state", state, "--status"}, &out, &errb))
+	assert.Contains(t, out.String(), "text-pin:        3 of 3 tries left")
 }
 
 func TestUsageErrors(t *testing.T) {
