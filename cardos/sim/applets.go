@@ -186,8 +186,8 @@ func warekiYYMMDD(d time.Time) string {
 		start time.Time
 		first int
 	}{
-		{time.Date(2019, 5, 1, 0, 0, 0, 0, time.UTC), 2019},  // 令和
-		{time.Date(1989, 1, 8, 0, 0, 0, 0, time.UTC), 1989},  // 平成
+		{time.Date(2019, 5, 1, 0, 0, 0, 0, time.UTC), 2019},   // 令和
+		{time.Date(1989, 1, 8, 0, 0, 0, 0, time.UTC), 1989},   // 平成
 		{time.Date(1926, 12, 25, 0, 0, 0, 0, time.UTC), 1926}, // 昭和
 		{time.Date(1912, 7, 30, 0, 0, 0, 0, time.UTC), 1912},  // 大正
 	}

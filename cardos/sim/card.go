@@ -22,7 +22,7 @@ type Card struct {
 	efs  map[uint16][]byte // readable EFs of the JPKI AP
 	// other holds the readable EFs of the other applets.
 	other map[otherKey][]byte
-	file *stateFile        // nil for a memory-only card
+	file  *stateFile // nil for a memory-only card
 
 	// volatile state
 	app          applet
@@ -33,8 +33,8 @@ type Card struct {
 	// otherVerified holds the key references verified in the current
 	// applet when it is not the JPKI AP.
 	otherVerified map[string]bool
-	resetGen     uint64
-	removed      bool
+	resetGen      uint64
+	removed       bool
 
 	stats Stats
 	fault faultState
