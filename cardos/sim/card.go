@@ -205,6 +205,25 @@ func (c *Card) AdminReset() error {
 	})
 }
 
+// SetTriesLeft sets the retry counter of key 1 (auth PIN) or 2 (sign
+// password) to n, for a card that behaves as a reported one.
+func (c *Card) SetTriesLeft(key, n int) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	max := map[int]int{1: AuthMaxTries, 2: SignMaxTries}[key]
+	if max == 0 || n < 0 || n > max {
+		return fmt.Errorf("sim: tries %d for key %d out of range 0..%d", n, key, max)
+	}
+	return c.mutateLocked(func(s *state) bool {
+		if key == 1 {
+			s.AuthTries = n
+		} else {
+			s.SignTries = n
+		}
+		return true
+	})
+}
+
 // SetPINs replaces the PIN values and restores both counters, like a
 // municipal office re-registering the PINs. Empty values are kept.
 func (c *Card) SetPINs(authPIN, signPIN string) error {

@@ -145,6 +145,10 @@ type Options struct {
 	// LatencyAPDU is added to every command (a contact card takes about
 	// 15 ms); LatencySign is added to every signature (about 500 ms).
 	LatencyAPDU, LatencySign time.Duration
+	// MaxResponse caps the data of one READ BINARY answer (a reader or
+	// card that answers fewer bytes than Le asks, seen in a diagnose
+	// report); 0 means the full short Le (256).
+	MaxResponse int
 	// Trace, when set, receives one line per command and response.
 	// VERIFY and CHANGE REFERENCE DATA data and the signature
 	// certificate's bytes are redacted.

@@ -237,7 +237,11 @@ func (c *Card) readBinary(cmd apdu.Command) []byte {
 	if offset >= len(data) {
 		return swBytes(apdu.SWWrongP1P2)
 	}
-	end := min(offset+cmd.Le, len(data))
+	le := cmd.Le
+	if c.opt.MaxResponse > 0 {
+		le = min(le, c.opt.MaxResponse)
+	}
+	end := min(offset+le, len(data))
 	return ok(data[offset:end])
 }
 
