@@ -46,6 +46,11 @@ Usage:
       Serve the card to vsmartcard's vpcd (vsmartcard listens on 127.0.0.1:35963
       for the reader "Virtual PCD 00 00") until SIGTERM/SIGINT. The state file is
       created with the profile flags if it does not exist.
+  myna-sim --state FILE --vpcd ADDR --profile REPORT.json
+      Serve a card that behaves as the one of a 'myna-pkcs11 diagnose' report
+      where the simulator has a choice: ATR, answer of the tries query on a
+      blocked PIN, retry counters, largest READ BINARY answer, latency per
+      APDU and per signature (--init --profile stores the quirk and counters).
   myna-sim --state FILE --status
       Print retry counters (JPKI and the other applets' PINs and 照合番号)
       and the auth/CA certificate subjects. The signature certificate's
@@ -83,6 +88,7 @@ type config struct {
 	reselectClears, signSchemes     bool
 	noSignEF                        string
 	changeAnyValue                  bool
+	profileReport                   string
 	stdout, stderr                  io.Writer
 }
 
@@ -126,6 +132,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.signSchemes, "sign-schemes", false, "quirk: accept SIGN P1 01-05 (on-card SHA-256, PSS)")
 	fs.StringVar(&cfg.noSignEF, "no-sign-cert-ef", "filler", "quirk: EF 0001 without a sign certificate: filler, absent or empty")
 	fs.BoolVar(&cfg.changeAnyValue, "change-any-value", false, "quirk: CHANGE REFERENCE DATA accepts any new PIN value")
+	fs.StringVar(&cfg.profileReport, "profile", "", "with --init or --vpcd: behave as the card of a myna-pkcs11 diagnose `REPORT.json` (ATR,\nblocked-query SW, retry counters, largest READ answer, latency per APDU and per signature)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -198,6 +205,13 @@ func (cfg config) options() (sim.Options, error) {
 		}
 		opt.ATR = atr
 	}
+	if cfg.profileReport != "" {
+		b, err := cfg.behaviour()
+		if err != nil {
+			return opt, err
+		}
+		opt = b.Options(opt)
+	}
 	if cfg.trace {
 		opt.Trace = cfg.stderr
 	}
@@ -236,7 +250,11 @@ func doInit(cfg config) error {
 	if err != nil {
 		return err
 	}
-	if _, err := sim.Open(cfg.state, opt); err != nil {
+	c, err := sim.Open(cfg.state, opt)
+	if err != nil {
+		return err
+	}
+	if err := cfg.applyProfile(c); err != nil {
 		return err
 	}
 	fmt.Fprintf(cfg.stdout, "created %s (auth PIN and sign password as given; default 1234 / ABC123)\n", cfg.state)
@@ -362,6 +380,9 @@ func doServe(cfg config) error {
 	}
 	card, err := sim.Open(cfg.state, opt)
 	if err != nil {
+		return err
+	}
+	if err := cfg.applyProfile(card); err != nil {
 		return err
 	}
 	if cfg.fault != "" {

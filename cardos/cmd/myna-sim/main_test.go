@@ -10,6 +10,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/apdu"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/diag"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
 )
 
@@ -85,4 +87,30 @@ func TestUsageErrors(t *testing.T) {
 	errb.Reset()
 	assert.Equal(t, 1, run([]string{"--state", missing, "--init", "--auth-pin", "12"}, &out, &errb))
 	assert.Contains(t, errb.String(), "exactly 4 digits")
+}
+
+// --init --profile stores the reported card's blocked-query answer and
+// counters; a malformed report is refused.
+func TestInitWithProfile(t *testing.T) {
+	dir := t.TempDir()
+	rep := &diag.Report{Format: diag.ReportFormat,
+		Readers: []diag.ReaderReport{{Name: "R", Present: true, ATR: "3BC5FF8131FB458073C6010000"}},
+		APDUs: []diag.APDU{
+			{Reader: "R", Command: "SELECT EF", Target: "0018", SW: "9000"}, {Reader: "R", Command: "tries query", SW: "63C1"},
+			{Reader: "R", Command: "SELECT EF", Target: "001B", SW: "9000"}, {Reader: "R", Command: "tries query", SW: "6984"},
+		}}
+	report := filepath.Join(dir, "report.json")
+	require.NoError(t, rep.WriteFile(report))
+	state := filepath.Join(dir, "card.json")
+	var out, errb bytes.Buffer
+	require.Equal(t, 0, run([]string{"--state", state, "--init", "--profile", report}, &out, &errb), errb.String())
+	assert.Contains(t, errb.String(), "ATR 3BC5FF8131FB458073C6010000, blocked query 6984, auth tries 1, sign tries 0")
+	c, err := sim.Open(state, sim.Options{})
+	require.NoError(t, err)
+	assert.Equal(t, 1, c.TriesLeft(1))
+	assert.Equal(t, 0, c.TriesLeft(2))
+	assert.Equal(t, apdu.SWRefDataBlocked, c.Quirks().BlockedQuerySW)
+	require.NoError(t, os.WriteFile(report, []byte("{}"), 0o644))
+	assert.Equal(t, 1, run([]string{"--state", filepath.Join(dir, "b.json"), "--init", "--profile", report}, &out, &errb))
+	assert.Contains(t, errb.String(), "report format 0")
 }
