@@ -20,7 +20,9 @@ type Card struct {
 	st   *state
 	keys keys
 	efs  map[uint16][]byte // readable EFs of the JPKI AP
-	file *stateFile        // nil for a memory-only card
+	// other holds the readable EFs of the other applets.
+	other map[otherKey][]byte
+	file  *stateFile // nil for a memory-only card
 
 	// volatile state
 	app          applet
@@ -28,8 +30,11 @@ type Card struct {
 	efSelected   bool
 	authVerified bool
 	signVerified bool
-	resetGen     uint64
-	removed      bool
+	// otherVerified holds the key references verified in the current
+	// applet when it is not the JPKI AP.
+	otherVerified map[string]bool
+	resetGen      uint64
+	removed       bool
 
 	stats Stats
 	fault faultState
@@ -76,7 +81,7 @@ func Open(path string, opt Options) (*Card, error) {
 }
 
 func newCard(st *state, opt Options, f *stateFile) (*Card, error) {
-	c := &Card{opt: opt, file: f}
+	c := &Card{opt: opt, file: f, otherVerified: map[string]bool{}}
 	c.atr = append([]byte(nil), DefaultATR...)
 	if len(opt.ATR) > 0 {
 		c.atr = append([]byte(nil), opt.ATR...)
@@ -96,9 +101,15 @@ func (c *Card) install(st *state) error {
 		}
 		c.keys = k
 	}
+	c.setState(st)
+	return nil
+}
+
+// setState makes st the current memory and lays out the EFs from it.
+func (c *Card) setState(st *state) {
 	c.st = st
 	c.efs = buildEFs(st)
-	return nil
+	c.other = buildOtherEFs(st)
 }
 
 // Clone returns a new memory-only card with the same persistent memory
@@ -152,6 +163,7 @@ func (c *Card) resetLocked() {
 	c.app = appNone
 	c.ef, c.efSelected = 0, false
 	c.authVerified, c.signVerified = false, false
+	c.otherVerified = map[string]bool{}
 	c.resetGen++
 	c.stats.Resets++
 }
@@ -177,17 +189,37 @@ func (c *Card) TriesLeft(key int) int {
 	return -1
 }
 
-// AdminReset is the municipal-office unlock: both retry counters go back
-// to their maximum (a face-authentication card has no PIN and stays at
-// 0). The PIN values are kept.
+// AdminReset is the municipal-office unlock: every retry counter goes
+// back to its maximum, the JPKI ones and those of the other applets (a
+// face-authentication card has no PIN: its PIN counters stay at 0, its
+// 照合番号 counters are restored). The PIN values are kept.
 func (c *Card) AdminReset() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.mutateLocked(func(s *state) bool {
-		if s.Profile.FaceAuth {
-			return false
+		s.resetOtherTries()
+		if !s.Profile.FaceAuth {
+			s.AuthTries, s.SignTries = AuthMaxTries, SignMaxTries
 		}
-		s.AuthTries, s.SignTries = AuthMaxTries, SignMaxTries
+		return true
+	})
+}
+
+// SetTriesLeft sets the retry counter of key 1 (auth PIN) or 2 (sign
+// password) to n, for a card that behaves as a reported one.
+func (c *Card) SetTriesLeft(key, n int) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	max := map[int]int{1: AuthMaxTries, 2: SignMaxTries}[key]
+	if max == 0 || n < 0 || n > max {
+		return fmt.Errorf("sim: tries %d for key %d out of range 0..%d", n, key, max)
+	}
+	return c.mutateLocked(func(s *state) bool {
+		if key == 1 {
+			s.AuthTries = n
+		} else {
+			s.SignTries = n
+		}
 		return true
 	})
 }
@@ -302,8 +334,7 @@ func (c *Card) mutateLocked(fn func(s *state) bool) error {
 	if c.file == nil {
 		st := c.st.clone()
 		if fn(st) {
-			c.st = st
-			c.efs = buildEFs(st)
+			c.setState(st)
 		}
 		return nil
 	}
@@ -322,8 +353,7 @@ func (c *Card) mutateLocked(fn func(s *state) bool) error {
 		c.lastErr = err
 		return err
 	}
-	c.st = st
-	c.efs = buildEFs(st)
+	c.setState(st)
 	return nil
 }
 

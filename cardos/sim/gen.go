@@ -153,6 +153,8 @@ func generate(p Profile, q Quirks, now time.Time) (*state, error) {
 	if s.AuthCert, err = x509.CreateCertificate(rand.Reader, authTmpl, authCA, &authKey.PublicKey, authCAKey); err != nil {
 		return nil, fmt.Errorf("sim: auth certificate: %w", err)
 	}
+	s.Other = defaultOther(p.AuthPIN, notAfter)
+	s.resetOtherTries()
 	if !p.NoSignCert {
 		san, err := holderSAN(p)
 		if err != nil {

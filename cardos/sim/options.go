@@ -98,6 +98,17 @@ type Quirks struct {
 	// value. Default false: the new auth PIN must be 4 digits and the new
 	// sign password 6–16 of A–Z0–9, else 6A80.
 	ChangeAcceptsAnyValue bool `json:"change_accepts_any_value,omitempty"`
+	// CodeAMaxTries is the retry counter of 照合番号A (text AP EF 0014,
+	// visual AP EF 0013). No source gives it [?]; 0 means CodeMaxTries
+	// (10), the number documented for 照合番号B.
+	CodeAMaxTries int `json:"code_a_max_tries,omitempty"`
+}
+
+func (q Quirks) codeAMaxTries() int {
+	if q.CodeAMaxTries <= 0 {
+		return CodeMaxTries
+	}
+	return q.CodeAMaxTries
 }
 
 func (q Quirks) blockedQuerySW() apdu.SW {
@@ -134,6 +145,10 @@ type Options struct {
 	// LatencyAPDU is added to every command (a contact card takes about
 	// 15 ms); LatencySign is added to every signature (about 500 ms).
 	LatencyAPDU, LatencySign time.Duration
+	// MaxResponse caps the data of one READ BINARY answer (a reader or
+	// card that answers fewer bytes than Le asks, seen in a diagnose
+	// report); 0 means the full short Le (256).
+	MaxResponse int
 	// Trace, when set, receives one line per command and response.
 	// VERIFY and CHANGE REFERENCE DATA data and the signature
 	// certificate's bytes are redacted.

@@ -64,6 +64,7 @@ func (c *Card) process(cmd []byte) ([]byte, event) {
 	}
 	c.sleep(c.opt.LatencyAPDU)
 	c.stats.count(cmd)
+	c.countApplet(cmd)
 	c.traceCommand(cmd)
 	resp := c.execute(cmd)
 	if strike {
@@ -91,6 +92,21 @@ func (c *Card) execute(raw []byte) []byte {
 		switch cmd.INS {
 		case 0xA4:
 			return c.selectFile(cmd)
+		case insReadRecord:
+			return c.readRecord(cmd)
+		}
+		if c.inOtherApplet() {
+			switch cmd.INS {
+			case 0xB0:
+				return c.otherReadBinary(cmd)
+			case 0x20:
+				return c.otherVerify(cmd)
+			case 0x24:
+				return c.otherChange(cmd)
+			}
+			return swBytes(apdu.SWINSNotSupported)
+		}
+		switch cmd.INS {
 		case 0xB0:
 			return c.readBinary(cmd)
 		case 0x20:
@@ -103,6 +119,14 @@ func (c *Card) execute(raw []byte) []byte {
 		if cmd.Extended {
 			return swBytes(apdu.SWWrongLength)
 		}
+		if c.inOtherApplet() {
+			// The 券面 APs' own signing key (MYNA-CARD text.rs sign, P2=00)
+			// is not modelled.
+			if cmd.INS == insChangeKey {
+				return c.otherChange(cmd)
+			}
+			return swBytes(apdu.SWINSNotSupported)
+		}
 		if cmd.INS == 0x2A {
 			return c.sign(cmd)
 		}
@@ -111,9 +135,13 @@ func (c *Card) execute(raw []byte) []byte {
 	return swBytes(apdu.SWCLANotSupported)
 }
 
-// clearSecurity forgets the verified PINs.
+// clearSecurity forgets the verified PINs of the current applet: each
+// applet has its own security state, cleared when another applet is
+// selected (MYNA-CARD src/ap/mod.rs, jpki-card.md §9) [S]. Only the
+// current applet's state can be set, so clearing all of it is the same.
 func (c *Card) clearSecurity() {
 	c.authVerified, c.signVerified = false, false
+	c.otherVerified = map[string]bool{}
 }
 
 func (c *Card) selectFile(cmd apdu.Command) []byte {
@@ -126,10 +154,16 @@ func (c *Card) selectFile(cmd apdu.Command) []byte {
 		if !found {
 			return swBytes(apdu.SWFileNotFound)
 		}
+		// Selecting another applet clears the security state of the one
+		// left (MYNA-CARD src/ap/mod.rs; selecting the GP ISD restores the
+		// MF-level state, src/mf.rs) [S]; re-selecting the same applet
+		// keeps it unless Quirks.ReselectClearsPINs (sources disagree,
+		// jpki-card.md §9).
 		if app != c.app || c.st.Quirks.ReselectClearsPINs {
 			c.clearSecurity()
 		}
 		c.app = app
+		c.stats.countSelect(appletNames[app])
 		c.ef, c.efSelected = 0, false
 		if cmd.P2 == 0x0C {
 			return swBytes(apdu.SWOK)
@@ -166,10 +200,9 @@ func (c *Card) selectFile(cmd apdu.Command) []byte {
 }
 
 // efExists reports whether fid can be selected in the current applet.
-// Only the JPKI AP has its EFs modelled.
 func (c *Card) efExists(fid uint16) bool {
 	if c.app != appJPKI {
-		return false
+		return c.otherEFExists(fid)
 	}
 	if internalEFs[fid] {
 		return true
@@ -204,7 +237,11 @@ func (c *Card) readBinary(cmd apdu.Command) []byte {
 	if offset >= len(data) {
 		return swBytes(apdu.SWWrongP1P2)
 	}
-	end := min(offset+cmd.Le, len(data))
+	le := cmd.Le
+	if c.opt.MaxResponse > 0 {
+		le = min(le, c.opt.MaxResponse)
+	}
+	end := min(offset+le, len(data))
 	return ok(data[offset:end])
 }
 

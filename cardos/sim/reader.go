@@ -450,6 +450,10 @@ func (t *transport) End(reset bool) error {
 // ATR returns the card's answer to reset.
 func (t *transport) ATR() []byte { return t.card.ATR() }
 
+// Protocol returns the transmission protocol: every JPKI ATR announces
+// T=1 only (jpki-card.md §10.1).
+func (t *transport) Protocol() string { return "T=1" }
+
 // Close disconnects, ending a transaction still held.
 func (t *transport) Close() error {
 	t.mu.Lock()

@@ -30,6 +30,9 @@ type state struct {
 	AuthCA   []byte `json:"auth_ca_cert"`
 	SignCert []byte `json:"sign_cert,omitempty"`
 	SignCA   []byte `json:"sign_ca_cert"`
+	// Other is the memory of the applets beside the JPKI AP (applets.go);
+	// absent in files written before they were modelled.
+	Other *otherState `json:"other_applets,omitempty"`
 }
 
 // keys holds the parsed private keys of a state.
@@ -39,6 +42,9 @@ type keys struct {
 
 func (s *state) clone() *state {
 	c := *s
+	if s.Other != nil {
+		c.Other = s.Other.clone()
+	}
 	return &c
 }
 
@@ -93,6 +99,20 @@ func unmarshalState(b []byte) (*state, error) {
 		return nil, fmt.Errorf("state file is not valid JSON: %w", err)
 	}
 	if err := s.validate(); err != nil {
+		return nil, err
+	}
+	if s.Other == nil { // a file from before the other applets: same defaults as a new card
+		cert, err := x509.ParseCertificate(s.AuthCert)
+		if err != nil {
+			return nil, fmt.Errorf("auth certificate: %w", err)
+		}
+		s.Other = defaultOther(s.AuthPIN, cert.NotAfter)
+		s.resetOtherTries()
+	}
+	if s.Other.Tries == nil {
+		s.Other.Tries = map[string]int{}
+	}
+	if err := s.validateOther(); err != nil {
 		return nil, err
 	}
 	return &s, nil

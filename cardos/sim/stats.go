@@ -22,6 +22,19 @@ type Stats struct {
 	Signatures uint64
 	// Resets counts power cycles and resets.
 	Resets uint64
+	// Selects counts SELECT by DF name answered 9000, per applet: "jpki",
+	// "text", "visual", "common", "juki", "isd".
+	Selects map[string]uint64
+	// OtherApplet counts the commands (other than SELECT by DF name) that
+	// reached an applet other than the JPKI AP: EF SELECT, VERIFY, READ...
+	OtherApplet uint64
+}
+
+func (s *Stats) countSelect(app string) {
+	if s.Selects == nil {
+		s.Selects = map[string]uint64{}
+	}
+	s.Selects[app]++
 }
 
 func (s *Stats) count(cmd []byte) {
@@ -42,6 +55,10 @@ func (c *Card) Stats() Stats {
 	s.ByINS = make(map[byte]uint64, len(c.stats.ByINS))
 	for k, v := range c.stats.ByINS {
 		s.ByINS[k] = v
+	}
+	s.Selects = make(map[string]uint64, len(c.stats.Selects))
+	for k, v := range c.stats.Selects {
+		s.Selects[k] = v
 	}
 	return s
 }
@@ -65,7 +82,7 @@ func (c *Card) traceCommand(raw []byte) {
 	if c.opt.Trace == nil {
 		return
 	}
-	if len(raw) > 5 && (raw[1] == 0x20 || raw[1] == 0x24) {
+	if len(raw) > 5 && (raw[1] == 0x20 || raw[1] == 0x24 || raw[1] == insChangeKey) {
 		c.tracef("sim> %s [%d bytes redacted]", spaced(raw[:5]), len(raw)-5)
 		return
 	}
@@ -78,7 +95,14 @@ func (c *Card) traceResponse(cmd, resp []byte) {
 	if c.opt.Trace == nil {
 		return
 	}
-	if len(resp) > 2 && len(cmd) >= 2 && cmd[1] == 0xB0 && c.efSelected && c.ef == efSignCert {
+	if len(resp) > 2 && len(cmd) >= 2 && (cmd[1] == 0xB0 || cmd[1] == insReadRecord) && c.inOtherApplet() {
+		if e, found := lookupOtherEF(c.app, c.ef); found && e.personal {
+			n := len(resp) - 2
+			c.tracef("sim< [%d bytes of %s EF %04X redacted] %s", n, appletNames[c.app], c.ef, spaced(resp[n:]))
+			return
+		}
+	}
+	if len(resp) > 2 && len(cmd) >= 2 && cmd[1] == 0xB0 && c.app == appJPKI && c.efSelected && c.ef == efSignCert {
 		n := len(resp) - 2
 		c.tracef("sim< [%d bytes of the signature certificate redacted] %s", n, spaced(resp[n:]))
 		return

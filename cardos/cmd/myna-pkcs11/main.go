@@ -5,6 +5,7 @@
 //	myna-pkcs11 change-pin auth|sign [--json] [--reader NAME] [--pin-stdin] [--yes] [--force-last-try]
 //	myna-pkcs11 register|unregister [--dry-run] [--module PATH]
 //	myna-pkcs11 register --policy [--module PATH]
+//	myna-pkcs11 diagnose [--out FILE] [--include-public] [--sign [--pin-stdin]] [--reader NAME]
 //
 // status shows each reader and card, the tries left of both PINs (read
 // without spending one), the certificates' subjects, validity and renewal
@@ -21,6 +22,11 @@
 // that have it and refusing profiles a running program has open;
 // unregister removes exactly the entries register added. --policy prints
 // the system-wide Firefox policy instead.
+//
+// diagnose runs a standard probe through the module and writes a report
+// for a bug report (diagnose.go, package cardos/diag): system, readers,
+// ATR, every APDU as header, lengths, status word and timing, and what
+// the module concluded; never a PIN or the signature certificate.
 //
 // It uses PC/SC (pcscd), or the simulated card of MYNA_PKCS11_SIM. PINs are
 // never printed or logged.
@@ -44,6 +50,7 @@ Usage:
   myna-pkcs11 change-pin auth|sign [--pin-stdin] [--yes] [--force-last-try] [--json] [--reader NAME]
   myna-pkcs11 register|unregister [--dry-run] [--module PATH]
   myna-pkcs11 register --policy [--module PATH]
+  myna-pkcs11 diagnose [--out FILE] [--include-public] [--sign [--pin-stdin]] [--reader NAME]
 
 status      readers, cards, tries left for each PIN (no try is spent), certificates,
             days until they expire and when renewal opens. The signature certificate
@@ -59,6 +66,11 @@ register    add the module to every Firefox and Thunderbird profile and to Chrom
             have the module; refuses a profile that Firefox or Thunderbird has open (quit
             it and run again). --policy prints the system-wide Firefox policy instead.
 unregister  remove what register added (and nothing else).
+diagnose    for a bug report when your card or reader does not work: runs the module's
+            standard probe (slot list, tries query, certificate reads) and writes
+            myna-diagnose.json plus a summary: versions, readers, ATR, every APDU as
+            header, lengths, status word and timing, and what the module concluded.
+            Never a PIN, never anything of the signature certificate.
 
 Flags:
   --json             print one JSON object for programs instead of text
@@ -72,6 +84,11 @@ Flags:
   --dry-run          register/unregister: say what would change, change nothing
   --module PATH      register/unregister: the module (default
                      /usr/lib/<multiarch>/pkcs11/libmyna-pkcs11.so)
+  --out FILE         diagnose: write the report to FILE (default myna-diagnose.json)
+  --include-public   diagnose: keep the first 8 bytes (DER headers) of the public
+                     authentication certificate and its CA
+  --sign             diagnose: also make one signature with the authentication key
+                     (asks the 4-digit PIN; --pin-stdin reads it from stdin)
 
 A locked PIN can only be unlocked at your municipal office (市区町村の窓口).
 Environment: MYNA_PKCS11_SIM=FILE uses the simulated card in FILE instead of PC/SC.
@@ -102,6 +119,9 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		pinStdin  = fs.Bool("pin-stdin", false, "")
 		yes       = fs.Bool("yes", false, "")
 		forceLast = fs.Bool("force-last-try", false, "")
+		out       = fs.String("out", "", "")
+		public    = fs.Bool("include-public", false, "")
+		sign      = fs.Bool("sign", false, "")
 	)
 	bad := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "myna-pkcs11: "+format+"\n\n", a...)
@@ -168,6 +188,17 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 			return bad("change-pin: unknown PIN %q: say auth (4-digit PIN) or sign (signature password)", pos[0])
 		}
 		return runChangePIN(o, stdin, stdout, stderr)
+	case "diagnose":
+		if len(pos) > 0 {
+			return bad("diagnose takes no argument (got %q)", pos[0])
+		}
+		if f := only("out", "include-public", "sign", "pin-stdin"); f != "" && f != "force-last-try" && f != "json" {
+			return bad("--%s is not a flag of diagnose", f)
+		}
+		if *pinStdin && !*sign {
+			return bad("--pin-stdin only goes with --sign in diagnose")
+		}
+		return runDiagnose(diagOptions{reader: *reader, out: *out, includePublic: *public, sign: *sign, pinStdin: *pinStdin}, stdin, stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -46,11 +46,18 @@ Usage:
       Serve the card to vsmartcard's vpcd (vsmartcard listens on 127.0.0.1:35963
       for the reader "Virtual PCD 00 00") until SIGTERM/SIGINT. The state file is
       created with the profile flags if it does not exist.
+  myna-sim --state FILE --vpcd ADDR --profile REPORT.json
+      Serve a card that behaves as the one of a 'myna-pkcs11 diagnose' report
+      where the simulator has a choice: ATR, answer of the tries query on a
+      blocked PIN, retry counters, largest READ BINARY answer, latency per
+      APDU and per signature (--init --profile stores the quirk and counters).
   myna-sim --state FILE --status
-      Print retry counters and the auth/CA certificate subjects. The
-      signature certificate's personal data is never printed.
+      Print retry counters (JPKI and the other applets' PINs and 照合番号)
+      and the auth/CA certificate subjects. The signature certificate's
+      personal data is never printed.
   myna-sim --state FILE --admin-reset
-      Municipal-office unlock: both retry counters back to 3 and 5.
+      Municipal-office unlock: every retry counter back to its maximum
+      (JPKI 3 and 5, the other applets' 3 or 10).
   myna-sim --state FILE --export-certs DIR [--include-sign-cert]
       Write auth-cert.pem, auth-ca.pem, sign-ca.pem (and sign-cert.pem only
       with --include-sign-cert) into DIR.
@@ -81,6 +88,7 @@ type config struct {
 	reselectClears, signSchemes     bool
 	noSignEF                        string
 	changeAnyValue                  bool
+	profileReport                   string
 	stdout, stderr                  io.Writer
 }
 
@@ -124,6 +132,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.signSchemes, "sign-schemes", false, "quirk: accept SIGN P1 01-05 (on-card SHA-256, PSS)")
 	fs.StringVar(&cfg.noSignEF, "no-sign-cert-ef", "filler", "quirk: EF 0001 without a sign certificate: filler, absent or empty")
 	fs.BoolVar(&cfg.changeAnyValue, "change-any-value", false, "quirk: CHANGE REFERENCE DATA accepts any new PIN value")
+	fs.StringVar(&cfg.profileReport, "profile", "", "with --init or --vpcd: behave as the card of a myna-pkcs11 diagnose `REPORT.json` (ATR,\nblocked-query SW, retry counters, largest READ answer, latency per APDU and per signature)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -196,6 +205,13 @@ func (cfg config) options() (sim.Options, error) {
 		}
 		opt.ATR = atr
 	}
+	if cfg.profileReport != "" {
+		b, err := cfg.behaviour()
+		if err != nil {
+			return opt, err
+		}
+		opt = b.Options(opt)
+	}
 	if cfg.trace {
 		opt.Trace = cfg.stderr
 	}
@@ -234,7 +250,11 @@ func doInit(cfg config) error {
 	if err != nil {
 		return err
 	}
-	if _, err := sim.Open(cfg.state, opt); err != nil {
+	c, err := sim.Open(cfg.state, opt)
+	if err != nil {
+		return err
+	}
+	if err := cfg.applyProfile(c); err != nil {
 		return err
 	}
 	fmt.Fprintf(cfg.stdout, "created %s (auth PIN and sign password as given; default 1234 / ABC123)\n", cfg.state)
@@ -250,6 +270,9 @@ func doAdminReset(cfg config) error {
 		return err
 	}
 	fmt.Fprintf(cfg.stdout, "unlocked: auth PIN %d tries, sign password %d tries\n", c.TriesLeft(1), c.TriesLeft(2))
+	for _, k := range c.OtherTries() {
+		fmt.Fprintf(cfg.stdout, "          %s %d tries\n", k.Name, k.TriesLeft)
+	}
 	return nil
 }
 
@@ -264,6 +287,9 @@ func doStatus(cfg config) error {
 	fmt.Fprintf(w, "ATR:             % X\n", c.ATR())
 	fmt.Fprintf(w, "auth PIN:        %s\n", tries(c.TriesLeft(1), sim.AuthMaxTries))
 	fmt.Fprintf(w, "sign password:   %s\n", tries(c.TriesLeft(2), sim.SignMaxTries))
+	for _, k := range c.OtherTries() {
+		fmt.Fprintf(w, "%-16s %s (%s)\n", k.Name+":", tries(k.TriesLeft, k.MaxTries), k.Label)
+	}
 	var kind []string
 	if p.FaceAuth {
 		kind = append(kind, "face-auth (no PIN)")
@@ -354,6 +380,9 @@ func doServe(cfg config) error {
 	}
 	card, err := sim.Open(cfg.state, opt)
 	if err != nil {
+		return err
+	}
+	if err := cfg.applyProfile(card); err != nil {
 		return err
 	}
 	if cfg.fault != "" {

@@ -1,0 +1,180 @@
+package diag
+
+import (
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/apdu"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
+)
+
+// Behaviour is what a report shows about a card where the simulator has
+// a choice: the ATR, the answer of a tries query on a blocked PIN, the
+// retry counters, the largest READ BINARY answer, and the latency per
+// APDU and per signature. Everything else (keys, certificates, holder)
+// is the simulator's own: a report carries none of it.
+type Behaviour struct {
+	ATR []byte
+	// BlockedQuerySW is the tries-query answer seen on a blocked PIN, 0
+	// when no blocked PIN was queried.
+	BlockedQuerySW apdu.SW
+	// AuthTries and SignTries are the counters the tries queries showed,
+	// -1 when not seen.
+	AuthTries, SignTries int
+	// MaxResponse is the largest READ BINARY answer when the card gave
+	// less than asked, else 0.
+	MaxResponse int
+	// LatencyAPDU is the median answer time of commands other than SIGN;
+	// LatencySign what a SIGN took beyond that (median).
+	LatencyAPDU, LatencySign time.Duration
+}
+
+// PIN EFs of the JPKI AP (jpki-card.md §2).
+const (
+	fidAuthPIN = "0018"
+	fidSignPIN = "001B"
+)
+
+// Behaviour derives the simulator settings from the report's reader (the
+// first with a card, or the one named in Options.Reader) and APDUs.
+func (r *Report) Behaviour() (Behaviour, error) {
+	b := Behaviour{AuthTries: -1, SignTries: -1}
+	reader := r.Options.Reader
+	for _, rd := range r.Readers {
+		if rd.Present && rd.ATR != "" && (reader == "" || rd.Name == reader) {
+			atr, err := hex.DecodeString(rd.ATR)
+			if err != nil {
+				return b, fmt.Errorf("report: ATR %q: %w", rd.ATR, err)
+			}
+			b.ATR, reader = atr, rd.Name
+			break
+		}
+	}
+	if b.ATR == nil {
+		return b, fmt.Errorf("report: no reader with a card")
+	}
+	var ef string
+	var plain, signs []float64
+	maxResp, maxLe := 0, 0
+	for _, a := range r.APDUs {
+		if a.Reader != reader || a.SW == "" {
+			continue
+		}
+		sw, err := strconv.ParseUint(a.SW, 16, 16)
+		if err != nil {
+			return b, fmt.Errorf("report: APDU %d: status word %q", a.Seq, a.SW)
+		}
+		switch a.Command {
+		case "SELECT AID":
+			ef = ""
+		case "SELECT EF":
+			if sw == 0x9000 {
+				ef = a.Target
+			}
+		case "tries query":
+			tries := -1
+			switch {
+			case sw&0xFFF0 == 0x63C0:
+				tries = int(sw & 0x0F)
+			case sw == 0x6984:
+				tries = 0
+			}
+			if tries == 0 {
+				b.BlockedQuerySW = apdu.SW(sw)
+			}
+			// The first query shows the card as it came; later ones follow
+			// the probe's own login.
+			switch {
+			case ef == fidAuthPIN && b.AuthTries < 0:
+				b.AuthTries = tries
+			case ef == fidSignPIN && b.SignTries < 0:
+				b.SignTries = tries
+			}
+		case "READ BINARY":
+			if sw == 0x9000 && a.RespLen >= 0 {
+				maxResp = max(maxResp, a.RespLen)
+				maxLe = max(maxLe, a.Le)
+			}
+		}
+		if a.Command == "SIGN" && sw == 0x9000 {
+			signs = append(signs, a.DurMS)
+		} else {
+			plain = append(plain, a.DurMS)
+		}
+	}
+	if maxResp > 0 && maxResp < maxLe {
+		b.MaxResponse = maxResp
+	}
+	b.LatencyAPDU = msDuration(median(plain))
+	if len(signs) > 0 {
+		b.LatencySign = max(0, msDuration(median(signs))-b.LatencyAPDU)
+	}
+	return b, nil
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}
+
+func msDuration(ms float64) time.Duration {
+	return time.Duration(ms * float64(time.Millisecond)).Round(time.Millisecond)
+}
+
+// Options returns opt with the report's ATR, READ cap and latencies.
+func (b Behaviour) Options(opt sim.Options) sim.Options {
+	opt.ATR = append([]byte(nil), b.ATR...)
+	opt.MaxResponse = b.MaxResponse
+	opt.LatencyAPDU, opt.LatencySign = b.LatencyAPDU, b.LatencySign
+	return opt
+}
+
+// Apply stores the quirk and the retry counters on card c.
+func (b Behaviour) Apply(c *sim.Card) error {
+	q := c.Quirks()
+	if b.BlockedQuerySW != 0 {
+		q.BlockedQuerySW = b.BlockedQuerySW
+		if b.BlockedQuerySW == 0x63C0 {
+			q.BlockedQuerySW = 0 // the default
+		}
+	}
+	if err := c.SetQuirks(q); err != nil {
+		return err
+	}
+	for key, n := range map[int]int{1: b.AuthTries, 2: b.SignTries} {
+		if n >= 0 {
+			if err := c.SetTriesLeft(key, n); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// String describes the behaviour in one line.
+func (b Behaviour) String() string {
+	var parts []string
+	parts = append(parts, "ATR "+strings.ToUpper(hex.EncodeToString(b.ATR)))
+	if b.BlockedQuerySW != 0 {
+		parts = append(parts, fmt.Sprintf("blocked query %04X", uint16(b.BlockedQuerySW)))
+	}
+	if b.AuthTries >= 0 {
+		parts = append(parts, fmt.Sprintf("auth tries %d", b.AuthTries))
+	}
+	if b.SignTries >= 0 {
+		parts = append(parts, fmt.Sprintf("sign tries %d", b.SignTries))
+	}
+	if b.MaxResponse > 0 {
+		parts = append(parts, fmt.Sprintf("READ answers at most %d bytes", b.MaxResponse))
+	}
+	parts = append(parts, fmt.Sprintf("latency %v per APDU, %v per signature", b.LatencyAPDU, b.LatencySign))
+	return strings.Join(parts, ", ")
+}
