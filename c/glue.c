@@ -39,6 +39,18 @@ __attribute__((constructor)) static void myna_glue_init(void)
 }
 
 /*
+ * Exit guard. A program that exits without C_Finalize (pkcs11-tool after
+ * --change-pin does) would leave the card verified for every other
+ * program when a token of PIN scope "session" is logged in; as the
+ * process exits, Go logs such tokens out (and does nothing otherwise).
+ */
+__attribute__((destructor)) static void myna_glue_fini(void)
+{
+	if (!myna_in_forked_child)
+		goAtExit();
+}
+
+/*
  * Waits until the Go runtime has finished its initialisation (every Go
  * export does), so that a host that forks after getting the function list
  * never forks in the middle of it.

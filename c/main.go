@@ -31,3 +31,12 @@ func main() {}
 
 //export goPing
 func goPing() {}
+
+// goAtExit runs as the process exits (glue.c's destructor); see
+// p11.Module.AtExit.
+//
+//export goAtExit
+func goAtExit() {
+	defer func() { recover() }() // the process is ending: never crash it
+	mod.AtExit()
+}

@@ -223,6 +223,19 @@ func (c *card) logoutIfUnused(ctx cardos.Context, k tokenKind, unused func() boo
 	return c.logoutIO(ctx, why)
 }
 
+// logoutAtExit logs the card out at process exit when a ScopeSession
+// token is logged in and no conversation holds the card.
+func (c *card) logoutAtExit(ctx cardos.Context) {
+	c.mu.Lock()
+	onCard := c.sessionOnCardLocked()
+	c.mu.Unlock()
+	if !onCard || !c.io.TryLock() {
+		return
+	}
+	defer c.io.Unlock()
+	c.logoutIO(ctx, "the program exits without C_Finalize")
+}
+
 // logoutIO is logoutOnCard with c.io held.
 func (c *card) logoutIO(ctx cardos.Context, why string) error {
 	c.mu.Lock()
@@ -280,6 +293,9 @@ func (c *card) changePIN(ctx cardos.Context, k tokenKind, oldPIN, newPIN []byte)
 // the token's key, selecting the key EF in the same transaction (and, in
 // ScopeOperation, verifying the held PIN in it first).
 func (c *card) sign(ctx cardos.Context, k tokenKind, input []byte) ([]byte, error) {
+	if err := jpki.CheckSignInput(input); err != nil {
+		return nil, mapCardErr(err) // refused before any PIN is verified for it
+	}
 	var sig []byte
 	err := c.do(ctx, "sign with the "+k.String()+" key", func(cl *jpki.Client) error {
 		return c.pinIO(cl, k, func() error {

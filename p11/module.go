@@ -201,6 +201,30 @@ func (m *Module) Finalize() error {
 	return nil
 }
 
+// AtExit runs as the process exits without C_Finalize, as pkcs11-tool
+// does after --change-pin. A token of PIN scope session still logged in
+// would leave the card verified for every other program, so its card is
+// logged out. Nothing else is done, and it waits for no lock: a card in
+// use by another thread at that moment is left alone.
+func (m *Module) AtExit() {
+	if !m.mu.TryLock() {
+		return
+	}
+	var cards []*card
+	if m.initialized {
+		for _, r := range m.order {
+			if r.card != nil {
+				cards = append(cards, r.card)
+			}
+		}
+	}
+	ctx := m.ctx
+	m.mu.Unlock()
+	for _, c := range cards {
+		c.logoutAtExit(ctx)
+	}
+}
+
 // Initialized returns nil when the module is initialised and
 // CKR_CRYPTOKI_NOT_INITIALIZED otherwise.
 func (m *Module) Initialized() error {

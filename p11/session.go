@@ -51,7 +51,6 @@ func (m *Module) session(id uint) (*session, error) {
 	return s, nil
 }
 
-
 // OpenSession implements C_OpenSession. CKF_SERIAL_SESSION is required.
 // Read/write sessions are allowed although the token is write-protected
 // (CKF_WRITE_PROTECTED: no object can be created, changed or destroyed),

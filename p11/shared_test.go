@@ -475,3 +475,23 @@ func TestReselectClearsPINs(t *testing.T) {
 		assert.Equal(t, 5, f.card.TriesLeft(2))
 	})
 }
+
+// A program that exits without C_Finalize (pkcs11-tool after
+// --change-pin): AtExit logs a ScopeSession login out on the card, and
+// costs nothing in ScopeOperation, where the card is never left verified.
+func TestAtExitLogsSessionScopeOut(t *testing.T) {
+	eachScope(t, func(t *testing.T, f *fixture, scope PINScope) {
+		auth, _ := f.slots()
+		s := f.open1(auth, true)
+		f.login(s, sim.DefaultAuthPIN)
+		require.NoError(t, f.m.SetPIN(s, []byte(sim.DefaultAuthPIN), []byte("5678")))
+		require.NoError(t, f.m.SetPIN(s, []byte("5678"), []byte(sim.DefaultAuthPIN)))
+		before := f.card.Stats().APDUs
+		f.m.AtExit()
+		if scope == ScopeOperation {
+			assert.Equal(t, before, f.card.Stats().APDUs, "nothing to do")
+		}
+		assert.Equal(t, "6982", f.pinLessSign("0017"), "the card is not left verified")
+		assert.Equal(t, 3, f.card.TriesLeft(1))
+	})
+}

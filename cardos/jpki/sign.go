@@ -24,8 +24,8 @@ func (c *Client) Sign(key KeyID, digestInfo []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(digestInfo) == 0 || len(digestInfo) > MaxSignInput {
-		return nil, fmt.Errorf("%w: signature input of %d bytes, the card takes 1 to %d", ErrBadDataLength, len(digestInfo), MaxSignInput)
+	if err := CheckSignInput(digestInfo); err != nil {
+		return nil, err
 	}
 	var sig []byte
 	err = c.run(func() error {
@@ -34,6 +34,16 @@ func (c *Client) Sign(key KeyID, digestInfo []byte) ([]byte, error) {
 		return err
 	})
 	return sig, err
+}
+
+// CheckSignInput returns ErrBadDataLength unless Sign would send
+// digestInfo to the card (1 to MaxSignInput bytes), so that a caller can
+// refuse it before a transaction that verifies a PIN for it.
+func CheckSignInput(digestInfo []byte) error {
+	if len(digestInfo) == 0 || len(digestInfo) > MaxSignInput {
+		return fmt.Errorf("%w: signature input of %d bytes, the card takes 1 to %d", ErrBadDataLength, len(digestInfo), MaxSignInput)
+	}
+	return nil
 }
 
 // sign selects the key EF and has the card sign, inside the

@@ -112,7 +112,11 @@ func runHarness(t *testing.T, limit time.Duration, wrapper []string, env []strin
 	defer cancel()
 	argv := append(append(append([]string{}, wrapper...), bin, lib), args...)
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Env = append(append(os.Environ(), modtest.EnvSim+"="+state, backend.EnvSimControl+"="+control), env...)
+	// PIN scope session unless env says otherwise: then every VERIFY
+	// with a PIN the card receives is a login the harness made, and
+	// checkCard counts them exactly.
+	scope := []string{"MYNA_PKCS11_AUTH_PIN_SCOPE=session", "MYNA_PKCS11_SIGN_PIN_SCOPE=session"}
+	cmd.Env = append(append(append(os.Environ(), modtest.EnvSim+"="+state, backend.EnvSimControl+"="+control), scope...), env...)
 	var buf bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &buf, &buf
 	err := cmd.Run()
@@ -247,6 +251,21 @@ func TestHostileCallsASan(t *testing.T) {
 	assert.NotContains(t, r.out, "runtime error:")
 	checkCard(t, r, 1)
 	record(t, map[string]any{"scenarios": 1, "checks": atoi(r.facts["checks"]), "crashes": 0, "sanitizer": "asan+ubsan"})
+}
+
+// The same calls in the default PIN scope operation, where each
+// signature verifies the held PIN again: every signature verifies, no
+// try is spent, and the card sees one VERIFY per login and per signature
+// it made (the harness also signs raw CKM_RSA_PKCS input it does not
+// print).
+func TestHostileCallsOperationScope(t *testing.T) {
+	r := runHarness(t, 2*time.Minute, nil, []string{"MYNA_PKCS11_AUTH_PIN_SCOPE=operation", "MYNA_PKCS11_SIGN_PIN_SCOPE=operation"}, plain, "calls")
+	requireOK(t, r)
+	assert.Empty(t, r.bad)
+	assert.Len(t, r.sigs, 2, "signatures after short buffers")
+	require.EqualValues(t, 3, r.stats.Signatures, "two printed signatures and one raw CKM_RSA_PKCS")
+	checkCard(t, r, 1+r.stats.Signatures)
+	record(t, map[string]any{"scenarios": 1, "checks": atoi(r.facts["checks"]), "crashes": 0, "scope": "operation"})
 }
 
 func TestForkWhileSigning(t *testing.T) {

@@ -665,7 +665,11 @@ static int mode_calls(void)
 		len = 0;
 		EXPECT(CKR_BUFFER_TOO_SMALL, F->C_Sign(s, msg, sizeof msg - 1, small, &len));
 		CHECK(len == 256);
+		/* any other error ends the operation (v2.40 §5.12) */
 		EXPECT(CKR_ARGUMENTS_BAD, F->C_Sign(s, msg, sizeof msg - 1, sig, NULL));
+		len = sizeof sig;
+		EXPECT(R_OPERATION_NOT_INITIALIZED, F->C_Sign(s, msg, sizeof msg - 1, sig, &len));
+		EXPECT(CKR_OK, F->C_SignInit(s, &m, key));
 		len = sizeof sig;
 		EXPECT(CKR_OK, F->C_Sign(s, msg, sizeof msg - 1, sig, &len));
 		CHECK(len == 256);
@@ -797,16 +801,17 @@ static int mode_calls(void)
 		CK_ATTRIBUTE mk[] = {{A_CLASS, &bad3, sizeof bad3}};
 		CK_OBJECT_HANDLE newh;
 		EXPECT(R_TOKEN_WRITE_PROTECTED, F->C_CreateObject(rw, mk, 1, &newh));
-		EXPECT(R_SESSION_READ_ONLY, F->C_DestroyObject(s, cert));
-		EXPECT(R_SESSION_READ_ONLY, F->C_SetAttributeValue(s, cert, mk, 1));
+		/* CKR_TOKEN_WRITE_PROTECTED outranks CKR_SESSION_READ_ONLY (§5.1.6) */
+		EXPECT(R_TOKEN_WRITE_PROTECTED, F->C_DestroyObject(s, cert));
+		EXPECT(R_TOKEN_WRITE_PROTECTED, F->C_SetAttributeValue(s, cert, mk, 1));
 		CK_SESSION_HANDLE arw;
 		EXPECT(CKR_OK, F->C_OpenSession(auth_slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &arw));
-		EXPECT(R_ACTION_PROHIBITED, F->C_DestroyObject(arw, cert)); /* CKA_DESTROYABLE false */
-		EXPECT(R_ACTION_PROHIBITED, F->C_SetAttributeValue(arw, cert, mk, 1)); /* CKA_MODIFIABLE false */
+		EXPECT(R_TOKEN_WRITE_PROTECTED, F->C_DestroyObject(arw, cert));
+		EXPECT(R_TOKEN_WRITE_PROTECTED, F->C_SetAttributeValue(arw, cert, mk, 1));
 		EXPECT(R_TOKEN_WRITE_PROTECTED, F->C_CreateObject(arw, mk, 1, &newh));
 		EXPECT(CKR_ARGUMENTS_BAD, F->C_SetPIN(arw, NULL, 4, NULL, 4));
 		EXPECT(CKR_OK, F->C_CloseSession(arw));
-		EXPECT(R_ACTION_PROHIBITED, F->C_CopyObject(s, cert, mk, 1, &newh));
+		EXPECT(R_TOKEN_WRITE_PROTECTED, F->C_CopyObject(s, cert, mk, 1, &newh));
 		len = 0;
 		EXPECT(CKR_OK, F->C_GetObjectSize(s, cert, &len));
 		EXPECT(R_OBJECT_HANDLE_INVALID, F->C_GetObjectSize(s, 0xABCDEF, &len));
