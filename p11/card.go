@@ -64,9 +64,16 @@ type card struct {
 	events uint64 // ReaderStatus.Events when the card was seen
 	log    *logger
 
+	// scope says, per token, how long the card stays verified after a
+	// login (Config.AuthPINScope, SignPINScope); fixed at insertion.
+	scope [2]PINScope
+
 	io sync.Mutex
 	t  cardos.Transport // guarded by io
 	cl *jpki.Client     // guarded by io
+	// endReset makes the current transaction end with a card reset (a
+	// logout where no other applet could be selected); guarded by io.
+	endReset bool
 
 	mu      sync.Mutex
 	probed  bool // probe finished (jpki says whether it is JPKI)
@@ -91,6 +98,9 @@ type card struct {
 	signCert   []byte
 	signParsed *x509.Certificate
 	loggedIn   [2]bool
+	// held is the PIN of a logged-in ScopeOperation token, verified
+	// again inside each transaction that needs it (see pinIO).
+	held [2]*heldPIN
 	// tries caches each PIN's retry counter (see triesLeft).
 	tries [2]triesInfo
 	// attrs caches the attribute sets built from the certificates; the
@@ -177,15 +187,17 @@ func (c *card) doIO(ctx cardos.Context, what string, fn func(cl *jpki.Client) er
 	}
 	var err error
 	for attempt := 0; attempt < 2; attempt++ {
-		err = c.t.Begin()
+		err = c.cl.Begin()
 		if err != nil && !errors.Is(err, cardos.ErrCardReset) {
 			return c.fail(what, err)
 		}
 		if err != nil {
 			c.onReset()
 		}
+		c.endReset = false
 		err = fn(c.cl)
-		endErr := c.t.End(false)
+		endErr := c.cl.End(c.endReset)
+		c.endReset = false
 		if errors.Is(err, cardos.ErrCardReset) {
 			c.onReset()
 			continue
@@ -201,22 +213,57 @@ func (c *card) doIO(ctx cardos.Context, what string, fn func(cl *jpki.Client) er
 	return nil
 }
 
-// onReset records that the card lost its security state; the caller
-// holds c.io.
+// onReset records that the card lost its security state (another
+// application reset it); the caller holds c.io.
 func (c *card) onReset() {
 	c.mu.Lock()
-	if c.loggedIn[authToken] || c.loggedIn[signToken] {
-		c.log.infof("reader %q: the card was reset by another application; both tokens are logged out", c.reader)
-	}
-	c.setLoggedOutLocked()
+	c.lostCardStateLocked("the card was reset by another application")
 	c.mu.Unlock()
 	c.cl.Forget()
 }
 
-// setLoggedOutLocked forgets the login of both tokens and the signature
-// certificate; the caller holds c.mu.
+// lostCardStateLocked records that the card no longer has our PINs
+// verified: the tokens in ScopeSession are logged out (the application
+// is told CKR_USER_NOT_LOGGED_IN and asks for the PIN again); tokens in
+// ScopeOperation stay logged in, since they verify their held PIN in
+// every transaction anyway. The caller holds c.mu.
+func (c *card) lostCardStateLocked(why string) {
+	for _, k := range []tokenKind{authToken, signToken} {
+		if c.loggedIn[k] && c.scope[k] == ScopeSession {
+			c.log.infof("reader %q: %s: the %s token is logged out", c.reader, why, k)
+			c.logOutLocked(k)
+		}
+	}
+}
+
+// sessionOnCardLocked reports whether a token in ScopeSession is logged
+// in, so that the card must stay verified between transactions; the
+// caller holds c.mu.
+func (c *card) sessionOnCardLocked() bool {
+	for _, k := range []tokenKind{authToken, signToken} {
+		if c.loggedIn[k] && c.scope[k] == ScopeSession {
+			return true
+		}
+	}
+	return false
+}
+
+// setLoggedOutLocked forgets the login of both tokens, their held PINs
+// and the signature certificate; the caller holds c.mu.
 func (c *card) setLoggedOutLocked() {
-	c.loggedIn = [2]bool{}
+	c.logOutLocked(authToken)
+	c.logOutLocked(signToken)
+}
+
+// logOutLocked forgets token k's login and held PIN, and for the sign
+// token the signature certificate; the caller holds c.mu.
+func (c *card) logOutLocked(k tokenKind) {
+	c.loggedIn[k] = false
+	c.held[k].wipe()
+	c.held[k] = nil
+	if k != signToken {
+		return
+	}
 	clear(c.signCert)
 	clear(c.signHead)
 	c.signCert, c.signParsed, c.signHead = nil, nil, nil
@@ -237,13 +284,27 @@ func (c *card) fail(what string, err error) error {
 		c.mu.Unlock()
 		c.closeTransportIO()
 	case ck.CKR_USER_NOT_LOGGED_IN:
-		// The card says the PIN is not verified: believe it.
+		// The card says the PIN is not verified (another program logged
+		// out or reset it): believe it.
 		c.mu.Lock()
-		c.setLoggedOutLocked()
+		c.lostCardStateLocked("the card says the PIN is no longer verified (another program logged out?)")
 		c.mu.Unlock()
+	default:
+		if transportLost(err) {
+			// pcscd restarted, the card stopped answering or answered
+			// garbage: connect afresh at the next call instead of
+			// reusing a handle that may be dead.
+			c.closeTransportIO()
+		}
 	}
 	c.log.infof("reader %q: %s: %v", c.reader, what, err)
 	return mapped
+}
+
+// transportLost reports whether err leaves the connection to the card in
+// doubt, so that the next conversation connects again.
+func transportLost(err error) bool {
+	return errors.Is(err, cardos.ErrNoService) || errors.Is(err, cardos.ErrTimeout) || errors.Is(err, cardos.ErrCommFailure)
 }
 
 // closeTransportIO disconnects; the caller holds c.io.
@@ -382,9 +443,15 @@ func (c *card) loadCert(ctx cardos.Context, id jpki.CertID) error {
 	}
 	var der []byte
 	err := c.doIO(ctx, "read "+id.String(), func(cl *jpki.Client) error {
-		var err error
-		der, err = cl.ReadCertificateRest(id, head)
-		return err
+		read := func() error {
+			var err error
+			der, err = cl.ReadCertificateRest(id, head)
+			return err
+		}
+		if id == jpki.SignCert {
+			return c.pinIO(cl, signToken, read)
+		}
+		return read()
 	})
 	if err != nil {
 		return err
@@ -414,91 +481,82 @@ func (c *card) loadCert(ctx cardos.Context, id jpki.CertID) error {
 	return nil
 }
 
-// probeSignCert looks once, before any login, whether the card has a
-// signature certificate at all: EF 0001 missing or empty means a card
-// without one (holder under 15, face-authentication card). A card that
-// asks for the password first leaves the answer to the login.
-func (c *card) probeSignCert(ctx cardos.Context) {
+// tokenState returns what C_GetTokenInfo shows of token k: the card's
+// serial (see setAuthHeadLocked), whether the card has a signature
+// certificate (sign token), and the PIN's retry counter. What is not
+// known yet is read in one transaction, so that nothing depends on what
+// another program selected in between and the applet is selected once:
+//   - the start of the authentication certificate (one READ BINARY), once
+//     per insertion; when unreadable (smartphone JPKI, damaged card) the
+//     serial is unknownSerial and serialErr says why;
+//   - for the sign token, once before any login, the first bytes of EF
+//     0001: missing or empty means a card without a signature
+//     certificate (holder under 15, face-authentication card), refused
+//     means it is there behind the password;
+//   - the retry counter (the empty VERIFY, which never spends a try),
+//     unless learnt within triesMaxAge by an earlier query or from the
+//     answer to a VERIFY.
+func (c *card) tokenState(ctx cardos.Context, k tokenKind) (serial string, serialErr error, tries int, err error) {
 	c.io.Lock()
 	defer c.io.Unlock()
 	c.mu.Lock()
-	done := c.signProbed || c.signCertState != certUnknown
-	c.signProbed = true
+	needSerial := c.serial == ""
+	needProbe := k == signToken && !c.signProbed && c.signCertState == certUnknown
+	t := c.tries[k]
+	needTries := !t.known || (t.n != 0 && time.Since(t.at) >= triesMaxAge)
 	c.mu.Unlock()
-	if done {
-		return
-	}
-	absent := false
-	c.doIO(ctx, "look for the signature certificate", func(cl *jpki.Client) error {
-		_, err := cl.ReadCertificateHeader(jpki.SignCert, 4)
-		absent = errors.Is(err, jpki.ErrNotFound)
-		if errors.Is(err, jpki.ErrPINRequired) {
-			return nil // expected: the certificate is there, behind the password
-		}
-		return err
-	})
-	if absent {
-		c.mu.Lock()
-		c.signCertState = certAbsent
-		c.mu.Unlock()
-		c.log.infof("reader %q: the card holds no signature certificate (holder under 15 or face-authentication card): the sign token cannot be used", c.reader)
-	}
-}
-
-// serialNumber returns the card's serial (see setAuthHeadLocked),
-// reading the start of the authentication certificate (one READ BINARY)
-// if nothing of it was read yet.
-func (c *card) serialNumber(ctx cardos.Context) (string, error) {
-	c.mu.Lock()
-	serial := c.serial
-	c.mu.Unlock()
-	if serial != "" {
-		return serial, nil
-	}
-	c.io.Lock()
-	defer c.io.Unlock()
-	c.mu.Lock()
-	serial = c.serial
-	c.mu.Unlock()
-	if serial != "" {
-		return serial, nil
-	}
 	var head []byte
-	err := c.doIO(ctx, "read the authentication certificate's header", func(cl *jpki.Client) error {
-		var err error
-		head, err = cl.ReadCertificateHeader(jpki.AuthCert, certHeadLen)
-		return err
-	})
-	if err != nil {
-		return "", err
+	absent := false
+	if needSerial || needProbe || needTries {
+		err = c.doIO(ctx, "read the "+k.String()+" token's state", func(cl *jpki.Client) error {
+			head, absent, serialErr = nil, false, nil
+			if needSerial {
+				head, serialErr = cl.ReadCertificateHeader(jpki.AuthCert, certHeadLen)
+				if cardLevel(serialErr) {
+					return serialErr
+				}
+			}
+			if needProbe {
+				_, perr := cl.ReadCertificateHeader(jpki.SignCert, 4)
+				if cardLevel(perr) {
+					return perr
+				}
+				absent = errors.Is(perr, jpki.ErrNotFound)
+			}
+			if needTries {
+				n, terr := cl.TriesLeft(k.key())
+				if terr == nil {
+					c.setTries(k, n)
+				}
+				return terr
+			}
+			return nil
+		})
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.setAuthHeadLocked(head)
-	return c.serial, nil
+	if head != nil {
+		c.setAuthHeadLocked(head)
+	}
+	if needProbe && err == nil {
+		c.signProbed = true
+		if absent {
+			c.signCertState = certAbsent
+			c.log.infof("reader %q: the card holds no signature certificate (holder under 15 or face-authentication card): the sign token cannot be used", c.reader)
+		}
+	}
+	if serialErr != nil {
+		c.log.infof("reader %q: the authentication certificate is unreadable, the token's serial is unknown: %v", c.reader, serialErr)
+	}
+	return c.serial, serialErr, c.tries[k].n, err
 }
 
-// triesLeft returns the retry counter of the token's PIN. It asks the
-// card (SELECT of the PIN EF and the empty VERIFY, which never spends a
-// try) only when the counter was not learnt within triesMaxAge, by an
-// earlier query or from the answer to a VERIFY.
-func (c *card) triesLeft(ctx cardos.Context, k tokenKind) (int, error) {
-	c.mu.Lock()
-	t := c.tries[k]
-	c.mu.Unlock()
-	if t.known && (t.n == 0 || time.Since(t.at) < triesMaxAge) {
-		return t.n, nil
-	}
-	var n int
-	err := c.do(ctx, "read "+k.String()+" PIN tries", func(cl *jpki.Client) error {
-		var err error
-		n, err = cl.TriesLeft(k.key())
-		return err
-	})
-	if err == nil {
-		c.setTries(k, n)
-	}
-	return n, err
+// cardLevel reports whether err is about the card or its connection
+// (removed, reset, gone, mute) rather than about one file, so that a
+// conversation must stop at it.
+func cardLevel(err error) bool {
+	return err != nil && (errors.Is(err, cardos.ErrCardReset) || errors.Is(err, cardos.ErrCardRemoved) ||
+		errors.Is(err, cardos.ErrReaderGone) || errors.Is(err, cardos.ErrNoCard) || transportLost(err))
 }
 
 // setTries records the retry counter of token k's PIN.

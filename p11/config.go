@@ -25,6 +25,12 @@ const (
 	EnvTokens = "MYNA_PKCS11_TOKENS"
 	// EnvReaders filters the readers by name (overrides readers).
 	EnvReaders = "MYNA_PKCS11_READERS"
+	// EnvAuthPINScope sets how long the card stays verified for the
+	// authentication PIN (overrides auth_pin_scope).
+	EnvAuthPINScope = "MYNA_PKCS11_AUTH_PIN_SCOPE"
+	// EnvSignPINScope sets the same for the signature password
+	// (overrides sign_pin_scope).
+	EnvSignPINScope = "MYNA_PKCS11_SIGN_PIN_SCOPE"
 
 	// SystemConfigFile is read when there is no per-user file.
 	SystemConfigFile = "/etc/myna-pkcs11.conf"
@@ -56,10 +62,57 @@ type Config struct {
 	// LogFile is the file log lines are appended to; empty means
 	// standard error.
 	LogFile string
+	// AuthPINScope and SignPINScope say how long the card stays verified
+	// after a login to each token ("auth_pin_scope", "sign_pin_scope").
+	AuthPINScope, SignPINScope PINScope
+}
+
+// PINScope says how long the card stays verified after a login. While
+// it is verified, any program on the machine can have the card sign with
+// that key without the PIN (the card checks no more than its own
+// security state), so the shorter the better.
+type PINScope int
+
+const (
+	// ScopeOperation (the default, "operation") leaves the card verified
+	// only inside the module's own PC/SC transactions: the PIN is held
+	// in locked, never-dumped memory while the token is logged in, and
+	// every signature verifies it again, signs and leaves the applet
+	// again in one transaction. No other program can sign without the
+	// PIN in between; another program's logout or a card reset does not
+	// log the token out. Costs 4 APDUs more per signature; a held PIN is
+	// sent only while the card reports every try left, and never again
+	// after any answer but success.
+	ScopeOperation PINScope = iota
+	// ScopeSession ("session") verifies once at login and leaves the card
+	// verified until logout or the last session closes, as most
+	// smart-card modules do: fewest APDUs, but the card signs for any
+	// program meanwhile, and another program's logout logs the token out.
+	ScopeSession
+)
+
+// String returns the configuration value of the scope.
+func (s PINScope) String() string {
+	if s == ScopeSession {
+		return "session"
+	}
+	return "operation"
+}
+
+// parsePINScope reads "operation" or "session".
+func parsePINScope(v string) (PINScope, error) {
+	switch strings.ToLower(v) {
+	case "operation":
+		return ScopeOperation, nil
+	case "session":
+		return ScopeSession, nil
+	}
+	return 0, fmt.Errorf("%q is not operation or session", v)
 }
 
 // DefaultConfig is the configuration without a file or variables: both
-// tokens of every reader, no log.
+// tokens of every reader, no log, the card verified only inside each
+// operation for both tokens.
 func DefaultConfig() Config {
 	return Config{AuthToken: true, SignToken: true}
 }
@@ -196,8 +249,18 @@ func setKey(c Config, key, value string) (Config, error) {
 			return c, fmt.Errorf("%q is not an absolute path, ignored", value)
 		}
 		c.LogFile = value
+	case "auth_pin_scope", "sign_pin_scope":
+		s, err := parsePINScope(value)
+		if err != nil {
+			return c, fmt.Errorf("%v, ignored", err)
+		}
+		if key == "auth_pin_scope" {
+			c.AuthPINScope = s
+		} else {
+			c.SignPINScope = s
+		}
 	default:
-		return c, errors.New("unknown key, ignored (known: tokens, readers, log_level, log_file)")
+		return c, errors.New("unknown key, ignored (known: tokens, readers, log_level, log_file, auth_pin_scope, sign_pin_scope)")
 	}
 	return c, nil
 }
@@ -236,6 +299,19 @@ func applyEnv(getenv func(string) string, c Config) (Config, []string) {
 	}
 	if v := getenv(EnvReaders); v != "" {
 		c.Readers = v
+	}
+	for _, e := range []struct {
+		name  string
+		scope *PINScope
+	}{{EnvAuthPINScope, &c.AuthPINScope}, {EnvSignPINScope, &c.SignPINScope}} {
+		if v := getenv(e.name); v != "" {
+			s, err := parsePINScope(v)
+			if err != nil {
+				problems = append(problems, fmt.Sprintf("%s: %v, keeping %v", e.name, err, *e.scope))
+				continue
+			}
+			*e.scope = s
+		}
 	}
 	return c, problems
 }

@@ -44,6 +44,8 @@ func TestParseConfig(t *testing.T) {
 		{"relative log file", "log_file = myna.log\n", def, []string{`test.conf:1: log_file: "myna.log" is not an absolute path`}},
 		{"line without =", "tokens auth\n", def, []string{`test.conf:1: not a "key = value" line`}},
 		{"empty key", "= auth\n", def, []string{`test.conf:1: not a "key = value" line`}},
+		{"PIN scopes", "auth_pin_scope = session\nsign_pin_scope = Operation\n", Config{AuthToken: true, SignToken: true, AuthPINScope: ScopeSession}, nil},
+		{"bad PIN scope keeps the default", "sign_pin_scope = forever\n", def, []string{`test.conf:1: sign_pin_scope: "forever" is not operation or session`}},
 		{"good lines survive bad ones", "foo = 1\ntokens = auth\nlog_level = x\nreaders = R\n",
 			Config{AuthToken: true, Readers: "R"}, []string{"test.conf:1: foo", "test.conf:3: log_level"}},
 	}
@@ -68,6 +70,8 @@ func TestApplyEnv(t *testing.T) {
 		problems int
 	}{
 		{"none", nil, file, 0},
+		{"PIN scopes", map[string]string{EnvAuthPINScope: "session", EnvSignPINScope: "session"},
+			Config{AuthToken: true, Readers: "FILE", LogLevel: 2, LogFile: "/file.log", AuthPINScope: ScopeSession, SignPINScope: ScopeSession}, 0},
 		{"empty variables count as unset", map[string]string{EnvDebug: "", EnvLog: "", EnvTokens: "", EnvReaders: ""}, file, 0},
 		{"debug level", map[string]string{EnvDebug: "3"}, Config{AuthToken: true, Readers: "FILE", LogLevel: 3, LogFile: "/file.log"}, 0},
 		{"debug 0 turns the file's log off", map[string]string{EnvDebug: "0"}, Config{AuthToken: true, Readers: "FILE", LogFile: "/file.log"}, 0},

@@ -57,10 +57,20 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
+	return newFixtureConfig(t, nil)
+}
+
+// newFixtureConfig is newFixture with the module's configuration fixed
+// to cfg (nil: read as Initialize does).
+func newFixtureConfig(t *testing.T, cfg *Config) *fixture {
+	t.Helper()
 	f := &fixture{t: t, r: sim.NewReader("Sim Reader 00 00"), card: genCard(t, "default")}
 	f.r.Insert(f.card)
 	f.readers = []*sim.Reader{f.r}
 	f.m = NewModule(f.open)
+	if cfg != nil {
+		f.m.UseConfig(*cfg)
+	}
 	require.NoError(t, f.m.Initialize(InitArgs{}))
 	t.Cleanup(func() { f.m.Finalize() })
 	return f

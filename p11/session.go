@@ -101,13 +101,27 @@ func (m *Module) CloseSession(sess uint) error {
 	}
 	m.mu.Lock()
 	delete(m.sessions, s.id)
-	last := m.countLocked(s.c, s.kind, false) == 0
 	ctx := m.ctx
 	m.mu.Unlock()
-	if last && s.c.isLoggedIn(s.kind) {
-		return m.deviceGone(s, s.c.logoutOnCard(ctx, "last session closed"))
+	if testHookClosing != nil {
+		testHookClosing()
 	}
-	return nil
+	return m.deviceGone(s, s.c.logoutIfUnused(ctx, s.kind, m.unusedFunc(s.c, s.kind), "last session closed"))
+}
+
+// testHookClosing, set by tests, runs in CloseSession between removing
+// the session and deciding on the logout: where another thread may open
+// a session and log in.
+var testHookClosing func()
+
+// unusedFunc returns a check that token kind of card c has no open
+// session, for logoutIfUnused.
+func (m *Module) unusedFunc(c *card, kind tokenKind) func() bool {
+	return func() bool {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return m.countLocked(c, kind, false) == 0
+	}
 }
 
 // CloseAllSessions implements C_CloseAllSessions.
@@ -126,8 +140,8 @@ func (m *Module) CloseAllSessions(slot uint) error {
 	}
 	ctx := m.ctx
 	m.mu.Unlock()
-	if c != nil && c.isLoggedIn(ref.kind) {
-		c.logoutOnCard(ctx, "all sessions closed")
+	if c != nil {
+		c.logoutIfUnused(ctx, ref.kind, m.unusedFunc(c, ref.kind), "all sessions closed")
 	}
 	return nil
 }

@@ -123,8 +123,10 @@ func TestRemovalMidOperation(t *testing.T) {
 	assert.Equal(t, uint(ck.CKS_RO_PUBLIC_SESSION), info.State)
 }
 
+// In ScopeSession a reset by another application logs the token out
+// (TestOtherProgramLogsOut has ScopeOperation, where it does not).
 func TestResetByAnotherApplication(t *testing.T) {
-	f := newFixture(t)
+	f := newFixtureConfig(t, scopeConfig(ScopeSession, ScopeSession))
 	auth, _ := f.slots()
 	s := f.open1(auth, false)
 	f.login(s, sim.DefaultAuthPIN)

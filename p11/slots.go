@@ -61,7 +61,8 @@ func (m *Module) applyLocked(st []cardos.ReaderStatus, events bool) []*card {
 				gone = append(gone, r.card)
 			}
 			m.nextGen++
-			r.card = &card{gen: m.nextGen, reader: r.name, events: s.Events, log: m.log}
+			r.card = &card{gen: m.nextGen, reader: r.name, events: s.Events, log: m.log,
+				scope: [2]PINScope{authToken: m.cfg.AuthPINScope, signToken: m.cfg.SignPINScope}}
 			changed = true
 		}
 		if changed && events {

@@ -35,21 +35,14 @@ func (m *Module) TokenInfo(slot uint) (TokenInfo, error) {
 	if err != nil {
 		return TokenInfo{}, err
 	}
-	serial, err := c.serialNumber(ctx)
-	if ck.RV(err) == ck.CKR_DEVICE_REMOVED {
+	serial, serialErr, tries, err := c.tokenState(ctx, ref.kind)
+	if err != nil {
 		return TokenInfo{}, m.cardGone(c, err)
 	}
-	if err != nil {
+	if serialErr != nil || serial == "" {
 		// No readable authentication certificate (smartphone JPKI, damaged
 		// card): still show the token, with a serial that says so.
 		serial = unknownSerial
-	}
-	if ref.kind == signToken {
-		c.probeSignCert(ctx)
-	}
-	tries, err := c.triesLeft(ctx, ref.kind)
-	if err != nil {
-		return TokenInfo{}, m.cardGone(c, err)
 	}
 	info := TokenInfo{
 		Label:              authLabel,

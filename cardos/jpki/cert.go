@@ -22,19 +22,22 @@ const tokenNameLen = 32
 // "JPKIAPICCTOKEN" on an old Juki card, "JPKIAPGPSETOKEN" for smartphone
 // JPKI.
 func (c *Client) TokenName() (string, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := c.selectEF(efTokenInfo); err != nil {
-		return "", err
-	}
-	data, eof, err := c.readBinary(0, tokenNameLen)
-	if err != nil {
-		return "", err
-	}
-	if eof && len(data) == 0 {
-		return "", fmt.Errorf("%w: token information EF 0006 is empty", ErrNotFound)
-	}
-	return strings.TrimRight(string(data), " \x00"), nil
+	var name string
+	err := c.run(func() error {
+		if err := c.selectEF(efTokenInfo); err != nil {
+			return err
+		}
+		data, eof, err := c.readBinary(0, tokenNameLen)
+		if err != nil {
+			return err
+		}
+		if eof && len(data) == 0 {
+			return fmt.Errorf("%w: token information EF 0006 is empty", ErrNotFound)
+		}
+		name = strings.TrimRight(string(data), " \x00")
+		return nil
+	})
+	return name, err
 }
 
 // ReadCertificate reads one certificate and returns its DER encoding. The
@@ -61,12 +64,22 @@ func (c *Client) ReadCertificate(id CertID) ([]byte, error) {
 // certificate costs no APDU. The result is a new slice. Errors are those
 // of ReadCertificate.
 func (c *Client) ReadCertificateRest(id CertID, head []byte) ([]byte, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	fid, err := id.fid()
 	if err != nil {
 		return nil, err
 	}
+	var cert []byte
+	err = c.run(func() error {
+		var err error
+		cert, err = c.readCertificateRest(id, fid, head)
+		return err
+	})
+	return cert, err
+}
+
+// readCertificateRest is ReadCertificateRest inside the transaction.
+func (c *Client) readCertificateRest(id CertID, fid uint16, head []byte) ([]byte, error) {
+	var err error
 	first, eof := head, false
 	total, herr := certLength(head)
 	if len(head) == 0 || herr != nil {
@@ -109,8 +122,6 @@ func (c *Client) ReadCertificateRest(id CertID, head []byte) ([]byte, error) {
 // when the certificate is shorter), for a cheap identity check of the
 // card. Errors are those of ReadCertificate; n < 1 gives ErrBadLength.
 func (c *Client) ReadCertificateHeader(id CertID, n int) ([]byte, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if n < 1 || n > maxCertLen {
 		return nil, fmt.Errorf("%w: header length %d", ErrBadLength, n)
 	}
@@ -118,6 +129,18 @@ func (c *Client) ReadCertificateHeader(id CertID, n int) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	var out []byte
+	err = c.run(func() error {
+		var err error
+		out, err = c.readCertificateHeader(id, fid, n)
+		return err
+	})
+	return out, err
+}
+
+// readCertificateHeader is ReadCertificateHeader inside the transaction.
+func (c *Client) readCertificateHeader(id CertID, fid uint16, n int) ([]byte, error) {
+	var err error
 	if err := c.selectEF(fid); err != nil {
 		return nil, err
 	}

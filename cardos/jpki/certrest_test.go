@@ -17,6 +17,8 @@ func TestReadCertificateRestCountsAPDUs(t *testing.T) {
 	require.Greater(t, len(want), 512, "the test needs a certificate of several chunks")
 	chunks := uint64((len(want) + 255) / 256)
 	cl, _ := connect(t, card)
+	require.NoError(t, cl.Begin()) // selections are remembered inside one transaction only
+	defer cl.End(false)
 	require.NoError(t, cl.Select())
 
 	for _, tc := range []struct {
@@ -58,6 +60,8 @@ func TestReadCertificateRestCountsAPDUs(t *testing.T) {
 func TestHeaderThenRestEqualsFullRead(t *testing.T) {
 	card := simCard(t, false)
 	cl, _ := connect(t, card)
+	require.NoError(t, cl.Begin())
+	defer cl.End(false)
 	require.NoError(t, cl.Select())
 	for _, id := range []jpki.CertID{jpki.AuthCert, jpki.AuthCACert, jpki.SignCACert} {
 		before := card.Stats().APDUs

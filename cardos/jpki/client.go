@@ -25,13 +25,21 @@ const maxGetResponse = 256
 
 // Client talks to the JPKI applet over a cardos.Transport. It is safe for
 // concurrent use, but a multi-APDU operation is only atomic on the card
-// when the caller holds a transaction (Transport.Begin/End).
+// inside a transaction (Begin/End).
+//
+// The card is shared: between two transactions any other program may
+// select another applet or file, or drop the verified PINs, and PC/SC
+// does not say so. The client therefore trusts what it selected only
+// inside the transaction that selected it: Begin and End forget the
+// selection, and outside a transaction every command is preceded by the
+// SELECTs it depends on.
 type Client struct {
 	t     cardos.Transport
 	apdus atomic.Uint64
 
 	mu     sync.Mutex
-	applet applet
+	inTx   bool   // between a successful Begin and End
+	applet applet // what this transaction selected
 	ef     uint16 // selected EF inside the JPKI AP; 0 = unknown
 }
 
@@ -39,6 +47,32 @@ type Client struct {
 // nothing about the card's current selection.
 func NewClient(t cardos.Transport) *Client {
 	return &Client{t: t}
+}
+
+// Begin starts an exclusive transaction on the transport (see
+// cardos.Transport.Begin) and forgets every earlier selection: the first
+// command of the transaction selects the applet and file again. Like
+// Transport.Begin it returns an error wrapping cardos.ErrCardReset when
+// the card was reset since; the transaction is then held and End must be
+// called.
+func (c *Client) Begin() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.forget()
+	err := c.t.Begin()
+	c.inTx = err == nil || isReset(err)
+	return err
+}
+
+// End ends the transaction (resetting the card with reset, which drops
+// every verified PIN) and forgets the selection: once the transaction is
+// over, another program may change it.
+func (c *Client) End(reset bool) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.inTx = false
+	c.forget()
+	return c.t.End(reset)
 }
 
 // Transport returns the transport the client sends its commands over.
@@ -49,8 +83,9 @@ func (c *Client) Transport() cardos.Transport { return c.t }
 func (c *Client) APDUs() uint64 { return c.apdus.Load() }
 
 // Forget drops what the client knows about the card's selected applet and
-// file. Call it after the transport reported cardos.ErrCardReset or after
-// resetting the card; the next operation selects the applet again.
+// file within the current transaction. Call it after the transport
+// reported cardos.ErrCardReset; the next operation selects the applet
+// again.
 func (c *Client) Forget() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -62,16 +97,43 @@ func (c *Client) forget() {
 	c.ef = 0
 }
 
-// Select selects the JPKI applet unless the client knows it is selected.
-// It returns ErrNotJPKI when the card has no such applet.
+// Select selects the JPKI applet unless this transaction already did. It
+// returns ErrNotJPKI when the card has no such applet.
 func (c *Client) Select() error {
+	return c.run(c.selectJPKI)
+}
+
+// run runs fn holding c.mu inside a transaction: the caller's when it
+// holds one (Begin), otherwise one of its own around fn, so that the
+// SELECTs fn sends and the commands that depend on them reach the card
+// with no other program's command in between. A reset reported when
+// the own transaction begins is returned (wrapping cardos.ErrCardReset)
+// without running fn, as Transport.Transmit does.
+func (c *Client) run(fn func() error) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.selectJPKI()
+	if c.inTx {
+		return fn()
+	}
+	if err := c.t.Begin(); err != nil {
+		if isReset(err) {
+			c.t.End(false)
+		}
+		return fmt.Errorf("jpki: begin transaction: %w", err)
+	}
+	c.forget()
+	c.inTx = true
+	err := fn()
+	c.inTx = false
+	c.forget()
+	if endErr := c.t.End(false); err == nil && endErr != nil && !isReset(endErr) {
+		err = fmt.Errorf("jpki: end transaction: %w", endErr)
+	}
+	return err
 }
 
 func (c *Client) selectJPKI() error {
-	if c.applet == appletJPKI {
+	if c.inTx && c.applet == appletJPKI {
 		return nil
 	}
 	r, err := c.selectAID(aidJPKI, "SELECT JPKI AP")
@@ -94,12 +156,12 @@ func (c *Client) selectAID(aid []byte, op string) (apdu.Response, error) {
 }
 
 // selectEF selects an EF of the JPKI AP (00 A4 02 0C 02 FID), selecting the
-// applet first when needed, and skips both when already selected.
+// applet first, and skips either only when this transaction selected it.
 func (c *Client) selectEF(fid uint16) error {
 	if err := c.selectJPKI(); err != nil {
 		return err
 	}
-	if c.ef == fid {
+	if c.inTx && c.ef == fid {
 		return nil
 	}
 	op := fmt.Sprintf("SELECT EF %04X", fid)

@@ -13,8 +13,10 @@ import (
 // and calls Forget. A transport reporting cardos.ErrCardReset counts as
 // logged out (the reset already dropped the PINs) and gives nil.
 func (c *Client) Logout() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	return c.run(c.logout)
+}
+
+func (c *Client) logout() error {
 	var last error
 	for _, a := range []struct {
 		aid []byte

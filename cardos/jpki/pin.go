@@ -16,12 +16,21 @@ const maxPINLen = 255
 // answers 9000 (PIN already verified, counter not reported) counts as
 // having all its tries.
 func (c *Client) TriesLeft(key KeyID) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	fid, err := key.pinEF()
 	if err != nil {
 		return 0, err
 	}
+	var n int
+	err = c.run(func() error {
+		var err error
+		n, err = c.triesLeft(key, fid)
+		return err
+	})
+	return n, err
+}
+
+// triesLeft is TriesLeft inside the transaction.
+func (c *Client) triesLeft(key KeyID, fid uint16) (int, error) {
 	if err := c.selectEF(fid); err != nil {
 		return 0, err
 	}
@@ -48,8 +57,6 @@ func (c *Client) TriesLeft(key KeyID) (int, error) {
 // just became) locked. An empty PIN gives ErrBadLength without talking to
 // the card. The PIN never appears in an error.
 func (c *Client) Verify(key KeyID, pin []byte) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	fid, err := key.pinEF()
 	if err != nil {
 		return err
@@ -57,11 +64,19 @@ func (c *Client) Verify(key KeyID, pin []byte) error {
 	if len(pin) == 0 || len(pin) > maxPINLen {
 		return fmt.Errorf("%w: PIN of %d bytes", ErrBadLength, len(pin))
 	}
+	return c.run(func() error {
+		return c.command(fid, apdu.Command{CLA: 0x00, INS: 0x20, P1: 0x00, P2: 0x80, Data: pin}, fmt.Sprintf("VERIFY %04X", fid))
+	})
+}
+
+// command selects EF fid and sends cmd, which must answer 9000 with no
+// data; any other status word becomes an error. The caller runs it
+// inside the transaction.
+func (c *Client) command(fid uint16, cmd apdu.Command, op string) error {
 	if err := c.selectEF(fid); err != nil {
 		return err
 	}
-	op := fmt.Sprintf("VERIFY %04X", fid)
-	r, err := c.transmit(apdu.Command{CLA: 0x00, INS: 0x20, P1: 0x00, P2: 0x80, Data: pin}, op)
+	r, err := c.transmit(cmd, op)
 	if err != nil {
 		return err
 	}
@@ -73,11 +88,11 @@ func (c *Client) Verify(key KeyID, pin []byte) error {
 
 // ChangePIN replaces key's PIN with newPIN (CHANGE REFERENCE DATA,
 // 00 24 01 80 Lc new). The current PIN must have been verified with
-// Verify in the same card session (otherwise ErrPINRequired). The caller
-// checks newPIN's format; an empty value gives ErrBadLength.
+// Verify in the same transaction (Begin ... End): a verification from an
+// earlier one may have been dropped by another program since, or be
+// another program's. Without it the card answers ErrPINRequired. The
+// caller checks newPIN's format; an empty value gives ErrBadLength.
 func (c *Client) ChangePIN(key KeyID, newPIN []byte) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	fid, err := key.pinEF()
 	if err != nil {
 		return err
@@ -85,16 +100,7 @@ func (c *Client) ChangePIN(key KeyID, newPIN []byte) error {
 	if len(newPIN) == 0 || len(newPIN) > maxPINLen {
 		return fmt.Errorf("%w: new PIN of %d bytes", ErrBadLength, len(newPIN))
 	}
-	if err := c.selectEF(fid); err != nil {
-		return err
-	}
-	op := fmt.Sprintf("CHANGE REFERENCE DATA %04X", fid)
-	r, err := c.transmit(apdu.Command{CLA: 0x00, INS: 0x24, P1: 0x01, P2: 0x80, Data: newPIN}, op)
-	if err != nil {
-		return err
-	}
-	if r.SW != apdu.SWOK {
-		return swError(op, r.SW)
-	}
-	return nil
+	return c.run(func() error {
+		return c.command(fid, apdu.Command{CLA: 0x00, INS: 0x24, P1: 0x01, P2: 0x80, Data: newPIN}, fmt.Sprintf("CHANGE REFERENCE DATA %04X", fid))
+	})
 }

@@ -66,12 +66,40 @@ func TestTriesLeftReusesSelection(t *testing.T) {
 		step{cmd: "00 20 00 80", resp: "63C3"},
 	)
 	c := NewClient(s)
+	require.NoError(t, c.Begin())
 	for _, k := range []KeyID{AuthKey, AuthKey, SignKey, AuthKey} {
 		n, err := c.TriesLeft(k)
 		require.NoError(t, err)
 		assert.Equal(t, k.MaxTries(), n)
 	}
+	require.NoError(t, c.End(false))
 	assert.Equal(t, uint64(8), c.APDUs())
+}
+
+// Outside one transaction nothing selected before is trusted: another
+// program may have selected the other PIN EF in between, and a VERIFY
+// sent to it would spend the other PIN's tries.
+func TestTriesLeftSelectsInEveryTransaction(t *testing.T) {
+	s := newScript(t,
+		step{cmd: selJPKI, resp: ok},
+		step{cmd: selEF("0018"), resp: ok},
+		step{cmd: "00 20 00 80", resp: "63C3"},
+		step{cmd: selJPKI, resp: ok},
+		step{cmd: selEF("0018"), resp: ok},
+		step{cmd: "00 20 00 80", resp: "63C3"},
+		step{cmd: selJPKI, resp: ok},
+		step{cmd: selEF("0018"), resp: ok},
+		step{cmd: "00 20 00 80 04 31323334", resp: ok},
+	)
+	c := NewClient(s)
+	_, err := c.TriesLeft(AuthKey) // a transaction of its own
+	require.NoError(t, err)
+	require.NoError(t, c.Begin())
+	_, err = c.TriesLeft(AuthKey)
+	require.NoError(t, err)
+	require.NoError(t, c.End(false))
+	require.NoError(t, c.Verify(AuthKey, []byte("1234")))
+	assert.Equal(t, uint64(s.sent()), c.APDUs())
 }
 
 func TestVerify(t *testing.T) {
@@ -181,6 +209,8 @@ func TestVerifyThenChangeSameSelection(t *testing.T) {
 		step{cmd: "00 24 01 80 04 39383736", resp: ok},
 	)
 	c := NewClient(s)
+	require.NoError(t, c.Begin())
 	require.NoError(t, c.Verify(AuthKey, []byte("1234")))
 	require.NoError(t, c.ChangePIN(AuthKey, []byte("9876")))
+	require.NoError(t, c.End(false))
 }

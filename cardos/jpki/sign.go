@@ -20,8 +20,6 @@ const SignatureLen = 256
 // ErrPINRequired). Input outside 1–245 bytes gives ErrBadLength without
 // talking to the card. The result is the 256-byte signature.
 func (c *Client) Sign(key KeyID, digestInfo []byte) ([]byte, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	fid, err := key.keyEF()
 	if err != nil {
 		return nil, err
@@ -29,6 +27,19 @@ func (c *Client) Sign(key KeyID, digestInfo []byte) ([]byte, error) {
 	if len(digestInfo) == 0 || len(digestInfo) > MaxSignInput {
 		return nil, fmt.Errorf("%w: signature input of %d bytes, the card takes 1 to %d", ErrBadLength, len(digestInfo), MaxSignInput)
 	}
+	var sig []byte
+	err = c.run(func() error {
+		var err error
+		sig, err = c.sign(fid, digestInfo)
+		return err
+	})
+	return sig, err
+}
+
+// sign selects the key EF and has the card sign, inside the
+// transaction: the key EF selected in this transaction is the one that
+// signs.
+func (c *Client) sign(fid uint16, digestInfo []byte) ([]byte, error) {
 	if err := c.selectEF(fid); err != nil {
 		return nil, err
 	}

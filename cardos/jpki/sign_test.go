@@ -80,12 +80,14 @@ func TestSignLengths(t *testing.T) {
 		step{cmd: selJPKI, resp: ok},
 		step{cmd: selEF("0017"), resp: ok},
 		step{cmd: "80 2A 00 80 F5 " + hx(max) + " 00", resp: hx(sig) + ok},
+		step{cmd: selJPKI, resp: ok},
+		step{cmd: selEF("0017"), resp: ok},
 		step{cmd: "80 2A 00 80 01 07 00", resp: hx(sig) + ok},
 	)
 	c := NewClient(s)
 	_, err := c.Sign(AuthKey, max)
 	require.NoError(t, err)
-	_, err = c.Sign(AuthKey, []byte{7})
+	_, err = c.Sign(AuthKey, []byte{7}) // its own transaction: selects again
 	require.NoError(t, err)
 	for _, n := range []int{0, MaxSignInput + 1, 255, 300} {
 		_, err := c.Sign(AuthKey, make([]byte, n))
@@ -93,7 +95,7 @@ func TestSignLengths(t *testing.T) {
 	}
 	_, err = c.Sign(KeyID(5), []byte{1})
 	require.Error(t, err)
-	assert.Equal(t, uint64(4), c.APDUs(), "refused inputs must not reach the card")
+	assert.Equal(t, uint64(6), c.APDUs(), "refused inputs must not reach the card")
 }
 
 func TestLogout(t *testing.T) {
@@ -163,6 +165,8 @@ func TestSelectTracking(t *testing.T) {
 	)
 	c := NewClient(s)
 	assert.Same(t, s, c.Transport())
+	require.NoError(t, c.Begin())
+	defer c.End(false)
 	require.NoError(t, c.Select())
 	require.NoError(t, c.Select())
 	for i := 0; i < 2; i++ {

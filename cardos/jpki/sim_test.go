@@ -255,20 +255,40 @@ func TestSimLogout(t *testing.T) {
 func TestSimSelectCount(t *testing.T) {
 	card := simCard(t, false)
 	c, _ := connect(t, card)
-	card.ResetStats()
-	for i := 0; i < 3; i++ {
-		_, err := c.TriesLeft(jpki.AuthKey)
-		require.NoError(t, err)
-		_, err = c.ReadCertificate(jpki.AuthCert)
-		require.NoError(t, err)
-	}
-	st := card.Stats()
-	// SELECT AP once, then EF 0018 and EF 000A alternately: 1 + 6.
-	assert.Equal(t, uint64(7), st.ByINS[0xA4])
-	assert.Equal(t, st.APDUs, c.APDUs())
-	// A certificate of about 1 KB plus the filler takes ceil(len/256) reads.
 	der := card.Certificates().AuthCert
-	assert.Equal(t, uint64(3*((len(der)+255)/256)), st.ByINS[0xB0])
+	for _, tc := range []struct {
+		name    string
+		oneTx   bool
+		selects uint64
+	}{
+		// One transaction: SELECT AP once, then EF 0018 and EF 000A
+		// alternately: 1 + 6.
+		{"one transaction", true, 7},
+		// A transaction per call: AP and EF again each time, 6 × 2.
+		{"a transaction per call", false, 12},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			card.ResetStats()
+			before := c.APDUs()
+			if tc.oneTx {
+				require.NoError(t, c.Begin())
+			}
+			for i := 0; i < 3; i++ {
+				_, err := c.TriesLeft(jpki.AuthKey)
+				require.NoError(t, err)
+				_, err = c.ReadCertificate(jpki.AuthCert)
+				require.NoError(t, err)
+			}
+			if tc.oneTx {
+				require.NoError(t, c.End(false))
+			}
+			st := card.Stats()
+			assert.Equal(t, tc.selects, st.ByINS[0xA4])
+			assert.Equal(t, st.APDUs, c.APDUs()-before)
+			// A certificate of about 1 KB plus the filler takes ceil(len/256) reads.
+			assert.Equal(t, uint64(3*((len(der)+255)/256)), st.ByINS[0xB0])
+		})
+	}
 }
 
 func TestSimResetAndFaults(t *testing.T) {
@@ -301,4 +321,61 @@ func TestSimResetAndFaults(t *testing.T) {
 	name, err := c.TokenName()
 	require.NoError(t, err)
 	assert.Equal(t, "JPKIAPICCTOKEN2", name)
+}
+
+// Another program using the card between two of our transactions
+// changes the card's one selection; nothing we send afterwards may go to
+// the file it selected. A wrong guess would send the auth PIN to the
+// sign PIN's EF (spending a sign try with a correct auth PIN) or sign
+// with the other key.
+func TestAnotherProgramBetweenTransactions(t *testing.T) {
+	card := simCard(t, false)
+	r := sim.NewReader("Shared Reader 00 00")
+	r.Insert(card)
+	ctx := sim.NewContext(r)
+	t.Cleanup(func() { ctx.Close() })
+	dial := func() *jpki.Client {
+		tr, err := ctx.Connect(r.Name())
+		require.NoError(t, err)
+		t.Cleanup(func() { tr.Close() })
+		return jpki.NewClient(tr)
+	}
+	a, b := dial(), dial()
+	info, digest := sha256DigestInfo([]byte("shared card"))
+	authPub := certKey(t, card.Certificates().AuthCert)
+	signPub := certKey(t, card.Certificates().SignCert)
+
+	// A asks for its tries (EF 0018 selected), B looks at the sign PIN
+	// (EF 001B selected), A logs in with the correct auth PIN.
+	_, err := a.TriesLeft(jpki.AuthKey)
+	require.NoError(t, err)
+	_, err = b.TriesLeft(jpki.SignKey)
+	require.NoError(t, err)
+	require.NoError(t, a.Verify(jpki.AuthKey, []byte("1234")))
+	assert.Equal(t, 5, card.TriesLeft(2), "the sign password must keep all its tries")
+	assert.Equal(t, 3, card.TriesLeft(1))
+
+	// B logs in with the sign password and selects the sign key; A signs
+	// with the auth key: the signature must be the auth key's.
+	require.NoError(t, b.Verify(jpki.SignKey, []byte("ABC123")))
+	_, err = b.Sign(jpki.SignKey, info)
+	require.NoError(t, err)
+	sig, err := a.Sign(jpki.AuthKey, info)
+	require.NoError(t, err)
+	require.NoError(t, rsa.VerifyPKCS1v15(authPub, crypto.SHA256, digest, sig), "signed by the auth key")
+	require.Error(t, rsa.VerifyPKCS1v15(signPub, crypto.SHA256, digest, sig), "not by the sign key")
+
+	// B leaves the applet (its logout): A's next signature is refused as
+	// not logged in, not a device error.
+	require.NoError(t, b.Logout())
+	_, err = a.Sign(jpki.AuthKey, info)
+	require.ErrorIs(t, err, jpki.ErrPINRequired)
+}
+
+// certKey returns the RSA public key of a DER certificate.
+func certKey(t *testing.T, der []byte) *rsa.PublicKey {
+	t.Helper()
+	c, err := x509.ParseCertificate(der)
+	require.NoError(t, err)
+	return c.PublicKey.(*rsa.PublicKey)
 }

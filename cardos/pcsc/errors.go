@@ -26,7 +26,9 @@ func sentinel(e scard.Error, onConnect bool) error {
 		return cardos.ErrCardRemoved
 	case scard.ErrReaderUnavailable, scard.ErrUnknownReader:
 		return cardos.ErrReaderGone
-	case scard.ErrNoService, scard.ErrServiceStopped:
+	case scard.ErrNoService, scard.ErrServiceStopped, scard.ErrInvalidHandle:
+		// An invalid handle on an open connection means pcscd restarted
+		// and forgot it: connect again.
 		return cardos.ErrNoService
 	case scard.ErrTimeout:
 		return cardos.ErrTimeout

@@ -32,7 +32,13 @@ func secretForms(s string) []string {
 // PIN, sign, SetPIN, logout) and a read of the signature certificate leaves
 // no PIN and no personal field of the signature certificate in the log.
 func TestLogHasNoPINsOrPersonalData(t *testing.T) {
-	f := newFx(t)
+	for _, scope := range []string{"operation", "session"} {
+		t.Run(scope, func(t *testing.T) { logHasNoPINsOrPersonalData(t, scope) })
+	}
+}
+
+func logHasNoPINsOrPersonalData(t *testing.T, scope string) {
+	f := newFxScope(t, scope)
 	logPath := filepath.Join(f.dir, "module.log")
 	t.Setenv("MYNA_PKCS11_DEBUG", "9")
 	t.Setenv("MYNA_PKCS11_LOG", logPath)

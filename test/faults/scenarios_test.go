@@ -298,3 +298,63 @@ func TestWrongPINSpendsExactlyOneTry(t *testing.T) {
 	f.wrongPINTries = 0
 	f.done()
 }
+
+// The default PIN scope "operation": the card is verified only inside
+// the module's own transactions, so a reset or another program's logout
+// between login and signature changes nothing for the application, a
+// fault during the signature costs no try, and the held PIN is never
+// sent after a refusal.
+func TestOperationScope(t *testing.T) {
+	t.Run("reset between login and sign", func(t *testing.T) {
+		f := newFxScope(t, "operation")
+		f.init()
+		s := f.open(f.auth)
+		require.NoError(t, f.login(s, f.auth, false))
+		f.do("reset")
+		sig, err := f.signWith(s, "after reset")
+		require.NoError(t, err, "the held PIN is verified again in the signing transaction")
+		f.verify(f.state, 1, "after reset", sig)
+		f.done()
+	})
+	t.Run("reset during sign", func(t *testing.T) {
+		f := newFxScope(t, "operation")
+		f.init()
+		s := f.open(f.sign)
+		require.NoError(t, f.login(s, f.sign, false))
+		require.NoError(t, ctx.SignInit(s, mech, f.key(s)))
+		f.do("fault reset,ins=" + insSign)
+		sig, err := ctx.Sign(s, []byte("x"))
+		require.NoError(t, err, "the transaction runs again after the reset")
+		f.verify(f.state, 2, "x", sig)
+		f.recovered(f.state, false)
+		f.done()
+	})
+	t.Run("removed during sign", func(t *testing.T) {
+		f := newFxScope(t, "operation")
+		f.init()
+		s := f.open(f.auth)
+		require.NoError(t, f.login(s, f.auth, false))
+		require.NoError(t, ctx.SignInit(s, mech, f.key(s)))
+		f.do("fault remove,ins=" + insSign)
+		_, err := ctx.Sign(s, []byte("interrupted"))
+		assert.Equal(t, ckr(pkcs11.CKR_DEVICE_REMOVED), rv(err))
+		f.do("insert")
+		f.recovered(f.state, false)
+		f.done()
+	})
+	t.Run("garbage answer to the held VERIFY", func(t *testing.T) {
+		f := newFxScope(t, "operation")
+		f.init()
+		s := f.open(f.auth)
+		require.NoError(t, f.login(s, f.auth, false))
+		require.NoError(t, ctx.SignInit(s, mech, f.key(s)))
+		f.do("fault garbage,ins=" + insVerify + ",after=3") // SELECT AP, SELECT EF and the empty VERIFY pass; the VERIFY with the PIN is answered garbage
+		_, err := ctx.Sign(s, []byte("x"))
+		assert.Equal(t, ckr(pkcs11.CKR_DEVICE_ERROR), rv(err))
+		info, err := ctx.GetSessionInfo(s)
+		require.NoError(t, err)
+		assert.Equal(t, uint(pkcs11.CKS_RO_PUBLIC_SESSION), info.State, "a held PIN is not sent again after a doubtful answer")
+		f.recovered(f.state, false)
+		f.done()
+	})
+}

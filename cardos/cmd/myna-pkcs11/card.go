@@ -217,10 +217,13 @@ func inspect(ctx cardos.Context, reader string, now time.Time) (*cardStatus, err
 
 func inspectOnce(t cardos.Transport, now time.Time) (*cardStatus, error) {
 	cl := jpki.NewClient(t)
-	if err := t.Begin(); err != nil && !errors.Is(err, cardos.ErrCardReset) {
-		return nil, err
+	if err := cl.Begin(); err != nil {
+		if errors.Is(err, cardos.ErrCardReset) {
+			cl.End(false)
+		}
+		return nil, err // a reset: inspect reads again
 	}
-	defer t.End(false)
+	defer cl.End(false)
 	if err := cl.Select(); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,299 @@
+package p11
+
+import (
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
+	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
+)
+
+// These tests play "another program" by sending raw APDUs to the same
+// simulated card between the module's calls, the way any PC/SC client
+// can between two of the module's transactions.
+
+// other sends one APDU (hex) to the card as another program and returns
+// the status word as four hex digits.
+func (f *fixture) other(cmd string) string {
+	f.t.Helper()
+	b, err := hex.DecodeString(strings.ReplaceAll(cmd, " ", ""))
+	require.NoError(f.t, err)
+	r := f.card.Process(b)
+	return strings.ToUpper(hex.EncodeToString(r[len(r)-2:]))
+}
+
+const (
+	rawSelectJPKI = "00A4040C0AD392F000260100000001"
+	rawSelectISD  = "00A4040C07A0000001510000"
+	rawSignInfo   = "3031300d060960864801650304020105000420" + "0000000000000000000000000000000000000000000000000000000000000000"
+)
+
+// pinLessSign is another program asking the card to sign with the key in
+// EF fid without any VERIFY: 9000 means the card was left verified.
+func (f *fixture) pinLessSign(fid string) string {
+	f.t.Helper()
+	require.Equal(f.t, "9000", f.other(rawSelectJPKI))
+	require.Equal(f.t, "9000", f.other("00A4020C02"+fid))
+	return f.other(fmt.Sprintf("802A0080%02X%s00", len(rawSignInfo)/2, rawSignInfo))
+}
+
+func scopeConfig(auth, sign PINScope) *Config {
+	c := DefaultConfig()
+	c.AuthPINScope, c.SignPINScope = auth, sign
+	return &c
+}
+
+// certPub returns the public key of a DER certificate.
+func certPub(t *testing.T, der []byte) *rsa.PublicKey {
+	t.Helper()
+	c, err := x509.ParseCertificate(der)
+	require.NoError(t, err)
+	return c.PublicKey.(*rsa.PublicKey)
+}
+
+// A correct PIN never spends the other PIN's tries, whatever another
+// program selected since the module's last transaction.
+func TestCorrectPINAfterOtherProgramSelected(t *testing.T) {
+	for _, scope := range []PINScope{ScopeOperation, ScopeSession} {
+		for _, other := range []string{"0018", "001B", "0017", "001A", "0001"} {
+			t.Run(scope.String()+"/other selected "+other, func(t *testing.T) {
+				f := newFixtureConfig(t, scopeConfig(scope, scope))
+				auth, sign := f.slots()
+				_, err := f.m.TokenInfo(auth) // selects EF 0018 on the card
+				require.NoError(t, err)
+				f.other(rawSelectJPKI)
+				f.other("00A4020C02" + other)
+				f.login(f.open1(auth, false), sim.DefaultAuthPIN)
+				f.other("00A4020C02" + other)
+				f.login(f.open1(sign, false), sim.DefaultSignPIN)
+				assert.Equal(t, 3, f.card.TriesLeft(1))
+				assert.Equal(t, 5, f.card.TriesLeft(2))
+			})
+		}
+	}
+}
+
+// A signature is always made by the key of the session's token, even when
+// another program selected the other key (and verified its PIN) between
+// the module's calls.
+func TestSignatureByTheRightKey(t *testing.T) {
+	for _, scope := range []PINScope{ScopeOperation, ScopeSession} {
+		t.Run(scope.String(), func(t *testing.T) {
+			f := newFixtureConfig(t, scopeConfig(scope, scope))
+			auth, _ := f.slots()
+			s := f.open1(auth, false)
+			f.login(s, sim.DefaultAuthPIN)
+			key := f.privKey(s)
+			// Another program logs in to the sign key and leaves it selected.
+			f.other(rawSelectJPKI)
+			f.other("00A4020C02001B")
+			require.Equal(t, "9000", f.other("00200080"+fmt.Sprintf("%02X", len(sim.DefaultSignPIN))+hex.EncodeToString([]byte(sim.DefaultSignPIN))))
+			require.Equal(t, "9000", f.other("00A4020C02001A"))
+			sig := f.sign(s, key, ck.CKM_SHA256_RSA_PKCS, []byte("data"))
+			sum := sha256.Sum256([]byte("data"))
+			certs := f.card.Certificates()
+			require.NoError(t, rsa.VerifyPKCS1v15(certPub(t, certs.AuthCert), crypto.SHA256, sum[:], sig), "signed by the auth key")
+			require.Error(t, rsa.VerifyPKCS1v15(certPub(t, certs.SignCert), crypto.SHA256, sum[:], sig), "not by the sign key")
+		})
+	}
+}
+
+// Another program's logout (it selects another applet) or a card reset:
+// in ScopeSession the token is logged out — CKR_USER_NOT_LOGGED_IN, a
+// public session, a new login works — never a device error; in
+// ScopeOperation the module verifies the held PIN again and signs.
+func TestOtherProgramLogsOut(t *testing.T) {
+	for _, scope := range []PINScope{ScopeOperation, ScopeSession} {
+		for _, how := range []string{"select ISD", "select text AP", "card reset"} {
+			t.Run(scope.String()+"/"+how, func(t *testing.T) {
+				f := newFixtureConfig(t, scopeConfig(scope, scope))
+				auth, _ := f.slots()
+				s := f.open1(auth, false)
+				f.login(s, sim.DefaultAuthPIN)
+				key := f.privKey(s)
+				f.sign(s, key, ck.CKM_SHA256_RSA_PKCS, []byte("first"))
+				switch how {
+				case "select ISD":
+					f.other(rawSelectISD)
+				case "select text AP":
+					f.other("00A4040C0AD3921000310001010408")
+				case "card reset":
+					f.card.Reset()
+				}
+				require.NoError(t, f.m.SignInit(s, Mechanism{Type: ck.CKM_SHA256_RSA_PKCS}, key))
+				_, _, err := f.m.Sign(s, []byte("second"), OutBuf{Len: 256})
+				info, ierr := f.m.SessionInfo(s)
+				require.NoError(t, ierr)
+				if scope == ScopeOperation {
+					require.NoError(t, err)
+					assert.Equal(t, uint(ck.CKS_RO_USER_FUNCTIONS), info.State)
+					return
+				}
+				assert.Equal(t, "CKR_USER_NOT_LOGGED_IN", rv(err))
+				assert.Equal(t, uint(ck.CKS_RO_PUBLIC_SESSION), info.State, "C_GetSessionInfo agrees")
+				f.login(s, sim.DefaultAuthPIN)
+				f.sign(s, f.privKey(s), ck.CKM_SHA256_RSA_PKCS, []byte("third"))
+				assert.Equal(t, 3, f.card.TriesLeft(1))
+			})
+		}
+	}
+}
+
+// The no-PIN window: in ScopeOperation the card refuses a PIN-less SIGN
+// from another program after every call of the module; in ScopeSession
+// it accepts one while the token is logged in (the documented trade-off).
+func TestNoPINWindow(t *testing.T) {
+	for _, scope := range []PINScope{ScopeOperation, ScopeSession} {
+		t.Run(scope.String(), func(t *testing.T) {
+			f := newFixtureConfig(t, scopeConfig(scope, scope))
+			auth, sign := f.slots()
+			want := "6982"
+			if scope == ScopeSession {
+				want = "9000"
+			}
+			s := f.open1(auth, false)
+			f.login(s, sim.DefaultAuthPIN)
+			assert.Equal(t, want, f.pinLessSign("0017"), "after the auth login")
+			f.sign(s, f.privKey(s), ck.CKM_SHA256_RSA_PKCS, []byte("x"))
+			assert.Equal(t, want, f.pinLessSign("0017"), "after an auth signature")
+			ss := f.open1(sign, false)
+			f.login(ss, sim.DefaultSignPIN)
+			assert.Equal(t, want, f.pinLessSign("001A"), "after the sign login")
+			f.sign(ss, f.privKey(ss), ck.CKM_SHA256_RSA_PKCS, []byte("x"))
+			assert.Equal(t, want, f.pinLessSign("001A"), "after a sign signature")
+			require.NoError(t, f.m.Logout(s))
+			assert.Equal(t, "6982", f.pinLessSign("0017"), "after logout")
+			assert.Equal(t, "6982", f.pinLessSign("001A"), "after logout")
+		})
+	}
+}
+
+// A held PIN is not sent once the card shows a wrong try since the login
+// (another program, or another process holding an old PIN); a held PIN
+// the card refuses (changed elsewhere) is sent once and never again.
+func TestHeldPINNeverBurnsMoreThanOneTry(t *testing.T) {
+	verify := func(pin string) string {
+		return fmt.Sprintf("00200080%02X%s", len(pin), hex.EncodeToString([]byte(pin)))
+	}
+	t.Run("a wrong try since the login", func(t *testing.T) {
+		f := newFixture(t)
+		auth, _ := f.slots()
+		s := f.open1(auth, false)
+		f.login(s, sim.DefaultAuthPIN)
+		key := f.privKey(s)
+		f.other(rawSelectJPKI)
+		f.other("00A4020C020018")
+		require.Equal(t, "63C2", f.other(verify("0000")))
+		stats := f.card.Stats()
+		require.NoError(t, f.m.SignInit(s, Mechanism{Type: ck.CKM_SHA256_RSA_PKCS}, key))
+		_, _, err := f.m.Sign(s, []byte("x"), OutBuf{Len: 256})
+		assert.Equal(t, "CKR_USER_NOT_LOGGED_IN", rv(err))
+		assert.Equal(t, 2, f.card.TriesLeft(1), "no try spent by the module")
+		after := f.card.Stats()
+		assert.Equal(t, stats.Verifies, after.Verifies, "no VERIFY with a PIN was sent")
+		assert.Equal(t, stats.ByINS[0x20]+1, after.ByINS[0x20], "only the empty VERIFY (the tries query)")
+		info, err := f.m.SessionInfo(s)
+		require.NoError(t, err)
+		assert.Equal(t, uint(ck.CKS_RO_PUBLIC_SESSION), info.State)
+	})
+	t.Run("the PIN changed elsewhere", func(t *testing.T) {
+		f := newFixture(t)
+		auth, _ := f.slots()
+		s := f.open1(auth, false)
+		f.login(s, sim.DefaultAuthPIN)
+		key := f.privKey(s)
+		f.other(rawSelectJPKI)
+		f.other("00A4020C020018")
+		require.Equal(t, "9000", f.other(verify(sim.DefaultAuthPIN)))
+		require.Equal(t, "9000", f.other("00240180"+fmt.Sprintf("%02X", 4)+hex.EncodeToString([]byte("9999"))))
+		for i := 0; i < 3; i++ {
+			err := f.m.SignInit(s, Mechanism{Type: ck.CKM_SHA256_RSA_PKCS}, key)
+			if i == 0 {
+				require.NoError(t, err)
+				_, _, err = f.m.Sign(s, []byte("x"), OutBuf{Len: 256})
+			}
+			assert.Equal(t, "CKR_USER_NOT_LOGGED_IN", rv(err), "try %d", i)
+		}
+		assert.Equal(t, 2, f.card.TriesLeft(1), "exactly one try spent by the held PIN, never more")
+		f.login(s, "9999")
+		assert.Equal(t, 3, f.card.TriesLeft(1))
+	})
+}
+
+// Another thread opens a session and logs in while CloseSession closes
+// the token's last session: its login must survive.
+func TestCloseSessionRaceDeterministic(t *testing.T) {
+	f := newFixture(t)
+	auth, _ := f.slots()
+	s := f.open1(auth, false)
+	f.login(s, sim.DefaultAuthPIN)
+	var other uint
+	testHookClosing = func() {
+		testHookClosing = nil
+		other = f.open1(auth, false)
+		assert.Equal(t, "CKR_USER_ALREADY_LOGGED_IN", rv(f.m.Login(other, ck.CKU_USER, []byte(sim.DefaultAuthPIN))))
+	}
+	t.Cleanup(func() { testHookClosing = nil })
+	require.NoError(t, f.m.CloseSession(s))
+	info, err := f.m.SessionInfo(other)
+	require.NoError(t, err)
+	assert.Equal(t, uint(ck.CKS_RO_USER_FUNCTIONS), info.State, "the other thread's login survives")
+	require.NoError(t, f.m.CloseSession(other))
+	assert.Equal(t, 3, f.card.TriesLeft(1))
+}
+
+// Several threads opening and closing sessions while logging in: closing
+// one thread's last session never logs out another thread's fresh login
+// (the login is checked and undone under the same lock a login holds).
+func TestCloseSessionRace(t *testing.T) {
+	for _, scope := range []PINScope{ScopeOperation, ScopeSession} {
+		t.Run(scope.String(), func(t *testing.T) {
+			f := newFixtureConfig(t, scopeConfig(scope, scope))
+			auth, _ := f.slots()
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			bad := 0
+			for g := 0; g < 3; g++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := 0; i < 150; i++ {
+						s, err := f.m.OpenSession(auth, ck.CKF_SERIAL_SESSION)
+						if err != nil {
+							panic(err)
+						}
+						err = f.m.Login(s, ck.CKU_USER, []byte(sim.DefaultAuthPIN))
+						if err != nil && ck.RV(err) != ck.CKR_USER_ALREADY_LOGGED_IN {
+							panic(err)
+						}
+						info, err := f.m.SessionInfo(s)
+						if err != nil {
+							panic(err)
+						}
+						if info.State != ck.CKS_RO_USER_FUNCTIONS {
+							mu.Lock()
+							bad++
+							mu.Unlock()
+						}
+						if err := f.m.CloseSession(s); err != nil {
+							panic(err)
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			assert.Zero(t, bad, "sessions logged out right after their own login")
+			assert.Equal(t, 3, f.card.TriesLeft(1))
+		})
+	}
+}
