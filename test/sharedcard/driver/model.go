@@ -65,15 +65,29 @@ func (d drop) after(e effect) drop {
 type actorModel struct {
 	in   map[string]bool // logged in (PKCS#11 state of this application)
 	drop map[string]drop
+	// mayBeOut: the program logged out of (or closed) its other token,
+	// which the module may apply to both tokens ("the card keeps no
+	// separate PIN states"): this token may be logged out too.
+	mayBeOut map[string]bool
 }
 
 func newModel() *actorModel {
-	return &actorModel{in: map[string]bool{}, drop: map[string]drop{}}
+	return &actorModel{in: map[string]bool{}, drop: map[string]drop{}, mayBeOut: map[string]bool{}}
 }
 
 // allowed returns the return codes acceptable for an ours step in scope.
 func (m *actorModel) allowed(st step, scope string) []string {
 	in, d := m.in[st.tok], m.drop[st.tok]
+	if in && m.mayBeOut[st.tok] {
+		switch st.verb {
+		case verbLogin:
+			return []string{rvAlreadyLogged, rvOK}
+		case verbSign:
+			return []string{rvOK, rvNotLoggedIn, rvNoKey}
+		case verbLogout:
+			return []string{rvOK, rvNotLoggedIn}
+		}
+	}
 	switch st.verb {
 	case verbLogin:
 		switch {
@@ -167,7 +181,7 @@ func (m *actorModel) update(st step, rv string) {
 	switch st.verb {
 	case verbLogin:
 		if rv == rvOK {
-			m.in[st.tok], m.drop[st.tok] = true, dropNone
+			m.in[st.tok], m.drop[st.tok], m.mayBeOut[st.tok] = true, dropNone, false
 		}
 	case verbSign:
 		if rv == rvNotLoggedIn || rv == rvNoKey {
@@ -175,5 +189,6 @@ func (m *actorModel) update(st step, rv string) {
 		}
 	case verbLogout, verbClose:
 		m.in[st.tok] = false
+		m.mayBeOut[other(st.tok)] = true
 	}
 }
