@@ -32,6 +32,9 @@ if ! run_to "$T/build.log" bash -c "cd '$ROOT' && go build -o '$BIN/driver' ./te
   fail "build the shared-card driver and p11prog" "$(tail -n 20 "$T/build.log")"; finish
 fi
 
+check "the generator covers every ordered pair in every kind of program (go test ./test/sharedcard/...)" \
+  bash -c "cd '$ROOT' && go test -count=1 ./test/sharedcard/..."
+
 card_init                 # fresh card $STATE, our labels, AUTH_CERT
 SIGN_CERTS="$T/sign-certs"; mkdir -p "$SIGN_CERTS"   # personal data: stays in $T, never printed
 if ! run_to "$T/export-sign.log" "$SIM" --export-certs "$SIGN_CERTS" --include-sign-cert --state "$STATE"; then

@@ -22,6 +22,7 @@ type step struct {
 // scenario is one generated interleaving.
 type scenario struct {
 	name   string
+	ops    []op // the op of each actor (interleave only)
 	actors []kind
 	steps  []step
 }
@@ -50,7 +51,7 @@ func pick(o op, n int) kind {
 // then the first actor's follow-up, then the others' (long-lived ones
 // only)" for ops[i] done by a program of kinds[i].
 func interleave(name string, ops []op, kinds []kind, variant int) scenario {
-	b := &builder{s: scenario{name: name}}
+	b := &builder{s: scenario{name: name, ops: ops}}
 	ids := make([]int, len(ops))
 	for i, k := range kinds {
 		ids[i] = b.actor(k)
