@@ -67,10 +67,10 @@ if ! start_sim "$STATE" 35963 --stats-file "$T/stats.json"; then
 fi
 pass "simulated card in '$SIM_READER'"
 
-args=("$@")
-[ "${1:-}" = --repeat ] && args=(-repeat "${2:-1}" "${@:3}")
+args=("$@") repeat=${MYNA_SHARED_CARD_REPEAT:-1}
+if [ "${1:-}" = --repeat ]; then repeat=${2:-1}; args=(-repeat "$repeat" "${@:3}"); fi
 rc=0
-TMO=$((900 * ${MYNA_SHARED_CARD_REPEAT:-1})) run_to "$T/driver.log" "$BIN/driver" \
+TMO=$((900 * repeat)) run_to "$T/driver.log" "$BIN/driver" \
   -module "$MOD" -p11prog "$BIN/p11prog" -sim "$SIM" -state "$STATE" -reader "$SIM_READER" -dir "$T" \
   -auth-cert "$AUTH_CERT" -sign-cert "$SIGN_CERTS/sign-cert.pem" \
   -auth-label "$AUTH_TOKEN_LABEL" -sign-label "$SIGN_TOKEN_LABEL" "${args[@]}" || rc=$?

@@ -55,7 +55,7 @@ func main() {
 	flag.StringVar(&cfg.reader, "reader", "Virtual PCD 00 00", "the PC/SC reader holding the card")
 	flag.StringVar(&cfg.dir, "dir", "", "scratch directory for logs and files (required)")
 	flag.StringVar(&cfg.authCert, "auth-cert", "", "PEM auth certificate (required)")
-	flag.StringVar(&cfg.signCert, "sign-cert", "", "PEM sign certificate (required; stays in -dir's parent)")
+	flag.StringVar(&cfg.signCert, "sign-cert", "", "PEM sign certificate (required; personal data: keep it in a private directory)")
 	flag.StringVar(&cfg.authLabel, "auth-label", "My Number Card (Auth)", "our auth token's label")
 	flag.StringVar(&cfg.signLabel, "sign-label", "My Number Card (Sign)", "our sign token's label")
 	flag.StringVar(&cfg.openscAuthLabel, "opensc-auth-label", "JPKI (User Authentication PIN)", "OpenSC's auth token label")

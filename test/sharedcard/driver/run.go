@@ -4,6 +4,7 @@ import (
 	"crypto/rsa"
 	"encoding/hex"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -311,7 +312,11 @@ func (w *world) guard(f func() error) error {
 	case err := <-done:
 		return fmt.Errorf("%w (the programs of ours were restarted; then: %v)", errTimeout, err)
 	case <-time.After(w.cfg.stepTimeout):
-		panic("shared-card: a raw PC/SC call stays blocked even after our programs were killed")
+		// Nothing more can run on this card; p11prog processes exit when
+		// their stdin closes with this process.
+		fmt.Println("FAIL shared-card: a raw PC/SC call stays blocked even after our programs were killed; stopping")
+		os.Exit(1)
+		return nil
 	}
 }
 
