@@ -9,7 +9,33 @@ import (
 	"unsafe"
 
 	"github.com/myna-pkcs11/myna-pkcs11/p11"
+	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 )
+
+// opCall is a C_Sign*, C_Verify* or C_Digest* export: its name and the
+// operation it belongs to (CKF_SIGN, CKF_VERIFY or CKF_DIGEST).
+type opCall struct {
+	name string
+	op   uint
+}
+
+var (
+	opSign         = opCall{"C_Sign", ck.CKF_SIGN}
+	opSignUpdate   = opCall{"C_SignUpdate", ck.CKF_SIGN}
+	opSignFinal    = opCall{"C_SignFinal", ck.CKF_SIGN}
+	opVerify       = opCall{"C_Verify", ck.CKF_VERIFY}
+	opVerifyUpdate = opCall{"C_VerifyUpdate", ck.CKF_VERIFY}
+	opVerifyFinal  = opCall{"C_VerifyFinal", ck.CKF_VERIFY}
+	opDigest       = opCall{"C_Digest", ck.CKF_DIGEST}
+	opDigestUpdate = opCall{"C_DigestUpdate", ck.CKF_DIGEST}
+	opDigestFinal  = opCall{"C_DigestFinal", ck.CKF_DIGEST}
+)
+
+// argsBad answers arguments the call cannot use: p11 decides the code
+// and ends the operation, as every error of these calls must.
+func (c opCall) argsBad(hSession C.CK_SESSION_HANDLE) C.CK_RV {
+	return rv(mod.ArgumentsBad(c.name, uint(hSession), c.op))
+}
 
 //export goSignInit
 func goSignInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, hKey C.CK_OBJECT_HANDLE) (r C.CK_RV) {
@@ -24,7 +50,7 @@ func goSign(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK_UL
 	t := trace("C_Sign")
 	defer t.end(&r)
 	defer guard(&r)
-	return oneShot(t, hSession, pData, ulDataLen, "pSignature", pSignature, "pulSignatureLen", pulSignatureLen, mod.Sign)
+	return oneShot(t, opSign, hSession, pData, ulDataLen, "pSignature", pSignature, "pulSignatureLen", pulSignatureLen, mod.Sign)
 }
 
 //export goSignUpdate
@@ -32,7 +58,7 @@ func goSignUpdate(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen C
 	t := trace("C_SignUpdate")
 	defer t.end(&r)
 	defer guard(&r)
-	return updatePart(t, hSession, pPart, ulPartLen, mod.SignUpdate)
+	return updatePart(t, opSignUpdate, hSession, pPart, ulPartLen, mod.SignUpdate)
 }
 
 //export goSignFinal
@@ -40,7 +66,7 @@ func goSignFinal(hSession C.CK_SESSION_HANDLE, pSignature C.CK_BYTE_PTR, pulSign
 	t := trace("C_SignFinal")
 	defer t.end(&r)
 	defer guard(&r)
-	return finalOut(t, hSession, "pSignature", pSignature, "pulSignatureLen", pulSignatureLen, mod.SignFinal)
+	return finalOut(t, opSignFinal, hSession, "pSignature", pSignature, "pulSignatureLen", pulSignatureLen, mod.SignFinal)
 }
 
 //export goVerifyInit
@@ -63,12 +89,9 @@ func goVerify(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK_
 		return rv(err)
 	}
 	data, ok := inBytes(unsafe.Pointer(pData), ulDataLen)
-	if !ok {
-		return rvArgsBad
-	}
-	sig, ok := inBytes(unsafe.Pointer(pSignature), ulSignatureLen)
-	if !ok {
-		return rvArgsBad
+	sig, ok2 := inBytes(unsafe.Pointer(pSignature), ulSignatureLen)
+	if !ok || !ok2 {
+		return opVerify.argsBad(hSession)
 	}
 	return rv(mod.Verify(uint(hSession), data, sig))
 }
@@ -78,7 +101,7 @@ func goVerifyUpdate(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen
 	t := trace("C_VerifyUpdate")
 	defer t.end(&r)
 	defer guard(&r)
-	return updatePart(t, hSession, pPart, ulPartLen, mod.VerifyUpdate)
+	return updatePart(t, opVerifyUpdate, hSession, pPart, ulPartLen, mod.VerifyUpdate)
 }
 
 //export goVerifyFinal
@@ -93,7 +116,7 @@ func goVerifyFinal(hSession C.CK_SESSION_HANDLE, pSignature C.CK_BYTE_PTR, ulSig
 	}
 	sig, ok := inBytes(unsafe.Pointer(pSignature), ulSignatureLen)
 	if !ok {
-		return rvArgsBad
+		return opVerifyFinal.argsBad(hSession)
 	}
 	return rv(mod.VerifyFinal(uint(hSession), sig))
 }
@@ -120,7 +143,7 @@ func goDigest(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK_
 	t := trace("C_Digest")
 	defer t.end(&r)
 	defer guard(&r)
-	return oneShot(t, hSession, pData, ulDataLen, "pDigest", pDigest, "pulDigestLen", pulDigestLen, mod.Digest)
+	return oneShot(t, opDigest, hSession, pData, ulDataLen, "pDigest", pDigest, "pulDigestLen", pulDigestLen, mod.Digest)
 }
 
 //export goDigestUpdate
@@ -128,7 +151,7 @@ func goDigestUpdate(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen
 	t := trace("C_DigestUpdate")
 	defer t.end(&r)
 	defer guard(&r)
-	return updatePart(t, hSession, pPart, ulPartLen, mod.DigestUpdate)
+	return updatePart(t, opDigestUpdate, hSession, pPart, ulPartLen, mod.DigestUpdate)
 }
 
 //export goDigestFinal
@@ -136,7 +159,7 @@ func goDigestFinal(hSession C.CK_SESSION_HANDLE, pDigest C.CK_BYTE_PTR, pulDiges
 	t := trace("C_DigestFinal")
 	defer t.end(&r)
 	defer guard(&r)
-	return finalOut(t, hSession, "pDigest", pDigest, "pulDigestLen", pulDigestLen, mod.DigestFinal)
+	return finalOut(t, opDigestFinal, hSession, "pDigest", pDigest, "pulDigestLen", pulDigestLen, mod.DigestFinal)
 }
 
 //export goSeedRandom
@@ -169,22 +192,13 @@ func goGenerateRandom(hSession C.CK_SESSION_HANDLE, pRandomData C.CK_BYTE_PTR, u
 	if (pRandomData == nil && ulRandomLen != 0) || ulRandomLen > maxBytes {
 		return rvArgsBad
 	}
-	data, err := mod.GenerateRandom(uint(hSession), uint(ulRandomLen))
-	if err != nil {
-		return rv(err)
-	}
-	if uint(len(data)) != uint(ulRandomLen) {
-		return rvGeneral
-	}
-	if len(data) > 0 {
-		copy(unsafe.Slice((*byte)(unsafe.Pointer(pRandomData)), len(data)), data)
-	}
-	return rvOK
+	// The card has no random generator: p11 only checks the session.
+	return rv(mod.GenerateRandom(uint(hSession)))
 }
 
 // updatePart is the body of C_SignUpdate, C_VerifyUpdate and
 // C_DigestUpdate: trace, check, copy the part in and call update.
-func updatePart(t *tracer, hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen C.CK_ULONG, update func(uint, []byte) error) C.CK_RV {
+func updatePart(t *tracer, c opCall, hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen C.CK_ULONG, update func(uint, []byte) error) C.CK_RV {
 	t.num("hSession", uint(hSession))
 	t.secret("pPart", unsafe.Pointer(pPart), ulPartLen)
 	if err := mod.Initialized(); err != nil {
@@ -192,7 +206,7 @@ func updatePart(t *tracer, hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ul
 	}
 	part, ok := inBytes(unsafe.Pointer(pPart), ulPartLen)
 	if !ok {
-		return rvArgsBad
+		return c.argsBad(hSession)
 	}
 	return rv(update(uint(hSession), part))
 }
@@ -200,7 +214,7 @@ func updatePart(t *tracer, hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ul
 // finalOut is the body of C_SignFinal and C_DigestFinal: trace, check,
 // call final with the caller's buffer and write the result back with the
 // two-call size protocol.
-func finalOut(t *tracer, hSession C.CK_SESSION_HANDLE, pName string, p C.CK_BYTE_PTR, lenName string, pulLen C.CK_ULONG_PTR, final func(uint, p11.OutBuf) ([]byte, uint, error)) C.CK_RV {
+func finalOut(t *tracer, c opCall, hSession C.CK_SESSION_HANDLE, pName string, p C.CK_BYTE_PTR, lenName string, pulLen C.CK_ULONG_PTR, final func(uint, p11.OutBuf) ([]byte, uint, error)) C.CK_RV {
 	t.num("hSession", uint(hSession))
 	t.ptr(pName, unsafe.Pointer(p))
 	outNum(t, lenName, pulLen, true)
@@ -208,7 +222,7 @@ func finalOut(t *tracer, hSession C.CK_SESSION_HANDLE, pName string, p C.CK_BYTE
 		return rv(err)
 	}
 	if pulLen == nil {
-		return rvArgsBad
+		return c.argsBad(hSession)
 	}
 	out := outBuf(p, pulLen)
 	res, need, err := final(uint(hSession), out)
@@ -218,7 +232,7 @@ func finalOut(t *tracer, hSession C.CK_SESSION_HANDLE, pName string, p C.CK_BYTE
 // oneShot is the body of C_Sign and C_Digest: trace, check, copy the data
 // in, call op with the caller's buffer and write the result back with the
 // two-call size protocol.
-func oneShot(t *tracer, hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK_ULONG, pName string, p C.CK_BYTE_PTR, lenName string, pulLen C.CK_ULONG_PTR, op func(uint, []byte, p11.OutBuf) ([]byte, uint, error)) C.CK_RV {
+func oneShot(t *tracer, c opCall, hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK_ULONG, pName string, p C.CK_BYTE_PTR, lenName string, pulLen C.CK_ULONG_PTR, op func(uint, []byte, p11.OutBuf) ([]byte, uint, error)) C.CK_RV {
 	t.num("hSession", uint(hSession))
 	t.secret("pData", unsafe.Pointer(pData), ulDataLen)
 	t.ptr(pName, unsafe.Pointer(p))
@@ -228,7 +242,7 @@ func oneShot(t *tracer, hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDat
 	}
 	data, ok := inBytes(unsafe.Pointer(pData), ulDataLen)
 	if !ok || pulLen == nil {
-		return rvArgsBad
+		return c.argsBad(hSession)
 	}
 	out := outBuf(p, pulLen)
 	res, need, err := op(uint(hSession), data, out)

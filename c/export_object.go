@@ -26,12 +26,8 @@ func goCreateObject(hSession C.CK_SESSION_HANDLE, pTemplate C.CK_ATTRIBUTE_PTR, 
 	if !ok || phObject == nil {
 		return rvArgsBad
 	}
-	h, err := mod.CreateObject(uint(hSession), tmpl)
-	if err != nil {
-		return rv(err)
-	}
-	*phObject = C.CK_OBJECT_HANDLE(h)
-	return rvOK
+	// The token is write-protected: p11 only checks the session.
+	return rv(mod.CreateObject(uint(hSession), tmpl))
 }
 
 //export goCopyObject
@@ -50,12 +46,8 @@ func goCopyObject(hSession C.CK_SESSION_HANDLE, hObject C.CK_OBJECT_HANDLE, pTem
 	if !ok || phNewObject == nil {
 		return rvArgsBad
 	}
-	h, err := mod.CopyObject(uint(hSession), uint(hObject), tmpl)
-	if err != nil {
-		return rv(err)
-	}
-	*phNewObject = C.CK_OBJECT_HANDLE(h)
-	return rvOK
+	// The token is write-protected: p11 only checks the handles.
+	return rv(mod.CopyObject(uint(hSession), uint(hObject), tmpl))
 }
 
 //export goDestroyObject

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
-	"github.com/myna-pkcs11/myna-pkcs11/cardos/apdu"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/jpki"
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 )
@@ -113,21 +112,43 @@ type card struct {
 // signature certificate exists.
 const certHeadLen = 256
 
-// triesInfo is a cached retry counter: n tries left, learnt at time at.
+// triesInfo is a cached retry counter: n tries left, learnt at time at;
+// stale asks the next C_GetTokenInfo to read it again.
 type triesInfo struct {
 	n     int
 	at    time.Time
 	known bool
+	stale bool
 }
 
-// triesMaxAge is how long C_GetTokenInfo trusts a retry counter read
-// before (by itself or carried by a VERIFY answer) instead of asking the
-// card again. Applications call C_GetTokenInfo in bursts (pkcs11-tool
-// twice per signature, NSS at every slot look-up), and each query costs
-// two APDUs; a try spent by another application shows after at most this
-// long. A counter of 0 is kept for the insertion: only the municipal
-// office unlocks a PIN, and that takes the card out of the reader.
+// The retry counter C_GetTokenInfo shows is read from the card once per
+// insertion, and then again only when it matters: when an application
+// starts to use the token (its first session opens) and the counter is
+// older than triesMaxAge. Every answer to a VERIFY, including the tries
+// check before each held-PIN signature, updates it for free. The clock
+// alone never causes card traffic, so a program that polls
+// C_GetTokenInfo while idle (browsers do) costs 0 APDUs; the price is
+// that a try spent by another program while this one keeps its sessions
+// open shows at this program's next login, signature or new session,
+// not before. A counter of 0 is kept for the insertion: only the
+// municipal office unlocks a PIN, and that takes the card out of the
+// reader.
 const triesMaxAge = 5 * time.Second
+
+// now is the clock of the retry-counter cache; tests move it.
+var now = time.Now
+
+// tokenInUse records that token k's first session opened: the next
+// C_GetTokenInfo reads the retry counter again if it is older than
+// triesMaxAge.
+func (c *card) tokenInUse(k tokenKind) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := &c.tries[k]
+	if t.known && t.n != 0 && now().Sub(t.at) >= triesMaxAge {
+		t.stale = true
+	}
+}
 
 // errDeviceRemoved is returned once a card is gone.
 var errDeviceRemoved = ck.Error(ck.CKR_DEVICE_REMOVED)
@@ -153,7 +174,9 @@ func mapCardErr(err error) error {
 		rv = ck.CKR_PIN_INCORRECT
 	case errors.Is(err, jpki.ErrPINRequired):
 		rv = ck.CKR_USER_NOT_LOGGED_IN
-	case errors.Is(err, jpki.ErrBadLength):
+	case errors.Is(err, jpki.ErrBadPINLength):
+		rv = ck.CKR_PIN_LEN_RANGE
+	case errors.Is(err, jpki.ErrBadDataLength):
 		rv = ck.CKR_DATA_LEN_RANGE
 	}
 	return fmt.Errorf("%w: %w", ck.Error(rv), err)
@@ -357,29 +380,11 @@ func (c *card) probe(ctx cardos.Context) bool {
 		} else {
 			c.log.infof("reader %q: JPKI token %q is not a My Number Card: no token", c.reader, name)
 		}
-	case errors.Is(err, jpki.ErrNotJPKI) && definitiveNotJPKI(err), errors.Is(err, jpki.ErrNotFound):
+	case errors.Is(err, jpki.ErrNotJPKI), errors.Is(err, jpki.ErrNotFound):
 		c.probed, c.jpki = true, false
 		c.log.infof("reader %q: the card is not a My Number Card (no JPKI applet): no token", c.reader)
 	}
 	return c.jpki && !c.removed
-}
-
-// definitiveNotJPKI reports whether a refused SELECT of the JPKI applet
-// means the card has no such applet (6A82 not found, 6A86 wrong P1-P2,
-// 6D00/6E00 instruction or class not supported), as opposed to a passing
-// fault (6Fxx, 64xx, 65xx, ...: a bad contact, a glitch) after which the
-// next look must try again instead of hiding the token until the card is
-// re-inserted.
-func definitiveNotJPKI(err error) bool {
-	var ae *apdu.Error
-	if !errors.As(err, &ae) {
-		return true
-	}
-	switch ae.SW {
-	case 0x6A82, 0x6A86, 0x6D00, 0x6E00:
-		return true
-	}
-	return false
 }
 
 // setAuthHeadLocked records the start of the authentication
@@ -494,8 +499,7 @@ func (c *card) loadCert(ctx cardos.Context, id jpki.CertID) error {
 //     certificate (holder under 15, face-authentication card), refused
 //     means it is there behind the password;
 //   - the retry counter (the empty VERIFY, which never spends a try),
-//     unless learnt within triesMaxAge by an earlier query or from the
-//     answer to a VERIFY.
+//     when unknown or stale (see triesMaxAge).
 func (c *card) tokenState(ctx cardos.Context, k tokenKind) (serial string, serialErr error, tries int, err error) {
 	c.io.Lock()
 	defer c.io.Unlock()
@@ -503,7 +507,7 @@ func (c *card) tokenState(ctx cardos.Context, k tokenKind) (serial string, seria
 	needSerial := c.serial == ""
 	needProbe := k == signToken && !c.signProbed && c.signCertState == certUnknown
 	t := c.tries[k]
-	needTries := !t.known || (t.n != 0 && time.Since(t.at) >= triesMaxAge)
+	needTries := !t.known || t.stale
 	c.mu.Unlock()
 	var head []byte
 	absent := false
@@ -563,7 +567,7 @@ func cardLevel(err error) bool {
 func (c *card) setTries(k tokenKind, n int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.tries[k] = triesInfo{n: n, at: time.Now(), known: true}
+	c.tries[k] = triesInfo{n: n, at: now(), known: true}
 }
 
 // knownLocked reports whether token k's PIN is known to be locked.

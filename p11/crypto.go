@@ -273,7 +273,7 @@ func (m *Module) signOnCard(s *session, op *signOp) ([]byte, error) {
 	}
 	sig, err := s.c.sign(ctx, s.kind, in)
 	if err != nil {
-		return nil, m.deviceGone(s, err)
+		return nil, m.cardGone(s.c, err)
 	}
 	return sig, nil
 }
@@ -300,7 +300,7 @@ func (m *Module) VerifyInit(sess uint, mech Mechanism, key uint) error {
 	}
 	cert, err := s.c.parsedCert(ctx, certOf(k))
 	if err != nil {
-		return m.deviceGone(s, err)
+		return m.cardGone(s.c, err)
 	}
 	pub, ok := cert.PublicKey.(*rsa.PublicKey)
 	if !ok {
@@ -485,4 +485,23 @@ func (m *Module) DigestFinal(sess uint, out OutBuf) ([]byte, uint, error) {
 		op.sum = op.h.Sum(nil)
 	}
 	return s.digestOut(op, out)
+}
+
+// ArgumentsBad answers a call of the sign, verify or digest functions
+// whose arguments the C layer could not use (a NULL length pointer, a
+// NULL buffer with a length): CKR_ARGUMENTS_BAD, ending the operations
+// named by flags (CKF_SIGN, CKF_VERIFY or CKF_DIGEST, as for
+// C_SessionCancel). Every error return of C_Sign, C_SignUpdate,
+// C_SignFinal, C_Verify*, C_Digest and C_DigestUpdate/Final ends the
+// active operation, CKR_BUFFER_TOO_SMALL excepted (v2.40 §5.10.2-5.10.5,
+// §5.11.2-5.11.4, §5.12.2-5.12.4). An invalid session handle outranks
+// the bad argument (v2.40 §5.1.7: §5.1.2 codes before §5.1.6 ones).
+func (m *Module) ArgumentsBad(fn string, sess, flags uint) error {
+	s, err := m.session(sess)
+	if err != nil {
+		return err
+	}
+	s.end(flags)
+	m.log.infof("%s: session %d: a NULL pointer where the call needs one, or a NULL buffer with a length: CKR_ARGUMENTS_BAD; the operation is ended", fn, sess)
+	return ck.Error(ck.CKR_ARGUMENTS_BAD)
 }

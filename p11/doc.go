@@ -19,9 +19,9 @@
 //     PIN gives CKR_PIN_LOCKED without a VERIFY. Nothing logs a PIN.
 //   - The authentication token's certificate, public key and CA
 //     certificate are public; its private key (CKA_PRIVATE true) appears
-//     after C_Login. The signature token shows nothing before C_Login
-//     (the card protects the signature certificate) and forgets its
-//     certificate at logout.
+//     after C_Login. The signature token shows only its CA certificate
+//     before C_Login (the card protects the signature certificate) and
+//     forgets its certificate at logout.
 //   - The card cannot drop one verified PIN and keep the other, so any
 //     logout (C_Logout, closing a token's last session, C_Finalize) makes
 //     the card forget both PINs and logs out both tokens of that card.

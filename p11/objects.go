@@ -78,11 +78,13 @@ var specs = map[objKind]objectSpec{
 // NSS and libp11 can list and match the key without a PIN; its private
 // key has CKA_PRIVATE true and, as the spec says of private objects,
 // only appears after C_Login (these applications log in before they look
-// for the private key by CKA_ID). The signature token shows nothing
-// before login: the card refuses to read the signature certificate
+// for the private key by CKA_ID). The signature token shows only its CA
+// certificate (CKA_ID 04, EF 0002) before login: it is J-LIS's published
+// CA, which the card serves without the password, and verifying a
+// signature needs it; the card refuses to read the signature certificate
 // without the password, and the public key comes from that certificate.
-// After login it shows the certificate, both keys and the CA
-// certificate, and forgets them all at logout.
+// After login it also shows the certificate and both keys, and forgets
+// them at logout (the CA certificate stays).
 //
 // Certificates are read lazily: the certificate and public-key objects
 // exist once the start of their certificate was read (the key's
@@ -107,11 +109,8 @@ func (c *card) visibleKinds(k tokenKind) []objKind {
 		}
 		return out
 	}
-	if !c.loggedIn[signToken] {
-		return nil
-	}
 	var out []objKind
-	if c.signHead != nil {
+	if c.loggedIn[signToken] && c.signHead != nil {
 		out = append(out, objSignCert, objSignPub, objSignPriv)
 	}
 	if c.signCA != nil {
@@ -136,11 +135,8 @@ func (c *card) candidates(k tokenKind) []objKind {
 		}
 		return append(out, objAuthCA)
 	}
-	if !c.loggedIn[signToken] {
-		return nil
-	}
 	var out []objKind
-	if c.signHead != nil {
+	if c.loggedIn[signToken] && c.signHead != nil {
 		out = append(out, objSignCert, objSignPub, objSignPriv)
 	}
 	return append(out, objSignCA)
@@ -477,7 +473,7 @@ func (m *Module) GetAttributeValue(sess, obj uint, reqs []AttrRequest) error {
 	}
 	a, err := s.c.attributes(ctx, k, types)
 	if err != nil {
-		return m.deviceGone(s, err)
+		return m.cardGone(s.c, err)
 	}
 	var sensitive, invalid, small bool
 	for i := range reqs {
@@ -525,7 +521,7 @@ func (m *Module) GetObjectSize(sess, obj uint) (uint, error) {
 	}
 	a, err := s.c.fullAttrs(ctx, k)
 	if err != nil {
-		return 0, m.deviceGone(s, err)
+		return 0, m.cardGone(s.c, err)
 	}
 	var n uint
 	for _, v := range a.v {
@@ -623,7 +619,7 @@ func (m *Module) FindObjectsInit(sess uint, tmpl []Attribute) error {
 	}
 	found, err := s.c.find(ctx, s.kind, tmpl)
 	if err != nil {
-		return m.deviceGone(s, err)
+		return m.cardGone(s.c, err)
 	}
 	for i := range found {
 		found[i] = handleOf(s.c, objKind(found[i]))
@@ -669,56 +665,52 @@ func (m *Module) FindObjectsFinal(sess uint) error {
 	return nil
 }
 
-// writeRefused is the answer to any attempt to change objects: the token
-// is write-protected, and a read-only session cannot write at all.
-func (s *session) writeRefused() error {
-	if !s.rw {
-		return ck.Error(ck.CKR_SESSION_READ_ONLY)
-	}
+// writeProtected is the answer to every attempt to create, copy, change
+// or destroy an object, in a read-only or a read/write session: the token
+// is write-protected (CKF_WRITE_PROTECTED: the card holds only what its
+// issuer wrote), and CKR_TOKEN_WRITE_PROTECTED outranks
+// CKR_SESSION_READ_ONLY (v2.40 and 3.0 §5.1.6). Session objects
+// (CKA_TOKEN false) are refused the same way: a write-protected token
+// may refuse "creating/modifying/deleting any object on the token"
+// (v2.40 §3.2, CK_TOKEN_INFO), and one would be of no use here: the card
+// signs only with its own keys, and an application verifying with a key
+// of its own does so in its own software (SunPKCS11 falls back to the
+// next provider).
+func (m *Module) writeProtected(fn string, s *session) error {
+	m.log.infof("%s: session %d: the token is write-protected: no object can be created, copied, changed or destroyed, session objects included", fn, s.id)
 	return ck.Error(ck.CKR_TOKEN_WRITE_PROTECTED)
 }
 
-// CreateObject implements C_CreateObject: refused, the token is
-// write-protected.
-func (m *Module) CreateObject(sess uint, tmpl []Attribute) (uint, error) {
+// CreateObject implements C_CreateObject: refused (see writeProtected).
+func (m *Module) CreateObject(sess uint, tmpl []Attribute) error {
 	s, err := m.session(sess)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	return 0, s.writeRefused()
+	return m.writeProtected("C_CreateObject", s)
 }
 
-// CopyObject implements C_CopyObject: refused (CKA_COPYABLE is false).
-func (m *Module) CopyObject(sess, obj uint, tmpl []Attribute) (uint, error) {
-	s, err := m.session(sess)
-	if err != nil {
-		return 0, err
-	}
-	if _, err := s.object(obj); err != nil {
-		return 0, err
-	}
-	return 0, ck.Error(ck.CKR_ACTION_PROHIBITED)
+// CopyObject implements C_CopyObject: refused (see writeProtected; the
+// objects' CKA_COPYABLE is false too).
+func (m *Module) CopyObject(sess, obj uint, tmpl []Attribute) error {
+	return m.changeObject("C_CopyObject", sess, obj)
 }
 
-// DestroyObject implements C_DestroyObject: refused (CKA_DESTROYABLE is
-// false).
+// DestroyObject implements C_DestroyObject: refused (see writeProtected;
+// CKA_DESTROYABLE is false too).
 func (m *Module) DestroyObject(sess, obj uint) error {
-	s, err := m.session(sess)
-	if err != nil {
-		return err
-	}
-	if _, err := s.object(obj); err != nil {
-		return err
-	}
-	if !s.rw {
-		return ck.Error(ck.CKR_SESSION_READ_ONLY)
-	}
-	return ck.Error(ck.CKR_ACTION_PROHIBITED)
+	return m.changeObject("C_DestroyObject", sess, obj)
 }
 
-// SetAttributeValue implements C_SetAttributeValue: refused
-// (CKA_MODIFIABLE is false).
+// SetAttributeValue implements C_SetAttributeValue: refused (see
+// writeProtected; CKA_MODIFIABLE is false too).
 func (m *Module) SetAttributeValue(sess, obj uint, tmpl []Attribute) error {
+	return m.changeObject("C_SetAttributeValue", sess, obj)
+}
+
+// changeObject is the answer of fn to a change of object obj: the
+// handle's checks, then writeProtected.
+func (m *Module) changeObject(fn string, sess, obj uint) error {
 	s, err := m.session(sess)
 	if err != nil {
 		return err
@@ -726,8 +718,5 @@ func (m *Module) SetAttributeValue(sess, obj uint, tmpl []Attribute) error {
 	if _, err := s.object(obj); err != nil {
 		return err
 	}
-	if !s.rw {
-		return ck.Error(ck.CKR_SESSION_READ_ONLY)
-	}
-	return ck.Error(ck.CKR_ACTION_PROHIBITED)
+	return m.writeProtected(fn, s)
 }

@@ -112,10 +112,21 @@ func TestSignTokenObjectsOnlyWhileLoggedIn(t *testing.T) {
 	f := newFixture(t)
 	_, sign := f.slots()
 	s := f.open1(sign, false)
-	assert.Empty(t, f.find(s), "nothing before login")
+	certs := f.card.Certificates()
+	// Before login: only the CA certificate (public, CKA_ID 04), read
+	// only when a search needs it.
+	reads := f.card.Stats().ByINS[0xB0]
+	assert.Empty(t, f.findClass(s, ck.CKO_PRIVATE_KEY))
+	assert.Empty(t, f.findClass(s, ck.CKO_PUBLIC_KEY))
+	assert.Equal(t, reads, f.card.Stats().ByINS[0xB0], "a search the CA cannot match reads nothing")
+	ca := f.find(s)
+	require.Len(t, ca, 1, "only the CA certificate before login")
+	assert.Equal(t, []byte{4}, f.attr(s, ca[0], ck.CKA_ID))
+	assert.Equal(t, certs.SignCA, f.attr(s, ca[0], ck.CKA_VALUE))
+	assert.Equal(t, ulong(ck.CK_CERTIFICATE_CATEGORY_AUTHORITY), f.attr(s, ca[0], ck.CKA_CERTIFICATE_CATEGORY))
+	assert.Empty(t, f.find(s, Attribute{ck.CKA_ID, []byte{2}}), "the signature certificate stays hidden")
 
 	f.login(s, sim.DefaultSignPIN)
-	certs := f.card.Certificates()
 	userCert := f.find(s, Attribute{ck.CKA_CLASS, ulong(ck.CKO_CERTIFICATE)}, Attribute{ck.CKA_ID, []byte{2}})
 	require.Len(t, userCert, 1)
 	assert.Equal(t, certs.SignCert, f.attr(s, userCert[0], ck.CKA_VALUE))
@@ -125,7 +136,7 @@ func TestSignTokenObjectsOnlyWhileLoggedIn(t *testing.T) {
 	assert.Len(t, f.find(s), 4)
 
 	require.NoError(t, f.m.Logout(s))
-	assert.Empty(t, f.find(s), "gone after logout")
+	assert.Equal(t, ca, f.find(s), "only the CA certificate after logout")
 	assert.Equal(t, "CKR_OBJECT_HANDLE_INVALID", rv(f.m.GetAttributeValue(s, userCert[0], []AttrRequest{{Type: ck.CKA_VALUE}})))
 	f.m.mu.Lock()
 	c := f.m.sessions[s].c
@@ -141,17 +152,19 @@ func TestObjectsAreReadOnly(t *testing.T) {
 	ro, rw := f.open1(auth, false), f.open1(auth, true)
 	obj := f.find(ro)[0]
 	tmpl := []Attribute{{ck.CKA_LABEL, []byte("x")}}
-	_, err := f.m.CreateObject(ro, tmpl)
-	assert.Equal(t, "CKR_SESSION_READ_ONLY", rv(err))
-	_, err = f.m.CreateObject(rw, tmpl)
-	assert.Equal(t, "CKR_TOKEN_WRITE_PROTECTED", rv(err))
-	_, err = f.m.CopyObject(rw, obj, tmpl)
-	assert.Equal(t, "CKR_ACTION_PROHIBITED", rv(err))
-	assert.Equal(t, "CKR_SESSION_READ_ONLY", rv(f.m.DestroyObject(ro, obj)))
-	assert.Equal(t, "CKR_ACTION_PROHIBITED", rv(f.m.DestroyObject(rw, obj)))
-	assert.Equal(t, "CKR_SESSION_READ_ONLY", rv(f.m.SetAttributeValue(ro, obj, tmpl)))
-	assert.Equal(t, "CKR_ACTION_PROHIBITED", rv(f.m.SetAttributeValue(rw, obj, tmpl)))
-	assert.Equal(t, "CKR_OBJECT_HANDLE_INVALID", rv(f.m.DestroyObject(rw, 12345)))
+	session := []Attribute{{ck.CKA_TOKEN, boolean(false)}, {ck.CKA_CLASS, ulong(ck.CKO_DATA)}}
+	// CKR_TOKEN_WRITE_PROTECTED outranks CKR_SESSION_READ_ONLY (§5.1.6),
+	// and session objects are not supported either.
+	for _, s := range []uint{ro, rw} {
+		assert.Equal(t, "CKR_TOKEN_WRITE_PROTECTED", rv(f.m.CreateObject(s, tmpl)))
+		assert.Equal(t, "CKR_TOKEN_WRITE_PROTECTED", rv(f.m.CreateObject(s, session)))
+		assert.Equal(t, "CKR_TOKEN_WRITE_PROTECTED", rv(f.m.CopyObject(s, obj, session)))
+		assert.Equal(t, "CKR_TOKEN_WRITE_PROTECTED", rv(f.m.DestroyObject(s, obj)))
+		assert.Equal(t, "CKR_TOKEN_WRITE_PROTECTED", rv(f.m.SetAttributeValue(s, obj, tmpl)))
+		assert.Equal(t, "CKR_OBJECT_HANDLE_INVALID", rv(f.m.DestroyObject(s, 12345)))
+		assert.Equal(t, "CKR_OBJECT_HANDLE_INVALID", rv(f.m.CopyObject(s, 12345, nil)))
+	}
+	assert.Equal(t, "CKR_SESSION_HANDLE_INVALID", rv(f.m.CreateObject(999, tmpl)))
 }
 
 func TestFindOperationRules(t *testing.T) {

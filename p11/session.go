@@ -51,16 +51,6 @@ func (m *Module) session(id uint) (*session, error) {
 	return s, nil
 }
 
-// deviceGone closes the sessions of a card found removed during an
-// operation; the operation itself returns CKR_DEVICE_REMOVED.
-func (m *Module) deviceGone(s *session, err error) error {
-	if ck.RV(err) == ck.CKR_DEVICE_REMOVED {
-		m.mu.Lock()
-		m.dropSessionsLocked(s.c)
-		m.mu.Unlock()
-	}
-	return err
-}
 
 // OpenSession implements C_OpenSession. CKF_SERIAL_SESSION is required.
 // Read/write sessions are allowed although the token is write-protected
@@ -87,6 +77,9 @@ func (m *Module) OpenSession(slot, flags uint) (uint, error) {
 	}
 	m.nextSession++
 	s := &session{id: m.nextSession, slot: slot, kind: ref.kind, c: c, rw: flags&ck.CKF_RW_SESSION != 0}
+	if m.countLocked(c, ref.kind, false) == 0 {
+		c.tokenInUse(ref.kind)
+	}
 	m.sessions[s.id] = s
 	m.log.debugf("C_OpenSession: slot %d (%s token) session %d rw=%v", slot, ref.kind, s.id, s.rw)
 	return s.id, nil
@@ -106,7 +99,7 @@ func (m *Module) CloseSession(sess uint) error {
 	if testHookClosing != nil {
 		testHookClosing()
 	}
-	return m.deviceGone(s, s.c.logoutIfUnused(ctx, s.kind, m.unusedFunc(s.c, s.kind), "last session closed"))
+	return m.cardGone(s.c, s.c.logoutIfUnused(ctx, s.kind, m.unusedFunc(s.c, s.kind), "last session closed"))
 }
 
 // testHookClosing, set by tests, runs in CloseSession between removing
@@ -233,7 +226,7 @@ func (m *Module) Login(sess, userType uint, pin []byte) error {
 	if err != nil {
 		m.log.infof("C_Login (%s token): %v", s.kind, err)
 	}
-	return m.deviceGone(s, err)
+	return m.cardGone(s.c, err)
 }
 
 // signCertKnown returns what is known about the signature certificate.
@@ -267,7 +260,7 @@ func (m *Module) Logout(sess uint) error {
 	s.mu.Lock()
 	s.find, s.sign = nil, nil // private objects vanish; operations on them end
 	s.mu.Unlock()
-	return m.deviceGone(s, s.c.logoutOnCard(ctx, "C_Logout"))
+	return m.cardGone(s.c, s.c.logoutOnCard(ctx, "C_Logout"))
 }
 
 // SetPIN implements C_SetPIN: both PINs are checked against the policy
@@ -301,7 +294,7 @@ func (m *Module) SetPIN(sess uint, oldPIN, newPIN []byte) error {
 	if err != nil {
 		m.log.infof("C_SetPIN (%s token): %v", s.kind, err)
 	}
-	return m.deviceGone(s, err)
+	return m.cardGone(s.c, err)
 }
 
 // InitPIN implements C_InitPIN: the card cannot set a PIN without the old
@@ -332,6 +325,12 @@ func (m *Module) SessionCancel(sess, flags uint) error {
 	if err != nil {
 		return err
 	}
+	s.end(flags)
+	return nil
+}
+
+// end ends the operations named by flags (as in C_SessionCancel).
+func (s *session) end(flags uint) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if flags&ck.CKF_SIGN != 0 {
@@ -346,7 +345,6 @@ func (m *Module) SessionCancel(sess, flags uint) error {
 	if flags&ckfFindObjects != 0 {
 		s.find = nil
 	}
-	return nil
 }
 
 // SeedRandom implements C_SeedRandom: the card has no random generator,
@@ -361,10 +359,10 @@ func (m *Module) SeedRandom(sess uint, seed []byte) error {
 }
 
 // GenerateRandom implements C_GenerateRandom: the card has no random
-// generator.
-func (m *Module) GenerateRandom(sess uint, n uint) ([]byte, error) {
+// generator, so it never succeeds (and needs no buffer).
+func (m *Module) GenerateRandom(sess uint) error {
 	if _, err := m.session(sess); err != nil {
-		return nil, err
+		return err
 	}
-	return nil, ck.Error(ck.CKR_RANDOM_NO_RNG)
+	return ck.Error(ck.CKR_RANDOM_NO_RNG)
 }

@@ -287,7 +287,7 @@ func TestLogoutEndsBothLogins(t *testing.T) {
 	info, err := f.m.SessionInfo(ss)
 	require.NoError(t, err)
 	assert.Equal(t, uint(ck.CKS_RO_PUBLIC_SESSION), info.State, "the card cannot keep one PIN and drop the other")
-	assert.Empty(t, f.find(ss))
+	assert.Empty(t, f.findClass(ss, ck.CKO_PRIVATE_KEY), "the sign key is gone with the login")
 }
 
 func TestFinalizeDuringActivity(t *testing.T) {

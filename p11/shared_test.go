@@ -10,10 +10,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 )
@@ -45,6 +47,20 @@ func (f *fixture) pinLessSign(fid string) string {
 	require.Equal(f.t, "9000", f.other(rawSelectJPKI))
 	require.Equal(f.t, "9000", f.other("00A4020C02"+fid))
 	return f.other(fmt.Sprintf("802A0080%02X%s00", len(rawSignInfo)/2, rawSignInfo))
+}
+
+// rawVerify is VERIFY with pin for the selected PIN EF, as hex.
+func rawVerify(pin string) string {
+	return fmt.Sprintf("00200080%02X%s", len(pin), hex.EncodeToString([]byte(pin)))
+}
+
+// eachScope runs fn on a fresh fixture with both tokens in each PIN scope.
+func eachScope(t *testing.T, fn func(t *testing.T, f *fixture, scope PINScope)) {
+	for _, scope := range []PINScope{ScopeOperation, ScopeSession} {
+		t.Run(scope.String(), func(t *testing.T) {
+			fn(t, newFixtureConfig(t, scopeConfig(scope, scope)), scope)
+		})
+	}
 }
 
 func scopeConfig(auth, sign PINScope) *Config {
@@ -87,25 +103,22 @@ func TestCorrectPINAfterOtherProgramSelected(t *testing.T) {
 // another program selected the other key (and verified its PIN) between
 // the module's calls.
 func TestSignatureByTheRightKey(t *testing.T) {
-	for _, scope := range []PINScope{ScopeOperation, ScopeSession} {
-		t.Run(scope.String(), func(t *testing.T) {
-			f := newFixtureConfig(t, scopeConfig(scope, scope))
-			auth, _ := f.slots()
-			s := f.open1(auth, false)
-			f.login(s, sim.DefaultAuthPIN)
-			key := f.privKey(s)
-			// Another program logs in to the sign key and leaves it selected.
-			f.other(rawSelectJPKI)
-			f.other("00A4020C02001B")
-			require.Equal(t, "9000", f.other("00200080"+fmt.Sprintf("%02X", len(sim.DefaultSignPIN))+hex.EncodeToString([]byte(sim.DefaultSignPIN))))
-			require.Equal(t, "9000", f.other("00A4020C02001A"))
-			sig := f.sign(s, key, ck.CKM_SHA256_RSA_PKCS, []byte("data"))
-			sum := sha256.Sum256([]byte("data"))
-			certs := f.card.Certificates()
-			require.NoError(t, rsa.VerifyPKCS1v15(certPub(t, certs.AuthCert), crypto.SHA256, sum[:], sig), "signed by the auth key")
-			require.Error(t, rsa.VerifyPKCS1v15(certPub(t, certs.SignCert), crypto.SHA256, sum[:], sig), "not by the sign key")
-		})
-	}
+	eachScope(t, func(t *testing.T, f *fixture, scope PINScope) {
+		auth, _ := f.slots()
+		s := f.open1(auth, false)
+		f.login(s, sim.DefaultAuthPIN)
+		key := f.privKey(s)
+		// Another program logs in to the sign key and leaves it selected.
+		f.other(rawSelectJPKI)
+		f.other("00A4020C02001B")
+		require.Equal(t, "9000", f.other(rawVerify(sim.DefaultSignPIN)))
+		require.Equal(t, "9000", f.other("00A4020C02001A"))
+		sig := f.sign(s, key, ck.CKM_SHA256_RSA_PKCS, []byte("data"))
+		sum := sha256.Sum256([]byte("data"))
+		certs := f.card.Certificates()
+		require.NoError(t, rsa.VerifyPKCS1v15(certPub(t, certs.AuthCert), crypto.SHA256, sum[:], sig), "signed by the auth key")
+		require.Error(t, rsa.VerifyPKCS1v15(certPub(t, certs.SignCert), crypto.SHA256, sum[:], sig), "not by the sign key")
+	})
 }
 
 // Another program's logout (it selects another applet) or a card reset:
@@ -153,38 +166,32 @@ func TestOtherProgramLogsOut(t *testing.T) {
 // from another program after every call of the module; in ScopeSession
 // it accepts one while the token is logged in (the documented trade-off).
 func TestNoPINWindow(t *testing.T) {
-	for _, scope := range []PINScope{ScopeOperation, ScopeSession} {
-		t.Run(scope.String(), func(t *testing.T) {
-			f := newFixtureConfig(t, scopeConfig(scope, scope))
-			auth, sign := f.slots()
-			want := "6982"
-			if scope == ScopeSession {
-				want = "9000"
-			}
-			s := f.open1(auth, false)
-			f.login(s, sim.DefaultAuthPIN)
-			assert.Equal(t, want, f.pinLessSign("0017"), "after the auth login")
-			f.sign(s, f.privKey(s), ck.CKM_SHA256_RSA_PKCS, []byte("x"))
-			assert.Equal(t, want, f.pinLessSign("0017"), "after an auth signature")
-			ss := f.open1(sign, false)
-			f.login(ss, sim.DefaultSignPIN)
-			assert.Equal(t, want, f.pinLessSign("001A"), "after the sign login")
-			f.sign(ss, f.privKey(ss), ck.CKM_SHA256_RSA_PKCS, []byte("x"))
-			assert.Equal(t, want, f.pinLessSign("001A"), "after a sign signature")
-			require.NoError(t, f.m.Logout(s))
-			assert.Equal(t, "6982", f.pinLessSign("0017"), "after logout")
-			assert.Equal(t, "6982", f.pinLessSign("001A"), "after logout")
-		})
-	}
+	eachScope(t, func(t *testing.T, f *fixture, scope PINScope) {
+		auth, sign := f.slots()
+		want := "6982"
+		if scope == ScopeSession {
+			want = "9000"
+		}
+		s := f.open1(auth, false)
+		f.login(s, sim.DefaultAuthPIN)
+		assert.Equal(t, want, f.pinLessSign("0017"), "after the auth login")
+		f.sign(s, f.privKey(s), ck.CKM_SHA256_RSA_PKCS, []byte("x"))
+		assert.Equal(t, want, f.pinLessSign("0017"), "after an auth signature")
+		ss := f.open1(sign, false)
+		f.login(ss, sim.DefaultSignPIN)
+		assert.Equal(t, want, f.pinLessSign("001A"), "after the sign login")
+		f.sign(ss, f.privKey(ss), ck.CKM_SHA256_RSA_PKCS, []byte("x"))
+		assert.Equal(t, want, f.pinLessSign("001A"), "after a sign signature")
+		require.NoError(t, f.m.Logout(s))
+		assert.Equal(t, "6982", f.pinLessSign("0017"), "after logout")
+		assert.Equal(t, "6982", f.pinLessSign("001A"), "after logout")
+	})
 }
 
 // A held PIN is not sent once the card shows a wrong try since the login
 // (another program, or another process holding an old PIN); a held PIN
 // the card refuses (changed elsewhere) is sent once and never again.
 func TestHeldPINNeverBurnsMoreThanOneTry(t *testing.T) {
-	verify := func(pin string) string {
-		return fmt.Sprintf("00200080%02X%s", len(pin), hex.EncodeToString([]byte(pin)))
-	}
 	t.Run("a wrong try since the login", func(t *testing.T) {
 		f := newFixture(t)
 		auth, _ := f.slots()
@@ -193,7 +200,7 @@ func TestHeldPINNeverBurnsMoreThanOneTry(t *testing.T) {
 		key := f.privKey(s)
 		f.other(rawSelectJPKI)
 		f.other("00A4020C020018")
-		require.Equal(t, "63C2", f.other(verify("0000")))
+		require.Equal(t, "63C2", f.other(rawVerify("0000")))
 		stats := f.card.Stats()
 		require.NoError(t, f.m.SignInit(s, Mechanism{Type: ck.CKM_SHA256_RSA_PKCS}, key))
 		_, _, err := f.m.Sign(s, []byte("x"), OutBuf{Len: 256})
@@ -214,7 +221,7 @@ func TestHeldPINNeverBurnsMoreThanOneTry(t *testing.T) {
 		key := f.privKey(s)
 		f.other(rawSelectJPKI)
 		f.other("00A4020C020018")
-		require.Equal(t, "9000", f.other(verify(sim.DefaultAuthPIN)))
+		require.Equal(t, "9000", f.other(rawVerify(sim.DefaultAuthPIN)))
 		require.Equal(t, "9000", f.other("00240180"+fmt.Sprintf("%02X", 4)+hex.EncodeToString([]byte("9999"))))
 		for i := 0; i < 3; i++ {
 			err := f.m.SignInit(s, Mechanism{Type: ck.CKM_SHA256_RSA_PKCS}, key)
@@ -256,44 +263,215 @@ func TestCloseSessionRaceDeterministic(t *testing.T) {
 // one thread's last session never logs out another thread's fresh login
 // (the login is checked and undone under the same lock a login holds).
 func TestCloseSessionRace(t *testing.T) {
+	eachScope(t, func(t *testing.T, f *fixture, scope PINScope) {
+		auth, _ := f.slots()
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		bad := 0
+		for g := 0; g < 3; g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < 150; i++ {
+					s, err := f.m.OpenSession(auth, ck.CKF_SERIAL_SESSION)
+					if err != nil {
+						panic(err)
+					}
+					err = f.m.Login(s, ck.CKU_USER, []byte(sim.DefaultAuthPIN))
+					if err != nil && ck.RV(err) != ck.CKR_USER_ALREADY_LOGGED_IN {
+						panic(err)
+					}
+					info, err := f.m.SessionInfo(s)
+					if err != nil {
+						panic(err)
+					}
+					if info.State != ck.CKS_RO_USER_FUNCTIONS {
+						mu.Lock()
+						bad++
+						mu.Unlock()
+					}
+					if err := f.m.CloseSession(s); err != nil {
+						panic(err)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		assert.Zero(t, bad, "sessions logged out right after their own login")
+		assert.Equal(t, 3, f.card.TriesLeft(1))
+	})
+}
+
+// deadContext wraps a Context; while dead is set, every transport it
+// handed out answers ErrNoService, as a connection does after pcscd
+// restarted. New connections work.
+type deadContext struct {
+	cardos.Context
+	mu    sync.Mutex
+	dead  []*deadTransport
+	conns int
+}
+
+type deadTransport struct {
+	cardos.Transport
+	dead bool
+}
+
+func (d *deadTransport) Transmit(cmd []byte) ([]byte, error) {
+	if d.dead {
+		return nil, fmt.Errorf("pcsc: transmit: %w", cardos.ErrNoService)
+	}
+	return d.Transport.Transmit(cmd)
+}
+
+func (d *deadTransport) Begin() error {
+	if d.dead {
+		return fmt.Errorf("pcsc: begin transaction: %w", cardos.ErrNoService)
+	}
+	return d.Transport.Begin()
+}
+
+func (c *deadContext) Connect(reader string) (cardos.Transport, error) {
+	t, err := c.Context.Connect(reader)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.conns++
+	dt := &deadTransport{Transport: t}
+	c.dead = append(c.dead, dt)
+	return dt, nil
+}
+
+// kill makes every connection handed out so far dead.
+func (c *deadContext) kill() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, t := range c.dead {
+		t.dead = true
+	}
+}
+
+// After pcscd restarts, the connection the module holds is dead: the
+// call that meets it fails, and the next call connects again and works —
+// the module is never stuck until C_Finalize.
+func TestRecoversAfterServiceRestart(t *testing.T) {
 	for _, scope := range []PINScope{ScopeOperation, ScopeSession} {
 		t.Run(scope.String(), func(t *testing.T) {
-			f := newFixtureConfig(t, scopeConfig(scope, scope))
+			r := sim.NewReader("Sim Reader 00 00")
+			card := genCard(t, "default")
+			r.Insert(card)
+			dc := &deadContext{Context: sim.NewContext(r)}
+			m := NewModule(func() (cardos.Context, error) { return dc, nil })
+			m.UseConfig(*scopeConfig(scope, scope))
+			require.NoError(t, m.Initialize(InitArgs{}))
+			t.Cleanup(func() { m.Finalize() })
+			f := &fixture{t: t, m: m, card: card, r: r}
 			auth, _ := f.slots()
-			var wg sync.WaitGroup
-			var mu sync.Mutex
-			bad := 0
-			for g := 0; g < 3; g++ {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for i := 0; i < 150; i++ {
-						s, err := f.m.OpenSession(auth, ck.CKF_SERIAL_SESSION)
-						if err != nil {
-							panic(err)
-						}
-						err = f.m.Login(s, ck.CKU_USER, []byte(sim.DefaultAuthPIN))
-						if err != nil && ck.RV(err) != ck.CKR_USER_ALREADY_LOGGED_IN {
-							panic(err)
-						}
-						info, err := f.m.SessionInfo(s)
-						if err != nil {
-							panic(err)
-						}
-						if info.State != ck.CKS_RO_USER_FUNCTIONS {
-							mu.Lock()
-							bad++
-							mu.Unlock()
-						}
-						if err := f.m.CloseSession(s); err != nil {
-							panic(err)
-						}
-					}
-				}()
+			s := f.open1(auth, false)
+			f.login(s, sim.DefaultAuthPIN)
+			key := f.privKey(s)
+			f.sign(s, key, ck.CKM_SHA256_RSA_PKCS, []byte("before"))
+			dc.kill()
+			require.NoError(t, m.SignInit(s, Mechanism{Type: ck.CKM_SHA256_RSA_PKCS}, key))
+			_, _, err := m.Sign(s, []byte("during"), OutBuf{Len: 256})
+			assert.Equal(t, "CKR_DEVICE_ERROR", rv(err), "the call that meets the dead connection fails")
+			_, err = m.TokenInfo(auth)
+			require.NoError(t, err, "the next call connects again")
+			if scope == ScopeSession {
+				// pcscd restarting powers the card down in reality; the
+				// simulator kept it verified, so the login still holds.
+				card.Reset()
 			}
-			wg.Wait()
-			assert.Zero(t, bad, "sessions logged out right after their own login")
-			assert.Equal(t, 3, f.card.TriesLeft(1))
+			require.NoError(t, m.SignInit(s, Mechanism{Type: ck.CKM_SHA256_RSA_PKCS}, key))
+			_, _, err = m.Sign(s, []byte("after"), OutBuf{Len: 256})
+			if scope == ScopeOperation {
+				require.NoError(t, err, "the held PIN is verified on the new connection")
+			} else {
+				assert.Equal(t, "CKR_USER_NOT_LOGGED_IN", rv(err), "the card lost the login with the restart")
+				f.login(s, sim.DefaultAuthPIN)
+				f.sign(s, f.privKey(s), ck.CKM_SHA256_RSA_PKCS, []byte("after"))
+			}
+			assert.Equal(t, 2, dc.conns, "one reconnection")
+			assert.Equal(t, 3, card.TriesLeft(1))
 		})
 	}
+}
+
+// Idle cost: once the token was listed, C_GetTokenInfo costs no APDU
+// however often and however late it is asked; the counter is read
+// again when an application opens the token's first session and it is
+// older than triesMaxAge, so a try another program spent shows then.
+func TestIdleTokenInfoCostsNoAPDU(t *testing.T) {
+	f := newFixture(t)
+	auth, sign := f.slots()
+	clock := time.Now()
+	now = func() time.Time { return clock }
+	t.Cleanup(func() { now = time.Now })
+	for _, slot := range []uint{auth, sign} {
+		_, err := f.m.TokenInfo(slot)
+		require.NoError(t, err)
+	}
+	before := f.card.Stats().APDUs
+	for i := 0; i < 100; i++ {
+		clock = clock.Add(time.Minute)
+		for _, slot := range []uint{auth, sign} {
+			_, err := f.m.TokenInfo(slot)
+			require.NoError(t, err)
+		}
+	}
+	assert.Equal(t, before, f.card.Stats().APDUs, "100 idle minutes of polling cost no APDU")
+
+	// Another program spends a try; our first session on the token makes
+	// the next C_GetTokenInfo show it.
+	f.other(rawSelectJPKI)
+	f.other("00A4020C020018")
+	require.Equal(t, "63C2", f.other(rawVerify("0000")))
+	s := f.open1(auth, false)
+	info, err := f.m.TokenInfo(auth)
+	require.NoError(t, err)
+	assert.NotZero(t, info.Flags&ck.CKF_USER_PIN_COUNT_LOW, "the spent try shows when the token is used")
+	// A second session, opened right away, reads nothing more.
+	before = f.card.Stats().APDUs
+	f.open1(auth, false)
+	_, err = f.m.TokenInfo(auth)
+	require.NoError(t, err)
+	assert.Equal(t, before, f.card.Stats().APDUs)
+	f.login(s, sim.DefaultAuthPIN)
+	assert.Equal(t, 3, f.card.TriesLeft(1))
+}
+
+// Whether re-selecting the JPKI applet drops a verified PIN is unknown
+// on real cards (fact sheet §9). The module selects the applet in every
+// transaction: in ScopeOperation everything works under both answers;
+// in ScopeSession a card that drops the PIN makes the signature answer
+// CKR_USER_NOT_LOGGED_IN (never a device error, never a try spent).
+func TestReselectClearsPINs(t *testing.T) {
+	eachScope(t, func(t *testing.T, f *fixture, scope PINScope) {
+		q := f.card.Quirks()
+		q.ReselectClearsPINs = true
+		f.card.SetQuirks(q)
+		auth, sign := f.slots()
+		s := f.open1(auth, false)
+		f.login(s, sim.DefaultAuthPIN)
+		key := f.privKey(s)
+		require.NoError(t, f.m.SignInit(s, Mechanism{Type: ck.CKM_SHA256_RSA_PKCS}, key))
+		_, _, err := f.m.Sign(s, []byte("x"), OutBuf{Len: 256})
+		ss := f.open1(sign, false)
+		lerr := f.m.Login(ss, ck.CKU_USER, []byte(sim.DefaultSignPIN))
+		if scope == ScopeOperation {
+			require.NoError(t, err)
+			require.NoError(t, lerr)
+			certs := f.find(ss, Attribute{Type: ck.CKA_CLASS, Value: ulong(ck.CKO_CERTIFICATE)}, Attribute{Type: ck.CKA_ID, Value: []byte{2}})
+			require.Len(t, certs, 1)
+			assert.Equal(t, f.card.Certificates().SignCert, f.attr(ss, certs[0], ck.CKA_VALUE), "the sign certificate is read with the held password")
+			f.sign(ss, f.privKey(ss), ck.CKM_SHA256_RSA_PKCS, []byte("y"))
+		} else {
+			assert.Equal(t, "CKR_USER_NOT_LOGGED_IN", rv(err))
+			require.NoError(t, lerr, "the login itself (VERIFY and certificate header in one transaction) works")
+		}
+		assert.Equal(t, 3, f.card.TriesLeft(1))
+		assert.Equal(t, 5, f.card.TriesLeft(2))
+	})
 }

@@ -84,7 +84,10 @@ func (m *Module) TokenInfo(slot uint) (TokenInfo, error) {
 	return info, nil
 }
 
-// cardGone closes the sessions of c when err says it was removed.
+// cardGone closes the sessions of card c when err, the result of an
+// operation on it, says the card was removed; the operation itself
+// returns err (CKR_DEVICE_REMOVED), later calls on those sessions
+// CKR_SESSION_HANDLE_INVALID.
 func (m *Module) cardGone(c *card, err error) error {
 	if ck.RV(err) == ck.CKR_DEVICE_REMOVED {
 		m.mu.Lock()

@@ -12,7 +12,7 @@ type SW uint16
 const (
 	SWOK                 SW = 0x9000
 	SWWarnEndOfFile      SW = 0x6282 // end of file reached before Le bytes
-	SWVerifyFail         SW = 0x63C0 // 63Cx: wrong PIN, x tries left
+	SWNoTriesLeft        SW = 0x63C0 // the PIN is locked; 63Cx (x > 0): wrong PIN, x tries left
 	SWWrongLength        SW = 0x6700
 	SWIncompatibleFile   SW = 0x6981 // command incompatible with file structure
 	SWSecurityStatus     SW = 0x6982 // security status not satisfied (PIN first)
@@ -34,9 +34,9 @@ func (s SW) SW1() byte { return byte(s >> 8) }
 // SW2 returns the second status byte.
 func (s SW) SW2() byte { return byte(s) }
 
-// IsVerifyFail reports whether s is 63Cx, a VERIFY answer carrying the
+// IsTriesLeft reports whether s is 63Cx, a VERIFY answer carrying the
 // number of tries left.
-func (s SW) IsVerifyFail() bool { return s&0xFFF0 == 0x63C0 }
+func (s SW) IsTriesLeft() bool { return s&0xFFF0 == 0x63C0 }
 
 // TriesLeft returns x of a 63Cx status word.
 func (s SW) TriesLeft() int { return int(s & 0x0F) }
@@ -61,7 +61,7 @@ var swText = map[SW]string{
 
 // String returns the status word in hex with its meaning.
 func (s SW) String() string {
-	if s.IsVerifyFail() {
+	if s.IsTriesLeft() {
 		return fmt.Sprintf("%04X (wrong PIN, %d tries left)", uint16(s), s.TriesLeft())
 	}
 	if t, ok := swText[s]; ok {

@@ -46,10 +46,10 @@ func TestResponseDataCannotGrowIntoSW(t *testing.T) {
 
 func TestSW(t *testing.T) {
 	tests := []struct {
-		sw         SW
-		str        string
-		verifyFail bool
-		tries      int
+		sw        SW
+		str       string
+		triesLeft bool
+		tries     int
 	}{
 		{SWOK, "9000 (success)", false, 0},
 		{0x63C3, "63C3 (wrong PIN, 3 tries left)", true, 3},
@@ -61,8 +61,8 @@ func TestSW(t *testing.T) {
 	}
 	for _, tt := range tests {
 		assert.Equal(t, tt.str, tt.sw.String())
-		assert.Equal(t, tt.verifyFail, tt.sw.IsVerifyFail(), "%v", tt.sw)
-		if tt.verifyFail {
+		assert.Equal(t, tt.triesLeft, tt.sw.IsTriesLeft(), "%v", tt.sw)
+		if tt.triesLeft {
 			assert.Equal(t, tt.tries, tt.sw.TriesLeft())
 		}
 		assert.Equal(t, byte(tt.sw>>8), tt.sw.SW1())

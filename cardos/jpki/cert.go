@@ -120,10 +120,10 @@ func (c *Client) readCertificateRest(id CertID, fid uint16, head []byte) ([]byte
 
 // ReadCertificateHeader returns the first n bytes of a certificate (fewer
 // when the certificate is shorter), for a cheap identity check of the
-// card. Errors are those of ReadCertificate; n < 1 gives ErrBadLength.
+// card. Errors are those of ReadCertificate; n < 1 gives ErrBadDataLength.
 func (c *Client) ReadCertificateHeader(id CertID, n int) ([]byte, error) {
 	if n < 1 || n > maxCertLen {
-		return nil, fmt.Errorf("%w: header length %d", ErrBadLength, n)
+		return nil, fmt.Errorf("%w: header length %d", ErrBadDataLength, n)
 	}
 	fid, err := id.fid()
 	if err != nil {

@@ -233,7 +233,7 @@ func TestReadCertificateHeader(t *testing.T) {
 	}
 	for _, n := range []int{0, -1, maxCertLen + 1} {
 		_, err := NewClient(newScript(t)).ReadCertificateHeader(AuthCert, n)
-		require.ErrorIs(t, err, ErrBadLength, "n=%d", n)
+		require.ErrorIs(t, err, ErrBadDataLength, "n=%d", n)
 	}
 }
 

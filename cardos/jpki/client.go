@@ -141,7 +141,11 @@ func (c *Client) selectJPKI() error {
 		return err
 	}
 	if r.SW != apdu.SWOK {
-		return fmt.Errorf("%w: %w", ErrNotJPKI, &apdu.Error{SW: r.SW, Cmd: "SELECT JPKI AP"})
+		ae := &apdu.Error{SW: r.SW, Cmd: "SELECT JPKI AP"}
+		if notJPKI(r.SW) {
+			return fmt.Errorf("%w: %w", ErrNotJPKI, ae)
+		}
+		return fmt.Errorf("jpki: the card refused to select the JPKI applet, try again: %w", ae)
 	}
 	c.applet = appletJPKI
 	return nil

@@ -12,7 +12,11 @@ import (
 // status word that caused them stays available with errors.As to
 // *apdu.Error.
 var (
-	// ErrNotJPKI means the card has no JPKI applet (SELECT by AID failed).
+	// ErrNotJPKI means the card has no JPKI applet: SELECT by AID was
+	// refused with 6A82 (not found), 6A86 (wrong P1-P2), 6D00 or 6E00
+	// (instruction or class not supported). Any other refusal (6Fxx,
+	// 64xx, 65xx: a bad contact, a glitch) is a plain *apdu.Error, after
+	// which the next look must try again.
 	ErrNotJPKI = errors.New("jpki: the card has no JPKI applet (not a My Number Card?)")
 	// ErrNotFound means the file is absent or empty (6A82, or an EF that
 	// holds no certificate, as on cards without a signature certificate).
@@ -27,10 +31,13 @@ var (
 	// selected: the caller must reset the card (Transport.End(true)) to
 	// drop the verified PINs, then call Forget.
 	ErrResetRequired = errors.New("jpki: could not leave the applet; reset the card to log out")
-	// ErrBadLength means an argument has a length the card cannot take: an
-	// empty or over-long PIN, signature input outside 1–245 bytes, or a
-	// non-positive header length.
-	ErrBadLength = errors.New("jpki: input length out of range")
+	// ErrBadPINLength means an empty or over-long PIN (or new PIN); it
+	// is returned before anything reaches the card.
+	ErrBadPINLength = errors.New("jpki: PIN length out of range")
+	// ErrBadDataLength means signature input outside 1–245 bytes or a
+	// header length out of range; returned before anything reaches the
+	// card.
+	ErrBadDataLength = errors.New("jpki: input length out of range")
 )
 
 // WrongPINError is returned by Verify (and TriesLeft never) when the card
@@ -55,14 +62,24 @@ func swError(op string, sw apdu.SW) error {
 	switch {
 	case sw == apdu.SWSecurityStatus:
 		return fmt.Errorf("%w: %w", ErrPINRequired, ae)
-	case sw == apdu.SWAuthBlocked, sw == apdu.SWRefDataBlocked, sw == apdu.SWVerifyFail:
+	case sw == apdu.SWAuthBlocked, sw == apdu.SWRefDataBlocked, sw == apdu.SWNoTriesLeft:
 		return fmt.Errorf("%w: %w", ErrPINLocked, ae)
-	case sw.IsVerifyFail():
+	case sw.IsTriesLeft():
 		return fmt.Errorf("%w: %w", &WrongPINError{TriesLeft: sw.TriesLeft()}, ae)
 	case sw == apdu.SWFileNotFound:
 		return fmt.Errorf("%w: %w", ErrNotFound, ae)
 	}
 	return fmt.Errorf("jpki: %w", ae)
+}
+
+// notJPKI reports whether a refused SELECT of the JPKI applet means the
+// card has no such applet (see ErrNotJPKI).
+func notJPKI(sw apdu.SW) bool {
+	switch sw {
+	case apdu.SWFileNotFound, apdu.SWIncorrectP1P2, apdu.SWINSNotSupported, apdu.SWCLANotSupported:
+		return true
+	}
+	return false
 }
 
 // commError reports a malformed answer of the card.

@@ -1,6 +1,7 @@
 package jpki
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/apdu"
@@ -39,22 +40,25 @@ func (c *Client) triesLeft(key KeyID, fid uint16) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	switch {
-	case r.SW.IsVerifyFail():
-		return r.SW.TriesLeft(), nil
-	case r.SW == apdu.SWRefDataBlocked, r.SW == apdu.SWAuthBlocked:
-		return 0, nil
-	case r.SW == apdu.SWOK:
+	if r.SW == apdu.SWOK {
 		return key.MaxTries(), nil
 	}
-	return 0, swError(op, r.SW)
+	err = swError(op, r.SW)
+	var wrong *WrongPINError
+	switch {
+	case errors.As(err, &wrong):
+		return wrong.TriesLeft, nil
+	case errors.Is(err, ErrPINLocked):
+		return 0, nil
+	}
+	return 0, err
 }
 
 // Verify presents pin for key (00 20 00 80 Lc PIN). The PIN is sent as
 // given: the caller checks its format and upper-cases the signature
 // password. It returns nil when the card accepted it, *WrongPINError with
 // the tries left when it did not, and ErrPINLocked when the PIN is (or
-// just became) locked. An empty PIN gives ErrBadLength without talking to
+// just became) locked. An empty PIN gives ErrBadPINLength without talking to
 // the card. The PIN never appears in an error.
 func (c *Client) Verify(key KeyID, pin []byte) error {
 	fid, err := key.pinEF()
@@ -62,7 +66,7 @@ func (c *Client) Verify(key KeyID, pin []byte) error {
 		return err
 	}
 	if len(pin) == 0 || len(pin) > maxPINLen {
-		return fmt.Errorf("%w: PIN of %d bytes", ErrBadLength, len(pin))
+		return fmt.Errorf("%w: PIN of %d bytes", ErrBadPINLength, len(pin))
 	}
 	return c.run(func() error {
 		return c.command(fid, apdu.Command{CLA: 0x00, INS: 0x20, P1: 0x00, P2: 0x80, Data: pin}, fmt.Sprintf("VERIFY %04X", fid))
@@ -91,14 +95,14 @@ func (c *Client) command(fid uint16, cmd apdu.Command, op string) error {
 // Verify in the same transaction (Begin ... End): a verification from an
 // earlier one may have been dropped by another program since, or be
 // another program's. Without it the card answers ErrPINRequired. The
-// caller checks newPIN's format; an empty value gives ErrBadLength.
+// caller checks newPIN's format; an empty value gives ErrBadPINLength.
 func (c *Client) ChangePIN(key KeyID, newPIN []byte) error {
 	fid, err := key.pinEF()
 	if err != nil {
 		return err
 	}
 	if len(newPIN) == 0 || len(newPIN) > maxPINLen {
-		return fmt.Errorf("%w: new PIN of %d bytes", ErrBadLength, len(newPIN))
+		return fmt.Errorf("%w: new PIN of %d bytes", ErrBadPINLength, len(newPIN))
 	}
 	return c.run(func() error {
 		return c.command(fid, apdu.Command{CLA: 0x00, INS: 0x24, P1: 0x01, P2: 0x80, Data: newPIN}, fmt.Sprintf("CHANGE REFERENCE DATA %04X", fid))

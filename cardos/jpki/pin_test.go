@@ -161,11 +161,11 @@ func assertNoPIN(t *testing.T, err error, pin string) {
 
 func TestVerifyRefusesBadInput(t *testing.T) {
 	c := NewClient(newScript(t)) // no APDU may be sent
-	require.ErrorIs(t, c.Verify(AuthKey, nil), ErrBadLength)
-	require.ErrorIs(t, c.Verify(AuthKey, []byte{}), ErrBadLength)
-	require.ErrorIs(t, c.Verify(SignKey, make([]byte, 256)), ErrBadLength)
+	require.ErrorIs(t, c.Verify(AuthKey, nil), ErrBadPINLength)
+	require.ErrorIs(t, c.Verify(AuthKey, []byte{}), ErrBadPINLength)
+	require.ErrorIs(t, c.Verify(SignKey, make([]byte, 256)), ErrBadPINLength)
 	require.Error(t, c.Verify(KeyID(0), []byte("1234")))
-	require.ErrorIs(t, c.ChangePIN(AuthKey, nil), ErrBadLength)
+	require.ErrorIs(t, c.ChangePIN(AuthKey, nil), ErrBadPINLength)
 	require.Error(t, c.ChangePIN(KeyID(3), []byte("1234")))
 	_, err := c.TriesLeft(KeyID(7))
 	require.Error(t, err)

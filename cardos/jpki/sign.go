@@ -17,7 +17,7 @@ const SignatureLen = 256
 // digestInfo (COMPUTE DIGITAL SIGNATURE, 80 2A 00 80 Lc data 00): the card
 // pads the bytes as given with type-01 padding, so pass a DER DigestInfo
 // for a standard signature. The key's PIN must be verified (otherwise
-// ErrPINRequired). Input outside 1–245 bytes gives ErrBadLength without
+// ErrPINRequired). Input outside 1–245 bytes gives ErrBadDataLength without
 // talking to the card. The result is the 256-byte signature.
 func (c *Client) Sign(key KeyID, digestInfo []byte) ([]byte, error) {
 	fid, err := key.keyEF()
@@ -25,7 +25,7 @@ func (c *Client) Sign(key KeyID, digestInfo []byte) ([]byte, error) {
 		return nil, err
 	}
 	if len(digestInfo) == 0 || len(digestInfo) > MaxSignInput {
-		return nil, fmt.Errorf("%w: signature input of %d bytes, the card takes 1 to %d", ErrBadLength, len(digestInfo), MaxSignInput)
+		return nil, fmt.Errorf("%w: signature input of %d bytes, the card takes 1 to %d", ErrBadDataLength, len(digestInfo), MaxSignInput)
 	}
 	var sig []byte
 	err = c.run(func() error {

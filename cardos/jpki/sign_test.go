@@ -91,7 +91,7 @@ func TestSignLengths(t *testing.T) {
 	require.NoError(t, err)
 	for _, n := range []int{0, MaxSignInput + 1, 255, 300} {
 		_, err := c.Sign(AuthKey, make([]byte, n))
-		require.ErrorIs(t, err, ErrBadLength, "n=%d", n)
+		require.ErrorIs(t, err, ErrBadDataLength, "n=%d", n)
 	}
 	_, err = c.Sign(KeyID(5), []byte{1})
 	require.Error(t, err)

@@ -226,7 +226,7 @@ func TestSimSign(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, sig, sig2, "PKCS#1 v1.5 is deterministic")
 		_, err = c.Sign(key, make([]byte, jpki.MaxSignInput+1))
-		require.ErrorIs(t, err, jpki.ErrBadLength)
+		require.ErrorIs(t, err, jpki.ErrBadDataLength)
 	}
 	assert.Equal(t, uint64(4), card.Stats().Signatures)
 }

@@ -254,7 +254,7 @@ func (c *Card) verify(cmd apdu.Command) []byte {
 		if left == 0 {
 			return swBytes(c.st.Quirks.blockedQuerySW())
 		}
-		return swBytes(apdu.SWVerifyFail | apdu.SW(left))
+		return swBytes(apdu.SWNoTriesLeft | apdu.SW(left))
 	}
 	c.stats.Verifies++
 	if left == 0 {
@@ -279,7 +279,7 @@ func (c *Card) verify(cmd apdu.Command) []byte {
 			return true
 		}
 		*tries--
-		result = apdu.SWVerifyFail | apdu.SW(*tries)
+		result = apdu.SWNoTriesLeft | apdu.SW(*tries)
 		return true
 	})
 	if err != nil {

@@ -39,8 +39,10 @@ func TestSignCertificateHiddenBeforeLoginAndGoneAfterLogout(t *testing.T) {
 	require.NotEmpty(t, c.SignCert)
 	s := session(t, sign)
 
-	before := find(t, s)
-	assert.Empty(t, before, "the signature token shows nothing before login")
+	// Before login only the sign CA certificate (public, CKA_ID 04).
+	before := certValues(t, s)
+	assert.Equal(t, [][]byte{c.SignCA}, before, "the signature token shows only its CA certificate before login")
+	assert.Len(t, find(t, s), 1)
 
 	require.NoError(t, ctx.Login(s, pkcs11.CKU_USER, signPIN))
 	after := certValues(t, s)
@@ -49,7 +51,7 @@ func TestSignCertificateHiddenBeforeLoginAndGoneAfterLogout(t *testing.T) {
 
 	require.NoError(t, ctx.Logout(s))
 	assert.False(t, containsBytes(certValues(t, s), c.SignCert), "the signature certificate is gone after logout")
-	assert.Empty(t, find(t, s))
+	assert.Len(t, find(t, s), 1, "only the CA certificate after logout")
 }
 
 func TestAuthTokenObjects(t *testing.T) {

@@ -128,16 +128,25 @@ func TestSignCertificateUnreadableBeforeLogin(t *testing.T) {
 	require.Len(t, during, 1)
 	require.NoError(t, ctx.Logout(s))
 
-	assert.Empty(t, f.find(s), "empty template before login")
+	// Before login the sign token shows its CA certificate (public,
+	// CKA_ID 04) and nothing else.
+	public := map[pkcs11.ObjectHandle]bool{}
+	for _, h := range f.find(s) {
+		attrs, err := ctx.GetAttributeValue(s, h, []*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_ID, nil)})
+		require.NoError(t, err)
+		assert.Equal(t, []byte{4}, attrs[0].Value, "empty template before login: only the CA certificate")
+		public[h] = true
+	}
 	a := f.open(f.auth)
 	types := []uint{pkcs11.CKA_CLASS, pkcs11.CKA_VALUE, pkcs11.CKA_SUBJECT, pkcs11.CKA_ISSUER, pkcs11.CKA_SERIAL_NUMBER,
 		pkcs11.CKA_ID, pkcs11.CKA_LABEL, pkcs11.CKA_MODULUS, pkcs11.CKA_PUBLIC_EXPONENT, pkcs11.CKA_PUBLIC_KEY_INFO,
 		pkcs11.CKA_CERTIFICATE_TYPE, pkcs11.CKA_START_DATE, pkcs11.CKA_END_DATE}
-	certDER := func() []byte {
+	certs := func() sim.Certs {
 		c, err := sim.Open(f.state, sim.Options{})
 		require.NoError(t, err)
-		return c.Certificates().SignCert
+		return c.Certificates()
 	}()
+	certDER := certs.SignCert
 	leaks, calls := 0, 0
 	handles := []pkcs11.ObjectHandle{during[0]}
 	for h := pkcs11.ObjectHandle(0); h <= 1000; h++ {
@@ -147,6 +156,12 @@ func TestSignCertificateUnreadableBeforeLogin(t *testing.T) {
 		for _, typ := range types {
 			calls++
 			attrs, err := ctx.GetAttributeValue(s, h, []*pkcs11.Attribute{pkcs11.NewAttribute(typ, nil)})
+			if public[h] {
+				if err == nil && typ == pkcs11.CKA_VALUE {
+					assert.Equal(t, certs.SignCA, attrs[0].Value, "the public object is the CA certificate")
+				}
+				continue
+			}
 			if err == nil {
 				leaks++
 				t.Errorf("sign token handle %d attribute 0x%x readable before login (%d bytes)", h, typ, len(attrs[0].Value))

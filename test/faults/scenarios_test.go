@@ -305,6 +305,19 @@ func TestWrongPINSpendsExactlyOneTry(t *testing.T) {
 // fault during the signature costs no try, and the held PIN is never
 // sent after a refusal.
 func TestOperationScope(t *testing.T) {
+	// signing returns an operation-scope scenario logged in to the token
+	// of slot (f.auth or f.sign, chosen by pick) with C_SignInit done.
+	signing := func(t *testing.T, pick func(f *fx) uint) (*fx, pkcs11.SessionHandle) {
+		f := newFxScope(t, "operation")
+		f.init()
+		slot := pick(f)
+		s := f.open(slot)
+		require.NoError(t, f.login(s, slot, false))
+		require.NoError(t, ctx.SignInit(s, mech, f.key(s)))
+		return f, s
+	}
+	auth := func(f *fx) uint { return f.auth }
+	sign := func(f *fx) uint { return f.sign }
 	t.Run("reset between login and sign", func(t *testing.T) {
 		f := newFxScope(t, "operation")
 		f.init()
@@ -317,11 +330,7 @@ func TestOperationScope(t *testing.T) {
 		f.done()
 	})
 	t.Run("reset during sign", func(t *testing.T) {
-		f := newFxScope(t, "operation")
-		f.init()
-		s := f.open(f.sign)
-		require.NoError(t, f.login(s, f.sign, false))
-		require.NoError(t, ctx.SignInit(s, mech, f.key(s)))
+		f, s := signing(t, sign)
 		f.do("fault reset,ins=" + insSign)
 		sig, err := ctx.Sign(s, []byte("x"))
 		require.NoError(t, err, "the transaction runs again after the reset")
@@ -330,11 +339,7 @@ func TestOperationScope(t *testing.T) {
 		f.done()
 	})
 	t.Run("removed during sign", func(t *testing.T) {
-		f := newFxScope(t, "operation")
-		f.init()
-		s := f.open(f.auth)
-		require.NoError(t, f.login(s, f.auth, false))
-		require.NoError(t, ctx.SignInit(s, mech, f.key(s)))
+		f, s := signing(t, auth)
 		f.do("fault remove,ins=" + insSign)
 		_, err := ctx.Sign(s, []byte("interrupted"))
 		assert.Equal(t, ckr(pkcs11.CKR_DEVICE_REMOVED), rv(err))
@@ -343,11 +348,7 @@ func TestOperationScope(t *testing.T) {
 		f.done()
 	})
 	t.Run("garbage answer to the held VERIFY", func(t *testing.T) {
-		f := newFxScope(t, "operation")
-		f.init()
-		s := f.open(f.auth)
-		require.NoError(t, f.login(s, f.auth, false))
-		require.NoError(t, ctx.SignInit(s, mech, f.key(s)))
+		f, s := signing(t, auth)
 		f.do("fault garbage,ins=" + insVerify + ",after=3") // SELECT AP, SELECT EF and the empty VERIFY pass; the VERIFY with the PIN is answered garbage
 		_, err := ctx.Sign(s, []byte("x"))
 		assert.Equal(t, ckr(pkcs11.CKR_DEVICE_ERROR), rv(err))

@@ -24,8 +24,18 @@ the_checks() {
   check "$m: -O on the auth token" "${P11[@]}" --token-label "$AUTH_TOKEN_LABEL" -O
   expect_in "$m: the auth certificate is public" "$CHECK_LOG" 'Certificate Object'
   check "$m: -O on the sign token before login" "${P11[@]}" --token-label "$SIGN_TOKEN_LABEL" -O
-  if grep -q 'Object' "$CHECK_LOG"; then fail "$m: the sign token shows nothing before login" "$(cat "$CHECK_LOG")"
-  else pass "$m: the sign token shows nothing before login"; fi
+  local n_obj
+  n_obj=$(grep -c 'Object' "$CHECK_LOG")
+  if [ "$n_obj" -eq 1 ] && grep -Eq 'ID: +04$' "$CHECK_LOG"; then pass "$m: the sign token shows only its CA certificate (ID 04) before login"
+  else fail "$m: the sign token shows only its CA certificate (ID 04) before login" "$(cat "$CHECK_LOG")"; fi
+  check "$m: --read-object --type cert --id 04 on the sign token without login" \
+    "${P11[@]}" --token-label "$SIGN_TOKEN_LABEL" --read-object --type cert --id 04 -o "$T/sign-ca.der"
+  if [ -n "$SIGN_CA" ] && [ "$(openssl x509 -inform DER -in "$T/sign-ca.der" -outform PEM 2>&1)" = "$(openssl x509 -in "$SIGN_CA" -outform PEM)" ]; then
+    pass "$m: it is the card's sign CA certificate"
+  else fail "$m: it is the card's sign CA certificate" "exported CA: ${SIGN_CA:-none}"; fi
+  if run_to "$T/sign-cert-early.log" "${P11[@]}" --token-label "$SIGN_TOKEN_LABEL" --read-object --type cert --id 02 -o "$T/early.der"; then
+    fail "$m: the sign certificate (ID 02) is not readable without login" "$(cat "$T/sign-cert-early.log")"
+  else pass "$m: the sign certificate (ID 02) is not readable without login"; fi
 
   local tok pin id name
   for name in auth sign; do
