@@ -91,10 +91,12 @@ func serveVPCDConn(ctx context.Context, conn net.Conn, r *Reader, card *Card, sl
 		}
 	}()
 	for {
+		quickAck(conn)
 		msg, err := readVPCD(conn)
 		if err != nil {
 			return
 		}
+		quickAck(conn)
 		if len(msg) == 1 {
 			switch msg[0] {
 			case vpcdPowerOff, vpcdPowerOn, vpcdReset:
