@@ -238,21 +238,21 @@ func (t *recTransport) describe(raw, resp []byte, err error) APDU {
 	}
 	ok := a.SW == "9000"
 	switch {
-	case cmd.INS == 0xA4 && cmd.P1 == 0x04:
+	case cmd.INS == apdu.INSSelect && cmd.P1 == apdu.SelectByDFName:
 		a.Target = strings.ToUpper(hex.EncodeToString(cmd.Data))
 		if ok {
 			t.jpki, t.ef = string(cmd.Data) == string(jpkiAID), 0
 		}
-	case cmd.INS == 0xA4 && cmd.P1 == 0x02 && len(cmd.Data) == 2:
+	case cmd.INS == apdu.INSSelect && cmd.P1 == apdu.SelectEFUnderDF && len(cmd.Data) == 2:
 		fid := uint16(cmd.Data[0])<<8 | uint16(cmd.Data[1])
 		a.Target = fmt.Sprintf("%04X", fid)
 		if ok {
 			t.ef = fid
 		}
-	case cmd.INS == 0xB0 && t.jpki && t.ef == efSignCert:
+	case cmd.INS == apdu.INSReadBinary && t.jpki && t.ef == efSignCert:
 		// Nothing of the signature certificate: not even how long it is.
 		a.Le, a.RespLen = -1, -1
-	case cmd.INS == 0xB0 && t.jpki && (t.ef == efAuthCert || t.ef == efAuthCA) &&
+	case cmd.INS == apdu.INSReadBinary && t.jpki && (t.ef == efAuthCert || t.ef == efAuthCA) &&
 		t.r.IncludePublic && cmd.P1 == 0 && cmd.P2 == 0 && ok:
 		a.Data = strings.ToUpper(hex.EncodeToString(data[:min(len(data), publicHeaderLen)]))
 	}
@@ -262,17 +262,17 @@ func (t *recTransport) describe(raw, resp []byte, err error) APDU {
 // name says what a command is, for the report.
 func name(c apdu.Command) string {
 	switch {
-	case c.CLA == 0x00 && c.INS == 0xA4 && c.P1 == 0x04:
+	case c.CLA == apdu.CLAISO && c.INS == apdu.INSSelect && c.P1 == apdu.SelectByDFName:
 		return "SELECT AID"
-	case c.CLA == 0x00 && c.INS == 0xA4 && c.P1 == 0x02:
+	case c.CLA == apdu.CLAISO && c.INS == apdu.INSSelect && c.P1 == apdu.SelectEFUnderDF:
 		return "SELECT EF"
-	case c.CLA == 0x00 && c.INS == 0xA4:
+	case c.CLA == apdu.CLAISO && c.INS == apdu.INSSelect:
 		return "SELECT"
-	case c.CLA == 0x00 && c.INS == 0xB0:
+	case c.CLA == apdu.CLAISO && c.INS == apdu.INSReadBinary:
 		return "READ BINARY"
-	case c.CLA == 0x00 && c.INS == 0x20 && len(c.Data) == 0:
+	case c.CLA == apdu.CLAISO && c.INS == apdu.INSVerify && len(c.Data) == 0:
 		return "tries query"
-	case c.CLA == 0x00 && c.INS == 0x20:
+	case c.CLA == apdu.CLAISO && c.INS == apdu.INSVerify:
 		return "VERIFY"
 	case c.CLA == 0x00 && c.INS == 0x24:
 		return "CHANGE REFERENCE DATA"

@@ -186,7 +186,7 @@ func (c *Client) readBinary(offset, le int) (data []byte, eof bool, err error) {
 		return nil, true, nil
 	}
 	op := fmt.Sprintf("READ BINARY EF %04X offset %d", c.ef, offset)
-	r, err := c.transmit(apdu.Command{CLA: 0x00, INS: 0xB0, P1: byte(offset >> 8), P2: byte(offset), Le: le}, op)
+	r, err := c.transmit(apdu.Command{CLA: apdu.CLAISO, INS: apdu.INSReadBinary, P1: byte(offset >> 8), P2: byte(offset), Le: le}, op)
 	if err != nil {
 		return nil, false, err
 	}

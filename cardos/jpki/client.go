@@ -156,7 +156,7 @@ func (c *Client) selectJPKI() error {
 func (c *Client) selectAID(aid []byte, op string) (apdu.Response, error) {
 	c.applet = appletUnknown
 	c.ef = 0
-	return c.transmit(apdu.Command{CLA: 0x00, INS: 0xA4, P1: 0x04, P2: 0x0C, Data: aid}, op)
+	return c.transmit(apdu.Command{CLA: apdu.CLAISO, INS: apdu.INSSelect, P1: apdu.SelectByDFName, P2: apdu.SelectNoFCI, Data: aid}, op)
 }
 
 // selectEF selects an EF of the JPKI AP (00 A4 02 0C 02 FID), selecting the
@@ -170,7 +170,7 @@ func (c *Client) selectEF(fid uint16) error {
 	}
 	op := fmt.Sprintf("SELECT EF %04X", fid)
 	c.ef = 0
-	r, err := c.transmit(apdu.Command{CLA: 0x00, INS: 0xA4, P1: 0x02, P2: 0x0C, Data: []byte{byte(fid >> 8), byte(fid)}}, op)
+	r, err := c.transmit(apdu.Command{CLA: apdu.CLAISO, INS: apdu.INSSelect, P1: apdu.SelectEFUnderDF, P2: apdu.SelectNoFCI, Data: []byte{byte(fid >> 8), byte(fid)}}, op)
 	if err != nil {
 		return err
 	}
@@ -213,7 +213,7 @@ func (c *Client) transmit(cmd apdu.Command, op string) (apdu.Response, error) {
 		if le == 0 {
 			le = 256
 		}
-		if r, err = c.exchange(apdu.Command{CLA: 0x00, INS: 0xC0, Le: le}, op+" (GET RESPONSE)"); err != nil {
+		if r, err = c.exchange(apdu.Command{CLA: apdu.CLAISO, INS: apdu.INSGetResponse, Le: le}, op+" (GET RESPONSE)"); err != nil {
 			return r, err
 		}
 		data = append(data, r.Data...)

@@ -36,7 +36,7 @@ func (c *Client) triesLeft(key KeyID, fid uint16) (int, error) {
 		return 0, err
 	}
 	op := fmt.Sprintf("VERIFY status %04X", fid)
-	r, err := c.transmit(apdu.Command{CLA: 0x00, INS: 0x20, P1: 0x00, P2: 0x80}, op)
+	r, err := c.transmit(apdu.Command{CLA: apdu.CLAISO, INS: apdu.INSVerify, P1: 0x00, P2: apdu.RefCurrentEF}, op)
 	if err != nil {
 		return 0, err
 	}
@@ -69,7 +69,7 @@ func (c *Client) Verify(key KeyID, pin []byte) error {
 		return fmt.Errorf("%w: PIN of %d bytes", ErrBadPINLength, len(pin))
 	}
 	return c.run(func() error {
-		return c.command(fid, apdu.Command{CLA: 0x00, INS: 0x20, P1: 0x00, P2: 0x80, Data: pin}, fmt.Sprintf("VERIFY %04X", fid))
+		return c.command(fid, apdu.Command{CLA: apdu.CLAISO, INS: apdu.INSVerify, P1: 0x00, P2: apdu.RefCurrentEF, Data: pin}, fmt.Sprintf("VERIFY %04X", fid))
 	})
 }
 
@@ -105,6 +105,6 @@ func (c *Client) ChangePIN(key KeyID, newPIN []byte) error {
 		return fmt.Errorf("%w: new PIN of %d bytes", ErrBadPINLength, len(newPIN))
 	}
 	return c.run(func() error {
-		return c.command(fid, apdu.Command{CLA: 0x00, INS: 0x24, P1: 0x01, P2: 0x80, Data: newPIN}, fmt.Sprintf("CHANGE REFERENCE DATA %04X", fid))
+		return c.command(fid, apdu.Command{CLA: apdu.CLAISO, INS: apdu.INSChangeReferenceData, P1: apdu.ChangeNewValue, P2: apdu.RefCurrentEF, Data: newPIN}, fmt.Sprintf("CHANGE REFERENCE DATA %04X", fid))
 	})
 }

@@ -54,7 +54,7 @@ func (c *Client) sign(fid uint16, digestInfo []byte) ([]byte, error) {
 		return nil, err
 	}
 	op := fmt.Sprintf("COMPUTE DIGITAL SIGNATURE %04X", fid)
-	r, err := c.transmit(apdu.Command{CLA: 0x80, INS: 0x2A, P1: 0x00, P2: 0x80, Data: digestInfo, Le: 256}, op)
+	r, err := c.transmit(apdu.Command{CLA: apdu.CLAProprietary, INS: apdu.INSComputeSignature, P1: apdu.SignPKCS1Padding, P2: apdu.RefCurrentEF, Data: digestInfo, Le: 256}, op)
 	if err != nil {
 		return nil, err
 	}

@@ -12,12 +12,6 @@ import (
 // the empty VERIFY never spends a try; §9: each applet has its own
 // security state, dropped when another applet is selected).
 
-// INS bytes beyond those process.go handles.
-const (
-	insReadRecord = 0xB2 // READ RECORD (common AP EF 0001)
-	insChangeKey  = 0x32 // CLA 80: JICSAP CHANGE KEY (common/住基 AP PIN, MYNA-CARD)
-)
-
 // swRecordNotFound answers READ RECORD of a record the EF does not have.
 const swRecordNotFound apdu.SW = 0x6A83
 
@@ -250,7 +244,7 @@ func (c *Card) otherChange(cmd apdu.Command) []byte {
 // applet other than the JPKI AP (Stats.OtherApplet). SELECT by DF name is
 // counted by selectFile instead (Stats.Selects).
 func (c *Card) countApplet(raw []byte) {
-	if len(raw) >= 3 && raw[1] == 0xA4 && raw[2] == 0x04 {
+	if len(raw) >= 3 && raw[1] == apdu.INSSelect && raw[2] == apdu.SelectByDFName {
 		return
 	}
 	if c.inOtherApplet() {

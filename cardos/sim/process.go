@@ -85,49 +85,49 @@ func (c *Card) execute(raw []byte) []byte {
 		return swBytes(apdu.SWWrongLength)
 	}
 	switch cmd.CLA {
-	case 0x00:
+	case apdu.CLAISO:
 		if cmd.Extended {
 			return swBytes(apdu.SWWrongLength)
 		}
 		switch cmd.INS {
-		case 0xA4:
+		case apdu.INSSelect:
 			return c.selectFile(cmd)
-		case insReadRecord:
+		case apdu.INSReadRecord:
 			return c.readRecord(cmd)
 		}
 		if c.inOtherApplet() {
 			switch cmd.INS {
-			case 0xB0:
+			case apdu.INSReadBinary:
 				return c.otherReadBinary(cmd)
-			case 0x20:
+			case apdu.INSVerify:
 				return c.otherVerify(cmd)
-			case 0x24:
+			case apdu.INSChangeReferenceData:
 				return c.otherChange(cmd)
 			}
 			return swBytes(apdu.SWINSNotSupported)
 		}
 		switch cmd.INS {
-		case 0xB0:
+		case apdu.INSReadBinary:
 			return c.readBinary(cmd)
-		case 0x20:
+		case apdu.INSVerify:
 			return c.verify(cmd)
-		case 0x24:
+		case apdu.INSChangeReferenceData:
 			return c.changeReferenceData(cmd)
 		}
 		return swBytes(apdu.SWINSNotSupported)
-	case 0x80:
+	case apdu.CLAProprietary:
 		if cmd.Extended {
 			return swBytes(apdu.SWWrongLength)
 		}
 		if c.inOtherApplet() {
 			// The 券面 APs' own signing key (MYNA-CARD text.rs sign, P2=00)
 			// is not modelled.
-			if cmd.INS == insChangeKey {
+			if cmd.INS == apdu.INSChangeKey {
 				return c.otherChange(cmd)
 			}
 			return swBytes(apdu.SWINSNotSupported)
 		}
-		if cmd.INS == 0x2A {
+		if cmd.INS == apdu.INSComputeSignature {
 			return c.sign(cmd)
 		}
 		return swBytes(apdu.SWINSNotSupported)
@@ -146,8 +146,8 @@ func (c *Card) clearSecurity() {
 
 func (c *Card) selectFile(cmd apdu.Command) []byte {
 	switch cmd.P1 {
-	case 0x04: // by DF name
-		if cmd.P2 != 0x0C && cmd.P2 != 0x00 {
+	case apdu.SelectByDFName:
+		if cmd.P2 != apdu.SelectNoFCI && cmd.P2 != apdu.SelectFCI {
 			return swBytes(apdu.SWIncorrectP1P2)
 		}
 		app, aid, found := lookupApplet(cmd.Data)
@@ -165,7 +165,7 @@ func (c *Card) selectFile(cmd apdu.Command) []byte {
 		c.app = app
 		c.stats.countSelect(appletNames[app])
 		c.ef, c.efSelected = 0, false
-		if cmd.P2 == 0x0C {
+		if cmd.P2 == apdu.SelectNoFCI {
 			return swBytes(apdu.SWOK)
 		}
 		// FCI template with the DF name; the real content is unknown.
@@ -174,8 +174,8 @@ func (c *Card) selectFile(cmd apdu.Command) []byte {
 			fci = fci[:cmd.Le]
 		}
 		return ok(fci)
-	case 0x02: // EF under the current DF
-		if cmd.P2 != 0x0C {
+	case apdu.SelectEFUnderDF:
+		if cmd.P2 != apdu.SelectNoFCI {
 			return swBytes(apdu.SWIncorrectP1P2)
 		}
 		if len(cmd.Data) != 2 {
@@ -187,7 +187,7 @@ func (c *Card) selectFile(cmd apdu.Command) []byte {
 		}
 		c.ef, c.efSelected = fid, true
 		return swBytes(apdu.SWOK)
-	case 0x00: // MF
+	case apdu.SelectMF:
 		if len(cmd.Data) > 0 {
 			return swBytes(apdu.SWFileNotFound)
 		}
@@ -343,7 +343,7 @@ func (c *Card) verified(key int) bool {
 }
 
 func (c *Card) changeReferenceData(cmd apdu.Command) []byte {
-	if cmd.P1 != 0x01 {
+	if cmd.P1 != apdu.ChangeNewValue {
 		return swBytes(apdu.SWIncorrectP1P2)
 	}
 	key, sw := c.pinRef(cmd.P2)
@@ -388,7 +388,7 @@ const maxSignInput = 245
 func (c *Card) sign(cmd apdu.Command) []byte {
 	fid := c.ef
 	switch {
-	case cmd.P2 == 0x80:
+	case cmd.P2 == apdu.RefCurrentEF:
 		if !c.efSelected {
 			return swBytes(swNoCurrentEF)
 		}
@@ -433,7 +433,7 @@ func signScheme(key *rsa.PrivateKey, p1 byte, data []byte, q Quirks) ([]byte, ap
 	var sig []byte
 	var err error
 	switch p1 {
-	case 0x00: // PKCS#1 v1.5 type 01 over the bytes as given
+	case apdu.SignPKCS1Padding: // type 01 over the bytes as given
 		if len(data) > maxSignInput {
 			return nil, q.signTooLongSW()
 		}

@@ -82,7 +82,7 @@ func (c *Card) traceCommand(raw []byte) {
 	if c.opt.Trace == nil {
 		return
 	}
-	if len(raw) > 5 && (raw[1] == 0x20 || raw[1] == 0x24 || raw[1] == insChangeKey) {
+	if len(raw) > 5 && (raw[1] == apdu.INSVerify || raw[1] == apdu.INSChangeReferenceData || raw[1] == apdu.INSChangeKey) {
 		c.tracef("sim> %s [%d bytes redacted]", spaced(raw[:5]), len(raw)-5)
 		return
 	}
@@ -95,14 +95,14 @@ func (c *Card) traceResponse(cmd, resp []byte) {
 	if c.opt.Trace == nil {
 		return
 	}
-	if len(resp) > 2 && len(cmd) >= 2 && (cmd[1] == 0xB0 || cmd[1] == insReadRecord) && c.inOtherApplet() {
+	if len(resp) > 2 && len(cmd) >= 2 && (cmd[1] == apdu.INSReadBinary || cmd[1] == apdu.INSReadRecord) && c.inOtherApplet() {
 		if e, found := lookupOtherEF(c.app, c.ef); found && e.personal {
 			n := len(resp) - 2
 			c.tracef("sim< [%d bytes of %s EF %04X redacted] %s", n, appletNames[c.app], c.ef, spaced(resp[n:]))
 			return
 		}
 	}
-	if len(resp) > 2 && len(cmd) >= 2 && cmd[1] == 0xB0 && c.app == appJPKI && c.efSelected && c.ef == efSignCert {
+	if len(resp) > 2 && len(cmd) >= 2 && cmd[1] == apdu.INSReadBinary && c.app == appJPKI && c.efSelected && c.ef == efSignCert {
 		n := len(resp) - 2
 		c.tracef("sim< [%d bytes of the signature certificate redacted] %s", n, spaced(resp[n:]))
 		return
