@@ -64,7 +64,7 @@ DEB        := build/myna-pkcs11_$(VERSION)_$(DEB_ARCH).deb
 
 $(OUT)/myna-pkcs11: $(GO_SOURCES)
 	@mkdir -p $(OUT)
-	$(GO) build -trimpath -ldflags "-s -w" -o $@ ./cardos/cmd/myna-pkcs11
+	$(GO) build -trimpath -ldflags "-s -w" -o $@ ./p11/cmd/myna-pkcs11
 
 # tools: the companion command and the card simulator.
 tools: $(OUT)/myna-pkcs11 $(OUT)/myna-sim

@@ -521,11 +521,11 @@ func (c *card) tokenState(ctx cardos.Context, k tokenKind) (serial string, seria
 				}
 			}
 			if needProbe {
-				_, perr := cl.ReadCertificateHeader(jpki.SignCert, 4)
+				p, perr := cl.LookForSignCert()
 				if cardLevel(perr) {
 					return perr
 				}
-				absent = errors.Is(perr, jpki.ErrNotFound)
+				absent = perr == nil && p == jpki.SignCertAbsent
 			}
 			if needTries {
 				n, terr := cl.TriesLeft(k.key())

@@ -203,3 +203,34 @@ func (c *Client) readBinary(offset, le int) (data []byte, eof bool, err error) {
 	}
 	return nil, false, swError(op, r.SW)
 }
+
+// SignCertPresence says what the card shows of its signature
+// certificate before the password.
+type SignCertPresence int
+
+const (
+	// SignCertHidden: EF 0001 is refused before the password (as a My
+	// Number Card does) or readable; whether it holds a certificate is
+	// known only after the password.
+	SignCertHidden SignCertPresence = iota
+	// SignCertAbsent: EF 0001 is missing or empty, as on cards of
+	// holders under 15 and face-authentication cards.
+	SignCertAbsent
+)
+
+// LookForSignCert finds out, without the password and without reading
+// anything of the holder's data, whether the card has a signature
+// certificate: it asks for the first 4 bytes of EF 0001 (the DER header)
+// and clears them. Errors other than "missing" and "needs the password"
+// are returned.
+func (c *Client) LookForSignCert() (SignCertPresence, error) {
+	hdr, err := c.ReadCertificateHeader(SignCert, 4)
+	clear(hdr)
+	switch {
+	case err == nil, errors.Is(err, ErrPINRequired):
+		return SignCertHidden, nil
+	case errors.Is(err, ErrNotFound):
+		return SignCertAbsent, nil
+	}
+	return SignCertHidden, err
+}

@@ -379,3 +379,25 @@ func certKey(t *testing.T, der []byte) *rsa.PublicKey {
 	require.NoError(t, err)
 	return c.PublicKey.(*rsa.PublicKey)
 }
+
+func TestLookForSignCert(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opt  sim.Options
+		want jpki.SignCertPresence
+	}{
+		{"with a signature certificate", sim.Options{}, jpki.SignCertHidden},
+		{"none, EF 0001 filler (behind the password)", sim.Options{Profile: sim.Profile{NoSignCert: true}}, jpki.SignCertHidden},
+		{"none, EF 0001 absent", sim.Options{Profile: sim.Profile{NoSignCert: true}, Quirks: sim.Quirks{NoSignCertEF: sim.SignEFAbsent}}, jpki.SignCertAbsent},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			card, err := sim.New(tc.opt)
+			require.NoError(t, err)
+			c, _ := connect(t, card)
+			got, err := c.LookForSignCert()
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, got)
+			assert.Equal(t, 5, card.TriesLeft(2), "no password involved")
+		})
+	}
+}

@@ -6,12 +6,12 @@
 # the signature certificate (empty-template search, every attribute of
 # handles 0..1000 and of the handle it had during an earlier login).
 # The tests are in test/faults/privacy_test.go (they load build/libmyna-pkcs11.so) and
-# cardos/cmd/myna-pkcs11/diagnose_test.go (a diagnose report made with every option).
+# p11/cmd/myna-pkcs11/diagnose_test.go (a diagnose report made with every option).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 export PATH="/usr/local/go/bin:$PATH"
 export MYNA_PKCS11_LIB=${MYNA_PKCS11_LIB:-$PWD/build/libmyna-pkcs11.so}
-if timeout 600 go test -count=1 -v -run 'TestLogHasNoPINsOrPersonalData|TestSignCertificateUnreadableBeforeLogin|TestDiagnoseReportIsPrivate' ./test/faults ./cardos/cmd/myna-pkcs11 >/tmp/myna-privacy.$$.log 2>&1; then
+if timeout 600 go test -count=1 -v -run 'TestLogHasNoPINsOrPersonalData|TestSignCertificateUnreadableBeforeLogin|TestDiagnoseReportIsPrivate' ./test/faults ./p11/cmd/myna-pkcs11 >/tmp/myna-privacy.$$.log 2>&1; then
   grep -E 'checked against|calls before login' /tmp/myna-privacy.$$.log | sed 's/^ */    /'
   echo "PASS privacy: log free of PINs and personal data; sign certificate hidden before login"
   rm -f /tmp/myna-privacy.$$.log

@@ -290,16 +290,14 @@ func inspectOnce(t cardos.Transport, now time.Time) (*cardStatus, error) {
 
 	// Only whether a signature certificate exists: the first bytes of EF
 	// 0001 are refused without the password (present) or missing (absent).
-	hdr, err := cl.ReadCertificateHeader(jpki.SignCert, 4)
-	clear(hdr)
-	switch {
-	case err == nil, errors.Is(err, jpki.ErrPINRequired):
-		sign.CertificateState = certHidden
-	case errors.Is(err, jpki.ErrNotFound):
+	presence, err := cl.LookForSignCert()
+	if err != nil {
+		return nil, err
+	}
+	sign.CertificateState = certHidden
+	if presence == jpki.SignCertAbsent {
 		sign.CertificateState = certAbsent
 		st.NoSignCert = true
-	default:
-		return nil, err
 	}
 	// A face-authentication card has no PINs (both counters read 0) and
 	// no signature certificate. Whether EF 0001 is empty can often only
