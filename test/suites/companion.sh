@@ -14,7 +14,7 @@
 #   - expiry and renewal lines for a normal and an --expired card; locked,
 #     face-authentication and no-signature-certificate cards called out;
 #   - pcscd not running is reported with how to start it.
-. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/../lib.sh"
 
 CMD=${MYNA_COMPANION:-$ROOT/build/out/myna-pkcs11}
 need_module
@@ -276,7 +276,7 @@ expect_in "with --show-sign-cert and the password, a card whose EF 0001 holds on
 if pgrep -x pcscd >/dev/null; then
   skip "pcscd not running is explained" "a pcscd is running on this machine"
 else
-  rc=0; MYNA_PKCS11_SIM= companion "$T/nopcscd.log" "" status || rc=$?
+  rc=0; MYNA_PKCS11_SIM='' companion "$T/nopcscd.log" "" status || rc=$?
   expect_rc "status without pcscd" 1 "$T/nopcscd.log" "$rc"
   expect_in "  ... says pcscd is not running and how to start it" "$T/nopcscd.log" 'pcscd is not running'
   expect_in "  ... (the how)" "$T/nopcscd.log" 'systemctl start pcscd.socket|apt install pcscd'

@@ -23,7 +23,9 @@
 # (up to MYNA_PCSC_WAIT seconds, default 1200) and SKIPs if it never can.
 # Anything else talking to this pcscd while the suite runs (e.g. a program
 # loading OpenSC through p11-kit-proxy) would add APDUs to the counts.
-. "$(dirname "$0")/common.sh"
+# shellcheck disable=SC2015  # pass returns 0, so `cond && pass .. || fail ..` is an if/else here
+# shellcheck disable=SC2154  # PC_*, W_*, WS_*, L_* are set by name (printf -v) in pin_case and friends
+. "$(dirname "$0")/../lib.sh"
 
 WRITE=0
 [ "${1:-}" = --write ] && WRITE=1
@@ -258,26 +260,15 @@ PY
 jget() { python3 -c 'import json,sys; j=json.loads(sys.argv[1]); r=eval(sys.argv[2]); print(r if not isinstance(r,(list,dict)) else json.dumps(r))' "$1" "$2" 2>/dev/null; }
 
 # --- pcscd + the card behind vpcd ------------------------------------------------
-. "$ROOT/test/lib.sh"
-lib_extra_cleanup() { _cleanup; }
-waited=0 started=0 failed_starts=0
-while [ "$waited" -le "${MYNA_PCSC_WAIT:-1200}" ]; do
-  if ! pgrep -x pcscd >/dev/null; then
-    if start_pcscd 2>"$T/pcscd-start.log"; then started=1; break; fi
-    failed_starts=$((failed_starts + 1))
-    [ "$failed_starts" -lt 6 ] || break   # no other pcscd, yet ours will not start
-  fi
-  sleep 5; waited=$((waited + 5))
-done
-if [ "$started" != 1 ]; then
-  if pgrep -x pcscd >/dev/null; then
-    skip "compare with OpenSC through pcscd" "another pcscd kept running for ${waited}s; only one may run"
+if ! MYNA_PCSC_WAIT=${MYNA_PCSC_WAIT:-1200} start_pcscd 2>"$T/pcscd-start.log"; then
+  if [ -n "$PCSCD_BUSY" ]; then
+    skip "compare with OpenSC through pcscd" "another pcscd kept running for ${PCSCD_WAITED}s; only one may run"
   else
-    fail "start pcscd with vpcd ($failed_starts attempts)" "$(tail -n 10 "$T/pcscd-start.log")"
+    fail "start pcscd with vpcd" "$(tail -n 10 "$T/pcscd-start.log")"
   fi
   finish
 fi
-pass "start pcscd (pid $PCSCD_PID, after waiting ${waited}s for the machine's pcscd to be free)"
+pass "start pcscd (pid $PCSCD_PID, after waiting ${PCSCD_WAITED}s for the machine's pcscd to be free)"
 STATS="$T/stats.json"
 if ! start_sim "$STATE" 35963 --trace --stats-file "$STATS"; then
   fail "serve the simulated card to vpcd"; finish
@@ -325,7 +316,7 @@ measure() {
   M_RC=0; run_to "$log" "$@" || M_RC=$?
   M_APDUS=$(($(stat_of apdus) - a0)); M_VER=$(($(stat_of verifies) - v0)); t1=$(tries)
   M_SPENT_A=$(( ${t0% *} - ${t1% *} )); M_SPENT_S=$(( ${t0#* } - ${t1#* } ))
-  M_CKR=$(grep -o 'rv = CKR_[A-Z_]*' "$log" | head -n 1 | sed 's/rv = //')
+  M_CKR=$(grep -o 'rv = CKR_[A-Z_]*' "$log" | sed -n 1p | sed 's/rv = //')
   [ -n "$M_CKR" ] || { [ "$M_RC" -eq 0 ] && M_CKR=CKR_OK || M_CKR="exit $M_RC"; }
   M_LOG=$log
 }
@@ -407,7 +398,7 @@ for m in "${MODS[@]}"; do
   measure "$T/$m-M.log" pkcs11-tool --module "${MODP[$m]}" --token-label "${LBL[$m,auth]}" -M
   record mech.list "mechanisms" "pkcs11-tool -M" "$m" \
     "$(sed -n '/^Supported mechanisms/,$p' "$M_LOG" | sed -n 's/^  \([^,]*\),.*/\1/p' | tr '\n' ' ' | sed 's/ $//')"
-  record mech.rsa "RSA-PKCS flags" "pkcs11-tool -M" "$m" "$(sed -n 's/^  RSA-PKCS, //p' "$M_LOG" | head -n 1)"
+  record mech.rsa "RSA-PKCS flags" "pkcs11-tool -M" "$m" "$(sed -n 's/^  RSA-PKCS, //p' "$M_LOG" | sed -n 1p)"
 done
 ml=" ${OBS[mech.list|ours]} "
 ok=1; for x in RSA-PKCS SHA1-RSA-PKCS SHA224-RSA-PKCS SHA256-RSA-PKCS SHA384-RSA-PKCS SHA512-RSA-PKCS; do [[ $ml == *" $x "* ]] || ok=0; done
@@ -489,7 +480,7 @@ pin_case auth5 auth 12345 "auth PIN of 5 digits"
 [ "$PC_ours" = "CKR_PIN_LEN_RANGE 0 0 0" ] && pass "ours: 5-digit auth PIN → CKR_PIN_LEN_RANGE, nothing sent" || fail "ours: 5-digit auth PIN → CKR_PIN_LEN_RANGE, nothing sent" "$PC_ours"
 pin_case authab auth abcd "auth PIN of 4 letters"
 [ "$PC_ours" = "CKR_PIN_INVALID 0 0 0" ] && pass "ours: letters as auth PIN → CKR_PIN_INVALID, nothing sent" || fail "ours: letters as auth PIN → CKR_PIN_INVALID, nothing sent" "$PC_ours"
-lc=$(printf '%s' "$SIGN_PIN" | tr 'A-Z' 'a-z')
+lc=$(printf '%s' "$SIGN_PIN" | tr '[:upper:]' '[:lower:]')
 pin_case signlc sign "$lc" "sign password typed in lower case (correct otherwise)"
 [ "$PC_ours" = "CKR_OK 0 0 1" ] && pass "ours: lower-case sign password logs in and signs, no try spent" || fail "ours: lower-case sign password logs in and signs, no try spent" "$PC_ours"
 
@@ -619,6 +610,7 @@ TABLE="$T/observed.md"
     i=$((i + 1))
     o=${OBS[$id|ours]:-} s=${OBS[$id|opensc]:-}
     same="differs"; [ "$o" = "$s" ] && same="same"
+    # shellcheck disable=SC2016  # the backquotes are Markdown
     printf '| %s | %s | `%s` | %s | %s | %s |\n' "$i" "${DESCOF[$id]}" "${CMDOF[$id]}" "${o//|/\\|}" "${s//|/\\|}" "$same"
   done
 } >"$TABLE"

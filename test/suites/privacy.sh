@@ -7,7 +7,7 @@
 # handles 0..1000 and of the handle it had during an earlier login).
 # The tests are in test/faults/privacy_test.go; they load build/libmyna-pkcs11.so.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 export PATH="/usr/local/go/bin:$PATH"
 export MYNA_PKCS11_LIB=${MYNA_PKCS11_LIB:-$PWD/build/libmyna-pkcs11.so}
 if timeout 600 go test -count=1 -v -run 'TestLogHasNoPINsOrPersonalData|TestSignCertificateUnreadableBeforeLogin' ./test/faults >/tmp/myna-privacy.$$.log 2>&1; then
