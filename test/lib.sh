@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # The one shell harness of myna-pkcs11's tests (sourced, never run): every
 # suite in test/suites/*.sh and the scripts test/opensc-sim.sh,
 # test/pcsc-sim.sh, test/faults/pcsc.sh and test/bench.sh source it.
@@ -442,12 +443,12 @@ sim_status() {
 }
 
 # tries_left STATE: prints "AUTH SIGN", the tries left on the card of STATE
-# ("?" for a counter myna-sim --status did not show).
+# (0 for a blocked one, "?" for a counter myna-sim --status did not show).
 tries_left() {
   local out a s
   out=$(sim_status "$1")
-  a=$(sed -n 's/^auth PIN: *\([0-9][0-9]*\) of [0-9][0-9]* tries left.*/\1/p' <<<"$out")
-  s=$(sed -n 's/^sign password: *\([0-9][0-9]*\) of [0-9][0-9]* tries left.*/\1/p' <<<"$out")
+  a=$(sed -n 's/^auth PIN:.*[^0-9]\([0-9][0-9]*\) of [0-9][0-9]* tries left.*/\1/p' <<<"$out")
+  s=$(sed -n 's/^sign password:.*[^0-9]\([0-9][0-9]*\) of [0-9][0-9]* tries left.*/\1/p' <<<"$out")
   echo "${a:-?} ${s:-?}"
 }
 

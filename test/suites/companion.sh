@@ -36,11 +36,7 @@ new_card() {
 }
 
 # sim_tries: prints "AUTH SIGN" tries left as the simulator stores them.
-sim_tries() {
-  "$SIM" --status --state "$STATE" 2>/dev/null | awk '
-    function n(v) { return v == "BLOCKED" ? 0 : v }
-    /^auth PIN:/ { a = n($3) } /^sign password:/ { s = n($3) } END { print a, s }'
-}
+sim_tries() { tries_left "$STATE"; }
 
 # expect_tries WHAT "A S": PASS when the card has A auth and S sign tries.
 expect_tries() {
