@@ -37,6 +37,7 @@ func TestCheck(t *testing.T) {
 		{`cmd || grep -q x f`, false},
 		{`grep -Eq 'a|head' f`, false},
 		{`# cmd | grep -q x`, false},
+		{`cmd | grep -q x # shlint:allow (kept on purpose)`, false},
 		{`cmd | sed -n 's/^q//p'`, false},
 	}
 	for _, tc := range tests {
