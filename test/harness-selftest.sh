@@ -74,7 +74,7 @@ if [ "$rc" -eq 3 ] && [ ! -e "$tdir" ] && [ "$(sed -n '2,3p' <<<"$out" | tr '\n'
 else
   fail "the EXIT trap keeps the exit status, runs on_exit hooks newest first and removes \$T" "exit $rc, output: $out"
 fi
-rc=0; out=$(sub 'sleep 300 & PIDS+=($!); echo $!; exit 0') || rc=$?
+rc=0; out=$(sub 'sleep 300 >/dev/null 2>&1 & PIDS+=($!); echo $!; exit 0') || rc=$?
 if [ -n "$out" ] && ! kill -0 "$out" 2>/dev/null; then pass "the EXIT trap stops background processes by PID"
 else fail "the EXIT trap stops background processes by PID" "pid '$out' still runs"; kill "$out" 2>/dev/null; fi
 
