@@ -3,6 +3,8 @@
 #   make demo   build the module and show it working against the built-in simulated card
 #   make test   run every test (unit, race, C ABI, real consumers, OpenSC cross-check)
 #   make bench  performance comparison against OpenSC and SoftHSM2
+#   make soak   make test SOAK_N times (default 5), each in a fresh clone of HEAD;
+#               passes/failures per suite (test/soak.sh; --status-checks too)
 #   make install / make uninstall   install into $(DESTDIR)$(PREFIX) (default /usr)
 #   make deb    build build/myna-pkcs11_$(VERSION)_$(DEB_ARCH).deb
 #
@@ -18,7 +20,7 @@ GOFLAGS_SO := -buildmode=c-shared -trimpath
 LDFLAGS_SO := -s -w -extldflags=-Wl,--version-script=$(CURDIR)/c/exports.map
 export PATH := $(dir $(GO)):$(PATH)
 
-.PHONY: all deps demo test test-go test-race test-abi test-consumers bench clean
+.PHONY: all deps demo test test-go test-race test-abi test-consumers bench soak clean
 .PHONY: tools install uninstall deb
 
 all: $(SO) $(OUT)/myna-sim $(OUT)/myna-pkcs11
@@ -45,6 +47,11 @@ test: deps all
 
 bench: deps all
 	@bash test/bench.sh
+
+SOAK_N ?= 5
+soak: deps all
+	@bash test/soak.sh --status-checks 200
+	@bash test/soak.sh $(SOAK_N)
 
 clean:
 	rm -rf build/out $(SO) build/libmyna-pkcs11.h build/*.deb

@@ -117,7 +117,7 @@ log "load time measured"
 stop_sim
 # Three rounds, interleaved, best of each kept: throughput on a shared
 # machine is only disturbed downwards.
-for round in 1 2 3; do
+for _ in 1 2 3; do
   MYNA_PKCS11_SIM="$B/card-inproc.json" "$DRIVER" signrate -module "$OURS" -pin 1234 -n "$SIGN_N" >>"$B/rate-ours.jsonl" || die "signrate ours"
   "$DRIVER" inproc -state "$B/card-inproc.json" -n "$SIGN_N" >>"$B/rate-inproc.jsonl" || die "inproc rate"
   "$DRIVER" signrate -module "$SOFTHSM" -pin 1234 -n "$SIGN_N" >>"$B/rate-softhsm.jsonl" || die "signrate softhsm"
@@ -133,7 +133,7 @@ log "scaling measured"
 stop_pcscd
 
 # --- Report ------------------------------------------------------------------
-CPU=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)
+CPU=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | sed -n 1p)
 MACHINE="$(uname -srm), $(nproc) CPUs, $CPU"
 OSC_VER=$(dpkg-query -W -f '${Version}' opensc 2>/dev/null || echo '?')
 HSM_VER=$(dpkg-query -W -f '${Version}' softhsm2 2>/dev/null || echo '?')

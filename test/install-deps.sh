@@ -5,13 +5,14 @@ set -euo pipefail
 pkgs=(
   build-essential pkg-config libpcsclite-dev pcscd pcsc-tools vsmartcard-vpcd
   opensc opensc-pkcs11 softhsm2 libengine-pkcs11-openssl openssl
-  gnutls-bin libnss3-tools p11-kit p11-kit-modules libp11-kit-dev libnss3-dev
-  openssh-client openssh-server valgrind default-jdk-headless
+  gnutls-bin libnss3-tools p11-kit p11-kit-modules libp11-kit-dev libnss3-dev libnspr4-dev
+  openssh-client openssh-server valgrind default-jdk-headless shellcheck
   chromium xvfb xdotool poppler-utils python3
 )
 missing=()
 for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) || status=""
+  [ "$status" = 'install ok installed' ] || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
@@ -21,6 +22,44 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
-  echo "install-deps: add /usr/local/go/bin to PATH" >&2
+
+# Packages Debian 12 has only in bookworm-backports: fetched with a private
+# apt sources list and state directory (the machine's sources are never
+# changed), then installed as local .deb files with their dependencies from
+# the configured sources.
+backports=(pkcs11-provider)
+bp_missing=()
+for p in "${backports[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) || status=""
+  [ "$status" = 'install ok installed' ] || bp_missing+=("$p")
+done
+if [ ${#bp_missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "install-deps: need root to install (from bookworm-backports): ${bp_missing[*]}" >&2; exit 1
+  fi
+  echo "install-deps: installing ${bp_missing[*]} from bookworm-backports (private sources list)"
+  bp=/var/cache/myna-pkcs11/backports
+  mkdir -p "$bp/lists/partial" "$bp/cache/archives/partial" "$bp/debs"
+  echo 'deb http://deb.debian.org/debian bookworm-backports main' >"$bp/sources.list"
+  bp_apt=(-o "Dir::Etc::SourceList=$bp/sources.list" -o Dir::Etc::SourceParts=/dev/null
+    -o "Dir::State::Lists=$bp/lists" -o "Dir::Cache=$bp/cache")
+  apt-get "${bp_apt[@]}" update -qq
+  rm -f "$bp/debs/"*.deb
+  (cd "$bp/debs" && apt-get "${bp_apt[@]}" download "${bp_missing[@]}" 2>/dev/null)
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$bp/debs/"*.deb >/dev/null
 fi
+
+export PATH="/usr/local/go/bin:$PATH"
+# staticcheck, pinned: built from the Go module proxy into the Go bin
+# directory (test/static-checks.sh runs it from there).
+STATICCHECK_VERSION=v0.8.2
+sc="$(go env GOPATH)/bin/staticcheck"
+have=""
+[ ! -x "$sc" ] || have=$("$sc" -version 2>/dev/null) || have=""
+case "$have" in
+  *"(${STATICCHECK_VERSION#v})"*) ;;
+  *)
+    echo "install-deps: installing staticcheck $STATICCHECK_VERSION"
+    GOFLAGS='' GOBIN="$(dirname "$sc")" go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
+    ;;
+esac

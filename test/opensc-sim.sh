@@ -14,9 +14,6 @@ set -uo pipefail
 
 OSC_MOD=/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so
 AUTH_PIN=1234
-FAILS=0
-pass() { echo "PASS  $1"; }
-fail() { echo "FAIL  $1${2:+ — $2}"; FAILS=$((FAILS + 1)); }
 # step NAME CMD...: run CMD with its output in $LIB_TMP/<n>.log.
 STEP=0
 step() {
@@ -24,7 +21,7 @@ step() {
   STEP=$((STEP + 1))
   local log="$LIB_TMP/step$STEP.log"
   if timeout 60 "$@" >"$log" 2>&1; then pass "$name"; return 0; fi
-  fail "$name" "log follows"; sed 's/^/      /' "$log" | tail -n 20; return 1
+  fail "$name" "log follows:"$'\n'"$(tail -n 20 "$log")"; return 1
 }
 
 need_root_deps >/dev/null || { fail "install dependencies"; exit 1; }
@@ -60,7 +57,7 @@ if "${P11[@]}" -L >"$LIB_TMP/list.txt" 2>&1 &&
 else
   fail "pkcs11-tool -L lists the auth and sign tokens"; sed 's/^/      /' "$LIB_TMP/list.txt"
 fi
-AUTH_TOKEN=$(sed -n 's/^ *token label *: *\(.*User Authentication PIN.*\)$/\1/p' "$LIB_TMP/list.txt" | head -n1 | sed 's/ *$//')
+AUTH_TOKEN=$(sed -n 's/^ *token label *: *\(.*User Authentication PIN.*\)$/\1/p' "$LIB_TMP/list.txt" | sed -n 1p | sed 's/ *$//')
 [ -n "$AUTH_TOKEN" ] || AUTH_TOKEN="JPKI (User Authentication PIN)"
 
 # 2. Auth certificate read through OpenSC equals the simulator's.
@@ -91,17 +88,16 @@ else
 fi
 
 # 5. The correct PIN left the counter full (no try was burnt).
-if "$SIM_BIN" --state "$STATE" --status 2>&1 | grep -q 'auth PIN: *3 of 3 tries left'; then
+# (Captured first: `myna-sim --status | grep -q` under pipefail failed at
+# random when grep exited before myna-sim had written all of its lines.)
+status=$(sim_status "$STATE")
+if grep -q 'auth PIN: *3 of 3 tries left' <<<"$status"; then
   pass "auth PIN retry counter still 3 of 3"
 else
-  fail "auth PIN retry counter still 3 of 3" "$("$SIM_BIN" --state "$STATE" --status 2>&1 | grep 'auth PIN')"
+  fail "auth PIN retry counter still 3 of 3" "$(grep 'auth PIN' <<<"$status")"
 fi
 
 stop_sim
 stop_pcscd
-if [ "$FAILS" -eq 0 ]; then
-  echo "opensc-sim: all steps passed"
-  exit 0
-fi
-echo "opensc-sim: $FAILS step(s) failed (pcscd log: $LIB_TMP/pcscd.log, simulator log: $LIB_TMP/sim.log; MYNA_TEST_KEEP=1 keeps them)"
-exit 1
+[ "$N_FAIL" -eq 0 ] || info "pcscd log: $LIB_TMP/pcscd.log, simulator log: $LIB_TMP/sim.log (MYNA_TEST_KEEP=1 keeps them)"
+finish

@@ -15,39 +15,12 @@
 # this script starts is stopped by PID (the lib.sh EXIT trap).
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
-cd "$ROOT"
+cd "$ROOT" || exit 1
 
-FAILS=0
-pass() { echo "PASS  $1"; }
-fail() { echo "FAIL  $1"; FAILS=$((FAILS + 1)); }
 
-# wait_no_pcscd: wait until no pcscd runs and port 35963 is free.
-wait_no_pcscd() {
-  local waited=0 limit=${MYNA_PCSC_WAIT:-600}
-  while pgrep -x pcscd >/dev/null || vpcd_listening "$VPCD_PORT"; do
-    if [ "$waited" -ge "$limit" ]; then
-      lib_log "another pcscd (pid $(pgrep -x pcscd | tr '\n' ' ')) still runs after ${limit}s"
-      return 1
-    fi
-    [ "$waited" = 0 ] && lib_log "another pcscd is running; waiting for it to stop"
-    sleep 5; waited=$((waited + 5))
-  done
-}
+go test -race -c -o "$LIB_TMP/pcsc.test" ./cardos/pcsc || { fail "build the cardos/pcsc test binary"; finish; }
 
-# start_pcscd_retry: start our pcscd, retrying when another one won the race.
-start_pcscd_retry() {
-  local i
-  for i in 1 2 3 4 5; do
-    wait_no_pcscd || return 1
-    start_pcscd && return 0
-    sleep 2
-  done
-  return 1
-}
-
-go test -race -c -o "$LIB_TMP/pcsc.test" ./cardos/pcsc || { fail "build the cardos/pcsc test binary"; exit 1; }
-
-start_pcscd_retry || { fail "start pcscd"; exit 1; }
+start_pcscd || { fail "start pcscd"; finish; }
 pass "start pcscd (pid $PCSCD_PID)"
 
 if MYNA_TEST_PCSC=1 timeout 300 "$LIB_TMP/pcsc.test" -test.run 'PCSC' -test.v >"$LIB_TMP/phase1.log" 2>&1; then
@@ -69,5 +42,4 @@ else
   fail "pcscd restart; log:"; sed 's/^/      /' "$LIB_TMP/phase2.log" | tail -n 60
 fi
 
-echo "pcsc-sim: $FAILS failure(s)"
-[ "$FAILS" = 0 ]
+finish

@@ -357,8 +357,14 @@ func (c *Card) mutateLocked(fn func(s *state) bool) error {
 	return nil
 }
 
+// sleep waits d (an injected latency) with Options.Sleep or time.Sleep.
 func (c *Card) sleep(d time.Duration) {
-	if d > 0 {
-		time.Sleep(d)
+	if d <= 0 {
+		return
 	}
+	if c.opt.Sleep != nil {
+		c.opt.Sleep(d)
+		return
+	}
+	time.Sleep(d)
 }

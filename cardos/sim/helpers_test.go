@@ -2,7 +2,6 @@ package sim
 
 import (
 	"encoding/hex"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -92,8 +91,3 @@ const (
 	query      = "00200080"
 	digestInfo = "3031300D060960864801650304020105000420" // SHA-256 prefix
 )
-
-func fileExists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
-}

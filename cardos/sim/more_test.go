@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -86,17 +87,29 @@ func TestOpenContext(t *testing.T) {
 }
 
 func TestLatencyAndTransportClose(t *testing.T) {
-	ctx, r, card := newTestContext(t, Options{LatencyAPDU: time.Microsecond, LatencySign: time.Microsecond})
+	const apduLatency, signLatency = 15 * time.Millisecond, 500 * time.Millisecond
+	var mu sync.Mutex
+	var slept []time.Duration
+	record := func(d time.Duration) { mu.Lock(); slept = append(slept, d); mu.Unlock() }
+	ctx, r, card := newTestContext(t, Options{LatencyAPDU: apduLatency, LatencySign: signLatency, Sleep: record})
 	assert.Equal(t, "Myna Simulator 00 00", r.Name())
 	tr, err := ctx.Connect(r.Name())
 	require.NoError(t, err)
 	require.NoError(t, tr.Begin())
 	assert.Error(t, tr.Begin(), "nested Begin")
-	for _, cmd := range []string{selJPKI, selAuthPIN, verifyAuth, selAuthKey, "802A00800401020304" + "00"} {
+	cmds := []string{selJPKI, selAuthPIN, verifyAuth, selAuthKey, "802A00800401020304" + "00"}
+	for _, cmd := range cmds {
 		resp, err := tr.Transmit(h(cmd))
 		require.NoError(t, err)
 		require.Equal(t, []byte{0x90, 0x00}, resp[len(resp)-2:])
 	}
+	// Every command waits LatencyAPDU before it runs; the SIGN (the last
+	// command) also waits LatencySign. The injected sleeper records the
+	// waits, so no test depends on the wall clock.
+	want := []time.Duration{apduLatency, apduLatency, apduLatency, apduLatency, apduLatency, signLatency}
+	mu.Lock()
+	assert.Equal(t, want, slept, "latencies waited, in order")
+	mu.Unlock()
 	// Close ends the transaction, so another transport can begin.
 	require.NoError(t, tr.Close())
 	other, err := ctx.Connect(r.Name())

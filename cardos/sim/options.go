@@ -159,6 +159,9 @@ type Options struct {
 	Timeout time.Duration
 	// Now is the clock used for certificate validity; nil means time.Now.
 	Now func() time.Time
+	// Sleep waits out LatencyAPDU and LatencySign; nil means time.Sleep.
+	// Tests set it to record the latencies instead of waiting for them.
+	Sleep func(time.Duration)
 }
 
 func (o Options) now() time.Time {

@@ -108,7 +108,7 @@ func TestHeaderLayoutMatchesSystemHeaders(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := os.Stat(tc.header); err != nil {
-				t.Skipf("%s not installed (test/install-deps.sh installs it)", tc.header)
+				t.Fatalf("%s is missing: run test/install-deps.sh (as root), which installs it (libp11-kit-dev, libnss3-dev, libnspr4-dev)", tc.header)
 			}
 			theirs := compileAndRun(t, layoutProgram(tc.include, names, tc.with30), tc.cflags...)
 			ours := compileAndRun(t, layoutProgram(ourInclude, names, tc.with30), ourFlags...)

@@ -307,7 +307,7 @@ func rv(err error) string {
 		return "CKR_OK"
 	}
 	if e, ok := err.(pkcs11.Error); ok {
-		return fmt.Sprintf("%s", pkcs11.Error(e).Error())
+		return e.Error()
 	}
 	return err.Error()
 }

@@ -7,19 +7,15 @@
 # started again -> signing works; garbage / silent / wrong-SW answers to
 # SIGN -> clean failure then recovery; no PIN try spent in all of it.
 # Prints PASS/FAIL lines and "pcsc-faults: N scenarios, N faults, N failed".
-# Exit 2 when another pcscd is running (only one may run; it is not touched).
+# Waits while another pcscd runs (only one may run; it is not touched); exit 2
+# when it kept running for MYNA_PCSC_WAIT seconds.
 set -uo pipefail
+SUITE=pcsc-faults
 . "$(dirname "$0")/../lib.sh"
-cd "$ROOT"
+cd "$ROOT" || exit 1
 MOD=${MYNA_PKCS11_LIB:-$ROOT/build/libmyna-pkcs11.so}
 unset MYNA_PKCS11_SIM MYNA_PKCS11_SIM_CONTROL
-FAILS=0 SCEN=0 FAULTS=0
-pass() { SCEN=$((SCEN + 1)); echo "PASS pcsc-faults: $1"; }
-fail() { SCEN=$((SCEN + 1)); FAILS=$((FAILS + 1)); echo "FAIL pcsc-faults: $1"; [ $# -lt 2 ] || echo "$2" | tail -n 15 | sed 's/^/    /'; }
-
-if pgrep -x pcscd >/dev/null; then
-  echo "SKIP pcsc-faults: another pcscd (pid $(pgrep -x pcscd | tr '\n' ' ')) is running"; exit 2
-fi
+FAULTS=0
 STATE="$LIB_TMP/card.json"
 "$SIM_BIN" --init --state "$STATE" >/dev/null 2>&1 || build_sim && "$SIM_BIN" --init --state "$STATE" >/dev/null 2>&1
 printf 'reliability over PC/SC\n' >"$LIB_TMP/msg"
@@ -29,29 +25,32 @@ sign() {
   timeout -k 5 60 pkcs11-tool --module "$MOD" --token-label "$(token_label)" --login --pin 1234 \
     --sign --id 01 -m SHA256-RSA-PKCS -i "$LIB_TMP/msg" -o "$LIB_TMP/sig" >"$1" 2>&1
 }
-token_label() { timeout 30 pkcs11-tool --module "$MOD" -L 2>/dev/null | sed -n 's/^ *token label *: *//p' | grep -i auth | head -n 1; }
+token_label() { timeout 30 pkcs11-tool --module "$MOD" -L 2>/dev/null | sed -n 's/^ *token label *: *//p' | grep -i auth | sed -n 1p; }
 crashed() { [ "$1" -ge 124 ]; }
 restart_sim() { stop_sim; start_sim "$STATE" 35963 "$@"; }
 
-start_pcscd || { fail "start pcscd"; exit 1; }
+if ! start_pcscd; then
+  if [ -n "$PCSCD_BUSY" ]; then echo "SKIP pcsc-faults: another pcscd kept running for ${PCSCD_WAITED}s"; exit 2; fi
+  fail "start pcscd"; exit 1
+fi
 start_sim "$STATE" || { fail "serve the card to vpcd"; exit 1; }
 if sign "$LIB_TMP/s1.log"; then pass "sign over PC/SC"; else fail "sign over PC/SC" "$(cat "$LIB_TMP/s1.log")"; fi
 
 kill -USR1 "$SIM_PID"; FAULTS=$((FAULTS + 1))
-for i in $(seq 50); do opensc-tool -l 2>/dev/null | grep -Eq "^[0-9]+ +No +.*$SIM_READER\$" && break; sleep 0.1; done
+for i in $(seq 50); do reader_shows "$SIM_READER" No && break; sleep 0.1; done
 rc=0; timeout -k 5 60 pkcs11-tool --module "$MOD" -L >"$LIB_TMP/l.log" 2>&1 || rc=$?
 if ! crashed "$rc" && ! grep -qi 'token label' "$LIB_TMP/l.log"; then pass "card removed: no token listed"; else fail "card removed: no token listed (rc $rc)" "$(cat "$LIB_TMP/l.log")"; fi
 rc=0; sign "$LIB_TMP/s2.log" || rc=$?
 if [ "$rc" -ne 0 ] && ! crashed "$rc"; then pass "card removed: signing fails cleanly"; else fail "card removed: signing fails cleanly (rc $rc)" "$(cat "$LIB_TMP/s2.log")"; fi
 kill -USR1 "$SIM_PID"
-for i in $(seq 50); do opensc-tool -l 2>/dev/null | grep -Eq "^[0-9]+ +Yes +.*$SIM_READER\$" && break; sleep 0.1; done
+for i in $(seq 50); do reader_has_card "$SIM_READER" && break; sleep 0.1; done
 if sign "$LIB_TMP/s3.log"; then pass "card back: signing works"; else fail "card back: signing works" "$(cat "$LIB_TMP/s3.log")"; fi
 
 stop_pcscd; FAULTS=$((FAULTS + 1))
 rc=0; timeout -k 5 60 pkcs11-tool --module "$MOD" -L >"$LIB_TMP/l2.log" 2>&1 || rc=$?
 if ! crashed "$rc" && ! grep -qi 'token label' "$LIB_TMP/l2.log"; then pass "pcscd stopped: no token, no crash"; else fail "pcscd stopped (rc $rc)" "$(cat "$LIB_TMP/l2.log")"; fi
 start_pcscd || { fail "restart pcscd"; exit 1; }
-for i in $(seq 100); do opensc-tool -l 2>/dev/null | grep -Eq "^[0-9]+ +Yes +.*$SIM_READER\$" && break; sleep 0.1; done
+for i in $(seq 100); do reader_has_card "$SIM_READER" && break; sleep 0.1; done
 if sign "$LIB_TMP/s4.log"; then pass "pcscd started again: signing works"; else fail "pcscd started again: signing works" "$(cat "$LIB_TMP/s4.log")"; fi
 
 # verifies FILE: VERIFYs with a PIN the simulator saw (from --stats-file).
@@ -92,6 +91,7 @@ if grep -Eq '^auth PIN: +3 of 3 tries left' "$LIB_TMP/status" && grep -Eq '^sign
 else
   fail "no PIN try spent" "$(cat "$LIB_TMP/status")"; lost=1
 fi
+SCEN=$((N_PASS + N_FAIL)) FAILS=$N_FAIL
 if [ -n "${MYNA_RELIABILITY_OUT:-}" ]; then
   printf '{"suite":"pcsc-faults","test":"pcsc.sh","scenarios":%d,"faults":%d,"retries_lost":%d,"failed":%s}\n' \
     "$SCEN" "$FAULTS" "$lost" "$([ "$FAILS" = 0 ] && echo false || echo true)" >>"$MYNA_RELIABILITY_OUT"

@@ -10,7 +10,7 @@
 # password dialog with xdotool (see test/firefox/README.md for why).
 # Installs firefox-esr, xvfb and xdotool from Debian when they are missing.
 # MYNA_FIREFOX_TIMEOUT: seconds the driver may take (default 200; a hang guard).
-. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/../lib.sh"
 
 MODNAME="My Number Card (myna-pkcs11)"
 FXDIR="$ROOT/test/firefox"
@@ -18,7 +18,8 @@ FXDIR="$ROOT/test/firefox"
 # --- packages ---------------------------------------------------------------------
 missing=()
 for pkg in firefox-esr xvfb xdotool libnss3-tools; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null) || status=""
+  [ "$status" = 'install ok installed' ] || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
@@ -55,7 +56,7 @@ restore_policy() {
   if [ -n "$POLICY_BACKUP" ]; then cp -p -- "$POLICY_BACKUP" "$POLICY"; else rm -f -- "$POLICY"; fi
   POLICY_INSTALLED=""
 }
-trap 'restore_policy; _cleanup' EXIT
+on_exit restore_policy
 for sys in /etc/firefox/policies/policies.json /etc/firefox-esr/policies/policies.json; do
   # A system-wide policy file there takes precedence over the distribution one.
   [ ! -e "$sys" ] || info "note: $sys exists and may override the test policy"
@@ -99,11 +100,13 @@ URL13="https://127.0.0.1:$PORT13/"
 
 # --- Xvfb and Firefox -------------------------------------------------------------------------
 # Xvfb picks a free display and writes its number to fd 3 when it is ready.
+# shellcheck disable=SC2016  # $1 is expanded by the inner bash
 start_bg xvfb bash -c 'exec Xvfb -displayfd 3 -screen 0 1280x1024x24 -nolisten tcp 3>"$1"' _ "$T/display"
 XVFB=$BG_PID
 for i in $(seq $((TMO * 10))); do [ -s "$T/display" ] && break; kill -0 "$XVFB" 2>/dev/null || break; sleep 0.1; done
 if [ ! -s "$T/display" ]; then fail "Xvfb starts" "$(tail "$T/xvfb.log")"; finish; fi
-export DISPLAY=":$(tr -dc 0-9 <"$T/display")"
+DISPLAY=":$(tr -dc 0-9 <"$T/display")"
+export DISPLAY
 pass "Xvfb runs on display $DISPLAY"
 
 # firefox_run NAME PROFILE STEPS DRIVER-ARGS...: starts Firefox on PROFILE, runs
@@ -136,7 +139,7 @@ firefox_run() {
     line=$(grep -m1 "^OK $s: " "$dlog")
     if [ -n "$line" ]; then
       pass "[$name] ${what[$s]}"
-      info "${line#OK $s: }"
+      info "${line#"OK $s: "}"
     elif [ -z "$RUN_FAILED" ]; then
       RUN_FAILED=$s
       fail "[$name] ${what[$s]}" "$(grep -E '^(FAIL|OK) ' "$dlog" | tail -n 3; [ "$rc" -eq 0 ] || echo "fxdriver exit $rc")"$'\n'"firefox log: $(grep -vE 'RemoteAgent|^\s' "$flog" | tail -n 8)"
@@ -151,14 +154,7 @@ firefox_run() {
   fi
 
   if [ -z "$RUN_FAILED" ]; then
-    fp=$(sed -n '/^Client certificate/,/END CERTIFICATE/p' "$page" | openssl x509 -noout -fingerprint -sha256 2>/dev/null | cut -d= -f2)
-    if [ -n "$fp" ] && [ "$fp" = "$AUTH_FP" ] && grep -q '^Peer signature type: RSA$' "$page"; then
-      pass "[$name] the server saw the card's auth certificate and a PKCS#1 v1.5 signature from Firefox"
-      info "server page: $(grep -m1 'Protocol  *:' "$page" | sed 's/^ *//;s/  */ /g'); $(grep -m1 '^Peer signature type' "$page"); client $(sed -n '/^Client certificate/,$p' "$page" | grep -m1 'Subject:' | sed 's/^ *//')"
-    else
-      fail "[$name] the server saw the card's auth certificate and a PKCS#1 v1.5 signature from Firefox" \
-        "client cert $fp (card: $AUTH_FP); $(grep -m1 'Peer signature type' "$page")"
-    fi
+    server_saw_card_cert "$page" "[$name] the server saw the card's auth certificate and a PKCS#1 v1.5 signature from Firefox"
     local n13
     n13=$(grep -c 'peer did not return a certificate' "$T/s_server13.log")
     if [ "$n13" -gt "${N13:-0}" ]; then
@@ -173,7 +169,6 @@ firefox_run() {
   for i in $(seq 100); do kill -0 "$fxpid" 2>/dev/null || break; sleep 0.1; done
   stop_pid "$fxpid"
 }
-AUTH_FP=$(openssl x509 -in "$AUTH_CERT" -noout -fingerprint -sha256 | cut -d= -f2)
 
 # 1. The module from the enterprise policy.
 # No dialog for another token may appear (the module shows a browser only the

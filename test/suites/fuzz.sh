@@ -10,7 +10,7 @@
 # With MYNA_RELIABILITY_OUT=FILE it appends one JSON line per target with
 # its exec count (used by test/suites/reliability.sh --report).
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 export PATH="/usr/local/go/bin:$PATH"
 FUZZTIME=${MYNA_FUZZTIME:-10s}
 TARGETS=(
@@ -27,14 +27,16 @@ log=$(mktemp -d /tmp/myna-fuzz.XXXXXX)
 trap 'rm -rf "$log"' EXIT
 fails=0 total=0
 for t in "${TARGETS[@]}"; do
+  # shellcheck disable=SC2086  # $t is "NAME PACKAGE", split on purpose
   set -- $t
   pkg=$1 name=$2
   out="$log/$name.log"
   ok=0
-  for attempt in 1 2; do
+  for _ in 1 2; do
     if timeout 600 go test -run '^$' -fuzz "^$name\$" -fuzztime "$FUZZTIME" "$pkg" >"$out" 2>&1; then ok=1; break; fi
     # Go's fuzz coordinator can end a loaded run with "context deadline
     # exceeded" and no failing input (a tooling hiccup, not a finding): retry once.
+    # shellcheck disable=SC2015  # retry only when it timed out AND wrote no failing input
     grep -q 'context deadline exceeded' "$out" && ! grep -q 'Failing input written' "$out" || break
     echo "note fuzz: $pkg $name: fuzz coordinator deadline without a failing input; running it again"
   done

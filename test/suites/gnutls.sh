@@ -3,7 +3,7 @@
 # simulated card: tokens and objects with their pkcs11: URIs, and TLS 1.2
 # client authentication with the auth key (PKCS#1 v1.5 signatures only)
 # against openssl s_server on 127.0.0.1.
-. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/../lib.sh"
 
 need_module
 card_init
@@ -11,7 +11,9 @@ server_pki
 
 # has_obj WHAT FILE ID TYPE: PASS when p11tool output FILE lists an object URL with id=ID and type=TYPE.
 has_obj() {
-  if grep -E '^\s+URL: pkcs11:' "$2" | grep -E "[:;]id=$3(;|\$)" | grep -Eq "[:;]type=$4(;|\$)"; then
+  local urls
+  urls=$(grep -E '^\s+URL: pkcs11:' "$2" | grep -E "[:;]id=$3(;|\$)")
+  if grep -Eq "[:;]type=$4(;|\$)" <<<"$urls"; then
     pass "$1"
   else
     fail "$1" "no object with id=$3 and type=$4 in $2:"$'\n'"$(grep URL "$2")"
@@ -22,7 +24,7 @@ has_obj() {
 if check "p11tool --list-tokens" p11tool --provider "$MOD" --list-tokens; then
   cp "$CHECK_LOG" "$T/tokens.log"
   n=$(grep -c '^Token [0-9]*:' "$T/tokens.log")
-  [ "$n" -eq 2 ] && pass "p11tool lists 2 tokens" || fail "p11tool lists 2 tokens" "$(cat "$T/tokens.log")"
+  if [ "$n" -eq 2 ]; then pass "p11tool lists 2 tokens"; else fail "p11tool lists 2 tokens" "$(cat "$T/tokens.log")"; fi
   grep -E '^\s+URL:' "$T/tokens.log" | sed 's/^\s*URL: /    token URL: /'
 fi
 
@@ -61,7 +63,6 @@ fi
 
 # --- gnutls-cli TLS 1.2 client authentication -------------------------------------
 printf 'GET / HTTP/1.0\r\n\r\n' >"$T/get.txt"
-AUTH_FP=$(openssl x509 -in "$AUTH_CERT" -noout -fingerprint -sha256 | cut -d= -f2)
 PRIO='NORMAL:-VERS-ALL:+VERS-TLS1.2:-SIGN-ALL:+SIGN-RSA-SHA256:+SIGN-RSA-SHA384:+SIGN-RSA-SHA512'
 
 # cli LOG CERT ARGS...: gnutls-cli client auth with the card's auth key.
@@ -72,17 +73,11 @@ cli() {
     -p "$PORT" "$@" 127.0.0.1
 }
 
-# saw_cert LOG WHAT: the s_server page shows the card's auth cert and a PKCS#1 v1.5 signature.
+# saw_cert LOG WHAT: the s_server page shows the card's auth cert and a
+# PKCS#1 v1.5 signature (test/lib.sh server_saw_card_cert).
 saw_cert() {
-  local page="$1.page" fp
-  sed -n '/HTTP\/1.0 200 ok/,$p' "$1" >"$page"
-  fp=$(sed -n '/^Client certificate/,/END CERTIFICATE/p' "$page" | openssl x509 -noout -fingerprint -sha256 2>/dev/null | cut -d= -f2)
-  if [ "$fp" = "$AUTH_FP" ] && grep -q '^Peer signature type: RSA$' "$page"; then
-    pass "$2"
-    info "client: $(grep -m1 -o '(TLS1.2[^ ]*)' "$1"); server page: $(grep -m1 '^Peer signature type' "$page")"
-  else
-    fail "$2" "server saw cert '${fp:-none}' (want $AUTH_FP):"$'\n'"$(grep -E 'Peer signature|Client certificate|rror' "$1" | head)"
-  fi
+  server_saw_card_cert "$1" "$2" || return 1
+  info "client: $(grep -m1 -o '(TLS1.2[^ ]*)' "$1")"
 }
 
 PORT=$(free_port)
@@ -103,7 +98,7 @@ if start_s_server "$PORT" s_server13 -tls1_3; then
   rc=0; cli "$T/cli13.log" "$AUTH_CERT" --priority 'NORMAL:-VERS-ALL:+VERS-TLS1.3' || rc=$?
   if crashed "$rc"; then
     fail "gnutls-cli TLS 1.3 client auth fails cleanly" "exit $rc:"$'\n'"$(tail "$T/cli13.log")"
-  elif sed -n '/HTTP\/1.0 200 ok/,$p' "$T/cli13.log" | grep -q '^Client certificate'; then
+  elif page_has_client_cert "$T/cli13.log"; then
     fail "gnutls-cli TLS 1.3 client auth fails cleanly" "the server accepted a client certificate"
   elif ! grep -Eq 'Certificate is required|fatal alert' "$T/cli13.log"; then
     fail "gnutls-cli TLS 1.3 client auth fails cleanly" "failed for another reason (exit $rc):"$'\n'"$(tail "$T/cli13.log")"

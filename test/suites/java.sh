@@ -5,7 +5,7 @@
 # lists the KeyStore aliases without and with login, signs with SHA256withRSA
 # with each key and verifies with the certificate; then keytool -list shows
 # the entries of each token.
-. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/../lib.sh"
 
 for tool in java javac keytool; do
   command -v "$tool" >/dev/null || { fail "$tool is installed" "apt-get install default-jdk-headless"; finish; }

@@ -5,7 +5,7 @@
 # keys under clear names, and TLS 1.2 client authentication with tstclnt
 # (PKCS#1 v1.5 signature schemes) against openssl s_server -Verify 1 -www on
 # 127.0.0.1, which trusts only the card's auth CA.
-. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/../lib.sh"
 
 for tool in modutil certutil tstclnt; do
   command -v "$tool" >/dev/null || { fail "$tool is installed" "apt-get install libnss3-tools"; finish; }
@@ -48,7 +48,7 @@ else
   fail "modutil -list shows the module loaded with 2 tokens" "$(cat "$T/modlist-all.log")"
 fi
 for t in "$AUTH_TOKEN_LABEL" "$SIGN_TOKEN_LABEL"; do
-  printf '%s\n' "${TOKENS[@]}" | grep -qxF "$t" ||
+  grep -qxF -- "$t" <<<"$(printf '%s\n' "${TOKENS[@]}")" ||
     fail "NSS sees token \"$t\"" "modutil -list tokens: ${TOKENS[*]}"
 done
 
@@ -75,7 +75,7 @@ done
 # to the card's PIN counters. The auth certificate is a user certificate
 # (u,u,u: NSS found its private key) and the auth CA certificate is listed.
 run_to "$T/L-all.log" certutil -L -d "$DB" -h all
-AUTH_NICK=$(grep -F "$AUTH_TOKEN_LABEL:" "$T/L-all.log" | grep -E 'u,u,u[[:space:]]*$' | head -n 1 |
+AUTH_NICK=$(grep -F "$AUTH_TOKEN_LABEL:" "$T/L-all.log" | grep -E 'u,u,u[[:space:]]*$' | sed -n 1p |
   sed -E 's/[[:space:]]+u,u,u[[:space:]]*$//')
 n_auth=$(grep -cF "$AUTH_TOKEN_LABEL:" "$T/L-all.log")
 if [ -n "$AUTH_NICK" ] && [ "$n_auth" -ge 2 ]; then
@@ -97,7 +97,8 @@ expect_in "certutil -L -h all lists the sign CA certificate before login" "$T/L-
 # With the sign PIN the sign certificate appears (its nickname only: the
 # sign certificate carries personal data and is never printed).
 run_to "$T/L-sign.log" certutil -L -d "$DB" -h "$SIGN_TOKEN_LABEL" -f "$T/sign.pin"
-if grep -F "$SIGN_TOKEN_LABEL:" "$T/L-sign.log" | grep -qE 'u,u,u[[:space:]]*$'; then
+sign_certs=$(grep -F "$SIGN_TOKEN_LABEL:" "$T/L-sign.log")
+if grep -qE 'u,u,u[[:space:]]*$' <<<"$sign_certs"; then
   pass "certutil -L -h <sign token> -f <PIN file> lists the sign certificate after login"
   grep -F "$SIGN_TOKEN_LABEL:" "$T/L-sign.log" | sed 's/[[:space:]]*$//; s/^/    /'
 else
@@ -121,7 +122,6 @@ key_listed "certutil -K -h <sign token> -f <PIN file> lists the RSA sign key (CK
 
 # --- TLS client authentication with tstclnt ------------------------------------------
 printf 'GET / HTTP/1.0\r\n\r\n' >"$T/req.txt"
-AUTH_FP=$(openssl x509 -in "$AUTH_CERT" -noout -fingerprint -sha256 | cut -d= -f2)
 
 # tstclnt_run LOG VERSIONS [ARGS...]: one handshake and GET with the auth key.
 # (-A file with stdin /dev/null: tstclnt hangs when the request comes on a pipe.)
@@ -132,22 +132,8 @@ tstclnt_run() {
 }
 
 # page_ok LOG WHAT: the -www page shows the card's auth certificate and a
-# PKCS#1 v1.5 CertificateVerify ("Peer signature type: RSA").
-page_ok() {
-  local log=$1 what=$2 fp
-  if ! grep -q '^Client certificate' "$log"; then
-    fail "$what" "the server page shows no client certificate:"$'\n'"$(tail -n 20 "$log")"; return 1
-  fi
-  fp=$(sed -n '/^Client certificate/,/END CERTIFICATE/p' "$log" | openssl x509 -noout -fingerprint -sha256 2>/dev/null | cut -d= -f2)
-  if [ "$fp" != "$AUTH_FP" ]; then
-    fail "$what" "the server saw certificate $fp, not the card's auth certificate $AUTH_FP"; return 1
-  fi
-  if ! grep -q '^Peer signature type: RSA$' "$log"; then
-    fail "$what" "expected 'Peer signature type: RSA': $(grep 'Peer signature type' "$log")"; return 1
-  fi
-  pass "$what"
-  info "server page: $(grep -m1 'Protocol  *:' "$log" | sed 's/^ *//;s/  */ /g'); $(grep -m1 '^Peer signature type' "$log"); client $(sed -n '/^Client certificate/,$p' "$log" | grep -m1 'Subject:' | sed 's/^ *//')"
-}
+# PKCS#1 v1.5 CertificateVerify (test/lib.sh server_saw_card_cert).
+page_ok() { server_saw_card_cert "$1" "$2"; }
 
 if [ -z "${AUTH_NICK:-}" ]; then
   fail "TLS 1.2 client authentication with tstclnt" "no nickname for the auth certificate (see certutil -L)"

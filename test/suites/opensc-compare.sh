@@ -23,7 +23,9 @@
 # (up to MYNA_PCSC_WAIT seconds, default 1200) and SKIPs if it never can.
 # Anything else talking to this pcscd while the suite runs (e.g. a program
 # loading OpenSC through p11-kit-proxy) would add APDUs to the counts.
-. "$(dirname "$0")/common.sh"
+# shellcheck disable=SC2015  # pass returns 0, so `cond && pass .. || fail ..` is an if/else here
+# shellcheck disable=SC2154  # PC_*, W_*, WS_*, L_* are set by name (printf -v) in pin_case and friends
+. "$(dirname "$0")/../lib.sh"
 
 WRITE=0
 [ "${1:-}" = --write ] && WRITE=1
@@ -47,237 +49,24 @@ export OPENSC_CONF="$T/opensc.conf"
 printf 'app default {\n  framework pkcs15 {\n    use_file_caching = no;\n  }\n}\n' >"$OPENSC_CONF"
 
 # --- helper: PKCS#11 token info / attributes / logout, raw PC/SC probe --------
-PROBE="$T/p11probe.py"
-cat >"$PROBE" <<'PY'
-"""PKCS#11 + PC/SC probe for opensc-compare.sh (ctypes only; PINs read from a file, never printed).
-  tokens MODULE                        JSON list: label, manufacturer, model, serial, flags, PIN min/max
-  keys MODULE LABEL [PINFILE]          JSON: objects (class, CKA_ID, CKA_ALWAYS_AUTHENTICATE of private keys)
-  logout MODULE LABEL PINFILE EF TRACE READER
-                                       JSON: C_Login, raw SIGN probe, C_Logout + its APDUs (from TRACE), probe
-  probe READER EF                      JSON: status word of SELECT JPKI AP + SELECT EF + SIGN without VERIFY
-  hold READER SECONDS                  stay connected to the card (shared) until SIGTERM or SECONDS
-  reset READER                         connect and disconnect with SCARD_RESET_CARD (the card forgets its PINs)
-"""
-import ctypes as C, hashlib, json, sys, time
-
-UL = C.c_ulong
-JPKI_AID = bytes.fromhex("D392F000260100000001")
-
-
-class IORequest(C.Structure):
-    _fields_ = [("dwProtocol", UL), ("cbPciLength", UL)]
-
-
-class PCSC:  # libpcsclite: DWORD = unsigned long, LONG = long
-    def __init__(self, reader):
-        self.lib = C.CDLL("libpcsclite.so.1")
-        self.ctx, self.h, proto = C.c_long(), C.c_long(), UL()
-        rv = self.lib.SCardEstablishContext(UL(2), None, None, C.byref(self.ctx))
-        if rv:
-            raise RuntimeError("SCardEstablishContext 0x%x" % (rv & 0xFFFFFFFF))
-        for _ in range(50):
-            rv = self.lib.SCardConnect(self.ctx, reader.encode(), UL(2), UL(2), C.byref(self.h), C.byref(proto))
-            if rv == 0:
-                break
-            time.sleep(0.1)
-        if rv:
-            raise RuntimeError("SCardConnect 0x%x" % (rv & 0xFFFFFFFF))
-        self.pci = IORequest(2, C.sizeof(IORequest))
-
-    def tx(self, apdu):
-        buf, n = (C.c_ubyte * 300)(), UL(300)
-        for _ in range(50):  # another handle may hold a transaction for a moment
-            n.value = 300
-            rv = self.lib.SCardTransmit(self.h, C.byref(self.pci), bytes(apdu), UL(len(apdu)), None, buf, C.byref(n))
-            if rv == 0:
-                return bytes(buf[: n.value])
-            time.sleep(0.1)
-        raise RuntimeError("SCardTransmit 0x%x" % (rv & 0xFFFFFFFF))
-
-    def close(self, reset):
-        self.lib.SCardDisconnect(self.h, UL(1 if reset else 0))
-        self.lib.SCardReleaseContext(self.ctx)
-
-
-def sign_probe(reader, ef):
-    p = PCSC(reader)
-    try:
-        sw = p.tx(bytes.fromhex("00A4040C0A") + JPKI_AID)[-2:]
-        if sw != b"\x90\x00":
-            return "SELECT-AP-" + sw.hex().upper()
-        sw = p.tx(bytes.fromhex("00A4020C02" + ef))[-2:]
-        if sw != b"\x90\x00":
-            return "SELECT-EF-" + sw.hex().upper()
-        di = bytes.fromhex("3031300d060960864801650304020105000420") + hashlib.sha256(b"probe").digest()
-        return p.tx(bytes([0x80, 0x2A, 0x00, 0x80, len(di)]) + di + b"\x00")[-2:].hex().upper()
-    finally:
-        p.close(reset=False)
-
-
-FLAGS = [(0x1, "RNG"), (0x2, "WRITE_PROTECTED"), (0x4, "LOGIN_REQUIRED"), (0x8, "USER_PIN_INITIALIZED"),
-         (0x20, "RESTORE_KEY_NOT_NEEDED"), (0x40, "CLOCK_ON_TOKEN"), (0x100, "PROTECTED_AUTHENTICATION_PATH"),
-         (0x200, "DUAL_CRYPTO_OPERATIONS"), (0x400, "TOKEN_INITIALIZED"), (0x800, "SECONDARY_AUTHENTICATION"),
-         (0x10000, "USER_PIN_COUNT_LOW"), (0x20000, "USER_PIN_FINAL_TRY"), (0x40000, "USER_PIN_LOCKED"),
-         (0x80000, "USER_PIN_TO_BE_CHANGED"), (0x100000, "SO_PIN_COUNT_LOW"), (0x200000, "SO_PIN_FINAL_TRY"),
-         (0x400000, "SO_PIN_LOCKED"), (0x800000, "SO_PIN_TO_BE_CHANGED")]
-CKR = {0: "CKR_OK", 0x5: "CKR_GENERAL_ERROR", 0x6: "CKR_FUNCTION_FAILED", 0x30: "CKR_DEVICE_ERROR",
-       0x54: "CKR_FUNCTION_NOT_SUPPORTED", 0xA0: "CKR_PIN_INCORRECT", 0xA1: "CKR_PIN_INVALID",
-       0xA2: "CKR_PIN_LEN_RANGE", 0xA4: "CKR_PIN_LOCKED", 0xB3: "CKR_SESSION_HANDLE_INVALID",
-       0xE0: "CKR_TOKEN_NOT_PRESENT", 0x100: "CKR_USER_ALREADY_LOGGED_IN", 0x101: "CKR_USER_NOT_LOGGED_IN"}
-ckr = lambda rv: CKR.get(rv, "0x%x" % rv)
-
-
-class Attr(C.Structure):
-    _fields_ = [("type", UL), ("pValue", C.c_void_p), ("ulValueLen", UL)]
-
-
-class P11:  # CK_ULONG = unsigned long; the functions are exported by both modules
-    def __init__(self, path):
-        self.lib = C.CDLL(path)
-        for f in ("C_Initialize", "C_Finalize", "C_GetSlotList", "C_GetTokenInfo", "C_OpenSession",
-                  "C_CloseSession", "C_Login", "C_Logout", "C_FindObjectsInit", "C_FindObjects",
-                  "C_FindObjectsFinal", "C_GetAttributeValue"):
-            getattr(self.lib, f).restype = UL
-        rv = self.lib.C_Initialize(None)
-        if rv:
-            raise RuntimeError("C_Initialize " + ckr(rv))
-
-    def slots(self):
-        n = UL()
-        self.lib.C_GetSlotList(C.c_ubyte(1), None, C.byref(n))
-        arr = (UL * max(n.value, 1))()
-        self.lib.C_GetSlotList(C.c_ubyte(1), arr, C.byref(n))
-        return list(arr[: n.value])
-
-    def token(self, slot):  # CK_TOKEN_INFO: label 0, manufacturer 32, model 64, serial 80, flags 96, max/min PIN 136/144
-        b = (C.c_ubyte * 256)()
-        rv = self.lib.C_GetTokenInfo(UL(slot), b)
-        if rv:
-            return {"slot": slot, "error": ckr(rv)}
-        raw = bytes(b)
-        u = lambda off: int.from_bytes(raw[off:off + 8], "little")
-        txt = lambda a, z: raw[a:z].decode("utf-8", "replace").rstrip(" \0")
-        return {"slot": slot, "label": txt(0, 32), "manufacturer": txt(32, 64), "model": txt(64, 80),
-                "serial": txt(80, 96), "flags": [nm for bit, nm in FLAGS if u(96) & bit],
-                "pin_min": u(144), "pin_max": u(136)}
-
-    def session(self, label):
-        for s in self.slots():
-            if self.token(s).get("label") == label:
-                h = UL()
-                rv = self.lib.C_OpenSession(UL(s), UL(4), None, None, C.byref(h))  # CKF_SERIAL_SESSION
-                if rv:
-                    raise RuntimeError("C_OpenSession " + ckr(rv))
-                return h
-        raise RuntimeError("no token labelled %r" % label)
-
-    def login(self, h, pinfile):
-        pin = open(pinfile, "rb").read().strip()
-        return ckr(self.lib.C_Login(h, UL(1), pin, UL(len(pin))))  # CKU_USER
-
-    def attr(self, h, obj, typ):
-        a, obj = Attr(typ, None, 0), UL(obj)
-        if self.lib.C_GetAttributeValue(h, obj, C.byref(a), UL(1)) or a.ulValueLen in (0, 2**64 - 1):
-            return None
-        buf = (C.c_ubyte * a.ulValueLen)()
-        a.pValue = C.cast(buf, C.c_void_p)
-        if self.lib.C_GetAttributeValue(h, obj, C.byref(a), UL(1)):
-            return None
-        return bytes(buf[: a.ulValueLen])
-
-    def objects(self, h):
-        out, arr, n = [], (UL * 64)(), UL()
-        if self.lib.C_FindObjectsInit(h, None, UL(0)):
-            return out
-        while self.lib.C_FindObjects(h, arr, UL(64), C.byref(n)) == 0 and n.value:
-            out += list(arr[: n.value])
-        self.lib.C_FindObjectsFinal(h)
-        return out
-
-
-def main(a):
-    if a[0] == "tokens":
-        p = P11(a[1])
-        print(json.dumps([p.token(s) for s in p.slots()]))
-        p.lib.C_Finalize(None)
-    elif a[0] == "keys":
-        p = P11(a[1])
-        h = p.session(a[2])
-        res = {"login": p.login(h, a[3])} if len(a) > 3 else {}
-        objs = []
-        for o in p.objects(h):
-            cls = p.attr(h, o, 0x0)  # CKA_CLASS
-            cls = {0: "data", 1: "cert", 2: "pubkey", 3: "privkey", 9: "profile"}.get(int.from_bytes(cls, "little"), "?") if cls else "?"
-            d = {"class": cls, "id": (p.attr(h, o, 0x102) or b"").hex()}  # CKA_ID
-            if cls == "privkey":
-                aa = p.attr(h, o, 0x202)  # CKA_ALWAYS_AUTHENTICATE
-                d["always_authenticate"] = None if aa is None else bool(aa[0])
-            objs.append(d)
-        res["objects"] = objs
-        p.lib.C_Finalize(None)
-        print(json.dumps(res))
-    elif a[0] == "logout":
-        mod, label, pinfile, ef, trace, reader = a[1:7]
-        p = P11(mod)
-        h = p.session(label)
-        res = {"login": p.login(h, pinfile)}
-        res["probe_after_login"] = sign_probe(reader, ef)
-        with open(trace, "rb") as f:
-            start = f.seek(0, 2)
-        res["logout"] = ckr(p.lib.C_Logout(h))
-        time.sleep(0.3)  # the simulator writes its trace asynchronously
-        with open(trace, "rb") as f:
-            f.seek(start)
-            res["logout_apdus"] = [l[5:].strip() for l in f.read().decode("utf-8", "replace").splitlines()
-                                   if l.startswith("sim> ")]
-        res["probe_after_logout"] = sign_probe(reader, ef)
-        p.lib.C_CloseSession(h)
-        p.lib.C_Finalize(None)
-        print(json.dumps(res))
-    elif a[0] == "probe":
-        print(json.dumps({"probe": sign_probe(a[1], a[2])}))
-    elif a[0] == "hold":  # stay connected (as a browser or ssh-agent would) until SIGTERM
-        import signal
-        p = PCSC(a[1])
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-        print("ready", flush=True)
-        try:
-            time.sleep(float(a[2]))
-        finally:
-            p.close(reset=False)
-    elif a[0] == "reset":
-        PCSC(a[1]).close(reset=True)
-    else:
-        raise SystemExit(__doc__)
-
-
-main(sys.argv[1:])
-PY
+# test/opensc/probe (Go, github.com/miekg/pkcs11 + github.com/ebfe/scard):
+# tokens, keys, logout, probe, hold, reset; JSON on stdout; PINs from files.
+PROBE="$T/probe"
+check "build test/opensc/probe (PKCS#11 + PC/SC probe)" go -C "$ROOT" build -o "$PROBE" ./test/opensc/probe || finish
 
 # jget JSON EXPR: evaluates the Python expression EXPR with j = the parsed JSON.
 jget() { python3 -c 'import json,sys; j=json.loads(sys.argv[1]); r=eval(sys.argv[2]); print(r if not isinstance(r,(list,dict)) else json.dumps(r))' "$1" "$2" 2>/dev/null; }
 
 # --- pcscd + the card behind vpcd ------------------------------------------------
-. "$ROOT/test/lib.sh"
-lib_extra_cleanup() { _cleanup; }
-waited=0 started=0 failed_starts=0
-while [ "$waited" -le "${MYNA_PCSC_WAIT:-1200}" ]; do
-  if ! pgrep -x pcscd >/dev/null; then
-    if start_pcscd 2>"$T/pcscd-start.log"; then started=1; break; fi
-    failed_starts=$((failed_starts + 1))
-    [ "$failed_starts" -lt 6 ] || break   # no other pcscd, yet ours will not start
-  fi
-  sleep 5; waited=$((waited + 5))
-done
-if [ "$started" != 1 ]; then
-  if pgrep -x pcscd >/dev/null; then
-    skip "compare with OpenSC through pcscd" "another pcscd kept running for ${waited}s; only one may run"
+if ! MYNA_PCSC_WAIT=${MYNA_PCSC_WAIT:-1200} start_pcscd 2>"$T/pcscd-start.log"; then
+  if [ -n "$PCSCD_BUSY" ]; then
+    skip "compare with OpenSC through pcscd" "another pcscd kept running for ${PCSCD_WAITED}s; only one may run"
   else
-    fail "start pcscd with vpcd ($failed_starts attempts)" "$(tail -n 10 "$T/pcscd-start.log")"
+    fail "start pcscd with vpcd" "$(tail -n 10 "$T/pcscd-start.log")"
   fi
   finish
 fi
-pass "start pcscd (pid $PCSCD_PID, after waiting ${waited}s for the machine's pcscd to be free)"
+pass "start pcscd (pid $PCSCD_PID, after waiting ${PCSCD_WAITED}s for the machine's pcscd to be free)"
 STATS="$T/stats.json"
 if ! start_sim "$STATE" 35963 --trace --stats-file "$STATS"; then
   fail "serve the simulated card to vpcd"; finish
@@ -303,15 +92,11 @@ record() {
 }
 
 # tries: prints "AUTH SIGN" (tries left on the card, from myna-sim --status).
-tries() {
-  "$SIM" --status --state "$STATE" 2>/dev/null | awk '
-    function left(l) { return match(l, /[0-9]+ of [0-9]+ tries left/) ? substr(l, RSTART, index(substr(l, RSTART), " ") - 1) : "?" }
-    /^auth PIN:/ {a=left($0)} /^sign password:/ {s=left($0)} END {print (a==""?"?":a), (s==""?"?":s)}'
-}
+tries() { tries_left "$STATE"; }
 stat_of() { # stat_of NAME: a top-level counter of the --stats-file JSON (0 if absent)
   local v; v=$(sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p" "$STATS" 2>/dev/null); echo "${v:-0}"
 }
-reset_card() { python3 "$PROBE" reset "$READER" >/dev/null 2>&1; }
+reset_card() { "$PROBE" reset "$READER" >/dev/null 2>&1; }
 admin_reset() { "$SIM" --admin-reset --state "$STATE" >/dev/null 2>&1; }
 
 # measure LOG CMD...: resets the card (no verified PIN left over), runs CMD
@@ -325,7 +110,7 @@ measure() {
   M_RC=0; run_to "$log" "$@" || M_RC=$?
   M_APDUS=$(($(stat_of apdus) - a0)); M_VER=$(($(stat_of verifies) - v0)); t1=$(tries)
   M_SPENT_A=$(( ${t0% *} - ${t1% *} )); M_SPENT_S=$(( ${t0#* } - ${t1#* } ))
-  M_CKR=$(grep -o 'rv = CKR_[A-Z_]*' "$log" | head -n 1 | sed 's/rv = //')
+  M_CKR=$(grep -o 'rv = CKR_[A-Z_]*' "$log" | sed -n 1p | sed 's/rv = //')
   [ -n "$M_CKR" ] || { [ "$M_RC" -eq 0 ] && M_CKR=CKR_OK || M_CKR="exit $M_RC"; }
   M_LOG=$log
 }
@@ -340,7 +125,7 @@ python3 -c 'import hashlib,sys; d=open(sys.argv[1],"rb").read(); sys.stdout.buff
 
 # --- 1. tokens -----------------------------------------------------------------
 for m in "${MODS[@]}"; do
-  measure "$T/$m-tokens.log" python3 "$PROBE" tokens "${MODP[$m]}"
+  measure "$T/$m-tokens.log" "$PROBE" tokens "${MODP[$m]}"
   j=$(cat "$M_LOG")
   if [ "$m" = opensc ]; then  # take OpenSC's labels from what it shows
     l=$(jget "$j" '[t["label"] for t in j if "Authentication" in t.get("label","")][0]') && [ -n "$l" ] && LBL[opensc,auth]=$l
@@ -380,10 +165,10 @@ objsum() { # objsum JSON: "cert 01, pubkey 01, ..." sorted, "(none)" when empty
 }
 for m in "${MODS[@]}"; do
   for k in auth sign; do
-    measure "$T/$m-$k-objs.log" python3 "$PROBE" keys "${MODP[$m]}" "${LBL[$m,$k]}"
+    measure "$T/$m-$k-objs.log" "$PROBE" keys "${MODP[$m]}" "${LBL[$m,$k]}"
     record "obj.$k.pre" "$k token objects before login" "p11probe keys (C_FindObjects, no login)" "$m" "$(objsum "$(cat "$M_LOG")")"
     printf '%s\n' "${PINOK[$k]}" >"$T/pin"
-    measure "$T/$m-$k-objs-login.log" python3 "$PROBE" keys "${MODP[$m]}" "${LBL[$m,$k]}" "$T/pin"
+    measure "$T/$m-$k-objs-login.log" "$PROBE" keys "${MODP[$m]}" "${LBL[$m,$k]}" "$T/pin"
     j=$(cat "$M_LOG")
     record "obj.$k.post" "$k token objects after login" "p11probe keys + C_Login" "$m" "$(objsum "$j")"
     record "obj.$k.aa" "CKA_ALWAYS_AUTHENTICATE of the $k key" "p11probe keys + C_Login" "$m" \
@@ -407,7 +192,7 @@ for m in "${MODS[@]}"; do
   measure "$T/$m-M.log" pkcs11-tool --module "${MODP[$m]}" --token-label "${LBL[$m,auth]}" -M
   record mech.list "mechanisms" "pkcs11-tool -M" "$m" \
     "$(sed -n '/^Supported mechanisms/,$p' "$M_LOG" | sed -n 's/^  \([^,]*\),.*/\1/p' | tr '\n' ' ' | sed 's/ $//')"
-  record mech.rsa "RSA-PKCS flags" "pkcs11-tool -M" "$m" "$(sed -n 's/^  RSA-PKCS, //p' "$M_LOG" | head -n 1)"
+  record mech.rsa "RSA-PKCS flags" "pkcs11-tool -M" "$m" "$(sed -n 's/^  RSA-PKCS, //p' "$M_LOG" | sed -n 1p)"
 done
 ml=" ${OBS[mech.list|ours]} "
 ok=1; for x in RSA-PKCS SHA1-RSA-PKCS SHA224-RSA-PKCS SHA256-RSA-PKCS SHA384-RSA-PKCS SHA512-RSA-PKCS; do [[ $ml == *" $x "* ]] || ok=0; done
@@ -419,7 +204,7 @@ for x in RSA-PKCS-PSS RSA-X-509 RSA-PKCS-OAEP; do [[ $ml == *" $x "* ]] && ok=0;
 # start_holder / stop_holder: another PC/SC client connected to the card.
 HOLDER=""
 start_holder() {
-  start_bg holder python3 "$PROBE" hold "$READER" 120
+  start_bg holder "$PROBE" hold "$READER" 120
   HOLDER=$BG_PID
   local i; for i in $(seq 100); do grep -q ready "$T/holder.log" 2>/dev/null && return 0; sleep 0.1; done
   info "the PC/SC holder did not connect: $(tail -n 3 "$T/holder.log")"
@@ -450,7 +235,7 @@ for m in "${MODS[@]}"; do
         # along (so pcscd does not power the card down). 2 s later: does the
         # card still accept a SIGN without VERIFY?
         sleep 2
-        pr=$(jget "$(python3 "$PROBE" probe "$READER" "${KEF[$k]}" 2>&1)" 'j["probe"]')
+        pr=$(jget "$("$PROBE" probe "$READER" "${KEF[$k]}" 2>&1)" 'j["probe"]')
         stop_holder
         record "exit.$k" "2 s after pkcs11-tool --login --sign ended (another PC/SC client connected): raw SIGN with the $k key, no VERIFY" \
           "p11probe hold + p11probe probe (SELECT AP, SELECT ${KEF[$k]}, 80 2A)" "$m" "${pr:-error}"
@@ -489,14 +274,14 @@ pin_case auth5 auth 12345 "auth PIN of 5 digits"
 [ "$PC_ours" = "CKR_PIN_LEN_RANGE 0 0 0" ] && pass "ours: 5-digit auth PIN → CKR_PIN_LEN_RANGE, nothing sent" || fail "ours: 5-digit auth PIN → CKR_PIN_LEN_RANGE, nothing sent" "$PC_ours"
 pin_case authab auth abcd "auth PIN of 4 letters"
 [ "$PC_ours" = "CKR_PIN_INCORRECT 0 0 0" ] && pass "ours: letters as auth PIN → CKR_PIN_INCORRECT (browsers ask again), nothing sent" || fail "ours: letters as auth PIN → CKR_PIN_INCORRECT (browsers ask again), nothing sent" "$PC_ours"
-lc=$(printf '%s' "$SIGN_PIN" | tr 'A-Z' 'a-z')
+lc=$(printf '%s' "$SIGN_PIN" | tr '[:upper:]' '[:lower:]')
 pin_case signlc sign "$lc" "sign password typed in lower case (correct otherwise)"
 [ "$PC_ours" = "CKR_OK 0 0 1" ] && pass "ours: lower-case sign password logs in and signs, no try spent" || fail "ours: lower-case sign password logs in and signs, no try spent" "$PC_ours"
 
 # --- 6. wrong PINs: return code and token flags, a login on a locked PIN ---------------
 flags_now() { # flags_now MOD KIND: token flags as C_GetTokenInfo reports them now
   python3 -c 'import json,sys; j=json.loads(sys.argv[1]); t=[t for t in j if t.get("label")==sys.argv[2]]; f=t[0]["flags"] if t else ["(token gone)"]; print(" ".join(x.replace("USER_PIN_","") for x in f if x.startswith("USER_PIN_") and x!="USER_PIN_INITIALIZED") or "(none)")' \
-    "$(python3 "$PROBE" tokens "${MODP[$1]}" 2>/dev/null)" "${LBL[$1,$2]}" 2>/dev/null || echo "(error)"
+    "$("$PROBE" tokens "${MODP[$1]}" 2>/dev/null)" "${LBL[$1,$2]}" 2>/dev/null || echo "(error)"
 }
 for m in "${MODS[@]}"; do
   admin_reset
@@ -584,7 +369,7 @@ print("; ".join(out) or "(no APDU)")' "$1" 2>/dev/null || echo "(error)"
 for m in "${MODS[@]}"; do
   for k in auth sign; do
     printf '%s\n' "${PINOK[$k]}" >"$T/pin"
-    measure "$T/$m-logout-$k.log" python3 "$PROBE" logout "${MODP[$m]}" "${LBL[$m,$k]}" "$T/pin" "${KEF[$k]}" "$SIMLOG" "$READER"
+    measure "$T/$m-logout-$k.log" "$PROBE" logout "${MODP[$m]}" "${LBL[$m,$k]}" "$T/pin" "${KEF[$k]}" "$SIMLOG" "$READER"
     j=$(cat "$M_LOG")
     record "logout.$k.login" "$k: C_Login, then raw SIGN without VERIFY from another connection" "p11probe logout" "$m" \
       "$(jget "$j" 'j["login"]+", raw SIGN → "+j["probe_after_login"]')"
@@ -619,6 +404,7 @@ TABLE="$T/observed.md"
     i=$((i + 1))
     o=${OBS[$id|ours]:-} s=${OBS[$id|opensc]:-}
     same="differs"; [ "$o" = "$s" ] && same="same"
+    # shellcheck disable=SC2016  # the backquotes are Markdown
     printf '| %s | %s | `%s` | %s | %s | %s |\n' "$i" "${DESCOF[$id]}" "${CMDOF[$id]}" "${o//|/\\|}" "${s//|/\\|}" "$same"
   done
 } >"$TABLE"

@@ -5,7 +5,7 @@
 #   - a private sshd on 127.0.0.1 (free port, temp host key, the -D output as
 #     authorized_keys) accepts `ssh -I MODULE` (PIN through SSH_ASKPASS);
 #   - ssh-agent (own socket) + ssh-add -s MODULE, ssh-add -l, login through the agent.
-. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/../lib.sh"
 
 need_module
 card_init
@@ -22,7 +22,7 @@ if run_to "$T/keygen-D.log" ssh-keygen -D "$MOD"; then
 else
   fail "ssh-keygen -D lists the module's public keys" "$(tail "$T/keygen-D.log")"
 fi
-grep '^ssh-' "$T/keygen-D.log" | awk -v b="$CERT_BLOB" '$1" "$2 == b' | head -n 1 >"$T/authorized_keys"
+grep '^ssh-' "$T/keygen-D.log" | awk -v b="$CERT_BLOB" '$1" "$2 == b' | sed -n 1p >"$T/authorized_keys"
 if [ -s "$T/authorized_keys" ]; then
   pass "the ssh-keygen -D key equals the public key of the card's auth certificate ($CERT_FP)"
 else
@@ -97,7 +97,8 @@ pass "ssh-agent runs on its own socket (PID $AGENT_PID)"
 
 check "ssh-add -s MODULE loads the card's key into the agent (PIN via SSH_ASKPASS)" ssh-add -s "$MOD"
 run_to "$T/add-l.log" ssh-add -l
-if grep -F " $CERT_FP " "$T/add-l.log" | grep -q '^2048 .*(RSA)$'; then
+agent_keys=$(grep -F " $CERT_FP " "$T/add-l.log")
+if grep -q '^2048 .*(RSA)$' <<<"$agent_keys"; then
   pass "ssh-add -l shows the card's auth key (2048 $CERT_FP ... (RSA))"
 else
   fail "ssh-add -l shows the card's auth key ($CERT_FP)" "$(cat "$T/add-l.log")"

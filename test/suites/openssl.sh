@@ -8,7 +8,7 @@
 #   - whether pkcs11-provider is installable from the configured apt sources.
 # The PIN always comes through -passin / pin-value=: libp11 0.4.12 segfaults
 # when it has to prompt without a terminal.
-. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/../lib.sh"
 
 need_module
 card_init
@@ -52,7 +52,6 @@ fi
 
 # --- TLS 1.2 client authentication --------------------------------------------
 printf 'GET / HTTP/1.0\r\n\r\n' >"$T/get.txt"
-AUTH_FP=$(openssl x509 -in "$AUTH_CERT" -noout -fingerprint -sha256 | cut -d= -f2)
 
 # tls_client LOG ARGS...: s_client with the auth key from the card; the server page goes to LOG.
 tls_client() {
@@ -62,25 +61,9 @@ tls_client() {
     -key "$AUTH_KEY_URI;pin-value=$AUTH_PIN" -cert "$AUTH_CERT" -ign_eof "$@"
 }
 
-# page_ok LOG: the s_server -www page shows our client certificate and an
-# RSA PKCS#1 v1.5 CertificateVerify.
-page_ok() {
-  local what=$2 log="$1.page"
-  sed -n '/HTTP\/1.0 200 ok/,$p' "$1" >"$log"
-  if ! grep -q 'Client certificate' "$log"; then
-    fail "$what" "the server page shows no client certificate:"$'\n'"$(tail -n 20 "$log")"; return 1
-  fi
-  local fp
-  fp=$(sed -n '/^Client certificate/,/END CERTIFICATE/p' "$log" | openssl x509 -noout -fingerprint -sha256 2>/dev/null | cut -d= -f2)
-  if [ "$fp" != "$AUTH_FP" ]; then
-    fail "$what" "the server saw certificate $fp, not the card's auth certificate $AUTH_FP"; return 1
-  fi
-  if ! grep -q '^Peer signature type: RSA$' "$log"; then
-    fail "$what" "expected 'Peer signature type: RSA': $(grep 'Peer signature type' "$log")"; return 1
-  fi
-  pass "$what"
-  info "server page: $(grep -m1 'Protocol  *:' "$log" | sed 's/^ *//;s/  */ /g'); $(grep -m1 '^Peer signature type' "$log")"
-}
+# page_ok LOG WHAT: the s_server -www page shows our client certificate and an
+# RSA PKCS#1 v1.5 CertificateVerify (test/lib.sh server_saw_card_cert).
+page_ok() { server_saw_card_cert "$1" "$2"; }
 
 # no_page LOG RC WHAT WHY: a handshake that must fail: no page served, no hang,
 # no crash, and the client's output matches WHY (the expected reason).
@@ -88,10 +71,10 @@ no_page() {
   local log=$1 rc=$2 what=$3 why=$4
   if crashed "$rc"; then
     fail "$what" "the client crashed or hung (exit $rc):"$'\n'"$(tail -n 15 "$log")"
-  elif sed -n '/HTTP\/1.0 200 ok/,$p' "$log" | grep -q 'Client certificate'; then
+  elif page_has_client_cert "$log"; then
     fail "$what" "the handshake succeeded:"$'\n'"$(sed -n '/HTTP\/1.0 200 ok/,$p' "$log" | grep -E 'Protocol|Peer signature')"
   elif ! grep -Eq "$why" "$log"; then
-    fail "$what" "it failed, but not with /$why/ (exit $rc):"$'\n'"$(grep -Ei 'error|alert' "$log" | head)"
+    fail "$what" "it failed, but not with /$why/ (exit $rc):"$'\n'"$(grep -Ei 'error|alert' "$log" | sed -n 1,10p)"
   else
     pass "$what"
     info "client exit $rc: $(grep -m1 -E "$why" "$log" | cut -c1-150)"
@@ -114,8 +97,8 @@ if start_s_server "$PORT" s_server12 -tls1_2; then
   no_page "$T/tls12-pss.log" "$rc" \
     "TLS 1.2 without a sigalgs restriction fails cleanly (OpenSSL picks RSA-PSS; the card has PKCS#1 v1.5 only)" \
     'Mechanism invalid'
-  kill -0 "$S12" 2>/dev/null && pass "s_server is still serving after the failed handshake" ||
-    fail "s_server is still serving after the failed handshake" "$(tail "$T/s_server12.log")"
+  if kill -0 "$S12" 2>/dev/null; then pass "s_server is still serving after the failed handshake"
+  else fail "s_server is still serving after the failed handshake" "$(tail "$T/s_server12.log")"; fi
 fi
 
 # The server may restrict the CertificateRequest instead of the client.

@@ -9,7 +9,7 @@
 # p11-kit ignores user configuration for root, so the registration is a
 # temporary file in /etc/pkcs11/modules/ (a copy of build/myna-pkcs11.module
 # with the absolute path of the built library), removed on exit.
-. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/../lib.sh"
 
 need_module
 card_init
@@ -27,7 +27,9 @@ done
 NAME="myna-pkcs11-test-$$"
 REG="$CONFDIR/$NAME.module"
 CLEANUP_FILES+=("$REG")
-trap '_cleanup; for d in "${CREATED_DIRS[@]}"; do rmdir "$d" 2>/dev/null; done; true' EXIT
+# shellcheck disable=SC2317  # called on exit (on_exit)
+remove_created_dirs() { local d; rm -f -- "$REG"; for d in "${CREATED_DIRS[@]}"; do rmdir "$d" 2>/dev/null; done; true; }
+on_exit remove_created_dirs
 sed "s|^module:.*|module: $MOD|" "$MODFILE_SRC" >"$REG"
 if grep -qx "module: $MOD" "$REG" && grep -qx 'critical: no' "$REG"; then
   pass "registered build/myna-pkcs11.module as $REG (module: $MOD)"
@@ -74,20 +76,23 @@ for uri in "$AUTH_TOKEN_URI" "$SIGN_TOKEN_URI"; do
 done
 # p11-kit's own view of the same tokens (p11-kit list-modules prints no URI in
 # 0.24; `p11-kit list-tokens` exists from 0.25 on).
-if p11-kit help 2>&1 | grep -q 'list-tokens'; then
+p11kit_help=$(p11-kit help 2>&1)
+if grep -q 'list-tokens' <<<"$p11kit_help"; then
   run_to "$T/p11kit-tokens.log" p11-kit list-tokens
   sed 's/^/    /' "$T/p11kit-tokens.log"
 fi
 
 # GnuTLS through p11-kit accepts the URIs.
 run_to "$T/auth-objs.log" p11tool --list-all "$AUTH_TOKEN_URI"
-if grep -E '^\s+URL: pkcs11:' "$T/auth-objs.log" | grep -F "$AUTH_TOKEN_URI;" | grep -q 'id=%01'; then
+obj_urls=$(grep -E '^\s+URL: pkcs11:' "$T/auth-objs.log" | grep -F "$AUTH_TOKEN_URI;")
+if grep -q 'id=%01' <<<"$obj_urls"; then
   pass "p11tool --list-all '$AUTH_TOKEN_URI' (through p11-kit) shows the auth objects"
 else
   fail "p11tool --list-all on the auth token URI (through p11-kit)" "$(tail "$T/auth-objs.log")"
 fi
 GNUTLS_PIN=$SIGN_PIN run_to "$T/sign-objs.log" p11tool --login --list-all "$SIGN_TOKEN_URI"
-if grep -E '^\s+URL: pkcs11:' "$T/sign-objs.log" | grep -F "$SIGN_TOKEN_URI;" | grep -q 'id=%02'; then
+obj_urls=$(grep -E '^\s+URL: pkcs11:' "$T/sign-objs.log" | grep -F "$SIGN_TOKEN_URI;")
+if grep -q 'id=%02' <<<"$obj_urls"; then
   pass "p11tool --login --list-all '$SIGN_TOKEN_URI' (through p11-kit) shows the sign objects"
 else
   fail "p11tool --login --list-all on the sign token URI (through p11-kit)" "$(tail "$T/sign-objs.log")"
@@ -129,7 +134,7 @@ if start_s_server "$PORT" s_server -tls1_2; then
   if [ -n "$got" ] && [ "$got" = "$want" ]; then
     pass "gnutls-cli (through p11-kit) TLS 1.2 client auth with $AUTH_KEY_URI; the server saw the card's certificate"
   else
-    fail "gnutls-cli (through p11-kit) TLS 1.2 client auth with the auth key URI" "$(grep -Ei 'error|fail|Peer sig' "$T/cli.log" | head)"
+    fail "gnutls-cli (through p11-kit) TLS 1.2 client auth with the auth key URI" "$(grep -Ei 'error|fail|Peer sig' "$T/cli.log" | sed -n 1,10p)"
   fi
 fi
 

@@ -10,7 +10,7 @@
 # when myna-pkcs11 is already installed or one of the package's paths
 # already exists (a `make install` into /usr), since installing over it
 # could not be undone.
-. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/../lib.sh"
 
 PKG=myna-pkcs11
 MULTIARCH=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-linux-gnu)
@@ -23,7 +23,13 @@ PATHS=(
 )
 
 if [ "$(id -u)" -ne 0 ]; then skip "the Debian package" "needs root for dpkg -i"; finish; fi
-if dpkg-query -W -f '${Status}' "$PKG" 2>/dev/null | grep -q 'installed'; then
+# pkg_installed: true when dpkg has $PKG installed (status captured first).
+pkg_installed() {
+  local status
+  status=$(dpkg-query -W -f '${Status}' "$PKG" 2>/dev/null) || return 1
+  [ "$status" = 'install ok installed' ]
+}
+if pkg_installed; then
   skip "the Debian package" "$PKG is already installed on this machine; not touching it"; finish
 fi
 for p in "${PATHS[@]}"; do
@@ -31,13 +37,14 @@ for p in "${PATHS[@]}"; do
 done
 
 INSTALLED=0
+# shellcheck disable=SC2317  # called on exit (on_exit)
 purge_if_installed() {
   if [ "$INSTALLED" = 1 ]; then
     dpkg --purge "$PKG" >"$T/purge-trap.log" 2>&1 || cat "$T/purge-trap.log" >&2
     INSTALLED=0
   fi
 }
-trap 'purge_if_installed; _cleanup' EXIT
+on_exit purge_if_installed
 
 # --- build -----------------------------------------------------------------------
 if run_to "$T/make-deb.log" make -C "$ROOT" --no-print-directory deb; then
@@ -119,7 +126,7 @@ if run_to "$T/purge.log" dpkg --purge "$PKG"; then
 else
   fail "dpkg --purge $PKG" "$(tail -n 20 "$T/purge.log")"; finish
 fi
-if dpkg-query -W -f '${Status}' "$PKG" 2>/dev/null | grep -q 'installed'; then
+if pkg_installed; then
   fail "dpkg no longer knows $PKG" "$(dpkg-query -W -f '${Status}' "$PKG")"
 else
   pass "dpkg no longer knows $PKG"

@@ -5,7 +5,7 @@
 # (verified with openssl), --change-pin for both PINs (and back), and
 # --test --login on both tokens. The PC/SC run also lets ssh-keygen -D and
 # p11tool read the card through pcscd. No PIN try may be spent.
-. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/../lib.sh"
 need_module
 card_init
 printf 'pkcs11-tool suite\n' >"$T/data.txt"
@@ -67,8 +67,6 @@ the_checks in-process
 
 # The same through PC/SC: the simulator becomes a card in vpcd's reader.
 unset MYNA_PKCS11_SIM
-. "$ROOT/test/lib.sh"
-lib_extra_cleanup() { _cleanup; }
 if ! start_pcscd; then
   fail "pcsc: start pcscd (only one pcscd may run on the machine)"; finish
 fi

@@ -8,7 +8,7 @@
 # The tests are in test/faults/privacy_test.go (they load build/libmyna-pkcs11.so) and
 # p11/cmd/myna-pkcs11/diagnose_test.go (a diagnose report made with every option).
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 export PATH="/usr/local/go/bin:$PATH"
 export MYNA_PKCS11_LIB=${MYNA_PKCS11_LIB:-$PWD/build/libmyna-pkcs11.so}
 if timeout 600 go test -count=1 -v -run 'TestLogHasNoPINsOrPersonalData|TestSignCertificateUnreadableBeforeLogin|TestDiagnoseReportIsPrivate' ./test/faults ./p11/cmd/myna-pkcs11 >/tmp/myna-privacy.$$.log 2>&1; then

@@ -180,7 +180,8 @@ func (l *login) load(url string) (pageState, error) {
 			continue
 		}
 		st = pageState{}
-		if err := l.m.SetContext("content", 3*time.Second); err == nil {
+		err = l.m.SetContext("content", 3*time.Second)
+		if err == nil {
 			err = l.m.Script(pageJS, &st, 3*time.Second)
 		}
 		var ce *CommandError
