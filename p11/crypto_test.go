@@ -29,7 +29,8 @@ func TestSignMechanisms(t *testing.T) {
 		pub := pubOf(t, tok.cert)
 		for mech, h := range signMechs {
 			t.Run(ck.MechName(mech), func(t *testing.T) {
-				in, hashed := data, data
+				in := data
+				var hashed []byte
 				if h != 0 {
 					hh := h.New()
 					hh.Write(data)

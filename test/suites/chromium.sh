@@ -36,13 +36,13 @@ export HOME="$T/home"
 mkdir -p "$HOME"
 NSSDB="$HOME/.pki/nssdb"
 check "myna-pkcs11 register --dry-run changes nothing" "$COMPANION" register --dry-run --module "$MOD"
-[ ! -e "$NSSDB" ] && pass "--dry-run created no database" || fail "--dry-run created no database" "$(ls -la "$NSSDB")"
+if [ ! -e "$NSSDB" ]; then pass "--dry-run created no database"; else fail "--dry-run created no database" "$(ls -la "$NSSDB")"; fi
 check "myna-pkcs11 register adds the module to a fresh ~/.pki/nssdb" "$COMPANION" register --module "$MOD"
-expect_in "~/.pki/nssdb/pkcs11.txt lists the module" "$NSSDB/pkcs11.txt" "^library=$MOD\$"
+expect_in "\$HOME/.pki/nssdb/pkcs11.txt lists the module" "$NSSDB/pkcs11.txt" "^library=$MOD\$"
 check "myna-pkcs11 register again changes nothing (idempotent)" "$COMPANION" register --module "$MOD"
 expect_in "register again says unchanged" "$CHECK_LOG" '^unchanged +Chromium'
 n=$(grep -c "^library=$MOD\$" "$NSSDB/pkcs11.txt")
-[ "$n" = 1 ] && pass "the module is listed once" || fail "the module is listed once" "listed $n times"
+if [ "$n" = 1 ]; then pass "the module is listed once"; else fail "the module is listed once" "listed $n times"; fi
 check "the database trusts the test server CA" certutil -A -d "sql:$NSSDB" -n "myna test server CA" -t "C,," -a -i "$SERVER_CA"
 
 # --- the certificate-selection policy -------------------------------------------------
@@ -56,11 +56,13 @@ printf '{"AutoSelectCertificateForUrls": ["{\\"pattern\\":\\"https://127.0.0.1:%
 start_s_server "$PORT" s_server -tls1_2 || finish
 
 # --- Xvfb --------------------------------------------------------------------------------
+# shellcheck disable=SC2016 # $1 is the inner bash's argument
 start_bg xvfb bash -c 'exec Xvfb -displayfd 3 -screen 0 1280x1024x24 -nolisten tcp 3>"$1"' _ "$T/display"
 XVFB=$BG_PID
 for i in $(seq $((TMO * 10))); do [ -s "$T/display" ] && break; kill -0 "$XVFB" 2>/dev/null || break; sleep 0.1; done
 [ -s "$T/display" ] || { fail "Xvfb starts" "$(tail "$T/xvfb.log")"; finish; }
-export DISPLAY=":$(tr -dc 0-9 <"$T/display")"
+DISPLAY=":$(tr -dc 0-9 <"$T/display")"
+export DISPLAY
 
 AUTH_FP=$(openssl x509 -in "$AUTH_CERT" -noout -fingerprint -sha256 | cut -d= -f2)
 
@@ -110,9 +112,9 @@ check_tries
 # --- unregister -----------------------------------------------------------------------
 check "myna-pkcs11 unregister removes the module" "$COMPANION" unregister --module "$MOD"
 if grep -q "^library=$MOD\$" "$NSSDB/pkcs11.txt"; then
-  fail "~/.pki/nssdb no longer lists the module" "$(cat "$NSSDB/pkcs11.txt")"
+  fail "\$HOME/.pki/nssdb no longer lists the module" "$(cat "$NSSDB/pkcs11.txt")"
 else
-  pass "~/.pki/nssdb no longer lists the module"
+  pass "\$HOME/.pki/nssdb no longer lists the module"
 fi
 expect_in "the test server CA the user added is still there" <(certutil -L -d "sql:$NSSDB") 'myna test server CA'
 finish

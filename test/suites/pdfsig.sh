@@ -81,8 +81,11 @@ pos=$(grep -m1 -obUa 'myna-pkcs11 test page' "$T/work/tampered.pdf" | cut -d: -f
 if [ -n "$pos" ]; then
   printf 'M' | dd of="$T/work/tampered.pdf" bs=1 seek="$pos" conv=notrunc status=none
   cmp -l "$T/work/signed.pdf" "$T/work/tampered.pdf" >"$T/cmp.log" 2>&1
-  [ "$(wc -l <"$T/cmp.log")" = 1 ] && pass "tampered.pdf differs from signed.pdf in exactly one byte" ||
+  if [ "$(wc -l <"$T/cmp.log")" = 1 ]; then
+    pass "tampered.pdf differs from signed.pdf in exactly one byte"
+  else
     fail "tampered.pdf differs from signed.pdf in exactly one byte" "$(head "$T/cmp.log")"
+  fi
   run_to "$T/verify-tampered.log" pdfsig "$T/work/tampered.pdf"
   expect_in "pdfsig tampered.pdf reports a digest mismatch" "$T/verify-tampered.log" 'Signature Validation: Digest Mismatch\.'
 else

@@ -43,24 +43,15 @@ fi
 unset MYNA_PKCS11_SIM     # from here on every program goes through PC/SC
 
 . "$ROOT/test/lib.sh"
-lib_extra_cleanup() { _cleanup; }
-waited=0 started=0 failed_starts=0
-while [ "$waited" -le "${MYNA_PCSC_WAIT:-1200}" ]; do
-  if ! pgrep -x pcscd >/dev/null; then
-    if start_pcscd 2>"$T/pcscd-start.log"; then started=1; break; fi
-    failed_starts=$((failed_starts + 1))
-    [ "$failed_starts" -lt 6 ] || break   # no other pcscd, yet ours will not start
-  fi
-  sleep 5; waited=$((waited + 5))
-done
-if [ "$started" != 1 ]; then
-  if pgrep -x pcscd >/dev/null; then
-    skip "programs sharing the card through pcscd" "another pcscd kept running for ${waited}s; only one may run"
+if ! MYNA_PCSC_WAIT=${MYNA_PCSC_WAIT:-1200} start_pcscd 2>"$T/pcscd-start.log"; then
+  if [ -n "$PCSCD_BUSY" ]; then
+    skip "programs sharing the card through pcscd" "another pcscd kept running; only one may run"
   else
-    fail "start pcscd with vpcd ($failed_starts attempts)" "$(tail -n 10 "$T/pcscd-start.log")"
+    fail "start pcscd with vpcd" "$(tail -n 10 "$T/pcscd-start.log")"
   fi
   finish
 fi
+waited=$PCSCD_WAITED
 pass "start pcscd (pid $PCSCD_PID, after waiting ${waited}s for the machine's pcscd to be free)"
 if ! start_sim "$STATE" 35963 --stats-file "$T/stats.json"; then
   fail "serve the simulated card to vpcd"; finish
