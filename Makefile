@@ -35,6 +35,15 @@ $(SO): $(GO_SOURCES)
 	CGO_ENABLED=1 $(GO) build $(GOFLAGS_SO) -ldflags "$(LDFLAGS_SO)" -o $@ ./c
 	@rm -f build/libmyna-pkcs11.h
 
+# The fault tests' module: the same build plus the test-only simulator
+# control (cardos/backend/simcontrol.go, build tag mynatest). Never installed.
+TESTSO := $(OUT)/libmyna-pkcs11-test.so
+
+$(TESTSO): $(GO_SOURCES)
+	@mkdir -p $(OUT)
+	CGO_ENABLED=1 $(GO) build $(GOFLAGS_SO) -tags mynatest -ldflags "$(LDFLAGS_SO)" -o $@ ./c
+	@rm -f $(OUT)/libmyna-pkcs11-test.h
+
 $(OUT)/myna-sim: $(GO_SOURCES)
 	@mkdir -p $(OUT)
 	$(GO) build -trimpath -o $@ ./cardos/cmd/myna-sim
@@ -42,7 +51,7 @@ $(OUT)/myna-sim: $(GO_SOURCES)
 demo: deps all
 	@bash test/demo.sh
 
-test: deps all
+test: deps all $(TESTSO)
 	@bash test/run-all.sh
 
 bench: deps all

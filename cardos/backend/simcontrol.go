@@ -1,3 +1,5 @@
+//go:build mynatest
+
 package backend
 
 // Test-only remote control of the in-process simulator.
@@ -26,8 +28,11 @@ package backend
 // of every card it used to <file>.stats (JSON, see ControlStats), so the
 // test can count the VERIFY commands the card really received.
 //
-// This exists for the reliability tests (test/faults); it is inert unless
-// both variables are set, and it never applies to PC/SC.
+// This exists for the reliability tests (test/faults, test/hostile) and
+// is built only with the build tag mynatest (the test library
+// build/out/libmyna-pkcs11-test.so that make test builds); the shipped
+// module has none of it. It is inert unless both variables are set, and
+// it never applies to PC/SC.
 
 import (
 	"context"
@@ -41,32 +46,8 @@ import (
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
 )
 
-// EnvSimControl names the test-only control file of the in-process
-// simulator (see the package comment of simcontrol.go).
-const EnvSimControl = "MYNA_PKCS11_SIM_CONTROL"
-
 // simReaderName is the reader of the in-process simulator.
 const simReaderName = "Myna Simulator 00 00"
-
-// ControlStats is the content of the <control>.stats file: the counters
-// of each card the module used, by state file path.
-type ControlStats struct {
-	// Cards maps a state file path to the card's counters.
-	Cards map[string]CardStats `json:"cards"`
-	// Applied is the number of control commands run so far.
-	Applied int `json:"applied"`
-	// Errors lists control lines that could not be run.
-	Errors []string `json:"errors,omitempty"`
-}
-
-// CardStats is sim.Stats in JSON form.
-type CardStats struct {
-	APDUs      uint64            `json:"apdus"`
-	ByINS      map[string]uint64 `json:"by_ins"`
-	Verifies   uint64            `json:"verifies"`
-	Signatures uint64            `json:"signatures"`
-	Resets     uint64            `json:"resets"`
-}
 
 // controlled is a sim.Context driven by a control file.
 type controlled struct {

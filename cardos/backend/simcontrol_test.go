@@ -1,3 +1,5 @@
+//go:build mynatest
+
 package backend
 
 import (

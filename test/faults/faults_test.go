@@ -56,7 +56,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	lib, err := modtest.Library(dir)
+	lib, err := modtest.TestLibrary(dir)
 	if err == nil {
 		if ctx = pkcs11.New(lib); ctx == nil {
 			err = fmt.Errorf("miekg/pkcs11 could not load %s", lib)

@@ -54,7 +54,7 @@ func run(m *testing.M) int {
 	}
 	defer os.RemoveAll(tmp)
 	if root, err = modtest.RepoRoot(); err == nil {
-		lib, err = modtest.Library(tmp)
+		lib, err = modtest.TestLibrary(tmp)
 	}
 	if err == nil {
 		plain = filepath.Join(tmp, "hostile")

@@ -40,12 +40,27 @@ func RepoRoot() (string, error) {
 	}
 }
 
+// EnvTestLib names the environment variable holding a prebuilt test
+// library (built with -tags mynatest, as make test does) for TestLibrary.
+const EnvTestLib = "MYNA_PKCS11_TEST_LIB"
+
 // Library returns the module to test: $MYNA_PKCS11_LIB when set, else a
 // fresh build in dir with the same command as the Makefile.
 func Library(dir string) (string, error) {
-	if p := os.Getenv(EnvLib); p != "" {
+	return library(dir, EnvLib, "libmyna-pkcs11.so")
+}
+
+// TestLibrary returns the module built with the test-only simulator
+// control (cardos/backend, build tag mynatest) that the fault tests
+// drive: $MYNA_PKCS11_TEST_LIB when set, else a fresh build in dir.
+func TestLibrary(dir string) (string, error) {
+	return library(dir, EnvTestLib, "libmyna-pkcs11-test.so", "-tags", "mynatest")
+}
+
+func library(dir, env, name string, flags ...string) (string, error) {
+	if p := os.Getenv(env); p != "" {
 		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("modtest: %s=%s: %w (run `make` or unset it)", EnvLib, p, err)
+			return "", fmt.Errorf("modtest: %s=%s: %w (run `make` or unset it)", env, p, err)
 		}
 		return p, nil
 	}
@@ -53,10 +68,11 @@ func Library(dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	out := filepath.Join(dir, "libmyna-pkcs11.so")
-	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath",
-		"-ldflags", "-s -w -extldflags=-Wl,--version-script="+filepath.Join(root, "c", "exports.map"),
+	out := filepath.Join(dir, name)
+	args := append([]string{"build", "-buildmode=c-shared", "-trimpath"}, flags...)
+	args = append(args, "-ldflags", "-s -w -extldflags=-Wl,--version-script="+filepath.Join(root, "c", "exports.map"),
 		"-o", out, "./c")
+	cmd := exec.Command("go", args...)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
 	if b, err := cmd.CombinedOutput(); err != nil {
