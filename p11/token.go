@@ -128,3 +128,11 @@ func (m *Module) MechanismInfo(slot, mech uint) (MechanismInfo, error) {
 	}
 	return MechanismInfo{}, fmt.Errorf("%s: %w", ck.MechName(mech), ck.Error(ck.CKR_MECHANISM_INVALID))
 }
+
+// InitToken implements C_InitToken: the card cannot be initialised.
+func (m *Module) InitToken(slot uint, soPIN, label []byte) error {
+	if _, err := m.slot(slot); err != nil {
+		return err
+	}
+	return ck.Error(ck.CKR_FUNCTION_NOT_SUPPORTED)
+}

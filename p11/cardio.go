@@ -1,0 +1,157 @@
+package p11
+
+// This file holds one card conversation: a PC/SC transaction around the
+// jpki client, reconnection, resets by other programs, and the mapping of
+// card errors to CKR codes.
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/myna-pkcs11/myna-pkcs11/cardos"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/jpki"
+	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
+)
+
+// mapCardErr turns a cardos or jpki error into a PKCS#11 error, keeping
+// the original text for the log.
+func mapCardErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ce ck.Error
+	if errors.As(err, &ce) {
+		return err
+	}
+	var wrong *jpki.WrongPINError
+	rv := uint(ck.CKR_DEVICE_ERROR)
+	switch {
+	case errors.Is(err, cardos.ErrCardRemoved), errors.Is(err, cardos.ErrReaderGone), errors.Is(err, cardos.ErrNoCard):
+		rv = ck.CKR_DEVICE_REMOVED
+	case errors.Is(err, jpki.ErrPINLocked):
+		rv = ck.CKR_PIN_LOCKED
+	case errors.As(err, &wrong):
+		rv = ck.CKR_PIN_INCORRECT
+	case errors.Is(err, jpki.ErrPINRequired):
+		rv = ck.CKR_USER_NOT_LOGGED_IN
+	case errors.Is(err, jpki.ErrBadPINLength):
+		rv = ck.CKR_PIN_LEN_RANGE
+	case errors.Is(err, jpki.ErrBadDataLength):
+		rv = ck.CKR_DATA_LEN_RANGE
+	}
+	return fmt.Errorf("%w: %w", ck.Error(rv), err)
+}
+
+// do runs fn as one card conversation inside a transaction.
+func (c *card) do(ctx cardos.Context, what string, fn func(cl *jpki.Client) error) error {
+	c.io.Lock()
+	defer c.io.Unlock()
+	return c.doIO(ctx, what, fn)
+}
+
+// doIO runs fn inside Transport.Begin/End; the caller holds c.io. It
+// connects when needed, handles a reset by another application (the card
+// forgot every PIN: both tokens are logged out, the client forgets its
+// selection and fn runs once more) and marks the card removed when it is
+// gone.
+func (c *card) doIO(ctx cardos.Context, what string, fn func(cl *jpki.Client) error) error {
+	if c.isRemoved() {
+		return errDeviceRemoved
+	}
+	if c.t == nil {
+		if ctx == nil {
+			return errDeviceRemoved
+		}
+		t, err := ctx.Connect(c.reader)
+		if err != nil {
+			return c.fail(what, err)
+		}
+		c.t, c.cl = t, jpki.NewClient(t)
+	}
+	var err error
+	for attempt := 0; attempt < 2; attempt++ {
+		err = c.cl.Begin()
+		if err != nil && !errors.Is(err, cardos.ErrCardReset) {
+			return c.fail(what, err)
+		}
+		if err != nil {
+			c.onReset()
+		}
+		c.endReset = false
+		err = fn(c.cl)
+		endErr := c.cl.End(c.endReset)
+		c.endReset = false
+		if errors.Is(err, cardos.ErrCardReset) {
+			c.onReset()
+			continue
+		}
+		if err == nil && endErr != nil && !errors.Is(endErr, cardos.ErrCardReset) {
+			err = endErr
+		}
+		break
+	}
+	if err != nil {
+		return c.fail(what, err)
+	}
+	return nil
+}
+
+// onReset records that the card lost its security state (another
+// application reset it); the caller holds c.io.
+func (c *card) onReset() {
+	c.mu.Lock()
+	c.lostCardStateLocked("the card was reset by another application")
+	c.mu.Unlock()
+	c.cl.Forget()
+}
+
+// fail maps err, marks the card removed when it is gone and logs; the
+// caller holds c.io.
+func (c *card) fail(what string, err error) error {
+	mapped := mapCardErr(err)
+	switch ck.RV(mapped) {
+	case ck.CKR_DEVICE_REMOVED:
+		c.mu.Lock()
+		c.removed = true
+		c.setLoggedOutLocked()
+		c.mu.Unlock()
+		c.closeTransportIO()
+	case ck.CKR_USER_NOT_LOGGED_IN:
+		// The card says the PIN is not verified (another program logged
+		// out or reset it): believe it.
+		c.mu.Lock()
+		c.lostCardStateLocked("the card says the PIN is no longer verified (another program logged out?)")
+		c.mu.Unlock()
+	default:
+		if transportLost(err) {
+			// pcscd restarted, the card stopped answering or answered
+			// garbage: connect afresh at the next call instead of
+			// reusing a handle that may be dead.
+			c.closeTransportIO()
+		}
+	}
+	c.log.infof("reader %q: %s: %v", c.reader, what, err)
+	return mapped
+}
+
+// transportLost reports whether err leaves the connection to the card in
+// doubt, so that the next conversation connects again.
+func transportLost(err error) bool {
+	return errors.Is(err, cardos.ErrNoService) || errors.Is(err, cardos.ErrTimeout) || errors.Is(err, cardos.ErrCommFailure)
+}
+
+// closeTransportIO disconnects; the caller holds c.io.
+func (c *card) closeTransportIO() {
+	if c.t != nil {
+		c.t.Close()
+		c.t, c.cl = nil, nil
+	}
+}
+
+// cardLevel reports whether err is about the card or its connection
+// (removed, reset, gone, mute) rather than about one file, so that a
+// conversation must stop at it.
+func cardLevel(err error) bool {
+	return err != nil && (errors.Is(err, cardos.ErrCardReset) || errors.Is(err, cardos.ErrCardRemoved) ||
+		errors.Is(err, cardos.ErrReaderGone) || errors.Is(err, cardos.ErrNoCard) || transportLost(err))
+}

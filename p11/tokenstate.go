@@ -1,0 +1,132 @@
+package p11
+
+// This file holds what C_GetTokenInfo shows of a token: the serial, the
+// signature certificate's presence and the PIN retry counter.
+
+import (
+	"time"
+
+	"github.com/myna-pkcs11/myna-pkcs11/cardos"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/jpki"
+)
+
+// triesInfo is a cached retry counter: n tries left, learnt at time at;
+// stale asks the next C_GetTokenInfo to read it again.
+type triesInfo struct {
+	n     int
+	at    time.Time
+	known bool
+	stale bool
+}
+
+// The retry counter C_GetTokenInfo shows is read from the card once per
+// insertion, and then again only when it matters: when an application
+// starts to use the token (its first session opens) and the counter is
+// older than triesMaxAge. Every answer to a VERIFY, including the tries
+// check before each held-PIN signature, updates it for free. The clock
+// alone never causes card traffic, so a program that polls
+// C_GetTokenInfo while idle (browsers do) costs 0 APDUs; the price is
+// that a try spent by another program while this one keeps its sessions
+// open shows at this program's next login, signature or new session,
+// not before. A counter of 0 is kept for the insertion: only the
+// municipal office unlocks a PIN, and that takes the card out of the
+// reader.
+const triesMaxAge = 5 * time.Second
+
+// now is the clock of the retry-counter cache; tests move it.
+var now = time.Now
+
+// tokenInUse records that token k's first session opened: the next
+// C_GetTokenInfo reads the retry counter again if it is older than
+// triesMaxAge.
+func (c *card) tokenInUse(k tokenKind) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := &c.tries[k]
+	if t.known && t.n != 0 && now().Sub(t.at) >= triesMaxAge {
+		t.stale = true
+	}
+}
+
+// tokenState returns what C_GetTokenInfo shows of token k: the card's
+// serial (see setAuthHeadLocked), whether the card has a signature
+// certificate (sign token), and the PIN's retry counter. What is not
+// known yet is read in one transaction, so that nothing depends on what
+// another program selected in between and the applet is selected once:
+//   - the start of the authentication certificate (one READ BINARY), once
+//     per insertion; when unreadable (smartphone JPKI, damaged card) the
+//     serial is unknownSerial and serialErr says why;
+//   - for the sign token, once before any login, the first bytes of EF
+//     0001: missing or empty means a card without a signature
+//     certificate (holder under 15, face-authentication card), refused
+//     means it is there behind the password;
+//   - the retry counter (the empty VERIFY, which never spends a try),
+//     when unknown or stale (see triesMaxAge).
+func (c *card) tokenState(ctx cardos.Context, k tokenKind) (serial string, serialErr error, tries int, err error) {
+	c.io.Lock()
+	defer c.io.Unlock()
+	c.mu.Lock()
+	needSerial := c.serial == ""
+	needProbe := k == signToken && !c.signProbed && c.signCertState == certUnknown
+	t := c.tries[k]
+	needTries := !t.known || t.stale
+	c.mu.Unlock()
+	var head []byte
+	absent := false
+	if needSerial || needProbe || needTries {
+		err = c.doIO(ctx, "read the "+k.String()+" token's state", func(cl *jpki.Client) error {
+			head, absent, serialErr = nil, false, nil
+			if needSerial {
+				head, serialErr = cl.ReadCertificateHeader(jpki.AuthCert, certHeadLen)
+				if cardLevel(serialErr) {
+					return serialErr
+				}
+			}
+			if needProbe {
+				p, perr := cl.LookForSignCert()
+				if cardLevel(perr) {
+					return perr
+				}
+				absent = perr == nil && p == jpki.SignCertAbsent
+			}
+			if needTries {
+				n, terr := cl.TriesLeft(k.key())
+				if terr == nil {
+					c.setTries(k, n)
+				}
+				return terr
+			}
+			return nil
+		})
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if head != nil {
+		c.setAuthHeadLocked(head)
+	}
+	if needProbe && err == nil {
+		c.signProbed = true
+		if absent {
+			c.signCertState = certAbsent
+			c.log.infof("reader %q: the card holds no signature certificate (holder under 15 or face-authentication card): the sign token cannot be used", c.reader)
+		}
+	}
+	if serialErr != nil {
+		c.log.infof("reader %q: the authentication certificate is unreadable, the token's serial is unknown: %v", c.reader, serialErr)
+	}
+	return c.serial, serialErr, c.tries[k].n, err
+}
+
+// setTries records the retry counter of token k's PIN.
+func (c *card) setTries(k tokenKind, n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.tries[k] = triesInfo{n: n, at: now(), known: true}
+}
+
+// knownLocked reports whether token k's PIN is known to be locked.
+func (c *card) knownLocked(k tokenKind) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.tries[k].known && c.tries[k].n == 0
+}
