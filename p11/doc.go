@@ -30,11 +30,37 @@
 //   - Tokens are CKF_WRITE_PROTECTED: objects cannot be created, changed
 //     or destroyed. Read/write sessions are still allowed because
 //     C_SetPIN needs one.
-//   - A card reset by another application logs both tokens out; a removed
-//     or swapped card closes its sessions (CKR_DEVICE_REMOVED for the call
-//     that noticed, CKR_SESSION_HANDLE_INVALID afterwards). Object handles
-//     carry the card insertion, so they never name another card's object.
+//   - The card is shared with every other program: each conversation is
+//     one PC/SC transaction that selects the applet and file it needs
+//     (cardio.go, cardos/jpki). PIN scope operation (the default,
+//     Config.AuthPINScope/SignPINScope) keeps the PIN in locked memory
+//     and verifies it inside each signing transaction, leaving the applet
+//     at its end, so the card is never left verified for other programs;
+//     scope session verifies once, and another program's logout or a
+//     card reset then logs the token out (CKR_USER_NOT_LOGGED_IN).
+//   - A removed or swapped card closes its sessions (CKR_DEVICE_REMOVED
+//     for the call that noticed, CKR_SESSION_HANDLE_INVALID afterwards).
+//     Object handles carry the card insertion, so they never name another
+//     card's object.
 //   - MYNA_PKCS11_DEBUG=1..3 (3: every PKCS#11 call), or log_level in the
 //     configuration file (see Config), logs to stderr or to the file named
 //     by MYNA_PKCS11_LOG.
+//
+// # How the code is laid out
+//
+// C_Sign, from the host to the card and back:
+//
+//  1. c/export_crypto.go (goSign) turns the C arguments into Go values and
+//     calls Module.Sign; C meets Go only in package c (glue.c, glue_gen.c,
+//     marshal.go).
+//  2. crypto.go (Sign, signOnCard) checks the session and operation and
+//     builds the DigestInfo; cardsign.go (card.sign) starts the card work.
+//  3. cardio.go (card.do, doIO) holds the card for one PC/SC transaction;
+//     cardpin.go (pinIO) verifies a held PIN in it when the scope says so.
+//  4. cardos/jpki (Client.Sign) selects the key file and builds the APDU
+//     (bytes named in cardos/apdu/ins.go); cardos/pcsc or cardos/sim
+//     carries it.
+//  5. The answer's status word becomes a jpki sentinel (jpki/errors.go,
+//     swError) and a CKR in cardio.go (mapCardErr), which package c
+//     returns.
 package p11
