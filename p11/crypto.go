@@ -13,25 +13,43 @@ import (
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 )
 
-// hashes maps the software digest mechanisms to Go hashes.
-var hashes = map[uint]crypto.Hash{
-	ck.CKM_SHA_1:  crypto.SHA1,
-	ck.CKM_SHA224: crypto.SHA224,
-	ck.CKM_SHA256: crypto.SHA256,
-	ck.CKM_SHA384: crypto.SHA384,
-	ck.CKM_SHA512: crypto.SHA512,
+// mechTable is every mechanism the tokens offer, in the order
+// C_GetMechanismList lists them: RSA PKCS#1 v1.5 signing on the card
+// (the caller's bytes, or a hash computed here wrapped in a DigestInfo)
+// and software digests. There is no PSS, no decryption, no raw RSA: the
+// card cannot do them.
+var mechTable = []struct {
+	typ  uint
+	hash crypto.Hash // computed here; 0 for CKM_RSA_PKCS (the caller's bytes as given)
+	sign bool        // a signing mechanism (else a digest)
+}{
+	{ck.CKM_RSA_PKCS, 0, true},
+	{ck.CKM_SHA1_RSA_PKCS, crypto.SHA1, true},
+	{ck.CKM_SHA224_RSA_PKCS, crypto.SHA224, true},
+	{ck.CKM_SHA256_RSA_PKCS, crypto.SHA256, true},
+	{ck.CKM_SHA384_RSA_PKCS, crypto.SHA384, true},
+	{ck.CKM_SHA512_RSA_PKCS, crypto.SHA512, true},
+	{ck.CKM_SHA_1, crypto.SHA1, false},
+	{ck.CKM_SHA224, crypto.SHA224, false},
+	{ck.CKM_SHA256, crypto.SHA256, false},
+	{ck.CKM_SHA384, crypto.SHA384, false},
+	{ck.CKM_SHA512, crypto.SHA512, false},
 }
 
-// signMechs maps the signing mechanisms to the hash computed here (0 for
-// CKM_RSA_PKCS, which signs the caller's bytes as given).
-var signMechs = map[uint]crypto.Hash{
-	ck.CKM_RSA_PKCS:        0,
-	ck.CKM_SHA1_RSA_PKCS:   crypto.SHA1,
-	ck.CKM_SHA224_RSA_PKCS: crypto.SHA224,
-	ck.CKM_SHA256_RSA_PKCS: crypto.SHA256,
-	ck.CKM_SHA384_RSA_PKCS: crypto.SHA384,
-	ck.CKM_SHA512_RSA_PKCS: crypto.SHA512,
-}
+// mechanisms, signMechs (signing mechanism → hash computed here) and
+// hashes (digest mechanism → hash) are mechTable by use.
+var mechanisms, signMechs, hashes = func() ([]uint, map[uint]crypto.Hash, map[uint]crypto.Hash) {
+	list, sign, digest := []uint{}, map[uint]crypto.Hash{}, map[uint]crypto.Hash{}
+	for _, m := range mechTable {
+		list = append(list, m.typ)
+		if m.sign {
+			sign[m.typ] = m.hash
+		} else {
+			digest[m.typ] = m.hash
+		}
+	}
+	return list, sign, digest
+}()
 
 // digestInfoPrefix is the DER DigestInfo header (SEQUENCE { AlgorithmIdentifier
 // { OID, NULL }, OCTET STRING } up to the digest) per hash, from PKCS #1.
@@ -119,9 +137,9 @@ func checkMech(mech Mechanism) error {
 // keyFor resolves a key handle of the session's card and token, keeping
 // "exists but needs login" apart from "not a key".
 func (s *session) keyFor(h uint) (objKind, error) {
-	k := objKind(h & (1<<kindBits - 1))
+	k, mine := s.c.kindOf(h)
 	spec, ok := specs[k]
-	if h>>kindBits != uint(s.c.gen) || !ok || spec.token != s.kind {
+	if !mine || !ok || spec.token != s.kind {
 		return 0, ck.Error(ck.CKR_KEY_HANDLE_INVALID)
 	}
 	if spec.private && !s.c.isLoggedIn(s.kind) {

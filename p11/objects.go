@@ -25,6 +25,12 @@ const kindBits = 4
 
 func handleOf(c *card, k objKind) uint { return uint(c.gen)<<kindBits | uint(k) }
 
+// kindOf decodes a handle made by handleOf: the object kind, and whether
+// the handle belongs to this insertion of the card at all.
+func (c *card) kindOf(h uint) (objKind, bool) {
+	return objKind(h & (1<<kindBits - 1)), h>>kindBits == uint(c.gen)
+}
+
 // CKA_ID values: 01 for the authentication key and its certificate, 02
 // for the signature key, 03 and 04 for the two CA certificates (the IDs
 // OpenSC uses for this card, so that existing configurations keep
@@ -148,8 +154,8 @@ func certOf(k objKind) jpki.CertID {
 // CKR_OBJECT_HANDLE_INVALID when it is not an object the session can
 // see now.
 func (s *session) object(h uint) (objKind, error) {
-	k := objKind(h & (1<<kindBits - 1))
-	if h>>kindBits != uint(s.c.gen) {
+	k, ok := s.c.kindOf(h)
+	if !ok {
 		return 0, ck.Error(ck.CKR_OBJECT_HANDLE_INVALID)
 	}
 	for _, v := range s.c.visibleKinds(s.kind) {

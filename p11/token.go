@@ -97,16 +97,6 @@ func (m *Module) cardGone(c *card, err error) error {
 	return err
 }
 
-// mechanisms lists what both tokens offer: RSA PKCS#1 v1.5 signing on the
-// card (the caller's bytes, or a hash computed here wrapped in a
-// DigestInfo) and software digests. There is no PSS, no decryption, no
-// raw RSA: the card cannot do them.
-var mechanisms = []uint{
-	ck.CKM_RSA_PKCS,
-	ck.CKM_SHA1_RSA_PKCS, ck.CKM_SHA224_RSA_PKCS, ck.CKM_SHA256_RSA_PKCS, ck.CKM_SHA384_RSA_PKCS, ck.CKM_SHA512_RSA_PKCS,
-	ck.CKM_SHA_1, ck.CKM_SHA224, ck.CKM_SHA256, ck.CKM_SHA384, ck.CKM_SHA512,
-}
-
 // MechanismList implements C_GetMechanismList.
 func (m *Module) MechanismList(slot uint) ([]uint, error) {
 	if _, _, err := m.tokenCard(slot); err != nil {
