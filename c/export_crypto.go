@@ -34,7 +34,7 @@ var (
 // argsBad answers arguments the call cannot use: p11 decides the code
 // and ends the operation, as every error of these calls must.
 func (c opCall) argsBad(hSession C.CK_SESSION_HANDLE) C.CK_RV {
-	return rv(mod.ArgumentsBad(c.name, uint(hSession), c.op))
+	return rv(mod.ArgumentsBad(c.name, p11.SessionHandle(hSession), c.op))
 }
 
 //export goSignInit
@@ -93,7 +93,7 @@ func goVerify(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK_
 	if !ok || !ok2 {
 		return opVerify.argsBad(hSession)
 	}
-	return rv(mod.Verify(uint(hSession), data, sig))
+	return rv(mod.Verify(p11.SessionHandle(hSession), data, sig))
 }
 
 //export goVerifyUpdate
@@ -118,7 +118,7 @@ func goVerifyFinal(hSession C.CK_SESSION_HANDLE, pSignature C.CK_BYTE_PTR, ulSig
 	if !ok {
 		return opVerifyFinal.argsBad(hSession)
 	}
-	return rv(mod.VerifyFinal(uint(hSession), sig))
+	return rv(mod.VerifyFinal(p11.SessionHandle(hSession), sig))
 }
 
 //export goDigestInit
@@ -135,7 +135,7 @@ func goDigestInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR) (
 	if !ok {
 		return rvArgsBad
 	}
-	return rv(mod.DigestInit(uint(hSession), m))
+	return rv(mod.DigestInit(p11.SessionHandle(hSession), m))
 }
 
 //export goDigest
@@ -176,7 +176,7 @@ func goSeedRandom(hSession C.CK_SESSION_HANDLE, pSeed C.CK_BYTE_PTR, ulSeedLen C
 	if !ok {
 		return rvArgsBad
 	}
-	return rv(mod.SeedRandom(uint(hSession), seed))
+	return rv(mod.SeedRandom(p11.SessionHandle(hSession), seed))
 }
 
 //export goGenerateRandom
@@ -193,12 +193,12 @@ func goGenerateRandom(hSession C.CK_SESSION_HANDLE, pRandomData C.CK_BYTE_PTR, u
 		return rvArgsBad
 	}
 	// The card has no random generator: p11 only checks the session.
-	return rv(mod.GenerateRandom(uint(hSession)))
+	return rv(mod.GenerateRandom(p11.SessionHandle(hSession)))
 }
 
 // updatePart is the body of C_SignUpdate, C_VerifyUpdate and
 // C_DigestUpdate: trace, check, copy the part in and call update.
-func updatePart(t *tracer, c opCall, hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen C.CK_ULONG, update func(uint, []byte) error) C.CK_RV {
+func updatePart(t *tracer, c opCall, hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen C.CK_ULONG, update func(p11.SessionHandle, []byte) error) C.CK_RV {
 	t.num("hSession", uint(hSession))
 	t.secret("pPart", unsafe.Pointer(pPart), ulPartLen)
 	if err := mod.Initialized(); err != nil {
@@ -208,13 +208,13 @@ func updatePart(t *tracer, c opCall, hSession C.CK_SESSION_HANDLE, pPart C.CK_BY
 	if !ok {
 		return c.argsBad(hSession)
 	}
-	return rv(update(uint(hSession), part))
+	return rv(update(p11.SessionHandle(hSession), part))
 }
 
 // finalOut is the body of C_SignFinal and C_DigestFinal: trace, check,
 // call final with the caller's buffer and write the result back with the
 // two-call size protocol.
-func finalOut(t *tracer, c opCall, hSession C.CK_SESSION_HANDLE, pName string, p C.CK_BYTE_PTR, lenName string, pulLen C.CK_ULONG_PTR, final func(uint, p11.OutBuf) ([]byte, uint, error)) C.CK_RV {
+func finalOut(t *tracer, c opCall, hSession C.CK_SESSION_HANDLE, pName string, p C.CK_BYTE_PTR, lenName string, pulLen C.CK_ULONG_PTR, final func(p11.SessionHandle, p11.OutBuf) ([]byte, uint, error)) C.CK_RV {
 	t.num("hSession", uint(hSession))
 	t.ptr(pName, unsafe.Pointer(p))
 	outNum(t, lenName, pulLen, true)
@@ -225,14 +225,14 @@ func finalOut(t *tracer, c opCall, hSession C.CK_SESSION_HANDLE, pName string, p
 		return c.argsBad(hSession)
 	}
 	out := outBuf(p, pulLen)
-	res, need, err := final(uint(hSession), out)
+	res, need, err := final(p11.SessionHandle(hSession), out)
 	return writeOut(p, pulLen, out, res, need, err)
 }
 
 // oneShot is the body of C_Sign and C_Digest: trace, check, copy the data
 // in, call op with the caller's buffer and write the result back with the
 // two-call size protocol.
-func oneShot(t *tracer, c opCall, hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK_ULONG, pName string, p C.CK_BYTE_PTR, lenName string, pulLen C.CK_ULONG_PTR, op func(uint, []byte, p11.OutBuf) ([]byte, uint, error)) C.CK_RV {
+func oneShot(t *tracer, c opCall, hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK_ULONG, pName string, p C.CK_BYTE_PTR, lenName string, pulLen C.CK_ULONG_PTR, op func(p11.SessionHandle, []byte, p11.OutBuf) ([]byte, uint, error)) C.CK_RV {
 	t.num("hSession", uint(hSession))
 	t.secret("pData", unsafe.Pointer(pData), ulDataLen)
 	t.ptr(pName, unsafe.Pointer(p))
@@ -245,13 +245,13 @@ func oneShot(t *tracer, c opCall, hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_
 		return c.argsBad(hSession)
 	}
 	out := outBuf(p, pulLen)
-	res, need, err := op(uint(hSession), data, out)
+	res, need, err := op(p11.SessionHandle(hSession), data, out)
 	return writeOut(p, pulLen, out, res, need, err)
 }
 
 // initKeyOp is the body of C_SignInit and C_VerifyInit: trace, check,
 // copy the mechanism in and call init.
-func initKeyOp(t *tracer, hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, hKey C.CK_OBJECT_HANDLE, init func(uint, p11.Mechanism, uint) error) C.CK_RV {
+func initKeyOp(t *tracer, hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, hKey C.CK_OBJECT_HANDLE, init func(p11.SessionHandle, p11.Mechanism, p11.ObjectHandle) error) C.CK_RV {
 	t.num("hSession", uint(hSession))
 	t.mechanism("pMechanism", pMechanism)
 	t.num("hKey", uint(hKey))
@@ -262,5 +262,5 @@ func initKeyOp(t *tracer, hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANIS
 	if !ok {
 		return rvArgsBad
 	}
-	return rv(init(uint(hSession), m, uint(hKey)))
+	return rv(init(p11.SessionHandle(hSession), m, p11.ObjectHandle(hKey)))
 }

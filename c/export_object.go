@@ -27,7 +27,7 @@ func goCreateObject(hSession C.CK_SESSION_HANDLE, pTemplate C.CK_ATTRIBUTE_PTR, 
 		return rvArgsBad
 	}
 	// The token is write-protected: p11 only checks the session.
-	return rv(mod.CreateObject(uint(hSession), tmpl))
+	return rv(mod.CreateObject(p11.SessionHandle(hSession), tmpl))
 }
 
 //export goCopyObject
@@ -47,7 +47,7 @@ func goCopyObject(hSession C.CK_SESSION_HANDLE, hObject C.CK_OBJECT_HANDLE, pTem
 		return rvArgsBad
 	}
 	// The token is write-protected: p11 only checks the handles.
-	return rv(mod.CopyObject(uint(hSession), uint(hObject), tmpl))
+	return rv(mod.CopyObject(p11.SessionHandle(hSession), p11.ObjectHandle(hObject), tmpl))
 }
 
 //export goDestroyObject
@@ -60,7 +60,7 @@ func goDestroyObject(hSession C.CK_SESSION_HANDLE, hObject C.CK_OBJECT_HANDLE) (
 	if err := mod.Initialized(); err != nil {
 		return rv(err)
 	}
-	return rv(mod.DestroyObject(uint(hSession), uint(hObject)))
+	return rv(mod.DestroyObject(p11.SessionHandle(hSession), p11.ObjectHandle(hObject)))
 }
 
 //export goGetObjectSize
@@ -77,7 +77,7 @@ func goGetObjectSize(hSession C.CK_SESSION_HANDLE, hObject C.CK_OBJECT_HANDLE, p
 	if pulSize == nil {
 		return rvArgsBad
 	}
-	n, err := mod.GetObjectSize(uint(hSession), uint(hObject))
+	n, err := mod.GetObjectSize(p11.SessionHandle(hSession), p11.ObjectHandle(hObject))
 	if err != nil {
 		return rv(err)
 	}
@@ -111,7 +111,7 @@ func goGetAttributeValue(hSession C.CK_SESSION_HANDLE, hObject C.CK_OBJECT_HANDL
 			BufLen: uint(tmpl[i].ulValueLen),
 		}
 	}
-	r = rv(mod.GetAttributeValue(uint(hSession), uint(hObject), reqs))
+	r = rv(mod.GetAttributeValue(p11.SessionHandle(hSession), p11.ObjectHandle(hObject), reqs))
 	switch r {
 	case rvOK, rvSensitive, rvTypeInvalid, rvTooSmall:
 	default:
@@ -145,7 +145,7 @@ func goSetAttributeValue(hSession C.CK_SESSION_HANDLE, hObject C.CK_OBJECT_HANDL
 	if !ok {
 		return rvArgsBad
 	}
-	return rv(mod.SetAttributeValue(uint(hSession), uint(hObject), tmpl))
+	return rv(mod.SetAttributeValue(p11.SessionHandle(hSession), p11.ObjectHandle(hObject), tmpl))
 }
 
 //export goFindObjectsInit
@@ -162,7 +162,7 @@ func goFindObjectsInit(hSession C.CK_SESSION_HANDLE, pTemplate C.CK_ATTRIBUTE_PT
 	if !ok {
 		return rvArgsBad
 	}
-	return rv(mod.FindObjectsInit(uint(hSession), tmpl))
+	return rv(mod.FindObjectsInit(p11.SessionHandle(hSession), tmpl))
 }
 
 //export goFindObjects
@@ -179,7 +179,7 @@ func goFindObjects(hSession C.CK_SESSION_HANDLE, phObject C.CK_OBJECT_HANDLE_PTR
 	if pulObjectCount == nil || (phObject == nil && ulMaxObjectCount != 0) {
 		return rvArgsBad
 	}
-	objs, err := mod.FindObjects(uint(hSession), uint(ulMaxObjectCount))
+	objs, err := mod.FindObjects(p11.SessionHandle(hSession), uint(ulMaxObjectCount))
 	if err != nil {
 		return rv(err)
 	}
@@ -203,5 +203,5 @@ func goFindObjectsFinal(hSession C.CK_SESSION_HANDLE) (r C.CK_RV) {
 	if err := mod.Initialized(); err != nil {
 		return rv(err)
 	}
-	return rv(mod.FindObjectsFinal(uint(hSession)))
+	return rv(mod.FindObjectsFinal(p11.SessionHandle(hSession)))
 }

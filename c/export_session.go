@@ -8,6 +8,8 @@ import "C"
 import (
 	"fmt"
 	"unsafe"
+
+	"github.com/myna-pkcs11/myna-pkcs11/p11"
 )
 
 //export goOpenSession
@@ -28,7 +30,7 @@ func goOpenSession(slotID C.CK_SLOT_ID, flags C.CK_FLAGS, pApplication C.CK_VOID
 	if phSession == nil {
 		return rvArgsBad
 	}
-	h, err := mod.OpenSession(uint(slotID), uint(flags))
+	h, err := mod.OpenSession(p11.SlotID(slotID), uint(flags))
 	if err != nil {
 		return rv(err)
 	}
@@ -45,7 +47,7 @@ func goCloseSession(hSession C.CK_SESSION_HANDLE) (r C.CK_RV) {
 	if err := mod.Initialized(); err != nil {
 		return rv(err)
 	}
-	return rv(mod.CloseSession(uint(hSession)))
+	return rv(mod.CloseSession(p11.SessionHandle(hSession)))
 }
 
 //export goCloseAllSessions
@@ -57,7 +59,7 @@ func goCloseAllSessions(slotID C.CK_SLOT_ID) (r C.CK_RV) {
 	if err := mod.Initialized(); err != nil {
 		return rv(err)
 	}
-	return rv(mod.CloseAllSessions(uint(slotID)))
+	return rv(mod.CloseAllSessions(p11.SlotID(slotID)))
 }
 
 //export goGetSessionInfo
@@ -75,7 +77,7 @@ func goGetSessionInfo(hSession C.CK_SESSION_HANDLE, pInfo C.CK_SESSION_INFO_PTR)
 	if pInfo == nil {
 		return rvArgsBad
 	}
-	info, err := mod.SessionInfo(uint(hSession))
+	info, err := mod.SessionInfo(p11.SessionHandle(hSession))
 	if err != nil {
 		return rv(err)
 	}
@@ -98,7 +100,7 @@ func goSessionCancel(hSession C.CK_SESSION_HANDLE, flags C.CK_FLAGS) (r C.CK_RV)
 	if err := mod.Initialized(); err != nil {
 		return rv(err)
 	}
-	return rv(mod.SessionCancel(uint(hSession), uint(flags)))
+	return rv(mod.SessionCancel(p11.SessionHandle(hSession), uint(flags)))
 }
 
 //export goLogin
@@ -117,7 +119,7 @@ func goLogin(hSession C.CK_SESSION_HANDLE, userType C.CK_USER_TYPE, pPin C.CK_UT
 		return rvArgsBad
 	}
 	defer clear(pin) // the core keeps no reference; drop our copy
-	return rv(mod.Login(uint(hSession), uint(userType), pin))
+	return rv(mod.Login(p11.SessionHandle(hSession), uint(userType), pin))
 }
 
 //export goLoginUser
@@ -141,7 +143,7 @@ func goLoginUser(hSession C.CK_SESSION_HANDLE, userType C.CK_USER_TYPE, pPin C.C
 	if !ok {
 		return rvArgsBad
 	}
-	return rv(mod.LoginUser(uint(hSession), uint(userType), pin, user))
+	return rv(mod.LoginUser(p11.SessionHandle(hSession), uint(userType), pin, user))
 }
 
 //export goLogout
@@ -153,7 +155,7 @@ func goLogout(hSession C.CK_SESSION_HANDLE) (r C.CK_RV) {
 	if err := mod.Initialized(); err != nil {
 		return rv(err)
 	}
-	return rv(mod.Logout(uint(hSession)))
+	return rv(mod.Logout(p11.SessionHandle(hSession)))
 }
 
 //export goInitPIN
@@ -171,7 +173,7 @@ func goInitPIN(hSession C.CK_SESSION_HANDLE, pPin C.CK_UTF8CHAR_PTR, ulPinLen C.
 		return rvArgsBad
 	}
 	defer clear(pin)
-	return rv(mod.InitPIN(uint(hSession), pin))
+	return rv(mod.InitPIN(p11.SessionHandle(hSession), pin))
 }
 
 //export goSetPIN
@@ -195,5 +197,5 @@ func goSetPIN(hSession C.CK_SESSION_HANDLE, pOldPin C.CK_UTF8CHAR_PTR, ulOldLen 
 		return rvArgsBad
 	}
 	defer clear(newPIN)
-	return rv(mod.SetPIN(uint(hSession), oldPIN, newPIN))
+	return rv(mod.SetPIN(p11.SessionHandle(hSession), oldPIN, newPIN))
 }

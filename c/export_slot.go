@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"unsafe"
 
+	"github.com/myna-pkcs11/myna-pkcs11/p11"
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 )
 
@@ -47,7 +48,7 @@ func goGetSlotInfo(slotID C.CK_SLOT_ID, pInfo C.CK_SLOT_INFO_PTR) (r C.CK_RV) {
 	if pInfo == nil {
 		return rvArgsBad
 	}
-	info, err := mod.SlotInfo(uint(slotID))
+	info, err := mod.SlotInfo(p11.SlotID(slotID))
 	if err != nil {
 		return rv(err)
 	}
@@ -76,7 +77,7 @@ func goGetTokenInfo(slotID C.CK_SLOT_ID, pInfo C.CK_TOKEN_INFO_PTR) (r C.CK_RV) 
 	if pInfo == nil {
 		return rvArgsBad
 	}
-	info, err := mod.TokenInfo(uint(slotID))
+	info, err := mod.TokenInfo(p11.SlotID(slotID))
 	if err != nil {
 		return rv(err)
 	}
@@ -138,7 +139,7 @@ func goGetMechanismList(slotID C.CK_SLOT_ID, pMechanismList C.CK_MECHANISM_TYPE_
 	if pulCount == nil {
 		return rvArgsBad
 	}
-	mechs, err := mod.MechanismList(uint(slotID))
+	mechs, err := mod.MechanismList(p11.SlotID(slotID))
 	if err != nil {
 		return rv(err)
 	}
@@ -161,7 +162,7 @@ func goGetMechanismInfo(slotID C.CK_SLOT_ID, typ C.CK_MECHANISM_TYPE, pInfo C.CK
 	if pInfo == nil {
 		return rvArgsBad
 	}
-	info, err := mod.MechanismInfo(uint(slotID), uint(typ))
+	info, err := mod.MechanismInfo(p11.SlotID(slotID), p11.MechanismType(typ))
 	if err != nil {
 		return rv(err)
 	}
@@ -193,5 +194,5 @@ func goInitToken(slotID C.CK_SLOT_ID, pPin C.CK_UTF8CHAR_PTR, ulPinLen C.CK_ULON
 	}
 	defer clear(pin)
 	label := C.GoBytes(unsafe.Pointer(pLabel), labelLen)
-	return rv(mod.InitToken(uint(slotID), pin, label))
+	return rv(mod.InitToken(p11.SlotID(slotID), pin, label))
 }

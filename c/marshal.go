@@ -82,7 +82,7 @@ func inMechanism(p C.CK_MECHANISM_PTR) (p11.Mechanism, bool) {
 	if p == nil {
 		return p11.Mechanism{}, false
 	}
-	m := p11.Mechanism{Type: uint(p.mechanism)}
+	m := p11.Mechanism{Type: p11.MechanismType(p.mechanism)}
 	if p.pParameter == nil {
 		return m, p.ulParameterLen == 0
 	}
@@ -119,7 +119,7 @@ func writeOut(p C.CK_BYTE_PTR, pulLen C.CK_ULONG_PTR, out p11.OutBuf, data []byt
 
 // writeULongs completes the two-call protocol of C_GetSlotList and
 // C_GetMechanismList.
-func writeULongs[T ~uint64](p *T, pulCount C.CK_ULONG_PTR, vals []uint) C.CK_RV {
+func writeULongs[T ~uint64, V ~uint](p *T, pulCount C.CK_ULONG_PTR, vals []V) C.CK_RV {
 	n := C.CK_ULONG(len(vals))
 	if p == nil {
 		*pulCount = n

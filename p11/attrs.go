@@ -123,7 +123,7 @@ func signMechList() []byte {
 	var b []byte
 	for _, mech := range mechanisms {
 		if _, ok := signMechs[mech]; ok {
-			b = append(b, ulong(mech)...)
+			b = append(b, ulong(uint(mech))...)
 		}
 	}
 	return b
@@ -300,7 +300,7 @@ func (a attrSet) matches(tmpl []Attribute) bool {
 // enough buffer gets the value, a small one CK_UNAVAILABLE_INFORMATION
 // (CKR_BUFFER_TOO_SMALL). Every request is processed; the returned error
 // is the first kind found in that order of precedence.
-func (m *Module) GetAttributeValue(sess, obj uint, reqs []AttrRequest) error {
+func (m *Module) GetAttributeValue(sess SessionHandle, obj ObjectHandle, reqs []AttrRequest) error {
 	s, err := m.session(sess)
 	if err != nil {
 		return err
@@ -354,7 +354,7 @@ func (m *Module) GetAttributeValue(sess, obj uint, reqs []AttrRequest) error {
 
 // GetObjectSize implements C_GetObjectSize: the total length of the
 // object's attribute values.
-func (m *Module) GetObjectSize(sess, obj uint) (uint, error) {
+func (m *Module) GetObjectSize(sess SessionHandle, obj ObjectHandle) (uint, error) {
 	s, err := m.session(sess)
 	if err != nil {
 		return 0, err

@@ -187,7 +187,7 @@ func configModule(t *testing.T, cfg Config, names ...string) (*Module, []*sim.Re
 }
 
 // slotKinds names the token of each slot by its PIN length.
-func slotKinds(t *testing.T, m *Module, slots []uint) []string {
+func slotKinds(t *testing.T, m *Module, slots []SlotID) []string {
 	t.Helper()
 	var kinds []string
 	for _, s := range slots {

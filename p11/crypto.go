@@ -19,7 +19,7 @@ import (
 // and software digests. There is no PSS, no decryption, no raw RSA: the
 // card cannot do them.
 var mechTable = []struct {
-	typ  uint
+	typ  MechanismType
 	hash crypto.Hash // computed here; 0 for CKM_RSA_PKCS (the caller's bytes as given)
 	sign bool        // a signing mechanism (else a digest)
 }{
@@ -38,8 +38,8 @@ var mechTable = []struct {
 
 // mechanisms, signMechs (signing mechanism → hash computed here) and
 // hashes (digest mechanism → hash) are mechTable by use.
-var mechanisms, signMechs, hashes = func() ([]uint, map[uint]crypto.Hash, map[uint]crypto.Hash) {
-	list, sign, digest := []uint{}, map[uint]crypto.Hash{}, map[uint]crypto.Hash{}
+var mechanisms, signMechs, hashes = func() ([]MechanismType, map[MechanismType]crypto.Hash, map[MechanismType]crypto.Hash) {
+	list, sign, digest := []MechanismType{}, map[MechanismType]crypto.Hash{}, map[MechanismType]crypto.Hash{}
 	for _, m := range mechTable {
 		list = append(list, m.typ)
 		if m.sign {
@@ -63,14 +63,14 @@ var digestInfoPrefix = map[crypto.Hash][]byte{
 
 // pkcsOp is the data part of a sign or verify operation.
 type pkcsOp struct {
-	mech  uint
+	mech  MechanismType
 	h     crypto.Hash
 	hash  hash.Hash // multi-part state for hashing mechanisms
 	raw   []byte    // CKM_RSA_PKCS: collected input
 	multi bool      // an Update was called
 }
 
-func newPKCSOp(mech uint) *pkcsOp {
+func newPKCSOp(mech MechanismType) *pkcsOp {
 	op := &pkcsOp{mech: mech, h: signMechs[mech]}
 	if op.h != 0 {
 		op.hash = op.h.New()
@@ -126,7 +126,7 @@ type digestOp struct {
 // checkMech validates a sign/verify mechanism.
 func checkMech(mech Mechanism) error {
 	if _, ok := signMechs[mech.Type]; !ok {
-		return fmt.Errorf("%s: %w", ck.MechName(mech.Type), ck.Error(ck.CKR_MECHANISM_INVALID))
+		return fmt.Errorf("%s: %w", ck.MechName(uint(mech.Type)), ck.Error(ck.CKR_MECHANISM_INVALID))
 	}
 	if len(mech.Param) != 0 {
 		return ck.Error(ck.CKR_MECHANISM_PARAM_INVALID)
@@ -136,7 +136,7 @@ func checkMech(mech Mechanism) error {
 
 // keyFor resolves a key handle of the session's card and token, keeping
 // "exists but needs login" apart from "not a key".
-func (s *session) keyFor(h uint) (objKind, error) {
+func (s *session) keyFor(h ObjectHandle) (objKind, error) {
 	k, mine := s.c.kindOf(h)
 	spec, ok := specs[k]
 	if !mine || !ok || spec.token != s.kind {
@@ -156,7 +156,7 @@ func (s *session) keyFor(h uint) (objKind, error) {
 
 // opKey checks mech and that key is a key of class on the session's
 // token, for C_SignInit and C_VerifyInit; the caller holds s.mu.
-func (s *session) opKey(mech Mechanism, key uint, class uint) (objKind, error) {
+func (s *session) opKey(mech Mechanism, key ObjectHandle, class uint) (objKind, error) {
 	if err := checkMech(mech); err != nil {
 		return 0, err
 	}
@@ -172,7 +172,7 @@ func (s *session) opKey(mech Mechanism, key uint, class uint) (objKind, error) {
 
 // SignInit implements C_SignInit. Only the private keys sign, and only
 // while the token is logged in.
-func (m *Module) SignInit(sess uint, mech Mechanism, key uint) error {
+func (m *Module) SignInit(sess SessionHandle, mech Mechanism, key ObjectHandle) error {
 	s, err := m.session(sess)
 	if err != nil {
 		return err
@@ -187,7 +187,7 @@ func (m *Module) SignInit(sess uint, mech Mechanism, key uint) error {
 		return err
 	}
 	s.sign = &signOp{pkcsOp: newPKCSOp(mech.Type), key: k}
-	m.log.debugf("C_SignInit: session %d %s", sess, ck.MechName(mech.Type))
+	m.log.debugf("C_SignInit: session %d %s", sess, ck.MechName(uint(mech.Type)))
 	return nil
 }
 
@@ -199,7 +199,7 @@ const signatureLen = jpki.SignatureLen
 // CKR_BUFFER_TOO_SMALL with the length, the operation staying active.
 // Any other outcome ends the operation. The card is only asked once the
 // buffer is large enough, so the size query costs no signature.
-func (m *Module) Sign(sess uint, data []byte, out OutBuf) ([]byte, uint, error) {
+func (m *Module) Sign(sess SessionHandle, data []byte, out OutBuf) ([]byte, uint, error) {
 	s, err := m.session(sess)
 	if err != nil {
 		return nil, 0, err
@@ -235,7 +235,7 @@ func (m *Module) Sign(sess uint, data []byte, out OutBuf) ([]byte, uint, error) 
 }
 
 // SignUpdate implements C_SignUpdate.
-func (m *Module) SignUpdate(sess uint, part []byte) error {
+func (m *Module) SignUpdate(sess SessionHandle, part []byte) error {
 	s, err := m.session(sess)
 	if err != nil {
 		return err
@@ -253,7 +253,7 @@ func (m *Module) SignUpdate(sess uint, part []byte) error {
 }
 
 // SignFinal implements C_SignFinal, with the same size protocol as Sign.
-func (m *Module) SignFinal(sess uint, out OutBuf) ([]byte, uint, error) {
+func (m *Module) SignFinal(sess SessionHandle, out OutBuf) ([]byte, uint, error) {
 	s, err := m.session(sess)
 	if err != nil {
 		return nil, 0, err
@@ -298,7 +298,7 @@ func (m *Module) signOnCard(s *session, op *signOp) ([]byte, error) {
 
 // VerifyInit implements C_VerifyInit: verification runs in software with
 // the public key of the certificate.
-func (m *Module) VerifyInit(sess uint, mech Mechanism, key uint) error {
+func (m *Module) VerifyInit(sess SessionHandle, mech Mechanism, key ObjectHandle) error {
 	s, err := m.session(sess)
 	if err != nil {
 		return err
@@ -350,7 +350,7 @@ func finishVerify(op *verifyOp, sig []byte) error {
 }
 
 // Verify implements C_Verify. The operation ends whatever the result.
-func (m *Module) Verify(sess uint, data, sig []byte) error {
+func (m *Module) Verify(sess SessionHandle, data, sig []byte) error {
 	s, err := m.session(sess)
 	if err != nil {
 		return err
@@ -374,7 +374,7 @@ func (m *Module) Verify(sess uint, data, sig []byte) error {
 }
 
 // VerifyUpdate implements C_VerifyUpdate.
-func (m *Module) VerifyUpdate(sess uint, part []byte) error {
+func (m *Module) VerifyUpdate(sess SessionHandle, part []byte) error {
 	s, err := m.session(sess)
 	if err != nil {
 		return err
@@ -392,7 +392,7 @@ func (m *Module) VerifyUpdate(sess uint, part []byte) error {
 }
 
 // VerifyFinal implements C_VerifyFinal.
-func (m *Module) VerifyFinal(sess uint, sig []byte) error {
+func (m *Module) VerifyFinal(sess SessionHandle, sig []byte) error {
 	s, err := m.session(sess)
 	if err != nil {
 		return err
@@ -408,7 +408,7 @@ func (m *Module) VerifyFinal(sess uint, sig []byte) error {
 }
 
 // DigestInit implements C_DigestInit (software SHA-1/224/256/384/512).
-func (m *Module) DigestInit(sess uint, mech Mechanism) error {
+func (m *Module) DigestInit(sess SessionHandle, mech Mechanism) error {
 	s, err := m.session(sess)
 	if err != nil {
 		return err
@@ -420,7 +420,7 @@ func (m *Module) DigestInit(sess uint, mech Mechanism) error {
 	}
 	h, ok := hashes[mech.Type]
 	if !ok {
-		return fmt.Errorf("%s: %w", ck.MechName(mech.Type), ck.Error(ck.CKR_MECHANISM_INVALID))
+		return fmt.Errorf("%s: %w", ck.MechName(uint(mech.Type)), ck.Error(ck.CKR_MECHANISM_INVALID))
 	}
 	if len(mech.Param) != 0 {
 		return ck.Error(ck.CKR_MECHANISM_PARAM_INVALID)
@@ -444,7 +444,7 @@ func (s *session) digestOut(op *digestOp, out OutBuf) ([]byte, uint, error) {
 }
 
 // Digest implements C_Digest, with the size protocol of Sign.
-func (m *Module) Digest(sess uint, data []byte, out OutBuf) ([]byte, uint, error) {
+func (m *Module) Digest(sess SessionHandle, data []byte, out OutBuf) ([]byte, uint, error) {
 	s, err := m.session(sess)
 	if err != nil {
 		return nil, 0, err
@@ -467,7 +467,7 @@ func (m *Module) Digest(sess uint, data []byte, out OutBuf) ([]byte, uint, error
 }
 
 // DigestUpdate implements C_DigestUpdate.
-func (m *Module) DigestUpdate(sess uint, part []byte) error {
+func (m *Module) DigestUpdate(sess SessionHandle, part []byte) error {
 	s, err := m.session(sess)
 	if err != nil {
 		return err
@@ -488,7 +488,7 @@ func (m *Module) DigestUpdate(sess uint, part []byte) error {
 }
 
 // DigestFinal implements C_DigestFinal, with the size protocol of Sign.
-func (m *Module) DigestFinal(sess uint, out OutBuf) ([]byte, uint, error) {
+func (m *Module) DigestFinal(sess SessionHandle, out OutBuf) ([]byte, uint, error) {
 	s, err := m.session(sess)
 	if err != nil {
 		return nil, 0, err
@@ -514,7 +514,7 @@ func (m *Module) DigestFinal(sess uint, out OutBuf) ([]byte, uint, error) {
 // active operation, CKR_BUFFER_TOO_SMALL excepted (v2.40 §5.10.2-5.10.5,
 // §5.11.2-5.11.4, §5.12.2-5.12.4). An invalid session handle outranks
 // the bad argument (v2.40 §5.1.7: §5.1.2 codes before §5.1.6 ones).
-func (m *Module) ArgumentsBad(fn string, sess, flags uint) error {
+func (m *Module) ArgumentsBad(fn string, sess SessionHandle, flags uint) error {
 	s, err := m.session(sess)
 	if err != nil {
 		return err

@@ -19,7 +19,7 @@ func TestSignMechanisms(t *testing.T) {
 	certs := f.card.Certificates()
 	data := []byte("the quick brown fox")
 	for _, tok := range []struct {
-		slot uint
+		slot SlotID
 		pin  string
 		cert []byte
 	}{{auth, sim.DefaultAuthPIN, certs.AuthCert}, {sign, sim.DefaultSignPIN, certs.SignCert}} {
@@ -28,7 +28,7 @@ func TestSignMechanisms(t *testing.T) {
 		key := f.privKey(s)
 		pub := pubOf(t, tok.cert)
 		for mech, h := range signMechs {
-			t.Run(ck.MechName(mech), func(t *testing.T) {
+			t.Run(ck.MechName(uint(mech)), func(t *testing.T) {
 				in := data
 				var hashed []byte
 				if h != 0 {
@@ -108,7 +108,7 @@ func TestSignSizeProtocolAndErrors(t *testing.T) {
 	for _, tt := range []struct {
 		name string
 		mech Mechanism
-		key  uint
+		key  ObjectHandle
 		want string
 	}{
 		{"PSS", Mechanism{Type: ck.CKM_RSA_PKCS_PSS}, key, "CKR_MECHANISM_INVALID"},
@@ -148,7 +148,7 @@ func TestDigest(t *testing.T) {
 		assert.Equal(t, "CKR_BUFFER_TOO_SMALL", rv(err))
 		got, _, err := f.m.Digest(s, []byte("abc"), OutBuf{Len: 64})
 		require.NoError(t, err)
-		assert.Equal(t, want, got, ck.MechName(mech))
+		assert.Equal(t, want, got, ck.MechName(uint(mech)))
 
 		require.NoError(t, f.m.DigestInit(s, Mechanism{Type: mech}))
 		require.NoError(t, f.m.DigestUpdate(s, []byte("a")))
@@ -165,7 +165,7 @@ func TestDigest(t *testing.T) {
 func TestMechanisms(t *testing.T) {
 	f := newFixture(t)
 	auth, sign := f.slots()
-	for _, slot := range []uint{auth, sign} {
+	for _, slot := range []SlotID{auth, sign} {
 		list, err := f.m.MechanismList(slot)
 		require.NoError(t, err)
 		assert.ElementsMatch(t, mechanisms, list)

@@ -9,15 +9,15 @@ import (
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 )
 
-// find returns the kinds (as uint) of token k's objects that match tmpl,
+// find returns the kinds of token k's objects that match tmpl,
 // reading only the certificates it must. A certificate that cannot be
 // read is simply not shown; a card that is gone is an error.
-func (c *card) find(ctx cardos.Context, k tokenKind, tmpl []Attribute) ([]uint, error) {
+func (c *card) find(ctx cardos.Context, k tokenKind, tmpl []Attribute) ([]objKind, error) {
 	types := make([]uint, len(tmpl))
 	for i, t := range tmpl {
 		types[i] = t.Type
 	}
-	var found []uint
+	var found []objKind
 	for _, kind := range c.candidates(k) {
 		if !staticAttrs[kind].matchesStatic(kind, tmpl) {
 			continue // decided by the kind alone: no card access
@@ -35,7 +35,7 @@ func (c *card) find(ctx cardos.Context, k tokenKind, tmpl []Attribute) ([]uint, 
 				continue
 			}
 		}
-		found = append(found, uint(kind))
+		found = append(found, kind)
 	}
 	return found, nil
 }
@@ -68,13 +68,13 @@ func (a attrSet) matchesStatic(kind objKind, tmpl []Attribute) bool {
 }
 
 // findOp is an active C_FindObjects search: the handles still to return.
-type findOp struct{ left []uint }
+type findOp struct{ left []ObjectHandle }
 
 // FindObjectsInit implements C_FindObjectsInit. The objects matching
 // tmpl are collected now (an empty template matches all). A certificate
 // is read (once per insertion) only when an object that matches tmpl on
 // the attributes fixed by its kind needs it to exist or to be compared.
-func (m *Module) FindObjectsInit(sess uint, tmpl []Attribute) error {
+func (m *Module) FindObjectsInit(sess SessionHandle, tmpl []Attribute) error {
 	s, err := m.session(sess)
 	if err != nil {
 		return err
@@ -96,12 +96,13 @@ func (m *Module) FindObjectsInit(sess uint, tmpl []Attribute) error {
 	if err != nil {
 		return err
 	}
-	found, err := s.c.find(ctx, s.kind, tmpl)
+	kinds, err := s.c.find(ctx, s.kind, tmpl)
 	if err != nil {
 		return m.cardGone(s.c, err)
 	}
-	for i := range found {
-		found[i] = handleOf(s.c, objKind(found[i]))
+	found := make([]ObjectHandle, len(kinds))
+	for i, k := range kinds {
+		found[i] = handleOf(s.c, k)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -113,7 +114,7 @@ func (m *Module) FindObjectsInit(sess uint, tmpl []Attribute) error {
 }
 
 // FindObjects implements C_FindObjects.
-func (m *Module) FindObjects(sess uint, max uint) ([]uint, error) {
+func (m *Module) FindObjects(sess SessionHandle, max uint) ([]ObjectHandle, error) {
 	s, err := m.session(sess)
 	if err != nil {
 		return nil, err
@@ -124,13 +125,13 @@ func (m *Module) FindObjects(sess uint, max uint) ([]uint, error) {
 		return nil, ck.Error(ck.CKR_OPERATION_NOT_INITIALIZED)
 	}
 	n := min(max, uint(len(s.find.left)))
-	out := append([]uint(nil), s.find.left[:n]...)
+	out := append([]ObjectHandle(nil), s.find.left[:n]...)
 	s.find.left = s.find.left[n:]
 	return out, nil
 }
 
 // FindObjectsFinal implements C_FindObjectsFinal.
-func (m *Module) FindObjectsFinal(sess uint) error {
+func (m *Module) FindObjectsFinal(sess SessionHandle) error {
 	s, err := m.session(sess)
 	if err != nil {
 		return err

@@ -84,7 +84,7 @@ func (f *fixture) open() (cardos.Context, error) {
 }
 
 // slots returns the auth and sign slot of the first reader with a token.
-func (f *fixture) slots() (uint, uint) {
+func (f *fixture) slots() (SlotID, SlotID) {
 	f.t.Helper()
 	list, err := f.m.SlotList(true)
 	require.NoError(f.t, err)
@@ -92,7 +92,7 @@ func (f *fixture) slots() (uint, uint) {
 	return list[0], list[1]
 }
 
-func (f *fixture) open1(slot uint, rw bool) uint {
+func (f *fixture) open1(slot SlotID, rw bool) SessionHandle {
 	f.t.Helper()
 	flags := uint(ck.CKF_SERIAL_SESSION)
 	if rw {
@@ -103,15 +103,15 @@ func (f *fixture) open1(slot uint, rw bool) uint {
 	return s
 }
 
-func (f *fixture) login(s uint, pin string) {
+func (f *fixture) login(s SessionHandle, pin string) {
 	f.t.Helper()
 	require.NoError(f.t, f.m.Login(s, ck.CKU_USER, []byte(pin)))
 }
 
-func (f *fixture) find(s uint, tmpl ...Attribute) []uint {
+func (f *fixture) find(s SessionHandle, tmpl ...Attribute) []ObjectHandle {
 	f.t.Helper()
 	require.NoError(f.t, f.m.FindObjectsInit(s, tmpl))
-	var all []uint
+	var all []ObjectHandle
 	for {
 		got, err := f.m.FindObjects(s, 2)
 		require.NoError(f.t, err)
@@ -124,11 +124,11 @@ func (f *fixture) find(s uint, tmpl ...Attribute) []uint {
 	return all
 }
 
-func (f *fixture) findClass(s uint, class uint) []uint {
+func (f *fixture) findClass(s SessionHandle, class uint) []ObjectHandle {
 	return f.find(s, Attribute{Type: ck.CKA_CLASS, Value: ulong(class)})
 }
 
-func (f *fixture) attr(s, obj, typ uint) []byte {
+func (f *fixture) attr(s SessionHandle, obj ObjectHandle, typ uint) []byte {
 	f.t.Helper()
 	req := []AttrRequest{{Type: typ}}
 	require.NoError(f.t, f.m.GetAttributeValue(s, obj, req))
@@ -137,14 +137,14 @@ func (f *fixture) attr(s, obj, typ uint) []byte {
 	return req[0].Value
 }
 
-func (f *fixture) privKey(s uint) uint {
+func (f *fixture) privKey(s SessionHandle) ObjectHandle {
 	f.t.Helper()
 	keys := f.findClass(s, ck.CKO_PRIVATE_KEY)
 	require.Len(f.t, keys, 1)
 	return keys[0]
 }
 
-func (f *fixture) sign(s, key, mech uint, data []byte) []byte {
+func (f *fixture) sign(s SessionHandle, key ObjectHandle, mech MechanismType, data []byte) []byte {
 	f.t.Helper()
 	require.NoError(f.t, f.m.SignInit(s, Mechanism{Type: mech}, key))
 	sig, n, err := f.m.Sign(s, data, OutBuf{Len: 256})

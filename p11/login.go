@@ -18,7 +18,7 @@ import (
 // has no security officer: CKU_SO gives CKR_USER_TYPE_INVALID.
 // CKU_CONTEXT_SPECIFIC verifies the PIN again during a signing
 // operation.
-func (m *Module) Login(sess, userType uint, pin []byte) error {
+func (m *Module) Login(sess SessionHandle, userType uint, pin []byte) error {
 	s, err := m.session(sess)
 	if err != nil {
 		return err
@@ -71,14 +71,14 @@ func (c *card) signCertKnown() certState {
 
 // LoginUser implements C_LoginUser. The tokens have no user names, so
 // the name is ignored and it behaves as Login.
-func (m *Module) LoginUser(sess, userType uint, pin, username []byte) error {
+func (m *Module) LoginUser(sess SessionHandle, userType uint, pin, username []byte) error {
 	return m.Login(sess, userType, pin)
 }
 
 // Logout implements C_Logout. The card is made to forget its verified
 // PINs (it cannot forget one and keep the other, so the other token of
 // the same card is logged out too).
-func (m *Module) Logout(sess uint) error {
+func (m *Module) Logout(sess SessionHandle) error {
 	s, err := m.session(sess)
 	if err != nil {
 		return err
@@ -100,7 +100,7 @@ func (m *Module) Logout(sess uint) error {
 // before the card is touched, the old one is verified, then the card's
 // CHANGE REFERENCE DATA sets the new one. It needs a read/write session
 // (CKR_SESSION_READ_ONLY otherwise), as the spec requires.
-func (m *Module) SetPIN(sess uint, oldPIN, newPIN []byte) error {
+func (m *Module) SetPIN(sess SessionHandle, oldPIN, newPIN []byte) error {
 	s, err := m.session(sess)
 	if err != nil {
 		return err
@@ -132,7 +132,7 @@ func (m *Module) SetPIN(sess uint, oldPIN, newPIN []byte) error {
 
 // InitPIN implements C_InitPIN: the card cannot set a PIN without the old
 // one (unblocking is done at the municipal office).
-func (m *Module) InitPIN(sess uint, pin []byte) error {
+func (m *Module) InitPIN(sess SessionHandle, pin []byte) error {
 	if _, err := m.session(sess); err != nil {
 		return err
 	}

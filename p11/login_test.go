@@ -55,7 +55,7 @@ func TestLoginAndStates(t *testing.T) {
 	auth, sign := f.slots()
 	ro, rw := f.open1(auth, false), f.open1(auth, true)
 	other := f.open1(sign, false)
-	state := func(s uint) uint {
+	state := func(s SessionHandle) uint {
 		info, err := f.m.SessionInfo(s)
 		require.NoError(t, err)
 		return info.State
@@ -241,7 +241,7 @@ func TestFaceAuthCard(t *testing.T) {
 	face := genCard(t, "face")
 	f.r.Insert(face)
 	auth, sign := f.slots()
-	for slot, pin := range map[uint]string{auth: "1234", sign: "ABC123"} {
+	for slot, pin := range map[SlotID]string{auth: "1234", sign: "ABC123"} {
 		info, err := f.m.TokenInfo(slot)
 		require.NoError(t, err)
 		assert.NotZero(t, info.Flags&ck.CKF_USER_PIN_LOCKED)

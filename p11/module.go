@@ -50,15 +50,15 @@ type Module struct {
 
 	readers  map[string]*reader // by name, kept for the module's lifetime
 	order    []*reader          // in order of first appearance
-	slots    map[uint]slotRef
-	nextSlot uint
+	slots    map[SlotID]slotRef
+	nextSlot SlotID
 	nextGen  uint64
 
-	sessions    map[uint]*session
-	nextSession uint
+	sessions    map[SessionHandle]*session
+	nextSession SessionHandle
 
 	known   []cardos.ReaderStatus // last reader state seen
-	pending []uint                // slot events not yet reported
+	pending []SlotID              // slot events not yet reported
 }
 
 // NewModule returns an uninitialised module that opens its card back end
@@ -67,8 +67,8 @@ func NewModule(open Opener) *Module {
 	return &Module{
 		open:     open,
 		readers:  map[string]*reader{},
-		slots:    map[uint]slotRef{},
-		sessions: map[uint]*session{},
+		slots:    map[SlotID]slotRef{},
+		sessions: map[SessionHandle]*session{},
 		log:      &logger{},
 	}
 }

@@ -46,7 +46,7 @@ func FuzzFindAndGetAttributes(f *testing.F) {
 	f.Fuzz(func(t *testing.T, tmplBytes, reqBytes []byte, loggedIn bool, handle uint16) {
 		fx := newFixture(t)
 		auth, sign := fx.slots()
-		for _, slot := range []uint{auth, sign} {
+		for _, slot := range []SlotID{auth, sign} {
 			s := fx.open1(slot, false)
 			ti, err := fx.m.TokenInfo(slot)
 			require.NoError(t, err)
@@ -71,7 +71,7 @@ func FuzzFindAndGetAttributes(f *testing.F) {
 				req := []AttrRequest{{Type: ck.CKA_CLASS, HasBuf: true, BufLen: 8}}
 				require.NoError(t, fx.m.GetAttributeValue(s, h, req), "found handle %d", h)
 			}
-			handles := append(found, uint(handle), uint(handle)<<16|uint(handle))
+			handles := append(found, ObjectHandle(handle), ObjectHandle(handle)<<16|ObjectHandle(handle))
 			var reqs []AttrRequest
 			for i := 0; i+2 < len(reqBytes) && len(reqs) < 16; i += 3 {
 				typ := uint(binary.BigEndian.Uint16(reqBytes[i:]))

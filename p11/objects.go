@@ -23,12 +23,14 @@ const (
 
 const kindBits = 4
 
-func handleOf(c *card, k objKind) uint { return uint(c.gen)<<kindBits | uint(k) }
+func handleOf(c *card, k objKind) ObjectHandle {
+	return ObjectHandle(c.gen)<<kindBits | ObjectHandle(k)
+}
 
 // kindOf decodes a handle made by handleOf: the object kind, and whether
 // the handle belongs to this insertion of the card at all.
-func (c *card) kindOf(h uint) (objKind, bool) {
-	return objKind(h & (1<<kindBits - 1)), h>>kindBits == uint(c.gen)
+func (c *card) kindOf(h ObjectHandle) (objKind, bool) {
+	return objKind(h & (1<<kindBits - 1)), h>>kindBits == ObjectHandle(c.gen)
 }
 
 // CKA_ID values: 01 for the authentication key and its certificate, 02
@@ -153,7 +155,7 @@ func certOf(k objKind) jpki.CertID {
 // object returns the kind behind handle h for session s, or
 // CKR_OBJECT_HANDLE_INVALID when it is not an object the session can
 // see now.
-func (s *session) object(h uint) (objKind, error) {
+func (s *session) object(h ObjectHandle) (objKind, error) {
 	k, ok := s.c.kindOf(h)
 	if !ok {
 		return 0, ck.Error(ck.CKR_OBJECT_HANDLE_INVALID)

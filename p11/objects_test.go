@@ -155,7 +155,7 @@ func TestObjectsAreReadOnly(t *testing.T) {
 	session := []Attribute{{ck.CKA_TOKEN, boolean(false)}, {ck.CKA_CLASS, ulong(ck.CKO_DATA)}}
 	// CKR_TOKEN_WRITE_PROTECTED outranks CKR_SESSION_READ_ONLY (§5.1.6),
 	// and session objects are not supported either.
-	for _, s := range []uint{ro, rw} {
+	for _, s := range []SessionHandle{ro, rw} {
 		assert.Equal(t, "CKR_TOKEN_WRITE_PROTECTED", rv(f.m.CreateObject(s, tmpl)))
 		assert.Equal(t, "CKR_TOKEN_WRITE_PROTECTED", rv(f.m.CreateObject(s, session)))
 		assert.Equal(t, "CKR_TOKEN_WRITE_PROTECTED", rv(f.m.CopyObject(s, obj, session)))

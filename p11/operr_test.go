@@ -23,10 +23,10 @@ func TestErrorsEndOperations(t *testing.T) {
 	pub := f.findClass(s, ck.CKO_PUBLIC_KEY)[0]
 	sig := f.sign(s, key, ck.CKM_SHA256_RSA_PKCS, []byte("data"))
 
-	initSign := func(mech uint) func() error {
+	initSign := func(mech MechanismType) func() error {
 		return func() error { return f.m.SignInit(s, Mechanism{Type: mech}, key) }
 	}
-	initVerify := func(mech uint) func() error {
+	initVerify := func(mech MechanismType) func() error {
 		return func() error { return f.m.VerifyInit(s, Mechanism{Type: mech}, pub) }
 	}
 	initDigest := func() error { return f.m.DigestInit(s, Mechanism{Type: ck.CKM_SHA256}) }
@@ -57,7 +57,7 @@ func TestErrorsEndOperations(t *testing.T) {
 	bad := func(flags uint) func() error {
 		return func() error { return f.m.ArgumentsBad("C_Test", s, flags) }
 	}
-	update := func(fn func(uint, []byte) error, part []byte) func() error {
+	update := func(fn func(SessionHandle, []byte) error, part []byte) func() error {
 		return func() error { return fn(s, part) }
 	}
 

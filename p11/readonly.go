@@ -24,7 +24,7 @@ func (m *Module) writeProtected(fn string, s *session) error {
 }
 
 // CreateObject implements C_CreateObject: refused (see writeProtected).
-func (m *Module) CreateObject(sess uint, tmpl []Attribute) error {
+func (m *Module) CreateObject(sess SessionHandle, tmpl []Attribute) error {
 	s, err := m.session(sess)
 	if err != nil {
 		return err
@@ -34,25 +34,25 @@ func (m *Module) CreateObject(sess uint, tmpl []Attribute) error {
 
 // CopyObject implements C_CopyObject: refused (see writeProtected; the
 // objects' CKA_COPYABLE is false too).
-func (m *Module) CopyObject(sess, obj uint, tmpl []Attribute) error {
+func (m *Module) CopyObject(sess SessionHandle, obj ObjectHandle, tmpl []Attribute) error {
 	return m.changeObject("C_CopyObject", sess, obj)
 }
 
 // DestroyObject implements C_DestroyObject: refused (see writeProtected;
 // CKA_DESTROYABLE is false too).
-func (m *Module) DestroyObject(sess, obj uint) error {
+func (m *Module) DestroyObject(sess SessionHandle, obj ObjectHandle) error {
 	return m.changeObject("C_DestroyObject", sess, obj)
 }
 
 // SetAttributeValue implements C_SetAttributeValue: refused (see
 // writeProtected; CKA_MODIFIABLE is false too).
-func (m *Module) SetAttributeValue(sess, obj uint, tmpl []Attribute) error {
+func (m *Module) SetAttributeValue(sess SessionHandle, obj ObjectHandle, tmpl []Attribute) error {
 	return m.changeObject("C_SetAttributeValue", sess, obj)
 }
 
 // changeObject is the answer of fn to a change of object obj: the
 // handle's checks, then writeProtected.
-func (m *Module) changeObject(fn string, sess, obj uint) error {
+func (m *Module) changeObject(fn string, sess SessionHandle, obj ObjectHandle) error {
 	s, err := m.session(sess)
 	if err != nil {
 		return err

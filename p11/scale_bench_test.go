@@ -13,7 +13,7 @@ import (
 // benchModule returns an initialised module over one simulated card with
 // n read-only sessions open on the auth token, and one certificate
 // handle.
-func benchModule(b *testing.B, n int) (*Module, []uint, uint) {
+func benchModule(b *testing.B, n int) (*Module, []SessionHandle, ObjectHandle) {
 	b.Helper()
 	r := sim.NewReader("Bench Reader 00 00")
 	r.Insert(genCard(b, "default"))
@@ -26,7 +26,7 @@ func benchModule(b *testing.B, n int) (*Module, []uint, uint) {
 	if err != nil || len(slots) < 2 {
 		b.Fatal("no token", err)
 	}
-	var sess []uint
+	var sess []SessionHandle
 	for i := 0; i < n; i++ {
 		s, err := m.OpenSession(slots[0], ck.CKF_SERIAL_SESSION)
 		if err != nil {

@@ -9,8 +9,8 @@ import (
 // session is one open session on a token. Its operation state is guarded
 // by mu; the fields above mu never change.
 type session struct {
-	id   uint
-	slot uint
+	id   SessionHandle
+	slot SlotID
 	kind tokenKind
 	c    *card // the card the session was opened on
 	rw   bool
@@ -33,7 +33,7 @@ func (m *Module) dropSessionsLocked(c *card) {
 
 // session returns an open session. A session whose card went away is
 // closed here and reported as CKR_SESSION_HANDLE_INVALID.
-func (m *Module) session(id uint) (*session, error) {
+func (m *Module) session(id SessionHandle) (*session, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if !m.initialized {
@@ -54,7 +54,7 @@ func (m *Module) session(id uint) (*session, error) {
 // Read/write sessions are allowed although the token is write-protected
 // (CKF_WRITE_PROTECTED: no object can be created, changed or destroyed),
 // because C_SetPIN needs one and changing the PINs is supported.
-func (m *Module) OpenSession(slot, flags uint) (uint, error) {
+func (m *Module) OpenSession(slot SlotID, flags uint) (SessionHandle, error) {
 	if err := m.Initialized(); err != nil {
 		return 0, err
 	}
@@ -85,7 +85,7 @@ func (m *Module) OpenSession(slot, flags uint) (uint, error) {
 
 // CloseSession implements C_CloseSession. Closing the last session of a
 // logged-in token logs the token out (and the card forgets its PINs).
-func (m *Module) CloseSession(sess uint) error {
+func (m *Module) CloseSession(sess SessionHandle) error {
 	s, err := m.session(sess)
 	if err != nil {
 		return err
@@ -116,7 +116,7 @@ func (m *Module) unusedFunc(c *card, kind tokenKind) func() bool {
 }
 
 // CloseAllSessions implements C_CloseAllSessions.
-func (m *Module) CloseAllSessions(slot uint) error {
+func (m *Module) CloseAllSessions(slot SlotID) error {
 	ref, err := m.slot(slot)
 	if err != nil {
 		return err
@@ -164,7 +164,7 @@ func (s *session) state() uint {
 }
 
 // SessionInfo implements C_GetSessionInfo.
-func (m *Module) SessionInfo(sess uint) (SessionInfo, error) {
+func (m *Module) SessionInfo(sess SessionHandle) (SessionInfo, error) {
 	s, err := m.session(sess)
 	if err != nil {
 		return SessionInfo{}, err
@@ -182,7 +182,7 @@ const ckfFindObjects = 0x00000040
 
 // SessionCancel implements C_SessionCancel: it ends the operations named
 // by flags (CKF_SIGN, CKF_VERIFY, CKF_DIGEST, CKF_FIND_OBJECTS).
-func (m *Module) SessionCancel(sess, flags uint) error {
+func (m *Module) SessionCancel(sess SessionHandle, flags uint) error {
 	s, err := m.session(sess)
 	if err != nil {
 		return err
@@ -213,7 +213,7 @@ func (s *session) end(flags uint) {
 // and the spec gives CKR_RANDOM_NO_RNG priority over
 // CKR_RANDOM_SEED_NOT_SUPPORTED (pkcs11-tool --test then reports "not
 // implemented" instead of an error).
-func (m *Module) SeedRandom(sess uint, seed []byte) error {
+func (m *Module) SeedRandom(sess SessionHandle, seed []byte) error {
 	if _, err := m.session(sess); err != nil {
 		return err
 	}
@@ -222,7 +222,7 @@ func (m *Module) SeedRandom(sess uint, seed []byte) error {
 
 // GenerateRandom implements C_GenerateRandom: the card has no random
 // generator, so it never succeeds (and needs no buffer).
-func (m *Module) GenerateRandom(sess uint) error {
+func (m *Module) GenerateRandom(sess SessionHandle) error {
 	if _, err := m.session(sess); err != nil {
 		return err
 	}

@@ -35,10 +35,10 @@ func TestSessions(t *testing.T) {
 	require.NoError(t, f.m.CloseSession(a1))
 	assert.Equal(t, "CKR_SESSION_HANDLE_INVALID", rv(f.m.CloseSession(a1)))
 	a3 := f.open1(auth, false)
-	assert.NotContains(t, []uint{a1, a2, s1}, a3, "handles are never reused")
+	assert.NotContains(t, []SessionHandle{a1, a2, s1}, a3, "handles are never reused")
 
 	require.NoError(t, f.m.CloseAllSessions(auth))
-	for _, s := range []uint{a2, a3} {
+	for _, s := range []SessionHandle{a2, a3} {
 		_, err := f.m.SessionInfo(s)
 		assert.Equal(t, "CKR_SESSION_HANDLE_INVALID", rv(err))
 	}
@@ -64,7 +64,7 @@ func TestCardSwap(t *testing.T) {
 	// The next look at the slots notices the swap: the old session is gone.
 	list, err := f.m.SlotList(true)
 	require.NoError(t, err)
-	assert.Equal(t, []uint{auth, auth + 1}, list, "same reader, same slot IDs")
+	assert.Equal(t, []SlotID{auth, auth + 1}, list, "same reader, same slot IDs")
 	_, err = f.m.SessionInfo(s)
 	assert.Equal(t, "CKR_SESSION_HANDLE_INVALID", rv(err))
 
@@ -103,7 +103,7 @@ func TestRemovalMidOperation(t *testing.T) {
 	f.card.SetFault(sim.Fault{Kind: sim.FaultRemove, OnINS: true, INS: 0x2A})
 	_, _, err := f.m.Sign(s, []byte("x"), OutBuf{Len: 256})
 	assert.Equal(t, "CKR_DEVICE_REMOVED", rv(err))
-	for _, id := range []uint{s, other} {
+	for _, id := range []SessionHandle{s, other} {
 		_, err = f.m.SessionInfo(id)
 		assert.Equal(t, "CKR_SESSION_HANDLE_INVALID", rv(err))
 	}
@@ -112,7 +112,7 @@ func TestRemovalMidOperation(t *testing.T) {
 	assert.Empty(t, list)
 	id, err := f.m.WaitForSlotEvent(true)
 	require.NoError(t, err)
-	assert.Contains(t, []uint{auth, sign}, id)
+	assert.Contains(t, []SlotID{auth, sign}, id)
 
 	// Put back: a new insertion, logged out.
 	f.card.SetFault(sim.Fault{})

@@ -244,7 +244,7 @@ func TestCloseSessionRaceDeterministic(t *testing.T) {
 	auth, _ := f.slots()
 	s := f.open1(auth, false)
 	f.login(s, sim.DefaultAuthPIN)
-	var other uint
+	var other SessionHandle
 	testHookClosing = func() {
 		testHookClosing = nil
 		other = f.open1(auth, false)
@@ -409,14 +409,14 @@ func TestIdleTokenInfoCostsNoAPDU(t *testing.T) {
 	clock := time.Now()
 	now = func() time.Time { return clock }
 	t.Cleanup(func() { now = time.Now })
-	for _, slot := range []uint{auth, sign} {
+	for _, slot := range []SlotID{auth, sign} {
 		_, err := f.m.TokenInfo(slot)
 		require.NoError(t, err)
 	}
 	before := f.card.Stats().APDUs
 	for i := 0; i < 100; i++ {
 		clock = clock.Add(time.Minute)
-		for _, slot := range []uint{auth, sign} {
+		for _, slot := range []SlotID{auth, sign} {
 			_, err := f.m.TokenInfo(slot)
 			require.NoError(t, err)
 		}

@@ -13,7 +13,7 @@ import (
 // to another reader.
 type reader struct {
 	name               string
-	authSlot, signSlot uint
+	authSlot, signSlot SlotID
 	attached           bool  // listed by the back end now
 	card               *card // current insertion, nil when empty
 }
@@ -155,13 +155,13 @@ func (m *Module) applyAndProbe(ctx cardos.Context, st []cardos.ReaderStatus) err
 // reader name, so the two calls of the size protocol agree unless a
 // reader really appeared in between (then the C layer's second call gets
 // CKR_BUFFER_TOO_SMALL, as the spec allows).
-func (m *Module) SlotList(tokenPresent bool) ([]uint, error) {
+func (m *Module) SlotList(tokenPresent bool) ([]SlotID, error) {
 	if err := m.refresh(); err != nil {
 		return nil, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	list := []uint{}
+	list := []SlotID{}
 	for _, r := range m.order {
 		if !r.attached {
 			continue
@@ -188,8 +188,8 @@ func (m *Module) showsLocked(ref slotRef) bool {
 
 // shownLocked returns the slot IDs of r the configuration shows (tokens =
 // auth,sign), in order.
-func (m *Module) shownLocked(r *reader) []uint {
-	ids := make([]uint, 0, 2)
+func (m *Module) shownLocked(r *reader) []SlotID {
+	ids := make([]SlotID, 0, 2)
 	if m.cfg.AuthToken {
 		ids = append(ids, r.authSlot)
 	}
@@ -211,7 +211,7 @@ func (r *reader) hasToken() bool {
 }
 
 // slot returns the reader and kind of a slot ID.
-func (m *Module) slot(id uint) (slotRef, error) {
+func (m *Module) slot(id SlotID) (slotRef, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if !m.initialized {
@@ -226,7 +226,7 @@ func (m *Module) slot(id uint) (slotRef, error) {
 
 // SlotInfo implements C_GetSlotInfo. A reader that was unplugged keeps
 // its slot IDs and reports no token.
-func (m *Module) SlotInfo(slot uint) (SlotInfo, error) {
+func (m *Module) SlotInfo(slot SlotID) (SlotInfo, error) {
 	if err := m.refresh(); err != nil {
 		return SlotInfo{}, err
 	}
@@ -249,7 +249,7 @@ func (m *Module) SlotInfo(slot uint) (SlotInfo, error) {
 }
 
 // tokenCard returns the JPKI card in a slot, refreshing first.
-func (m *Module) tokenCard(slot uint) (slotRef, *card, error) {
+func (m *Module) tokenCard(slot SlotID) (slotRef, *card, error) {
 	if err := m.refresh(); err != nil {
 		return slotRef{}, nil, err
 	}
@@ -269,7 +269,7 @@ func (m *Module) tokenCard(slot uint) (slotRef, *card, error) {
 // looks at the readers once and returns CKR_NO_EVENT when nothing
 // changed. Otherwise it blocks until a reader or card changes, or until
 // Finalize (then CKR_CRYPTOKI_NOT_INITIALIZED).
-func (m *Module) WaitForSlotEvent(dontBlock bool) (uint, error) {
+func (m *Module) WaitForSlotEvent(dontBlock bool) (SlotID, error) {
 	for {
 		m.mu.Lock()
 		if !m.initialized {

@@ -78,7 +78,7 @@ func TestReaderHotplugAndEvents(t *testing.T) {
 	require.Equal(t, "CKR_NO_EVENT", rv(err))
 
 	// Card inserted while a caller blocks in WaitForSlotEvent.
-	got := make(chan uint)
+	got := make(chan SlotID)
 	go func() {
 		id, err := f.m.WaitForSlotEvent(false)
 		assert.NoError(t, err)
@@ -147,7 +147,7 @@ func TestTokenInfo(t *testing.T) {
 	auth, sign := f.slots()
 	sum := sumHex(f.card.Certificates().AuthCert[:256]) // its first READ BINARY
 	for _, tt := range []struct {
-		slot           uint
+		slot           SlotID
 		label          string
 		minPIN, maxPIN uint
 	}{{auth, "My Number Card (Auth)", 4, 4}, {sign, "My Number Card (Sign)", 6, 16}} {

@@ -16,7 +16,7 @@ func TestNoSecurityOfficer(t *testing.T) {
 	const soFlags = ck.CKF_SO_PIN_COUNT_LOW | ck.CKF_SO_PIN_FINAL_TRY | ck.CKF_SO_PIN_LOCKED | ck.CKF_SO_PIN_TO_BE_CHANGED
 	f := newFixture(t)
 	auth, sign := f.slots()
-	for _, slot := range []uint{auth, sign} {
+	for _, slot := range []SlotID{auth, sign} {
 		s := f.open1(slot, true)
 		verifies := f.card.Stats().Verifies
 		assert.Equal(t, "CKR_USER_TYPE_INVALID", rv(f.m.Login(s, ck.CKU_SO, []byte("12345678"))))

@@ -26,7 +26,7 @@ const (
 // card's authentication certificate (its version, serial number and
 // issuer: one READ BINARY), the same on both tokens of a card and
 // different between cards.
-func (m *Module) TokenInfo(slot uint) (TokenInfo, error) {
+func (m *Module) TokenInfo(slot SlotID) (TokenInfo, error) {
 	ref, c, err := m.tokenCard(slot)
 	if err != nil {
 		return TokenInfo{}, err
@@ -98,15 +98,15 @@ func (m *Module) cardGone(c *card, err error) error {
 }
 
 // MechanismList implements C_GetMechanismList.
-func (m *Module) MechanismList(slot uint) ([]uint, error) {
+func (m *Module) MechanismList(slot SlotID) ([]MechanismType, error) {
 	if _, _, err := m.tokenCard(slot); err != nil {
 		return nil, err
 	}
-	return append([]uint(nil), mechanisms...), nil
+	return append([]MechanismType(nil), mechanisms...), nil
 }
 
 // MechanismInfo implements C_GetMechanismInfo.
-func (m *Module) MechanismInfo(slot, mech uint) (MechanismInfo, error) {
+func (m *Module) MechanismInfo(slot SlotID, mech MechanismType) (MechanismInfo, error) {
 	if _, _, err := m.tokenCard(slot); err != nil {
 		return MechanismInfo{}, err
 	}
@@ -116,11 +116,11 @@ func (m *Module) MechanismInfo(slot, mech uint) (MechanismInfo, error) {
 	if _, ok := signMechs[mech]; ok {
 		return MechanismInfo{MinKeySize: 2048, MaxKeySize: 2048, Flags: ck.CKF_HW | ck.CKF_SIGN | ck.CKF_VERIFY}, nil
 	}
-	return MechanismInfo{}, fmt.Errorf("%s: %w", ck.MechName(mech), ck.Error(ck.CKR_MECHANISM_INVALID))
+	return MechanismInfo{}, fmt.Errorf("%s: %w", ck.MechName(uint(mech)), ck.Error(ck.CKR_MECHANISM_INVALID))
 }
 
 // InitToken implements C_InitToken: the card cannot be initialised.
-func (m *Module) InitToken(slot uint, soPIN, label []byte) error {
+func (m *Module) InitToken(slot SlotID, soPIN, label []byte) error {
 	if _, err := m.slot(slot); err != nil {
 		return err
 	}

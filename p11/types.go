@@ -1,5 +1,19 @@
 package p11
 
+// SlotID is a slot's ID (CK_SLOT_ID). Each reader has two, fixed for
+// its name for the module's lifetime.
+type SlotID uint
+
+// SessionHandle is a session's handle (CK_SESSION_HANDLE).
+type SessionHandle uint
+
+// ObjectHandle is an object's handle (CK_OBJECT_HANDLE); it names the
+// card insertion and the object (see handleOf).
+type ObjectHandle uint
+
+// MechanismType is a mechanism type (CK_MECHANISM_TYPE, ck.CKM_*).
+type MechanismType uint
+
 // Version is a CK_VERSION.
 type Version struct{ Major, Minor byte }
 
@@ -33,7 +47,10 @@ type TokenInfo struct {
 type MechanismInfo struct{ MinKeySize, MaxKeySize, Flags uint }
 
 // SessionInfo is CK_SESSION_INFO.
-type SessionInfo struct{ SlotID, State, Flags, DeviceError uint }
+type SessionInfo struct {
+	SlotID                    SlotID
+	State, Flags, DeviceError uint
+}
 
 // InitArgs describes the CK_C_INITIALIZE_ARGS the application passed.
 type InitArgs struct {
@@ -70,7 +87,7 @@ type AttrRequest struct {
 
 // Mechanism is a CK_MECHANISM. Param is nil when pParameter was NULL.
 type Mechanism struct {
-	Type  uint
+	Type  MechanismType
 	Param []byte
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
+	"github.com/myna-pkcs11/myna-pkcs11/p11"
 	"github.com/myna-pkcs11/myna-pkcs11/test/bench/scenario"
 )
 
@@ -84,6 +85,6 @@ func wrongLoginLogout(t *testing.T, c *sim.Card) {
 	require.NoError(t, mod.SignInit(s, scenario.CKM_SHA256_RSA_PKCS, keys[0]))
 	_, err = mod.Sign(s, []byte("applets"))
 	require.NoError(t, err)
-	require.NoError(t, mod.Module().Logout(s))
-	require.NoError(t, mod.Module().CloseAllSessions(slots[0]))
+	require.NoError(t, mod.Module().Logout(p11.SessionHandle(s)))
+	require.NoError(t, mod.Module().CloseAllSessions(p11.SlotID(slots[0])))
 }

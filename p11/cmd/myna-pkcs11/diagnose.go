@@ -120,7 +120,7 @@ func diagnose(base cardos.Context, backendName string, o diagOptions, askPIN fun
 // tokens lists the slots, their tokens and objects, and signs once when
 // askPIN is set.
 func (p *probe) tokens(m *p11.Module, askPIN func() ([]byte, error)) {
-	var slots []uint
+	var slots []p11.SlotID
 	p.step("C_GetSlotList", func() (string, error) {
 		var err error
 		slots, err = m.SlotList(true)
@@ -130,7 +130,7 @@ func (p *probe) tokens(m *p11.Module, askPIN func() ([]byte, error)) {
 		p.rep.Conclusions = append(p.rep.Conclusions, "the module shows no token: see the readers and APDUs above")
 	}
 	for _, slot := range slots {
-		tr := diag.TokenReport{Slot: slot}
+		tr := diag.TokenReport{Slot: uint(slot)}
 		p.step(fmt.Sprintf("C_GetSlotInfo(%d)", slot), func() (string, error) {
 			si, err := m.SlotInfo(slot)
 			tr.Reader = strings.TrimRight(si.Description, " ")
@@ -149,7 +149,7 @@ func (p *probe) tokens(m *p11.Module, askPIN func() ([]byte, error)) {
 		if ti.Flags&ck.CKF_USER_PIN_LOCKED != 0 {
 			p.rep.Conclusions = append(p.rep.Conclusions, fmt.Sprintf("token %q: the PIN is locked (unlock at the municipal office)", tr.Label))
 		}
-		var sess uint
+		var sess p11.SessionHandle
 		if p.step(fmt.Sprintf("C_OpenSession(%d)", slot), func() (string, error) {
 			var err error
 			sess, err = m.OpenSession(slot, ck.CKF_SERIAL_SESSION)
@@ -171,8 +171,8 @@ func (p *probe) tokens(m *p11.Module, askPIN func() ([]byte, error)) {
 // objects lists the objects visible without login and reads the value of
 // each certificate (the public ones: the sign certificate is not visible
 // before login).
-func (p *probe) objects(m *p11.Module, slot, sess uint) []string {
-	var objs []uint
+func (p *probe) objects(m *p11.Module, slot p11.SlotID, sess p11.SessionHandle) []string {
+	var objs []p11.ObjectHandle
 	p.step(fmt.Sprintf("C_FindObjects(%d)", slot), func() (string, error) {
 		if err := m.FindObjectsInit(sess, nil); err != nil {
 			return "", err
@@ -209,7 +209,7 @@ func (p *probe) objects(m *p11.Module, slot, sess uint) []string {
 // signOnce logs in with the PIN asked, makes one SHA-256 signature with
 // the auth key and logs out. The PIN is cleared after use and never
 // recorded.
-func (p *probe) signOnce(m *p11.Module, sess uint, askPIN func() ([]byte, error)) {
+func (p *probe) signOnce(m *p11.Module, sess p11.SessionHandle, askPIN func() ([]byte, error)) {
 	pin, err := askPIN()
 	if err != nil {
 		p.rep.Conclusions = append(p.rep.Conclusions, "no PIN given: the test signature was skipped")

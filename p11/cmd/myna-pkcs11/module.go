@@ -27,8 +27,8 @@ func (sharedContext) Close() error { return nil }
 // token is an open session of the module on one token of one reader.
 type token struct {
 	m    *p11.Module
-	slot uint
-	sess uint
+	slot p11.SlotID
+	sess p11.SessionHandle
 }
 
 // openToken initialises a module over ctx and opens a session on the
