@@ -556,3 +556,39 @@ server_saw_card_cert() {
   subject=$(sed -n '/^Client certificate/,$p' "$page" | sed -n 's/^ *\(Subject:.*\)/\1/p' | sed -n 1p)
   info "server page: ${proto:-no protocol line}; Peer signature type: $sigtype; client $subject"
 }
+
+# --- README recipes and OpenSSL 3 configurations ------------------------------------
+
+# readme_recipe NAME OUT WANT: writes the fenced block that follows the line
+# "<!-- NAME recipe -->" in README.md to OUT (without the fences); FAIL and
+# finish when there is none or it lacks the fixed string WANT. The suites run
+# it verbatim (bash -e OUT) so README shows what is tested.
+readme_recipe() {
+  sed -n "/<!-- $1 recipe -->/,/^\`\`\`\$/p" "$ROOT/README.md" | sed '1,2d;$d' >"$2"
+  if [ ! -s "$2" ] || ! grep -qF -- "$3" "$2"; then
+    fail "README.md has the $1 recipe (a fenced block after <!-- $1 recipe -->, with '$3')" "$(cat "$2")"; finish
+  fi
+  info "README $1 recipe: $(tr '\n' ' ' <"$2" | sed 's/  */ /g')"
+}
+
+# PKCS11_PROVIDER_SO is pkcs11-provider's OpenSSL 3 module (test/install-deps.sh
+# installs it from bookworm-backports).
+PKCS11_PROVIDER_SO=/usr/lib/x86_64-linux-gnu/ossl-modules/pkcs11.so
+
+# need_provider: FAIL and finish when pkcs11-provider is not installed.
+need_provider() {
+  [ -f "$PKCS11_PROVIDER_SO" ] && return 0
+  fail "pkcs11-provider is installed ($PKCS11_PROVIDER_SO)" "run test/install-deps.sh (it fetches it from bookworm-backports)"; finish
+}
+
+# provider_conf FILE MODULE [EXTRA]: writes an OpenSSL config loading the
+# default provider and pkcs11-provider on MODULE; EXTRA (text) is appended to
+# the file (for example an [ssl_sect] section and its references).
+provider_conf() {
+  {
+    printf 'openssl_conf = openssl_init\n[openssl_init]\nproviders = provider_sect\n'
+    printf '[provider_sect]\ndefault = default_sect\npkcs11 = pkcs11_sect\n[default_sect]\nactivate = 1\n'
+    printf '[pkcs11_sect]\nmodule = %s\npkcs11-module-path = %s\nactivate = 1\n' "$PKCS11_PROVIDER_SO" "$2"
+    [ -z "${3:-}" ] || printf '%s\n' "$3"
+  } >"$1"
+}
