@@ -77,11 +77,11 @@ verify_refused "the S/MIME e-mail is refused with the auth CA as the trust ancho
 sed 's/Signed with the card/Signed with the cart/' "$W/mail.eml" >"$W/mail-tampered.eml"
 verify_refused "the S/MIME e-mail with one changed byte in its body is refused" "$BAD_SIG" "$W/mail-tampered.eml" SMIME "$W/sign-ca.pem"
 
-# sign_set SIGNER: the detached and attached signatures of data.txt made by
-# SIGNER (files $W/SIGNER-detached.p7s / -attached.p7s, FORM in $FORM) are
-# verified, and refused with the auth CA and with tampered content.
+# sign_set SIGNER FORM: the detached and attached signatures of data.txt made
+# by SIGNER (files $W/SIGNER-detached.p7s / -attached.p7s in FORM, DER or PEM)
+# are verified, and refused with the auth CA and with tampered content.
 sign_set() {
-  local s=$1
+  local s=$1 FORM=$2
   verify_ok "$s, detached: openssl cms -verify with the sign CA" "$W/$s-detached.p7s" "$FORM" "$W/data.txt"
   verify_ok "$s, attached: openssl cms -verify with the sign CA" "$W/$s-attached.p7s" "$FORM"
   if cmp -s "$T/v.out" "$W/data.txt"; then pass "$s, attached: the embedded content is data.txt"
@@ -95,21 +95,21 @@ ENGINE=(env OPENSSL_CONF="$W/engine.cnf" openssl cms -sign -engine pkcs11 -keyfo
   -inkey "$SIGN_KEY_URI" -passin "file:$W/sign-pin.txt" -signer "$SIGN_CERT" -in "$W/data.txt" -binary -outform DER)
 check "openssl cms -sign (libp11 engine), detached DER" "${ENGINE[@]}" -out "$W/engine-detached.p7s"
 check "openssl cms -sign (libp11 engine), attached DER (-nodetach)" "${ENGINE[@]}" -nodetach -out "$W/engine-attached.p7s"
-FORM=DER sign_set engine
+sign_set engine DER
 
 # --- openssl cms through pkcs11-provider ------------------------------------------------
 PROVIDER=(env OPENSSL_CONF="$T/provider.cnf" openssl cms -sign
   -inkey "$SIGN_KEY_URI" -passin "file:$W/sign-pin.txt" -signer "$SIGN_CERT" -in "$W/data.txt" -binary -outform DER)
 check "openssl cms -sign (pkcs11-provider, pkcs11: URI), detached DER" "${PROVIDER[@]}" -out "$W/provider-detached.p7s"
 check "openssl cms -sign (pkcs11-provider), attached DER (-nodetach)" "${PROVIDER[@]}" -nodetach -out "$W/provider-attached.p7s"
-FORM=DER sign_set provider
+sign_set provider DER
 
 # --- GnuTLS certtool ---------------------------------------------------------------------
 CERTTOOL=(env GNUTLS_PIN="$SIGN_PIN" certtool --provider "$MOD" --load-privkey "$SIGN_KEY_URI"
   --load-certificate "$SIGN_CERT" --infile "$W/data.txt")
 check "certtool --p7-detached-sign (GnuTLS), PEM" "${CERTTOOL[@]}" --p7-detached-sign --outfile "$W/certtool-detached.p7s"
 check "certtool --p7-sign (GnuTLS, content embedded), PEM" "${CERTTOOL[@]}" --p7-sign --outfile "$W/certtool-attached.p7s"
-FORM=PEM sign_set certtool
+sign_set certtool PEM
 
 # The three detached signatures are PKCS#1 v1.5 with SHA-256 by the same key.
 run_to "$T/print.log" openssl cms -cmsout -print -in "$W/provider-detached.p7s" -inform DER
