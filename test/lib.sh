@@ -581,14 +581,16 @@ need_provider() {
   fail "pkcs11-provider is installed ($PKCS11_PROVIDER_SO)" "run test/install-deps.sh (it fetches it from bookworm-backports)"; finish
 }
 
-# provider_conf FILE MODULE [EXTRA]: writes an OpenSSL config loading the
-# default provider and pkcs11-provider on MODULE; EXTRA (text) is appended to
-# the file (for example an [ssl_sect] section and its references).
+# provider_conf FILE MODULE [INIT [SECTIONS]]: writes an OpenSSL config
+# loading the default provider and pkcs11-provider on MODULE. INIT (text) is
+# added to [openssl_init] (for example "ssl_conf = ssl_sect"), SECTIONS (text)
+# at the end (the sections INIT names).
 provider_conf() {
   {
     printf 'openssl_conf = openssl_init\n[openssl_init]\nproviders = provider_sect\n'
+    [ -z "${3:-}" ] || printf '%s\n' "$3"
     printf '[provider_sect]\ndefault = default_sect\npkcs11 = pkcs11_sect\n[default_sect]\nactivate = 1\n'
     printf '[pkcs11_sect]\nmodule = %s\npkcs11-module-path = %s\nactivate = 1\n' "$PKCS11_PROVIDER_SO" "$2"
-    [ -z "${3:-}" ] || printf '%s\n' "$3"
+    [ -z "${4:-}" ] || printf '%s\n' "$4"
   } >"$1"
 }
