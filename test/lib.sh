@@ -594,3 +594,33 @@ provider_conf() {
     [ -z "${4:-}" ] || printf '%s\n' "$4"
   } >"$1"
 }
+
+# --- a private sshd -------------------------------------------------------------------
+
+# start_sshd AUTHORIZED_KEYS [EXTRA]: starts /usr/sbin/sshd -D on 127.0.0.1 on a
+# free port with a fresh host key in $T, public-key login only against the
+# file AUTHORIZED_KEYS; EXTRA (text) is added to its sshd_config. Log:
+# $T/sshd.log (LogLevel VERBOSE: "Accepted publickey ... FINGERPRINT"). Sets
+# SSHD_PORT, SSHD_PID, SSHD_HOSTKEY (the host key's file); FAIL and finish
+# when it will not start. It is stopped by PID on exit.
+start_sshd() {
+  mkdir -p /run/sshd 2>/dev/null # privilege-separation directory sshd insists on (when root)
+  SSHD_HOSTKEY="$T/hostkey"
+  [ -f "$SSHD_HOSTKEY" ] || ssh-keygen -q -t ed25519 -N '' -f "$SSHD_HOSTKEY"
+  SSHD_PORT=$(free_port)
+  {
+    printf 'ListenAddress 127.0.0.1\nPort %s\nHostKey %s\nPidFile %s\n' "$SSHD_PORT" "$SSHD_HOSTKEY" "$T/sshd.pid"
+    printf 'AuthorizedKeysFile %s\nStrictModes no\nUsePAM no\nPubkeyAuthentication yes\n' "$1"
+    printf 'PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nLogLevel VERBOSE\n'
+    [ -z "${2:-}" ] || printf '%s\n' "$2"
+  } >"$T/sshd_config"
+  if ! run_to "$T/sshd-t.log" /usr/sbin/sshd -t -f "$T/sshd_config"; then
+    fail "sshd accepts the test configuration" "$(cat "$T/sshd-t.log")"; finish
+  fi
+  start_bg sshd /usr/sbin/sshd -D -e -f "$T/sshd_config"
+  SSHD_PID=$BG_PID
+  if ! wait_port "$SSHD_PORT" "$SSHD_PID"; then
+    fail "start sshd on 127.0.0.1:$SSHD_PORT" "$(tail "$T/sshd.log")"; finish
+  fi
+  pass "sshd listens on 127.0.0.1:$SSHD_PORT (PID $SSHD_PID)"
+}
