@@ -20,11 +20,7 @@ NSSDB="$HOME/.pki/nssdb"
 check "myna-pkcs11 register on a fresh home" "$COMPANION" register --module "$MOD" || finish
 
 # The recipe: the fenced block after the marker line in README.md.
-sed -n '/<!-- pdfsig recipe -->/,/^```$/p' "$ROOT/README.md" | sed '1,2d;$d' >"$T/recipe.sh"
-if [ ! -s "$T/recipe.sh" ] || ! grep -q 'pdfsig -add-signature' "$T/recipe.sh"; then
-  fail "README.md has the pdfsig recipe after <!-- pdfsig recipe -->" "$(cat "$T/recipe.sh")"; finish
-fi
-info "recipe: $(tr '\n' ' ' <"$T/recipe.sh")"
+readme_recipe pdfsig "$T/recipe.sh" 'pdfsig -add-signature'
 
 # A one-page PDF with a known word in its content stream.
 mkpdf() {
