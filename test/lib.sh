@@ -556,3 +556,71 @@ server_saw_card_cert() {
   subject=$(sed -n '/^Client certificate/,$p' "$page" | sed -n 's/^ *\(Subject:.*\)/\1/p' | sed -n 1p)
   info "server page: ${proto:-no protocol line}; Peer signature type: $sigtype; client $subject"
 }
+
+# --- README recipes and OpenSSL 3 configurations ------------------------------------
+
+# readme_recipe NAME OUT WANT: writes the fenced block that follows the line
+# "<!-- NAME recipe -->" in README.md to OUT (without the fences); FAIL and
+# finish when there is none or it lacks the fixed string WANT. The suites run
+# it verbatim (bash -e OUT) so README shows what is tested.
+readme_recipe() {
+  sed -n "/<!-- $1 recipe -->/,/^\`\`\`\$/p" "$ROOT/README.md" | sed '1,2d;$d' >"$2"
+  if [ ! -s "$2" ] || ! grep -qF -- "$3" "$2"; then
+    fail "README.md has the $1 recipe (a fenced block after <!-- $1 recipe -->, with '$3')" "$(cat "$2")"; finish
+  fi
+  info "README $1 recipe: $(tr '\n' ' ' <"$2" | sed 's/  */ /g')"
+}
+
+# PKCS11_PROVIDER_SO is pkcs11-provider's OpenSSL 3 module (test/install-deps.sh
+# installs it from bookworm-backports).
+PKCS11_PROVIDER_SO=/usr/lib/x86_64-linux-gnu/ossl-modules/pkcs11.so
+
+# need_provider: FAIL and finish when pkcs11-provider is not installed.
+need_provider() {
+  [ -f "$PKCS11_PROVIDER_SO" ] && return 0
+  fail "pkcs11-provider is installed ($PKCS11_PROVIDER_SO)" "run test/install-deps.sh (it fetches it from bookworm-backports)"; finish
+}
+
+# provider_conf FILE MODULE [INIT [SECTIONS]]: writes an OpenSSL config
+# loading the default provider and pkcs11-provider on MODULE. INIT (text) is
+# added to [openssl_init] (for example "ssl_conf = ssl_sect"), SECTIONS (text)
+# at the end (the sections INIT names).
+provider_conf() {
+  {
+    printf 'openssl_conf = openssl_init\n[openssl_init]\nproviders = provider_sect\n'
+    [ -z "${3:-}" ] || printf '%s\n' "$3"
+    printf '[provider_sect]\ndefault = default_sect\npkcs11 = pkcs11_sect\n[default_sect]\nactivate = 1\n'
+    printf '[pkcs11_sect]\nmodule = %s\npkcs11-module-path = %s\nactivate = 1\n' "$PKCS11_PROVIDER_SO" "$2"
+    [ -z "${4:-}" ] || printf '%s\n' "$4"
+  } >"$1"
+}
+
+# --- a private sshd -------------------------------------------------------------------
+
+# start_sshd AUTHORIZED_KEYS [EXTRA]: starts /usr/sbin/sshd -D on 127.0.0.1 on a
+# free port with a fresh host key in $T, public-key login only against the
+# file AUTHORIZED_KEYS; EXTRA (text) is added to its sshd_config. Log:
+# $T/sshd.log (LogLevel VERBOSE: "Accepted publickey ... FINGERPRINT"). Sets
+# SSHD_PORT, SSHD_PID, SSHD_HOSTKEY (the host key's file); FAIL and finish
+# when it will not start. It is stopped by PID on exit.
+start_sshd() {
+  mkdir -p /run/sshd 2>/dev/null # privilege-separation directory sshd insists on (when root)
+  SSHD_HOSTKEY="$T/hostkey"
+  [ -f "$SSHD_HOSTKEY" ] || ssh-keygen -q -t ed25519 -N '' -f "$SSHD_HOSTKEY"
+  SSHD_PORT=$(free_port)
+  {
+    printf 'ListenAddress 127.0.0.1\nPort %s\nHostKey %s\nPidFile %s\n' "$SSHD_PORT" "$SSHD_HOSTKEY" "$T/sshd.pid"
+    printf 'AuthorizedKeysFile %s\nStrictModes no\nUsePAM no\nPubkeyAuthentication yes\n' "$1"
+    printf 'PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nLogLevel VERBOSE\n'
+    [ -z "${2:-}" ] || printf '%s\n' "$2"
+  } >"$T/sshd_config"
+  if ! run_to "$T/sshd-t.log" /usr/sbin/sshd -t -f "$T/sshd_config"; then
+    fail "sshd accepts the test configuration" "$(cat "$T/sshd-t.log")"; finish
+  fi
+  start_bg sshd /usr/sbin/sshd -D -e -f "$T/sshd_config"
+  SSHD_PID=$BG_PID
+  if ! wait_port "$SSHD_PORT" "$SSHD_PID"; then
+    fail "start sshd on 127.0.0.1:$SSHD_PORT" "$(tail "$T/sshd.log")"; finish
+  fi
+  pass "sshd listens on 127.0.0.1:$SSHD_PORT (PID $SSHD_PID)"
+}

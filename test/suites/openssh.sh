@@ -32,32 +32,8 @@ else
 fi
 
 # --- a private sshd ----------------------------------------------------------------
-mkdir -p /run/sshd 2>/dev/null # privilege-separation directory sshd insists on (when root)
-ssh-keygen -q -t ed25519 -N '' -f "$T/hostkey"
-PORT=$(free_port)
-cat >"$T/sshd_config" <<EOF
-ListenAddress 127.0.0.1
-Port $PORT
-HostKey $T/hostkey
-PidFile $T/sshd.pid
-AuthorizedKeysFile $T/authorized_keys
-StrictModes no
-UsePAM no
-PubkeyAuthentication yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PermitRootLogin prohibit-password
-LogLevel VERBOSE
-EOF
-if ! run_to "$T/sshd-t.log" /usr/sbin/sshd -t -f "$T/sshd_config"; then
-  fail "sshd accepts the test configuration" "$(cat "$T/sshd-t.log")"; finish
-fi
-start_bg sshd /usr/sbin/sshd -D -e -f "$T/sshd_config"
-SSHD_PID=$BG_PID
-if ! wait_port "$PORT" "$SSHD_PID"; then
-  fail "start sshd on 127.0.0.1:$PORT" "$(tail "$T/sshd.log")"; finish
-fi
-pass "sshd listens on 127.0.0.1:$PORT (PID $SSHD_PID)"
+start_sshd "$T/authorized_keys"
+PORT=$SSHD_PORT
 
 printf '#!/bin/sh\necho %s\n' "$AUTH_PIN" >"$T/askpass"
 chmod 700 "$T/askpass"

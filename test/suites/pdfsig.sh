@@ -20,11 +20,7 @@ NSSDB="$HOME/.pki/nssdb"
 check "myna-pkcs11 register on a fresh home" "$COMPANION" register --module "$MOD" || finish
 
 # The recipe: the fenced block after the marker line in README.md.
-sed -n '/<!-- pdfsig recipe -->/,/^```$/p' "$ROOT/README.md" | sed '1,2d;$d' >"$T/recipe.sh"
-if [ ! -s "$T/recipe.sh" ] || ! grep -q 'pdfsig -add-signature' "$T/recipe.sh"; then
-  fail "README.md has the pdfsig recipe after <!-- pdfsig recipe -->" "$(cat "$T/recipe.sh")"; finish
-fi
-info "recipe: $(tr '\n' ' ' <"$T/recipe.sh")"
+readme_recipe pdfsig "$T/recipe.sh" 'pdfsig -add-signature'
 
 # A one-page PDF with a known word in its content stream.
 mkpdf() {
@@ -72,6 +68,15 @@ check "trust the card's sign CA in the database (certutil -t ,C,)" \
 run_to "$T/verify.log" pdfsig "$T/work/signed.pdf"
 expect_in "pdfsig signed.pdf: still valid" "$T/verify.log" 'Signature Validation: Signature is Valid\.'
 expect_in "pdfsig signed.pdf: the certificate is trusted with the sign CA" "$T/verify.log" 'Certificate Validation: Certificate is Trusted\.'
+# The signature format: pdfsig (poppler 22.02) writes a PKCS#7 detached
+# signature (/SubFilter /adbe.pkcs7.detached), not ETSI.CAdES.detached (PAdES).
+subfilter=$(grep -a -o '/SubFilter */[A-Za-z0-9.]*' "$T/work/signed.pdf" | sed 's|^/SubFilter */||')
+if [ "$subfilter" = adbe.pkcs7.detached ]; then
+  pass "signed.pdf has /SubFilter /adbe.pkcs7.detached (PKCS#7 detached, not ETSI.CAdES.detached)"
+else
+  fail "signed.pdf has /SubFilter /adbe.pkcs7.detached" "found: '${subfilter:-none}'"
+fi
+expect_in "pdfsig signed.pdf reports Signature Type: adbe.pkcs7.detached" "$T/verify.log" 'Signature Type: adbe\.pkcs7\.detached$'
 SIGN_FP=$(openssl x509 -in "$SIGN_CA" -noout -subject 2>/dev/null)
 info "sign CA: $SIGN_FP"
 
