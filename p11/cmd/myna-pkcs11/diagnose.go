@@ -26,6 +26,7 @@ type diagOptions struct {
 	includePublic bool
 	sign          bool
 	pinStdin      bool
+	json          bool // the report on standard output instead of the summary
 }
 
 // runDiagnose runs the standard probe on the card back end, writes the
@@ -56,6 +57,10 @@ func runDiagnose(o diagOptions, stdin *os.File, stdout, stderr io.Writer) int {
 	if err := rep.WriteFile(out); err != nil {
 		fmt.Fprintf(stderr, "myna-pkcs11: write the report: %v\n", err)
 		return 1
+	}
+	if o.json {
+		writeJSON(stdout, rep)
+		return 0
 	}
 	rep.Summary(stdout)
 	fmt.Fprintf(stdout, "\nReport written to %s. It holds no PIN and nothing of your signature certificate;\nattach it to your bug report.\n", out)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/hex"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -147,4 +148,20 @@ func TestDiagnoseReportIsPrivate(t *testing.T) {
 		}
 	}
 	t.Logf("report of %d bytes checked against %d secret forms", len(report), len(secrets))
+}
+
+// With --json the report goes to standard output as well (for scripts),
+// the same JSON as the file, and no summary.
+func TestDiagnoseJSON(t *testing.T) {
+	freshCard(t, sim.Profile{})
+	out := filepath.Join(t.TempDir(), "report.json")
+	stdout, stderr, rc := runCmd(t, "", "diagnose", "--json", "--out", out)
+	require.Equal(t, 0, rc, stderr)
+	file, err := os.ReadFile(out)
+	require.NoError(t, err)
+	var fromStdout, fromFile map[string]any
+	require.NoError(t, json.Unmarshal([]byte(stdout), &fromStdout), "stdout is the JSON report: %q", stdout)
+	require.NoError(t, json.Unmarshal(file, &fromFile))
+	assert.Equal(t, fromFile, fromStdout)
+	assert.NotContains(t, stdout, "Report written to")
 }

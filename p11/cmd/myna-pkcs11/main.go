@@ -198,7 +198,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		if *pinStdin && !*sign {
 			return bad("--pin-stdin only goes with --sign in diagnose")
 		}
-		return runDiagnose(diagOptions{reader: *reader, out: *out, includePublic: *public, sign: *sign, pinStdin: *pinStdin}, stdin, stdout, stderr)
+		return runDiagnose(diagOptions{reader: *reader, out: *out, includePublic: *public, sign: *sign, pinStdin: *pinStdin, json: *jsonOut}, stdin, stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return 0
