@@ -5,7 +5,7 @@
 //	myna-pkcs11 change-pin auth|sign [--json] [--reader NAME] [--pin-stdin] [--yes] [--force-last-try]
 //	myna-pkcs11 register|unregister [--dry-run] [--module PATH]
 //	myna-pkcs11 register --policy [--module PATH]
-//	myna-pkcs11 diagnose [--out FILE] [--include-public] [--sign [--pin-stdin]] [--reader NAME]
+//	myna-pkcs11 diagnose [--out FILE] [--include-public] [--sign [--pin-stdin]] [--json] [--reader NAME]
 //
 // status shows each reader and card, the tries left of both PINs (read
 // without spending one), the certificates' subjects, validity and renewal
@@ -50,7 +50,7 @@ Usage:
   myna-pkcs11 change-pin auth|sign [--pin-stdin] [--yes] [--force-last-try] [--json] [--reader NAME]
   myna-pkcs11 register|unregister [--dry-run] [--module PATH]
   myna-pkcs11 register --policy [--module PATH]
-  myna-pkcs11 diagnose [--out FILE] [--include-public] [--sign [--pin-stdin]] [--reader NAME]
+  myna-pkcs11 diagnose [--out FILE] [--include-public] [--sign [--pin-stdin]] [--json] [--reader NAME]
 
 status      readers, cards, tries left for each PIN (no try is spent), certificates,
             days until they expire and when renewal opens. The signature certificate
