@@ -38,6 +38,10 @@ func (s SW) SW2() byte { return byte(s) }
 // number of tries left.
 func (s SW) IsTriesLeft() bool { return s&0xFFF0 == 0x63C0 }
 
+// TriesLeftSW returns 63Cx for n tries left (0 to 15): a wrong PIN
+// with n tries left, or for n = 0 the PIN now locked.
+func TriesLeftSW(n int) SW { return SWNoTriesLeft | SW(n&0x0F) }
+
 // TriesLeft returns x of a 63Cx status word.
 func (s SW) TriesLeft() int { return int(s & 0x0F) }
 

@@ -79,3 +79,13 @@ func TestResponseErr(t *testing.T) {
 	assert.Equal(t, "SELECT: card answered 6A82 (file or application not found)", err.Error())
 	assert.Equal(t, "card answered 6F00 (no precise diagnosis)", (&Error{SW: SWNoPreciseDiagnosis}).Error())
 }
+
+func TestTriesLeftSW(t *testing.T) {
+	for n := 0; n <= 15; n++ {
+		sw := TriesLeftSW(n)
+		assert.True(t, sw.IsTriesLeft(), "%v", sw)
+		assert.Equal(t, n, sw.TriesLeft())
+	}
+	assert.Equal(t, SW(0x63C3), TriesLeftSW(3))
+	assert.Equal(t, SWNoTriesLeft, TriesLeftSW(0))
+}

@@ -163,7 +163,7 @@ func (c *Card) otherVerify(cmd apdu.Command) []byte {
 		if left == 0 {
 			return swBytes(c.st.Quirks.blockedQuerySW())
 		}
-		return swBytes(apdu.SWNoTriesLeft | apdu.SW(left))
+		return swBytes(apdu.TriesLeftSW(left))
 	}
 	c.stats.Verifies++
 	if left == 0 {
@@ -185,7 +185,7 @@ func (c *Card) otherVerify(cmd apdu.Command) []byte {
 			return true
 		}
 		s.Other.Tries[k.name] = tries - 1
-		result = apdu.SWNoTriesLeft | apdu.SW(tries-1)
+		result = apdu.TriesLeftSW(tries-1)
 		return true
 	})
 	if err != nil {

@@ -291,7 +291,7 @@ func (c *Card) verify(cmd apdu.Command) []byte {
 		if left == 0 {
 			return swBytes(c.st.Quirks.blockedQuerySW())
 		}
-		return swBytes(apdu.SWNoTriesLeft | apdu.SW(left))
+		return swBytes(apdu.TriesLeftSW(left))
 	}
 	c.stats.Verifies++
 	if left == 0 {
@@ -316,7 +316,7 @@ func (c *Card) verify(cmd apdu.Command) []byte {
 			return true
 		}
 		*tries--
-		result = apdu.SWNoTriesLeft | apdu.SW(*tries)
+		result = apdu.TriesLeftSW(*tries)
 		return true
 	})
 	if err != nil {
