@@ -185,7 +185,7 @@ func (c *Card) otherVerify(cmd apdu.Command) []byte {
 			return true
 		}
 		s.Other.Tries[k.name] = tries - 1
-		result = apdu.TriesLeftSW(tries-1)
+		result = apdu.TriesLeftSW(tries - 1)
 		return true
 	})
 	if err != nil {
