@@ -15,6 +15,11 @@ SUITE=pcsc-faults
 cd "$ROOT" || exit 1
 MOD=${MYNA_PKCS11_LIB:-$ROOT/build/libmyna-pkcs11.so}
 unset MYNA_PKCS11_SIM MYNA_PKCS11_SIM_CONTROL
+# PIN scope session: every VERIFY with a PIN the card sees is a login this
+# script made, so the VERIFY counts below are exact (the default scope
+# verifies the held PIN in each signature; its faults are in
+# test/faults/scenarios_test.go TestOperationScope).
+export MYNA_PKCS11_AUTH_PIN_SCOPE=session MYNA_PKCS11_SIGN_PIN_SCOPE=session
 FAULTS=0
 STATE="$LIB_TMP/card.json"
 "$SIM_BIN" --init --state "$STATE" >/dev/null 2>&1 || build_sim && "$SIM_BIN" --init --state "$STATE" >/dev/null 2>&1

@@ -352,7 +352,7 @@ func TestHostileCallsValgrind(t *testing.T) {
 	}
 	dbg := filepath.Join(tmp, "libmyna-pkcs11-debug.so")
 	if _, err := os.Stat(dbg); err != nil {
-		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath",
+		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-tags", "mynatest",
 			"-ldflags", "-extldflags=-Wl,--version-script="+filepath.Join(root, "c", "exports.map"), "-o", dbg, "./c")
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
