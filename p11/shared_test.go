@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/apdu"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 )
@@ -494,4 +495,43 @@ func TestAtExitLogsSessionScopeOut(t *testing.T) {
 		assert.Equal(t, "6982", f.pinLessSign("0017"), "the card is not left verified")
 		assert.Equal(t, 3, f.card.TriesLeft(1))
 	})
+}
+
+// Leaving the applet when the GP ISD cannot be selected: the text AP is
+// selected instead; when neither can be, the transaction ends with a
+// card reset. Either way the card is not left verified.
+func TestLeaveFallsBack(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		faults int    // how many SELECTs by DF name at the end are refused
+		applet string // what the card shows selected afterwards (stats)
+		resets bool
+	}{
+		{"ISD refused: the text AP", 1, "text", false},
+		{"ISD and text AP refused: a reset", 2, "", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t) // scope operation: every signature ends by leaving the applet
+			auth, _ := f.slots()
+			s := f.open1(auth, false)
+			f.login(s, sim.DefaultAuthPIN)
+			key := f.privKey(s)
+			require.NoError(t, f.m.SignInit(s, Mechanism{Type: ck.CKM_SHA256_RSA_PKCS}, key))
+			// SELECT AP, SELECT PIN EF, tries, VERIFY, SELECT key EF, SIGN: the
+			// seventh command is the SELECT of the ISD, the eighth the text AP's.
+			f.card.SetFault(sim.Fault{Kind: sim.FaultWrongSW, After: 6, SW: apdu.SWFileNotFound, Repeat: tc.faults > 1})
+			before := f.card.Stats()
+			sig, _, err := f.m.Sign(s, []byte("x"), OutBuf{Len: 256})
+			f.card.SetFault(sim.Fault{Kind: sim.FaultNone})
+			require.NoError(t, err, "the signature itself succeeded")
+			assert.Len(t, sig, 256)
+			after := f.card.Stats()
+			if tc.applet != "" {
+				assert.Equal(t, before.Selects[tc.applet]+1, after.Selects[tc.applet], "selected %s", tc.applet)
+			}
+			assert.Equal(t, tc.resets, after.Resets > before.Resets, "card reset")
+			assert.Equal(t, "6982", f.pinLessSign("0017"), "the card is not left verified")
+			assert.Equal(t, 3, f.card.TriesLeft(1))
+		})
+	}
 }
