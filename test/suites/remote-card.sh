@@ -46,19 +46,6 @@ Host server.example other.example
 Host server.example
   IdentityFile $T/tunnel-id
   IdentitiesOnly yes
-Host server.example other.example
-  HostName 127.0.0.1
-  Port $SSHD_PORT
-  User $USER_NAME
-  UserKnownHostsFile $T/known_hosts
-  StrictHostKeyChecking yes
-  PasswordAuthentication no
-  KbdInteractiveAuthentication no
-  IdentityAgent none
-  LogLevel ERROR
-Host server.example
-  IdentityFile $T/tunnel-id
-  IdentitiesOnly yes
 EOF
 
 # The recipes, with ssh given the test's config.
