@@ -158,16 +158,9 @@ func (c *Card) otherVerify(cmd apdu.Command) []byte {
 	if sw != apdu.SWOK {
 		return swBytes(sw)
 	}
-	left := c.st.otherTries(k)
-	if len(cmd.Data) == 0 { // retry query, JICSAP 6.4.9(5) (MYNA-CARD pin_retries)
-		if left == 0 {
-			return swBytes(c.st.Quirks.blockedQuerySW())
-		}
-		return swBytes(apdu.TriesLeftSW(left))
-	}
-	c.stats.Verifies++
-	if left == 0 {
-		return swBytes(apdu.SWRefDataBlocked)
+	// The retry query as JICSAP 6.4.9(5) (MYNA-CARD pin_retries).
+	if sw, done := c.verifyWithoutCompare(c.st.otherTries(k), cmd.Data); done {
+		return swBytes(sw)
 	}
 	var result apdu.SW
 	err := c.mutateLocked(func(s *state) bool {

@@ -278,6 +278,25 @@ func (c *Card) tries(key int) int {
 	return c.st.SignTries
 }
 
+// verifyWithoutCompare answers what a VERIFY answers before any PIN is
+// compared, for the JPKI PINs and the other applets' alike: the retry
+// query (no data: 63Cx, never spends a try; the blocked answer is a
+// quirk) and a PIN already blocked (6984). done is false when the PIN
+// must be compared; the VERIFY with data is counted either way.
+func (c *Card) verifyWithoutCompare(left int, data []byte) (sw apdu.SW, done bool) {
+	if len(data) == 0 {
+		if left == 0 {
+			return c.st.Quirks.blockedQuerySW(), true
+		}
+		return apdu.TriesLeftSW(left), true
+	}
+	c.stats.Verifies++
+	if left == 0 {
+		return apdu.SWRefDataBlocked, true
+	}
+	return 0, false
+}
+
 func (c *Card) verify(cmd apdu.Command) []byte {
 	if cmd.P1 != 0x00 {
 		return swBytes(apdu.SWIncorrectP1P2)
@@ -286,16 +305,8 @@ func (c *Card) verify(cmd apdu.Command) []byte {
 	if sw != apdu.SWOK {
 		return swBytes(sw)
 	}
-	left := c.tries(key)
-	if len(cmd.Data) == 0 { // retry query: never spends a try
-		if left == 0 {
-			return swBytes(c.st.Quirks.blockedQuerySW())
-		}
-		return swBytes(apdu.TriesLeftSW(left))
-	}
-	c.stats.Verifies++
-	if left == 0 {
-		return swBytes(apdu.SWRefDataBlocked)
+	if sw, done := c.verifyWithoutCompare(c.tries(key), cmd.Data); done {
+		return swBytes(sw)
 	}
 	var result apdu.SW
 	err := c.mutateLocked(func(s *state) bool {
