@@ -61,6 +61,17 @@ var digestInfoPrefix = map[crypto.Hash][]byte{
 	crypto.SHA512: {0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03, 0x05, 0x00, 0x04, 0x40},
 }
 
+// DigestInfo returns the DER DigestInfo of digest made with h, the input
+// the card pads and signs; nil for a hash the module does not sign with
+// (SHA-1, SHA-224, SHA-256, SHA-384 and SHA-512 are known).
+func DigestInfo(h crypto.Hash, digest []byte) []byte {
+	prefix, ok := digestInfoPrefix[h]
+	if !ok {
+		return nil
+	}
+	return append(append([]byte(nil), prefix...), digest...)
+}
+
 // pkcsOp is the data part of a sign or verify operation.
 type pkcsOp struct {
 	mech  MechanismType
@@ -96,7 +107,7 @@ func (op *pkcsOp) update(part []byte) error {
 // the raw input (1 to 245 bytes).
 func (op *pkcsOp) input() ([]byte, error) {
 	if op.hash != nil {
-		return append(append([]byte(nil), digestInfoPrefix[op.h]...), op.hash.Sum(nil)...), nil
+		return DigestInfo(op.h, op.hash.Sum(nil)), nil
 	}
 	if len(op.raw) == 0 || len(op.raw) > jpki.MaxSignInput {
 		return nil, fmt.Errorf("CKM_RSA_PKCS input of %d bytes, the card signs 1 to %d: %w", len(op.raw), jpki.MaxSignInput, ck.Error(ck.CKR_DATA_LEN_RANGE))

@@ -31,6 +31,11 @@ type Behaviour struct {
 	// LatencyAPDU is the median answer time of commands other than SIGN;
 	// LatencySign what a SIGN took beyond that (median).
 	LatencyAPDU, LatencySign time.Duration
+	// ReselectClearsPINs says whether selecting the JPKI AP again, while
+	// a PIN of it was verified, dropped the PIN: the next SIGN with that
+	// PIN's key answered 6982, not 9000. nil when the APDUs do not show it
+	// (diagnose --sign runs that probe).
+	ReselectClearsPINs *bool
 }
 
 // PIN EFs of the JPKI AP (jpki-card.md §2).
@@ -38,6 +43,9 @@ const (
 	fidAuthPIN = "0018"
 	fidSignPIN = "001B"
 )
+
+// pinOfKey maps the JPKI key EFs to the PIN EFs guarding them.
+var pinOfKey = map[string]string{"0017": fidAuthPIN, "001A": fidSignPIN}
 
 // Behaviour derives the simulator settings from the report's reader (the
 // first with a card, or the one named in Options.Reader) and APDUs.
@@ -57,7 +65,7 @@ func (r *Report) Behaviour() (Behaviour, error) {
 	if b.ATR == nil {
 		return b, fmt.Errorf("report: no reader with a card")
 	}
-	var ef string
+	var ef, verified, reselected string
 	var plain, signs []float64
 	maxResp, maxLe := 0, 0
 	for _, a := range r.APDUs {
@@ -70,10 +78,25 @@ func (r *Report) Behaviour() (Behaviour, error) {
 		}
 		switch a.Command {
 		case "SELECT AID":
-			ef = ""
+			// A verified PIN of the JPKI AP survives the selection of
+			// nothing else; the AP selected again is what the probe asks.
+			reselected = ""
+			if a.Target == jpkiAIDHex && sw == 0x9000 {
+				reselected = verified
+			}
+			ef, verified = "", ""
 		case "SELECT EF":
 			if sw == 0x9000 {
 				ef = a.Target
+			}
+		case "VERIFY":
+			if sw == 0x9000 {
+				verified = ef
+			}
+		case "SIGN":
+			if pin := pinOfKey[ef]; pin != "" && pin == reselected && (sw == 0x9000 || sw == 0x6982) {
+				cleared := sw == 0x6982
+				b.ReselectClearsPINs = &cleared
 			}
 		case "tries query":
 			tries := -1
@@ -137,7 +160,8 @@ func (b Behaviour) Options(opt sim.Options) sim.Options {
 	return opt
 }
 
-// Apply stores the quirk and the retry counters on card c.
+// Apply stores the quirks (blocked-query answer, re-select behaviour)
+// and the retry counters on card c.
 func (b Behaviour) Apply(c *sim.Card) error {
 	q := c.Quirks()
 	if b.BlockedQuerySW != 0 {
@@ -145,6 +169,9 @@ func (b Behaviour) Apply(c *sim.Card) error {
 		if b.BlockedQuerySW == 0x63C0 {
 			q.BlockedQuerySW = 0 // the default
 		}
+	}
+	if b.ReselectClearsPINs != nil {
+		q.ReselectClearsPINs = *b.ReselectClearsPINs
 	}
 	if err := c.SetQuirks(q); err != nil {
 		return err
@@ -174,6 +201,9 @@ func (b Behaviour) String() string {
 	}
 	if b.MaxResponse > 0 {
 		parts = append(parts, fmt.Sprintf("READ answers at most %d bytes", b.MaxResponse))
+	}
+	if b.ReselectClearsPINs != nil {
+		parts = append(parts, fmt.Sprintf("re-selecting the AP clears PINs: %v", *b.ReselectClearsPINs))
 	}
 	parts = append(parts, fmt.Sprintf("latency %v per APDU, %v per signature", b.LatencyAPDU, b.LatencySign))
 	return strings.Join(parts, ", ")

@@ -24,6 +24,9 @@ import (
 // Public identifiers the recorder understands (jpki-card.md §1, §2).
 var jpkiAID = []byte{0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01}
 
+// jpkiAIDHex is jpkiAID as an APDU.Target spells it.
+var jpkiAIDHex = strings.ToUpper(hex.EncodeToString(jpkiAID))
+
 const (
 	efSignCert uint16 = 0x0001
 	efAuthCert uint16 = 0x000A

@@ -50,7 +50,8 @@ Usage:
       Serve a card that behaves as the one of a 'myna-pkcs11 diagnose' report
       where the simulator has a choice: ATR, answer of the tries query on a
       blocked PIN, retry counters, largest READ BINARY answer, latency per
-      APDU and per signature (--init --profile stores the quirk and counters).
+      APDU and per signature (--init --profile stores the quirks, including
+      the re-select behaviour a 'diagnose --sign' report shows, and counters).
   myna-sim --state FILE --status
       Print retry counters (JPKI and the other applets' PINs and 照合番号)
       and the auth/CA certificate subjects. The signature certificate's
@@ -132,7 +133,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.signSchemes, "sign-schemes", false, "quirk: accept SIGN P1 01-05 (on-card SHA-256, PSS)")
 	fs.StringVar(&cfg.noSignEF, "no-sign-cert-ef", "filler", "quirk: EF 0001 without a sign certificate: filler, absent or empty")
 	fs.BoolVar(&cfg.changeAnyValue, "change-any-value", false, "quirk: CHANGE REFERENCE DATA accepts any new PIN value")
-	fs.StringVar(&cfg.profileReport, "profile", "", "with --init or --vpcd: behave as the card of a myna-pkcs11 diagnose `REPORT.json` (ATR,\nblocked-query SW, retry counters, largest READ answer, latency per APDU and per signature)")
+	fs.StringVar(&cfg.profileReport, "profile", "", "with --init or --vpcd: behave as the card of a myna-pkcs11 diagnose `REPORT.json` (ATR,\nblocked-query SW, retry counters, re-select behaviour, largest READ answer, latency per APDU and per signature)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0

@@ -72,6 +72,8 @@ func runDiagnose(o diagOptions, stdin *os.File, stdout, stderr io.Writer) int {
 type probe struct {
 	rep *diag.Report
 	rec *diag.Recorder
+	// ctx is the recorded card back end, for the re-select probe.
+	ctx cardos.Context
 }
 
 // step runs fn as one named step and records its result and APDUs.
@@ -105,7 +107,7 @@ func diagnose(base cardos.Context, backendName string, o diagOptions, askPIN fun
 	if len(rep.Readers) == 0 {
 		rep.Conclusions = append(rep.Conclusions, "no reader found: is the reader plugged in and pcscd running?")
 	}
-	p := &probe{rep: rep, rec: rec}
+	p := &probe{rep: rep, rec: rec, ctx: ctx}
 	m := p11.NewModule(func() (cardos.Context, error) { return sharedContext{ctx}, nil })
 	cfg, _ := p11.LoadConfig()
 	cfg.AuthToken, cfg.SignToken, cfg.Readers = true, true, o.reader
@@ -165,7 +167,7 @@ func (p *probe) tokens(m *p11.Module, askPIN func() ([]byte, error)) {
 		}
 		tr.Objects = p.objects(m, slot, sess)
 		if askPIN != nil && ti.MinPinLen == 4 && ti.MaxPinLen == 4 {
-			p.signOnce(m, sess, askPIN)
+			p.signOnce(m, sess, tr.Reader, askPIN)
 			askPIN = nil
 		}
 		m.CloseSession(sess)
@@ -212,17 +214,17 @@ func (p *probe) objects(m *p11.Module, slot p11.SlotID, sess p11.SessionHandle) 
 }
 
 // signOnce logs in with the PIN asked, makes one SHA-256 signature with
-// the auth key and logs out. The PIN is cleared after use and never
-// recorded.
-func (p *probe) signOnce(m *p11.Module, sess p11.SessionHandle, askPIN func() ([]byte, error)) {
+// the auth key, logs out and runs the re-select probe on reader with the
+// PIN the card has just accepted. The PIN is cleared after use
+// and never recorded.
+func (p *probe) signOnce(m *p11.Module, sess p11.SessionHandle, reader string, askPIN func() ([]byte, error)) {
 	pin, err := askPIN()
 	if err != nil {
 		p.rep.Conclusions = append(p.rep.Conclusions, "no PIN given: the test signature was skipped")
 		return
 	}
-	err = p.step("C_Login(auth)", func() (string, error) { return "", m.Login(sess, ck.CKU_USER, pin) })
-	clear(pin)
-	if err != nil {
+	defer clear(pin)
+	if p.step("C_Login(auth)", func() (string, error) { return "", m.Login(sess, ck.CKU_USER, pin) }) != nil {
 		return
 	}
 	p.step("C_SignInit+C_Sign(CKM_SHA256_RSA_PKCS)", func() (string, error) {
@@ -244,6 +246,9 @@ func (p *probe) signOnce(m *p11.Module, sess p11.SessionHandle, askPIN func() ([
 		return fmt.Sprintf("%d-byte signature", len(sig)), err
 	})
 	p.step("C_Logout", func() (string, error) { return "", m.Logout(sess) })
+	// After the module is done, so that the probe's leave cannot log out
+	// a session-scope login in the middle.
+	p.reselectProbe(p.ctx, reader, pin)
 }
 
 // conclude adds what the APDUs show.

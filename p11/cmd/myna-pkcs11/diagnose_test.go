@@ -14,6 +14,7 @@ import (
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/apdu"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/diag"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/jpki"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
 )
 
@@ -78,6 +79,7 @@ func TestDiagnoseProfileRoundTrip(t *testing.T) {
 	want := simDiagnose(t, copyFile("quirky.json"), quirky, func(c *sim.Card) {
 		q := c.Quirks()
 		q.BlockedQuerySW = apdu.SWRefDataBlocked
+		q.ReselectClearsPINs = true
 		require.NoError(t, c.SetQuirks(q))
 		require.NoError(t, c.SetTriesLeft(1, 2)) // auth: 2 of 3
 		require.NoError(t, c.SetTriesLeft(2, 0)) // sign: blocked
@@ -97,6 +99,8 @@ func TestDiagnoseProfileRoundTrip(t *testing.T) {
 	assert.Equal(t, 2, b.AuthTries)
 	assert.Equal(t, 0, b.SignTries)
 	assert.GreaterOrEqual(t, b.LatencySign, 10*time.Millisecond, "per-signature latency seen")
+	require.NotNil(t, b.ReselectClearsPINs, "the re-select probe's answer is in the APDUs")
+	assert.True(t, *b.ReselectClearsPINs)
 
 	got := simDiagnose(t, copyFile("fresh.json"), b.Options(sim.Options{}), func(c *sim.Card) { require.NoError(t, b.Apply(c)) }, sim.DefaultAuthPIN)
 	assert.Equal(t, strip(want), strip(got))
@@ -164,4 +168,52 @@ func TestDiagnoseJSON(t *testing.T) {
 	require.NoError(t, json.Unmarshal(file, &fromFile))
 	assert.Equal(t, fromFile, fromStdout)
 	assert.NotContains(t, stdout, "Report written to")
+}
+
+// The re-select probe reports what the card does, sends a PIN only while
+// every try is left, and never leaves the card verified.
+func TestReselectProbe(t *testing.T) {
+	tests := []struct {
+		name   string
+		clears bool
+		tries  int
+		detail string
+		want   *bool
+	}{
+		{"keeps", false, 3, "again keeps a verified PIN", new(false)},
+		{"drops", true, 3, "again drops a verified PIN", new(true)},
+		{"a try already spent", false, 2, "skipped: the card shows 2 tries left", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := sim.Open(freshCard(t, sim.Profile{}), sim.Options{})
+			require.NoError(t, err)
+			q := c.Quirks()
+			q.ReselectClearsPINs = tt.clears
+			require.NoError(t, c.SetQuirks(q))
+			require.NoError(t, c.SetTriesLeft(1, tt.tries))
+			r := sim.NewReader("Virtual PCD 00 00")
+			r.Insert(c)
+			rec := diag.NewRecorder(false)
+			ctx := rec.Context(sim.NewContext(r))
+			p := &probe{rep: &diag.Report{Readers: readerReports(ctx, "")}, rec: rec, ctx: ctx}
+			p.reselectProbe(ctx, "Virtual PCD 00 00", []byte(sim.DefaultAuthPIN))
+			require.Len(t, p.rep.Steps, 1)
+			assert.Equal(t, "CKR_OK", p.rep.Steps[0].Result)
+			assert.Contains(t, p.rep.Steps[0].Detail, tt.detail)
+			p.rep.APDUs = rec.APDUs()
+			b, err := p.rep.Behaviour()
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, b.ReselectClearsPINs)
+
+			tr, err := sim.NewContext(r).Connect("Virtual PCD 00 00")
+			require.NoError(t, err)
+			defer tr.Close()
+			_, err = jpki.NewClient(tr).Sign(jpki.AuthKey, probeDigestInfo())
+			require.ErrorIs(t, err, jpki.ErrPINRequired, "the probe left the card verified")
+			n, err := jpki.NewClient(tr).TriesLeft(jpki.AuthKey)
+			require.NoError(t, err)
+			assert.Equal(t, tt.tries, n, "no try spent")
+		})
+	}
 }
