@@ -15,6 +15,11 @@
 //	    raw signing rate (SIGN APDUs straight to the card)
 //	driver scale -module SO [-sessions 1,10,100,1000]
 //	    cost of C_FindObjects and C_GetAttributeValue with many sessions
+//	driver report -dir DIR -out test/PERFORMANCE.md [-machine ...]
+//	    [-opensc-version V] [-softhsm-version V] [-commit C]
+//	    read the raw files test/bench.sh wrote to DIR, write the report
+//	    and print the terminal summary; exit 1 on a PROBLEM (see
+//	    test/bench/report)
 package main
 
 import (
@@ -36,8 +41,11 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: driver scenario|signrate|inproc|scale [flags] (see the source)")
+		fmt.Fprintln(os.Stderr, "usage: driver scenario|inproc-scenario|signrate|inproc|scale|report [flags] (see the source)")
 		os.Exit(2)
+	}
+	if os.Args[1] == "report" {
+		os.Exit(runReport(os.Args[2:]))
 	}
 	var out any
 	var err error

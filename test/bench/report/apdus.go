@@ -1,0 +1,129 @@
+package report
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Scenarios in the order of the tables (test/bench/scenario).
+var scenarioNames = []string{"a-list", "b-objects", "c-sign-auth", "d-sign-sign", "e-sign10"}
+
+// minimum is the fewest APDUs a scenario can cost on a shared card in
+// the default PIN scope "operation" (test/apdubudget/budget_test.go
+// explains each term and gives the "session" scope's: 13, 15, 15, 19,
+// 37). b-objects depends on the certificates' lengths; the table puts
+// the in-process count in front of the formula.
+var minimum = map[string]string{
+	"a-list":      "13",
+	"b-objects":   "3 + 3×(2 + ⌈len/256⌉)",
+	"c-sign-auth": "19",
+	"d-sign-sign": "23",
+	"e-sign10":    "77",
+}
+
+// scenarioFigures is what section 1 found for one scenario.
+type scenarioFigures struct {
+	inproc, ours, osc int     // APDUs: ours in-process, ours via pcscd, OpenSC (median)
+	oursSig, oscSig   int     // signatures the card computed
+	oursMs, oscMs     float64 // median time without latency
+	oursRuns, oscRuns Spread  // time without latency
+}
+
+// runs returns the runs of scenario name by module in rows.
+func runs(rows []Scenario, module, name string) []Scenario {
+	var out []Scenario
+	for _, s := range rows {
+		if s.Module == module && s.Name == name {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func msOf(rows []Scenario) []float64 {
+	out := make([]float64, len(rows))
+	for i, s := range rows {
+		out[i] = s.Ms
+	}
+	return out
+}
+
+// distinctAPDUs returns the sorted distinct APDU counts of rows.
+func distinctAPDUs(rows []Scenario) []int {
+	var out []int
+	for _, s := range rows {
+		if !slices.Contains(out, s.APDUs) {
+			out = append(out, s.APDUs)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// figures computes section 1's figures and its notes and problems.
+func (r *report) figures() error {
+	r.figs = map[string]scenarioFigures{}
+	for _, sc := range scenarioNames {
+		in, o, s := runs(r.d.Scenarios, "ours-inproc", sc), runs(r.d.Scenarios, "ours", sc), runs(r.d.Scenarios, "opensc", sc)
+		if len(in) == 0 || len(o) == 0 || len(s) == 0 {
+			return fmt.Errorf("scenarios.jsonl lacks %s runs (ours-inproc %d, ours %d, opensc %d): rerun test/bench.sh", sc, len(in), len(o), len(s))
+		}
+		if oa := distinctAPDUs(o); len(oa) != 1 {
+			r.problem("%s: our APDU count varies between runs: %s", sc, ints(oa))
+		}
+		if sa := distinctAPDUs(s); len(sa) != 1 {
+			r.note("%s: OpenSC's APDU count varied between its %d runs: %s (the table shows the median)", sc, len(s), ints(sa))
+		}
+		if in[0].APDUs != o[0].APDUs {
+			r.problem("%s: in-process %d APDUs but %d through pcscd", sc, in[0].APDUs, o[0].APDUs)
+		}
+		oscAPDUs := make([]float64, len(s))
+		for i, x := range s {
+			oscAPDUs[i] = float64(x.APDUs)
+		}
+		r.figs[sc] = scenarioFigures{
+			inproc: in[0].APDUs, ours: o[0].APDUs, osc: int(Median(oscAPDUs)),
+			oursSig: o[0].Signatures, oscSig: s[0].Signatures,
+			oursMs: Median(msOf(o)), oscMs: Median(msOf(s)),
+			oursRuns: SpreadOf(msOf(o)), oscRuns: SpreadOf(msOf(s)),
+		}
+	}
+	return nil
+}
+
+// apdus writes section 1: APDUs per scenario.
+func (r *report) apdus() error {
+	if err := r.figures(); err != nil {
+		return err
+	}
+	mins := map[string]string{}
+	for k, v := range minimum {
+		mins[k] = v
+	}
+	mins["b-objects"] = fmt.Sprintf("%d (%s)", r.figs["b-objects"].inproc, minimum["b-objects"])
+	r.add("## 1. Card round-trips (APDUs) per scenario\n")
+	var head []string
+	for _, sc := range scenarioNames {
+		f := r.figs[sc]
+		head = append(head, fmt.Sprintf("%s **%.2f**", sc, float64(f.ours)/float64(f.osc)))
+	}
+	r.addf("APDUs, ours / OpenSC: %s.\n", strings.Join(head, ", "))
+	r.add("Counted by the simulator (`myna-sim --stats-file`). Scenarios (test/bench/scenario) copy pkcs11-tool's call sequences: " +
+		"**a** `-L`; **b** `-O` on both tokens in one process; **c** `--login --sign --id 01` (auth key, fresh process); " +
+		"**d** the same with the sign key; **e** one login, 10 signatures in one session. The minimum and its reasoning are in " +
+		"test/apdubudget/budget_test.go, which asserts our counts exactly (`go test ./test/apdubudget`).\n")
+	r.addf("| scenario | ours in-process | ours via pcscd | OpenSC | ours / OpenSC | minimum | time without latency, ours (median, min–max of %d) | OpenSC |", r.figs[scenarioNames[0]].oursRuns.N)
+	r.add("|---|---:|---:|---:|---:|---|---:|---:|")
+	for _, sc := range scenarioNames {
+		f := r.figs[sc]
+		r.addf("| %s | %d | %d | %d | %.2f | %s | %s | %s |", sc, f.inproc, f.ours, f.osc, float64(f.ours)/float64(f.osc), mins[sc],
+			f.oursRuns.Ms(), f.oscRuns.Ms())
+	}
+	r.say("APDUs (ours in-process / ours via pcscd / OpenSC, ratio):")
+	for _, sc := range scenarioNames {
+		f := r.figs[sc]
+		r.say("  %-12s %4d %4d %4d   ours/OpenSC %.2f", sc, f.inproc, f.ours, f.osc, float64(f.ours)/float64(f.osc))
+	}
+	return nil
+}
