@@ -46,7 +46,7 @@ die() { log "FAILED: $*"; exit 1; }
 for tool in firefox-esr chromium Xvfb xdotool modutil certutil pkcs11-tool; do
   command -v "$tool" >/dev/null || die "$tool is missing: run test/install-deps.sh (firefox-esr chromium xvfb xdotool libnss3-tools opensc)"
 done
-[ -f "$MOD" ] && [ -f "$OSC" ] || die "$MOD or $OSC missing (make all; Debian package opensc)"
+if [ ! -f "$MOD" ] || [ ! -f "$OSC" ]; then die "$MOD or $OSC missing (make all; Debian package opensc)"; fi
 build_sim || die "building myna-sim failed"
 go -C "$ROOT" build -o "$T/fxdriver" ./test/firefox/fxdriver || die "building fxdriver failed"
 go -C "$ROOT" build -o "$T/crdriver" ./test/chromium/crdriver || die "building crdriver failed"
@@ -77,6 +77,7 @@ for f in "$T"/certs-*/*; do
   esac
 done
 [ "$(grep -c 'BEGIN CERTIFICATE' "$T/auth-cas.pem")" = 2 ] || die "found no auth CA among the exported certificates: $(ls "$T"/certs-*)"
+# shellcheck disable=SC2034 # read by lib.sh's start_s_server
 AUTH_CA="$T/auth-cas.pem"
 
 start_pcscd || die "start pcscd"
@@ -168,9 +169,9 @@ fx_start() {
 
 # fx_wait NAME FX_PID FXD_PID: waits for the driver, stops Firefox; dies when the driver failed.
 fx_wait() {
-  local rc=0 i
+  local rc=0
   wait "$3" || rc=$?
-  for i in $(seq 100); do kill -0 "$2" 2>/dev/null || break; sleep 0.1; done
+  for _ in $(seq 100); do kill -0 "$2" 2>/dev/null || break; sleep 0.1; done
   stop_pid "$2"
   [ "$rc" = 0 ] || die "[$1] fxdriver exit $rc: $(grep -E '^FAIL' "$T/$1-driver.log")"$'\n'"$(tail -n 5 "$T/$1-driver.log")"
   log "[$1] $(grep -E '^OK bench' "$T/$1-driver.log")"
@@ -192,12 +193,12 @@ tries_ok
 # move; after ours stopped, while OpenSC still runs, ours' card must not move.
 declare -A IDLE_PIDS
 idle_pair() {
-  local br=$1 start=$2 wait=$3 m a b i
+  local br=$1 start=$2 wait=$3 m a b
   for m in ours opensc; do rm -f "$T/$br-idle-$m.ready"; done
   a=$(stats_apdus opensc)
   $start "$br-idle-ours" ours -idle-out "$OUT/browser-idle.jsonl" -idle-url "${IDLE_URL[ours]}" \
     -idle-minutes "$MINUTES" -idle-interval "$INTERVAL" -ready-file "$T/$br-idle-ours.ready"
-  for i in $(seq 1200); do [ -e "$T/$br-idle-ours.ready" ] && break; kill -0 "${IDLE_PIDS[ours]}" 2>/dev/null || break; sleep 0.1; done
+  for _ in $(seq 1200); do [ -e "$T/$br-idle-ours.ready" ] && break; kill -0 "${IDLE_PIDS[ours]}" 2>/dev/null || break; sleep 0.1; done
   [ -e "$T/$br-idle-ours.ready" ] || $wait "$br-idle-ours" ours
   b=$(stats_apdus opensc)
   [ "$a" = "$b" ] || die "[$br idle] OpenSC's card answered $((b - a)) APDUs while only ours' browser ran: the readers are not separated"
@@ -224,7 +225,9 @@ idle_pair() {
 # stats_apdus MODULE: the APDUs card MODULE answered so far.
 stats_apdus() { sed -n 's/^{"apdus":\([0-9]*\),.*/\1/p' "$T/stats-$1.json"; }
 
+# shellcheck disable=SC2317 # called through idle_pair
 fx_idle_start() { fx_start "$@"; IDLE_PIDS[$2]=$FXD_PID; IDLE_FX[$2]=$FX_PID; }
+# shellcheck disable=SC2317 # called through idle_pair
 fx_idle_wait() { fx_wait "$1" "${IDLE_FX[$2]}" "${IDLE_PIDS[$2]}"; }
 declare -A IDLE_FX
 idle_pair firefox fx_idle_start fx_idle_wait
@@ -238,6 +241,7 @@ flock -u 8
 # client-auth servers.
 exec 9>"$CHROMIUM_POLICY_LOCK"
 flock -w 600 9 || die "test/suites/chromium.sh has held $CHROMIUM_POLICY_LOCK for 10 minutes"
+# shellcheck disable=SC2016 # expanded when the hook runs
 on_exit 'rm -f -- "$CHROMIUM_POLICY"'
 mkdir -p "$(dirname "$CHROMIUM_POLICY")"
 printf '{"AutoSelectCertificateForUrls": ["{\\"pattern\\":\\"%s\\",\\"filter\\":{}}", "{\\"pattern\\":\\"%s\\",\\"filter\\":{}}"]}\n' \
@@ -284,7 +288,9 @@ for r in $(seq "$ROUNDS"); do
 done
 tries_ok
 
+# shellcheck disable=SC2317 # called through idle_pair
 cr_idle_start() { cr_start "$@"; IDLE_PIDS[$2]=$CRD_PID; }
+# shellcheck disable=SC2317 # called through idle_pair
 cr_idle_wait() { cr_wait "$1" "${IDLE_PIDS[$2]}"; }
 idle_pair chromium cr_idle_start cr_idle_wait
 tries_ok
