@@ -138,6 +138,8 @@ func run(c config) error {
 	}
 	if meter != nil {
 		tab.poll = benchPoll
+		w.spot = startSpotter()
+		defer w.spot.Close()
 	}
 	started := time.Now()
 	st, err := tab.load(c.url)
@@ -174,6 +176,8 @@ type watcher struct {
 	typedOthers int
 	seen        map[string]bool
 	count       int
+	// spot, in the benchmark, says when a dialog was first seen.
+	spot *spotter
 	// firstAny is when the first dialog of any token was found, first
 	// when the first PIN dialog was found, entered when the last
 	// PIN's Enter was pressed (for the benchmark).
@@ -189,7 +193,7 @@ func (w *watcher) poll() error {
 		}
 		w.seen[id] = true
 		if w.firstAny.IsZero() {
-			w.firstAny = time.Now()
+			w.firstAny = w.spot.seen(id)
 		}
 		if w.typedOthers < len(w.others) {
 			w.typedOthers++
@@ -201,7 +205,7 @@ func (w *watcher) poll() error {
 		}
 		w.count++
 		if w.count == 1 {
-			w.first = time.Now()
+			w.first = w.spot.seen(id)
 		}
 		if w.count > len(w.pins) {
 			return stepErr("dialogs", "PIN dialog %d appeared; only %d expected", w.count, len(w.pins))
