@@ -11,6 +11,10 @@ import (
 // dialog comes from Firefox's own log line).
 const benchPoll = 50 * time.Millisecond
 
+// benchCallTimeout bounds one look at the page in a benchmark run (a late
+// answer is dropped; the look is repeated).
+const benchCallTimeout = 250 * time.Millisecond
+
 // navigate starts loading url in the tab. Navigate answers only once
 // loading has started, which may be after the PIN dialog: it is started
 // and not waited for.

@@ -165,8 +165,10 @@ type login struct {
 	// maxOthers bounds how often another token's dialog is cancelled.
 	maxOthers int
 	deadline  time.Time
-	// poll is the pause between two looks at the page.
-	poll time.Duration
+	// poll is the pause between two looks at the page, callTimeout how
+	// long one look may wait for Marionette (which does not answer while
+	// a dialog is up, so this also bounds how late a dialog is answered).
+	poll, callTimeout time.Duration
 	// firstPIN is when the first dialog for the token opened, entered
 	// when the last PIN's Enter was pressed (for the benchmark).
 	firstPIN, entered time.Time
@@ -197,9 +199,9 @@ func (l *login) load(url string) (pageState, error) {
 			continue
 		}
 		st = pageState{}
-		err = l.m.SetContext("content", 3*time.Second)
+		err = l.m.SetContext("content", l.callTimeout)
 		if err == nil {
-			err = l.m.Script(pageJS, &st, 3*time.Second)
+			err = l.m.Script(pageJS, &st, l.callTimeout)
 		}
 		var ce *CommandError
 		switch {
