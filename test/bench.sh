@@ -153,6 +153,13 @@ sample_load end
 log "scaling measured"
 stop_pcscd
 
+# --- 5. Browsers ---------------------------------------------------------------
+# Firefox and Chromium with ours and OpenSC: time to the PIN dialog and idle
+# card traffic (test/bench/browsers.sh; its own pcscd and two cards).
+bash "$ROOT/test/bench/browsers.sh" "$B" || die "the browser benchmark failed (test/bench/browsers.sh)"
+sample_load browsers
+log "browsers measured"
+
 # --- Report ------------------------------------------------------------------
 # test/bench/report (driver report) reads the raw files of $B, writes
 # $OUT_MD and prints the summary; it exits 1 on a PROBLEM. It reads the

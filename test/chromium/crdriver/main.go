@@ -16,6 +16,10 @@
 //
 //	crdriver -chromium /usr/bin/chromium -user-data-dir DIR -url https://127.0.0.1:PORT/ \
 //	  -pin-file FILE -out page.txt [-timeout 90s]
+//
+// For the browser benchmark (test/bench/browsers.sh) it also times the
+// login (-dialog-out) or sits idle before and after it, counting the card's
+// APDUs once a minute (-idle-out); see bench.go.
 package main
 
 import (
@@ -27,6 +31,8 @@ import (
 	"os/exec"
 	"strings"
 	"time"
+
+	"github.com/myna-pkcs11/myna-pkcs11/test/bench/browserbench"
 )
 
 // dialogTitle is the title of Chromium's PIN dialog (en-US; the driver
@@ -36,6 +42,8 @@ const dialogTitle = "Unlock Security Device"
 type config struct {
 	chromium, userDataDir, url, pinFile, out string
 	timeout, settle                          time.Duration
+	otherPINFile                             string
+	bench                                    browserbench.Flags
 }
 
 func main() {
@@ -47,9 +55,15 @@ func main() {
 	flag.StringVar(&c.out, "out", "", "file to write the page text to")
 	flag.DurationVar(&c.timeout, "timeout", 90*time.Second, "overall time limit")
 	flag.DurationVar(&c.settle, "settle", 3*time.Second, "how long to watch for another dialog after the page loaded")
+	flag.StringVar(&c.otherPINFile, "other-pin-file", "", "passwords to type, one per line, into the first dialogs, those of other tokens that Chromium asks for before the one under test (with OpenSC: the sign PIN's token); they do not count as PIN dialogs. Cancelling them is no way out: Chromium then answers every later dialog of the same request as cancelled")
+	c.bench.Register(flag.CommandLine, "chromium")
 	flag.Parse()
 	if c.userDataDir == "" || c.url == "" || c.pinFile == "" {
 		flag.Usage()
+		os.Exit(2)
+	}
+	if err := c.bench.Check(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
 	if err := run(c); err != nil {
@@ -71,16 +85,25 @@ func run(c config) error {
 	if err != nil {
 		return stepErr("pin", "%v", err)
 	}
-	var pins []string
-	for _, l := range strings.Split(string(b), "\n") {
-		if l = strings.TrimRight(l, "\r"); l != "" {
-			pins = append(pins, l)
-		}
-	}
+	pins := lines(b)
 	if len(pins) == 0 {
 		return stepErr("pin", "no PIN in %s", c.pinFile)
 	}
+	var others []string
+	if c.otherPINFile != "" {
+		b, err := os.ReadFile(c.otherPINFile)
+		if err != nil {
+			return stepErr("pin", "%v", err)
+		}
+		others = lines(b)
+	}
 
+	var meter *browserbench.Meter
+	if c.bench.Stats != "" {
+		if meter, err = browserbench.NewMeter(c.bench.Stats, c.bench.StatsBase); err != nil {
+			return stepErr("bench", "%v", err)
+		}
+	}
 	br, err := startChromium(c)
 	if err != nil {
 		return stepErr("start", "%v", err)
@@ -106,27 +129,22 @@ func run(c config) error {
 	if err := br.cdp.call("", "Target.attachToTarget", map[string]any{"targetId": tgt.TargetID, "flatten": true}, &att, 30*time.Second); err != nil {
 		return stepErr("navigate", "%v", err)
 	}
-	// The reply comes once the navigation commits, after the dialogs:
-	// do not wait for it.
-	if _, err := br.cdp.send(att.SessionID, "Page.navigate", map[string]any{"url": c.url}); err != nil {
-		return stepErr("navigate", "%v", err)
-	}
-	ok("navigate", "%s", c.url)
-
-	w := &watcher{pins: pins, seen: map[string]bool{}}
-	var st page
-	for {
-		if time.Now().After(deadline) {
-			return stepErr("page", "%s did not load in time after %d dialogs (last: %s %q)", c.url, w.count, st.URL, truncate(st.Text, 200))
-		}
-		if err := w.poll(); err != nil {
+	w := &watcher{pins: pins, others: others, seen: map[string]bool{}}
+	tab := &benchRun{br: br, session: att.SessionID, w: w, f: &c.bench, meter: meter, deadline: deadline, poll: 250 * time.Millisecond}
+	if c.bench.IdleOut != "" {
+		if err := tab.sitIdle(); err != nil {
 			return err
 		}
-		st, err = br.page(att.SessionID)
-		if err == nil && st.done(c.url) {
-			break
-		}
-		time.Sleep(250 * time.Millisecond)
+	}
+	if meter != nil {
+		tab.poll = benchPoll
+		w.spot = startSpotter()
+		defer w.spot.Close()
+	}
+	started := time.Now()
+	st, err := tab.load(c.url)
+	if err != nil {
+		return err
 	}
 	if st.errorPage() {
 		return stepErr("page", "Chromium shows an error page after %d dialogs: %s", w.count, truncate(strings.Join(strings.Fields(st.Text), " "), 300))
@@ -146,14 +164,24 @@ func run(c config) error {
 		return stepErr("dialogs", "%d PIN dialogs, expected %d (one per PIN in %s)", w.count, len(pins), c.pinFile)
 	}
 	ok("dialogs", "exactly %d PIN dialogs", w.count)
-	return nil
+	return tab.loggedIn(st, started)
 }
 
 // watcher finds new PIN dialogs and answers them.
 type watcher struct {
-	pins  []string
-	seen  map[string]bool
-	count int
+	pins []string
+	// others are typed into the first dialogs (other tokens'); typedOthers
+	// counts them.
+	others      []string
+	typedOthers int
+	seen        map[string]bool
+	count       int
+	// spot, in the benchmark, says when a dialog was first seen.
+	spot *spotter
+	// firstAny is when the first dialog of any token was found, first
+	// when the first PIN dialog was found, entered when the last
+	// PIN's Enter was pressed (for the benchmark).
+	firstAny, first, entered time.Time
 }
 
 // poll answers every dialog window not seen before.
@@ -164,22 +192,62 @@ func (w *watcher) poll() error {
 			continue
 		}
 		w.seen[id] = true
+		if w.firstAny.IsZero() {
+			w.firstAny = w.spot.seen(id)
+		}
+		if w.typedOthers < len(w.others) {
+			w.typedOthers++
+			ok("dialog", "dialog (window %s): another token's, typing its password %d of %d", id, w.typedOthers, len(w.others))
+			if err := typeInto(id, w.others[w.typedOthers-1]); err != nil {
+				return err
+			}
+			continue
+		}
 		w.count++
+		if w.count == 1 {
+			w.first = w.spot.seen(id)
+		}
 		if w.count > len(w.pins) {
 			return stepErr("dialogs", "PIN dialog %d appeared; only %d expected", w.count, len(w.pins))
 		}
 		ok("dialog", "PIN dialog %d (window %s): typing PIN %d of %d", w.count, id, w.count, len(w.pins))
-		if _, err := xdotool("", "windowfocus", "--sync", id); err != nil {
-			return stepErr("dialog", "%v", err)
+		if err := typeInto(id, w.pins[w.count-1]); err != nil {
+			return err
 		}
-		if _, err := xdotool(w.pins[w.count-1], "type", "--delay", "40", "--file", "-"); err != nil {
-			return stepErr("dialog", "%v", err)
-		}
-		if _, err := xdotool("", "key", "Return"); err != nil {
-			return stepErr("dialog", "%v", err)
-		}
+		w.entered = time.Now()
 	}
 	return nil
+}
+
+// typeSettle is how long a new dialog is left alone before the PIN is typed.
+const typeSettle = 500 * time.Millisecond
+
+// typeInto types secret and Enter into dialog window id. A dialog found
+// at once (the benchmark looks every 50 ms) may not take keys yet, so it is
+// left alone for typeSettle first (not part of the measured times).
+func typeInto(id, secret string) error {
+	time.Sleep(typeSettle)
+	if _, err := xdotool("", "windowfocus", "--sync", id); err != nil {
+		return stepErr("dialog", "%v", err)
+	}
+	if _, err := xdotool(secret, "type", "--delay", "40", "--file", "-"); err != nil {
+		return stepErr("dialog", "%v", err)
+	}
+	if _, err := xdotool("", "key", "Return"); err != nil {
+		return stepErr("dialog", "%v", err)
+	}
+	return nil
+}
+
+// lines returns the non-empty lines of b.
+func lines(b []byte) []string {
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if l = strings.TrimRight(l, "\r"); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // xdotool runs xdotool with stdin and returns its output.
@@ -197,12 +265,15 @@ func xdotool(stdin string, args ...string) (string, error) {
 
 // page is what the tab shows.
 type page struct {
-	URL   string `json:"url"`
-	Ready string `json:"ready"`
-	Text  string `json:"text"`
+	URL string `json:"url"`
+	// Loaded is the end of the page's load event, in epoch milliseconds
+	// (0 while it has not happened).
+	Loaded int64  `json:"loaded"`
+	Ready  string `json:"ready"`
+	Text   string `json:"text"`
 }
 
-const pageJS = `JSON.stringify({url: location.href, ready: document.readyState, text: document.body ? document.body.innerText : ""})`
+const pageJS = `JSON.stringify({url: location.href, ready: document.readyState, loaded: performance.timing.loadEventEnd, text: document.body ? document.body.innerText : ""})`
 
 // page reads the tab's address, state and text.
 func (b *browser) page(session string) (page, error) {

@@ -98,7 +98,11 @@ func TestParsePrompts(t *testing.T) {
 		"1795768018957\tMarionette\tTRACE\t[3] Prompt opened (type: \"promptPassword\", text: \"Please authenticate to the security device (My Number Card (Auth)).\")\n"
 	ps := parsePrompts(log)
 	require.Len(t, ps, 2)
-	assert.Equal(t, Prompt{"promptPassword", "Please authenticate to the security device (My Number Card (Sign))."}, ps[0])
+	assert.Equal(t, Prompt{"promptPassword", "Please authenticate to the security device (My Number Card (Sign)).", time.UnixMilli(1795768018107)}, ps[0])
+	assert.Equal(t, time.UnixMilli(1795768018957), ps[1].At)
+	untimed := parsePrompts("[3] Prompt opened (type: \"alert\", text: \"hi\")\n")
+	require.Len(t, untimed, 1)
+	assert.True(t, untimed[0].At.IsZero(), "a line without a time stamp has no time")
 
 	tests := []struct {
 		p     Prompt
@@ -108,8 +112,8 @@ func TestParsePrompts(t *testing.T) {
 		{ps[1], "My Number Card (Auth)", true},
 		{ps[0], "My Number Card (Auth)", false},
 		{ps[0], "My Number Card (Sign)", true},
-		{Prompt{"promptPassword", "Please enter the password for the PKCS#11 token My Number Card (Auth)."}, "My Number Card (Auth)", true},
-		{Prompt{"alert", "My Number Card (Auth)"}, "My Number Card (Auth)", false},
+		{Prompt{Type: "promptPassword", Text: "Please enter the password for the PKCS#11 token My Number Card (Auth)."}, "My Number Card (Auth)", true},
+		{Prompt{Type: "alert", Text: "My Number Card (Auth)"}, "My Number Card (Auth)", false},
 	}
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, tt.p.forToken(tt.label), "%+v / %q", tt.p, tt.label)

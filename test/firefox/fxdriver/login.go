@@ -7,17 +7,21 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
 
 // promptRE matches Marionette's trace of an opened dialog, for example
 // `Prompt opened (type: "promptPassword", text: "Please authenticate to the security device (JPKI Auth).")`.
-var promptRE = regexp.MustCompile(`Prompt opened \(type: "([^"]*)", text: "(.*)"\)\s*$`)
+var promptRE = regexp.MustCompile(`^(?:(\d{13})\t)?.*Prompt opened \(type: "([^"]*)", text: "(.*)"\)\s*$`)
 
 // Prompt is one dialog Firefox opened, as traced in its log.
 type Prompt struct {
 	Type, Text string
+	// At is when Firefox traced the dialog (the log line's epoch
+	// milliseconds); zero when the line had no time stamp.
+	At time.Time
 }
 
 // promptLog reads the dialogs traced in Firefox's log, each once.
@@ -45,7 +49,11 @@ func parsePrompts(log string) []Prompt {
 	var ps []Prompt
 	for _, line := range strings.Split(log, "\n") {
 		if m := promptRE.FindStringSubmatch(line); m != nil {
-			ps = append(ps, Prompt{Type: m[1], Text: m[2]})
+			p := Prompt{Type: m[2], Text: m[3]}
+			if ms, err := strconv.ParseInt(m[1], 10, 64); err == nil {
+				p.At = time.UnixMilli(ms)
+			}
+			ps = append(ps, p)
 		}
 	}
 	return ps
@@ -130,13 +138,17 @@ if (document.documentURI.startsWith("about:neterror")) {
   try { code = document.getNetErrorInfo().errorCodeString; } catch (e) { code = ""; }
 }
 return { url: document.documentURI, ready: document.readyState, code,
+  loaded: performance.timing.loadEventEnd,
   text: b ? (b.innerText || b.textContent || "") : "" };`
 
 type pageState struct {
-	URL   string `json:"url"`
-	Code  string `json:"code"` // NSS error of a neterror page, e.g. SSL_ERROR_RX_CERTIFICATE_REQUIRED_ALERT
-	Ready string `json:"ready"`
-	Text  string `json:"text"`
+	URL string `json:"url"`
+	// Loaded is the end of the page's load event, in epoch milliseconds
+	// (0 while it has not happened).
+	Loaded int64  `json:"loaded"`
+	Code   string `json:"code"` // NSS error of a neterror page, e.g. SSL_ERROR_RX_CERTIFICATE_REQUIRED_ALERT
+	Ready  string `json:"ready"`
+	Text   string `json:"text"`
 }
 
 // login answers Firefox's password dialogs across page loads: the next PIN
@@ -153,6 +165,13 @@ type login struct {
 	// maxOthers bounds how often another token's dialog is cancelled.
 	maxOthers int
 	deadline  time.Time
+	// poll is the pause between two looks at the page, callTimeout how
+	// long one look may wait for Marionette (which does not answer while
+	// a dialog is up, so this also bounds how late a dialog is answered).
+	poll, callTimeout time.Duration
+	// firstPIN is when the first dialog for the token opened, entered
+	// when the last PIN's Enter was pressed (for the benchmark).
+	firstPIN, entered time.Time
 }
 
 // load waits until the tab shows url or an error page, answering dialogs on
@@ -180,9 +199,9 @@ func (l *login) load(url string) (pageState, error) {
 			continue
 		}
 		st = pageState{}
-		err = l.m.SetContext("content", 3*time.Second)
+		err = l.m.SetContext("content", l.callTimeout)
 		if err == nil {
-			err = l.m.Script(pageJS, &st, 3*time.Second)
+			err = l.m.Script(pageJS, &st, l.callTimeout)
 		}
 		var ce *CommandError
 		switch {
@@ -196,7 +215,7 @@ func (l *login) load(url string) (pageState, error) {
 			strings.HasPrefix(st.URL, url) && st.Ready == "complete" && strings.TrimSpace(st.Text) != "" {
 			return st, nil
 		}
-		time.Sleep(300 * time.Millisecond)
+		time.Sleep(l.poll)
 	}
 }
 
@@ -208,9 +227,16 @@ func (l *login) answer(p Prompt) error {
 			return failStep("pin-entered", "Firefox asked for the PIN again (refused?) after %d PIN(s): %q", l.typed, p.Text)
 		}
 		ok("pin-prompt", "Firefox asks: %q (dialog %d)", p.Text, l.typed+1)
+		if l.typed == 0 {
+			l.firstPIN = p.At
+			if l.firstPIN.IsZero() {
+				l.firstPIN = time.Now()
+			}
+		}
 		if err := l.kb.typeSecret(l.pins[l.typed]); err != nil {
 			return &stepError{"pin-entered", err}
 		}
+		l.entered = time.Now()
 		l.typed++
 		ok("pin-entered", "typed PIN %d of %d into the dialog and pressed Enter", l.typed, len(l.pins))
 	case p.Type == "promptPassword":

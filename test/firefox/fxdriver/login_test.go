@@ -47,7 +47,7 @@ func TestLoadReportsScriptErrors(t *testing.T) {
 			log := filepath.Join(t.TempDir(), "firefox.log")
 			require.NoError(t, os.WriteFile(log, nil, 0o600))
 			const limit = time.Second
-			l := &login{m: m, token: "T", typed: 1, pins: []string{"0000"}, prompts: &promptLog{path: log}, deadline: time.Now().Add(limit)}
+			l := &login{m: m, token: "T", typed: 1, pins: []string{"0000"}, prompts: &promptLog{path: log}, deadline: time.Now().Add(limit), poll: 50 * time.Millisecond, callTimeout: 3 * time.Second}
 			_, err = l.load("https://127.0.0.1/")
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.wantErr)

@@ -22,6 +22,10 @@
 //	fxdriver -profile DIR -log FILE -pid PID -url https://127.0.0.1:PORT/ \
 //	  -module NAME -lib PATH -token LABEL -pin-file FILE -out page.txt \
 //	  [-refuse-url https://127.0.0.1:PORT2/] [-timeout 180s]
+//
+// For the browser benchmark (test/bench/browsers.sh) it also times the
+// login (-dialog-out) or sits idle before and after it, counting the card's
+// APDUs once a minute (-idle-out); see bench.go.
 package main
 
 import (
@@ -33,6 +37,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/myna-pkcs11/myna-pkcs11/test/bench/browserbench"
 )
 
 type config struct {
@@ -40,6 +46,7 @@ type config struct {
 	pid, otherPrompts                                                           int
 	policy                                                                      bool
 	timeout                                                                     time.Duration
+	bench                                                                       browserbench.Flags
 }
 
 func main() {
@@ -58,9 +65,14 @@ func main() {
 	flag.BoolVar(&c.policy, "policy", true, "require the SecurityDevices enterprise policy to be active (false: the module is in the profile's pkcs11.txt)")
 	flag.IntVar(&c.otherPrompts, "other-prompts", 20, "how many password dialogs of other tokens to cancel before failing (0: none allowed)")
 	flag.DurationVar(&c.timeout, "timeout", 180*time.Second, "overall time limit")
+	c.bench.Register(flag.CommandLine, "firefox")
 	flag.Parse()
 	if c.profile == "" || c.log == "" || c.pid == 0 || c.url == "" || c.module == "" || c.lib == "" || c.token == "" || c.pinFile == "" {
 		flag.Usage()
+		os.Exit(2)
+	}
+	if err := c.bench.Check(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
 	if err := run(c); err != nil {
@@ -109,6 +121,13 @@ func run(c config) error {
 		return failStep("pin", "the PIN file %s is empty", c.pinFile)
 	}
 
+	var meter *browserbench.Meter
+	if c.bench.Stats != "" {
+		if meter, err = browserbench.NewMeter(c.bench.Stats, c.bench.StatsBase); err != nil {
+			return &stepError{"bench", err}
+		}
+	}
+
 	m, err := connect(c.profile, deadline)
 	if err != nil {
 		return &stepError{"marionette", err}
@@ -132,18 +151,26 @@ func run(c config) error {
 		return err
 	}
 
-	if err := m.SetContext("content", cmdTimeout); err != nil {
-		return &stepError{"navigate", err}
-	}
-	// Navigate answers only once loading has started, which may be after the
-	// PIN dialog: start it and go on watching for dialogs.
-	if err := m.Start("WebDriver:Navigate", map[string]any{"url": c.url}); err != nil {
-		return &stepError{"navigate", err}
-	}
-	ok("navigate", "%s", c.url)
-
 	l := &login{m: m, token: c.token, pins: pins, deadline: deadline, maxOthers: c.otherPrompts,
-		kb: &keyboard{pid: c.pid, title: c.dialogTitle}, prompts: &promptLog{path: c.log}}
+		kb: &keyboard{pid: c.pid, title: c.dialogTitle}, prompts: &promptLog{path: c.log},
+		poll: 300 * time.Millisecond, callTimeout: 3 * time.Second}
+	var idle *browserbench.Idler
+	if c.bench.IdleOut != "" {
+		if idle, err = sitIdle(l, &c.bench, meter); err != nil {
+			return err
+		}
+	}
+	if meter != nil {
+		// Another token's dialog after the PIN (OpenSC's sign token) is
+		// cancelled within about half a second, not 6 s, so that the
+		// driver adds little to the time to the page.
+		l.poll, l.callTimeout = benchPoll, benchCallTimeout
+	}
+
+	started := time.Now()
+	if err := navigate(m, c.url); err != nil {
+		return err
+	}
 	st, err := l.load(c.url)
 	if err != nil {
 		return err
@@ -159,6 +186,9 @@ func run(c config) error {
 		if err := os.WriteFile(c.out, []byte(st.Text), 0o600); err != nil {
 			return failStep("page", "write %s: %v", c.out, err)
 		}
+	}
+	if err := benchLogin(l, st, &c.bench, meter, idle, started); err != nil {
+		return err
 	}
 
 	if c.refuseURL != "" {
