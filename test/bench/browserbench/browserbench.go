@@ -80,8 +80,18 @@ type Dialog struct {
 	ToPageMs float64 `json:"to_page_ms"`
 	// Dialogs counts the PIN dialogs of the auth token.
 	Dialogs int `json:"dialogs"`
+	// OtherDialogs counts the password dialogs of other tokens the
+	// browser showed in the same login (cancelled, or answered where
+	// cancelling would fail the login); not counted in Dialogs.
+	OtherDialogs int `json:"other_dialogs"`
 	// APDUs is what the card answered during the run.
 	APDUs uint64 `json:"apdus"`
+}
+
+// Info is one line of browser-info.jsonl.
+type Info struct {
+	Browser string `json:"browser"` // "firefox" or "chromium"
+	Version string `json:"version"` // as the browser prints it
 }
 
 // Idle is one line of browser-idle.jsonl: the card traffic of one phase
@@ -239,4 +249,48 @@ func (f *Flags) MarkReady() error {
 		return nil
 	}
 	return os.WriteFile(f.Ready, nil, 0o644)
+}
+
+// Login is what a driver saw of one client-auth login.
+type Login struct {
+	// Started is when the navigation to the client-auth URL began,
+	// Dialog when the auth token's PIN dialog was first seen, Entered
+	// when its PIN's Enter was sent and Loaded when the page was loaded.
+	Started, Dialog, Entered, Loaded time.Time
+	// Dialogs and Others count the auth token's PIN dialogs and the
+	// other tokens' dialogs.
+	Dialogs, Others int
+}
+
+// Record writes the benchmark lines of login l: the Dialog line
+// (-dialog-out), or with idle (-idle-out) the login line and the
+// logged-in minutes. It returns a one-line summary for the driver's log.
+// Without a benchmark (meter nil) it does nothing.
+func Record(f *Flags, meter *Meter, idle *Idler, l Login) (string, error) {
+	if meter == nil {
+		return "", nil
+	}
+	toDialog, toPage := Ms(l.Dialog.Sub(l.Started)), Ms(l.Loaded.Sub(l.Entered))
+	summary := fmt.Sprintf("to the dialog %.0f ms, Enter to the page %.0f ms, %d PIN dialog(s), %d other token's dialog(s)",
+		toDialog, toPage, l.Dialogs, l.Others)
+	if f.DialogOut != "" {
+		d, err := meter.Next()
+		if err != nil {
+			return "", err
+		}
+		line := Dialog{Browser: f.Browser, Module: f.Module, Round: f.Round, Dialogs: l.Dialogs, OtherDialogs: l.Others,
+			APDUs: d.APDUs, ToDialogMs: toDialog, ToPageMs: toPage}
+		if err := AppendLine(f.DialogOut, line); err != nil {
+			return "", err
+		}
+	}
+	if idle == nil {
+		return summary, nil
+	}
+	d, err := idle.Phase(PhaseLogin)
+	if err != nil {
+		return "", err
+	}
+	summary += fmt.Sprintf("; login: %d APDUs; sitting %d × %v", d.APDUs, f.IdleMinutes, f.IdleInterval)
+	return summary, idle.Sit(PhaseLoggedIn)
 }

@@ -15,7 +15,7 @@ var browserModules = []struct{ key, label string }{{"ours", "ours"}, {"opensc", 
 
 // idleFigures is one browser and module's row of the idle table.
 type idleFigures struct {
-	startup, login int
+	startup, login uint64
 	notLoggedIn    []BrowserIdle // one per idle minute
 	loggedIn       []BrowserIdle
 }
@@ -66,7 +66,7 @@ func (b *Browsers) idle(browser, module string) (f idleFigures, ok bool) {
 // idleMinutes sums up the idle minutes of one phase.
 type idleMinutes struct {
 	median   float64
-	max, sum int
+	max, sum uint64
 	minutes  int
 }
 
@@ -262,9 +262,10 @@ func (r *report) dialogTable(names []string) {
 	r.add("\nClient-certificate login: the time from the navigation to the PIN dialog, and from the typed PIN (Enter) to the loaded page, " +
 		"median (min–max) of rounds interleaving ours and OpenSC; the simulator ran with the contact reader's latency model of section 2 " +
 		"(`myna-sim --latency-apdu 15ms --latency-sign 500ms`), so the APDU counts show in the times. A spread wider than 20 % of the median, " +
-		"or a round with other than one PIN dialog, is flagged:\n")
-	r.add("| browser | to PIN dialog, ours | OpenSC | ratio | PIN → page, ours | OpenSC | ratio | APDUs, ours | OpenSC | |")
-	r.add("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+		"or a round with other than one PIN dialog, is flagged. *Other dialogs*: password dialogs of another token in the same login "+
+		"(the signature token's; Firefox's are cancelled, Chromium's must be answered, since cancelling one fails the whole login), per round:\n")
+	r.add("| browser | to PIN dialog, ours | OpenSC | ratio | PIN → page, ours | OpenSC | ratio | APDUs, ours | OpenSC | other dialogs, ours | OpenSC | |")
+	r.add("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 	var summary []string
 	for _, br := range names {
 		o, s := r.d.Browsers.dialogs(br, "ours"), r.d.Browsers.dialogs(br, "opensc")
@@ -296,14 +297,26 @@ func (r *report) dialogTable(names []string) {
 			}
 			return num(s.Median)
 		}
-		r.addf("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |", br, seconds(od), seconds(sd), ratio(od, sd),
-			seconds(op), seconds(sp), ratio(op, sp), apdus(oa), apdus(sa), strings.Join(flags, "; "))
+		r.addf("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |", br, seconds(od), seconds(sd), ratio(od, sd),
+			seconds(op), seconds(sp), ratio(op, sp), apdus(oa), apdus(sa), others(o), others(s), strings.Join(flags, "; "))
 		summary = append(summary, fmt.Sprintf("%s to dialog %s / %s s (%s), PIN → page %s / %s s (%s)", br,
 			median2(od), median2(sd), ratio(od, sd), median2(op), median2(sp), ratio(op, sp)))
 	}
 	if len(summary) > 0 {
 		r.say("Browsers, login (median, ours / OpenSC): %s", strings.Join(summary, "; "))
 	}
+}
+
+// others prints the other tokens' dialogs of each round: "2, 2, 3".
+func others(ds []BrowserDialog) string {
+	if len(ds) == 0 {
+		return "–"
+	}
+	var out []string
+	for _, d := range ds {
+		out = append(out, fmt.Sprint(d.OtherDialogs))
+	}
+	return strings.Join(out, ", ")
 }
 
 // median2 prints the median of a spread of milliseconds in seconds.

@@ -1,41 +1,26 @@
 package report
 
-// BrowserInfo is one line of browser-info.jsonl.
-type BrowserInfo struct {
-	Browser string `json:"browser"` // "firefox" or "chromium"
-	Version string `json:"version"` // as the browser prints it
-}
+import "github.com/myna-pkcs11/myna-pkcs11/test/bench/browserbench"
 
-// BrowserDialog is one line of browser-dialog.jsonl: one round of a
-// browser opening a page that asks for a client certificate.
-type BrowserDialog struct {
-	Browser    string  `json:"browser"`
-	Module     string  `json:"module"` // "ours" or "opensc"
-	Round      int     `json:"round"`
-	ToDialogMs float64 `json:"to_dialog_ms"` // navigation to the PIN dialog
-	ToPageMs   float64 `json:"to_page_ms"`   // PIN typed (Enter) to the loaded page
-	Dialogs    int     `json:"dialogs"`      // PIN dialogs shown
-	APDUs      int     `json:"apdus"`
-}
+// The lines of the browser files, as test/bench/browserbench writes them.
+type (
+	// BrowserInfo is one line of browser-info.jsonl.
+	BrowserInfo = browserbench.Info
+	// BrowserDialog is one line of browser-dialog.jsonl: one round of a
+	// browser opening a page that asks for a client certificate.
+	BrowserDialog = browserbench.Dialog
+	// BrowserIdle is one line of browser-idle.jsonl: the APDUs one module
+	// sent while a browser was open, per phase and idle minute.
+	BrowserIdle = browserbench.Idle
+)
 
 // Idle phases of browser-idle.jsonl.
 const (
-	PhaseStartup     = "startup"       // browser start to the first listing (minute 0)
-	PhaseNotLoggedIn = "not-logged-in" // one line per idle minute, no client-auth page
-	PhaseLogin       = "login"         // the login itself (minute 0)
-	PhaseLoggedIn    = "logged-in"     // one line per idle minute after the client-auth page
+	PhaseStartup     = browserbench.PhaseStartup
+	PhaseNotLoggedIn = browserbench.PhaseNotLoggedIn
+	PhaseLogin       = browserbench.PhaseLogin
+	PhaseLoggedIn    = browserbench.PhaseLoggedIn
 )
-
-// BrowserIdle is one line of browser-idle.jsonl: the APDUs one module
-// sent while a browser was open, per phase and idle minute.
-type BrowserIdle struct {
-	Browser string         `json:"browser"`
-	Module  string         `json:"module"`
-	Phase   string         `json:"phase"`
-	Minute  int            `json:"minute"`
-	APDUs   int            `json:"apdus"`
-	ByINS   map[string]int `json:"by_ins"`
-}
 
 // Browsers is what test/bench/browsers.sh measured; each slice is empty
 // when its file is missing.

@@ -81,38 +81,20 @@ func (b *benchRun) sitIdle() error {
 }
 
 // loggedIn writes the benchmark lines of the login that started at
-// started and ended on page st: the dialog line (-dialog-out), or the
-// login line and the logged-in minutes (-idle-out). A PIN dialog while
+// started and ended on page st (browserbench.Record). A PIN dialog while
 // logged in fails the run (the watcher has no PIN left).
 func (b *benchRun) loggedIn(st page, started time.Time) error {
-	if b.meter == nil {
-		return nil
-	}
 	loaded := time.Now()
 	if st.Loaded > 0 {
 		loaded = time.UnixMilli(st.Loaded)
 	}
-	toDialog, toPage := browserbench.Ms(b.w.first.Sub(started)), browserbench.Ms(loaded.Sub(b.w.entered))
-	ok("bench", "to the dialog %.0f ms (to the first dialog of any token %.0f ms), Enter to the page %.0f ms, %d PIN dialog(s), %d other token's dialog(s) answered first",
-		toDialog, browserbench.Ms(b.w.firstAny.Sub(started)), toPage, b.w.count, b.w.typedOthers)
-	if b.f.DialogOut != "" {
-		d, err := b.meter.Next()
-		if err != nil {
-			return stepErr("bench", "%v", err)
-		}
-		line := browserbench.Dialog{Browser: b.f.Browser, Module: b.f.Module, Round: b.f.Round, Dialogs: b.w.count,
-			APDUs: d.APDUs, ToDialogMs: toDialog, ToPageMs: toPage}
-		if err := browserbench.AppendLine(b.f.DialogOut, line); err != nil {
-			return stepErr("bench", "%v", err)
-		}
-	}
-	if b.idle == nil {
-		return nil
-	}
-	d, err := b.idle.Phase(browserbench.PhaseLogin)
+	summary, err := browserbench.Record(b.f, b.meter, b.idle, browserbench.Login{Started: started, Dialog: b.w.first,
+		Entered: b.w.entered, Loaded: loaded, Dialogs: b.w.count, Others: b.w.typedOthers})
 	if err != nil {
-		return stepErr("idle", "%v", err)
+		return stepErr("bench", "%v", err)
 	}
-	ok("idle", "login: %d APDUs; sitting %d × %v on %s", d.APDUs, b.f.IdleMinutes, b.f.IdleInterval, st.URL)
-	return b.idle.Sit(browserbench.PhaseLoggedIn)
+	if summary != "" {
+		ok("bench", "%s (the first dialog of any token after %.0f ms)", summary, browserbench.Ms(b.w.firstAny.Sub(started)))
+	}
+	return nil
 }

@@ -69,40 +69,20 @@ func sitIdle(l *login, f *browserbench.Flags, meter *browserbench.Meter) (*brows
 }
 
 // benchLogin writes the benchmark lines of the login that started at
-// started and ended on page st: the dialog line (-dialog-out), or the
-// login line and the logged-in minutes (-idle-out).
+// started and ended on page st (browserbench.Record). A PIN dialog while
+// logged in fails in l.answer (no PIN left).
 func benchLogin(l *login, st pageState, f *browserbench.Flags, meter *browserbench.Meter, idle *browserbench.Idler, started time.Time) error {
-	if meter == nil {
-		return nil
-	}
 	loaded := time.Now()
 	if st.Loaded > 0 {
 		loaded = time.UnixMilli(st.Loaded)
 	}
-	ok("bench", "to the dialog %.0f ms, Enter to the page %.0f ms, %d PIN dialog(s), %d other dialog(s) cancelled",
-		browserbench.Ms(l.firstPIN.Sub(started)), browserbench.Ms(loaded.Sub(l.entered)), l.typed, l.others)
-	if f.DialogOut != "" {
-		d, err := meter.Next()
-		if err != nil {
-			return &stepError{"bench", err}
-		}
-		line := browserbench.Dialog{Browser: f.Browser, Module: f.Module, Round: f.Round, Dialogs: l.typed, APDUs: d.APDUs,
-			ToDialogMs: browserbench.Ms(l.firstPIN.Sub(started)), ToPageMs: browserbench.Ms(loaded.Sub(l.entered))}
-		if err := browserbench.AppendLine(f.DialogOut, line); err != nil {
-			return &stepError{"bench", err}
-		}
-	}
-	if idle == nil {
-		return nil
-	}
-	d, err := idle.Phase(browserbench.PhaseLogin)
+	summary, err := browserbench.Record(f, meter, idle, browserbench.Login{Started: started, Dialog: l.firstPIN,
+		Entered: l.entered, Loaded: loaded, Dialogs: l.typed, Others: l.others})
 	if err != nil {
-		return &stepError{"idle", err}
+		return &stepError{"bench", err}
 	}
-	ok("idle", "login: %d APDUs; sitting %d × %v on %s", d.APDUs, f.IdleMinutes, f.IdleInterval, st.URL)
-	// A PIN dialog while logged in fails in l.answer (no PIN left).
-	if err := idle.Sit(browserbench.PhaseLoggedIn); err != nil {
-		return &stepError{"idle", err}
+	if summary != "" {
+		ok("bench", "%s", summary)
 	}
 	return nil
 }
