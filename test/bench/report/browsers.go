@@ -262,7 +262,7 @@ func (r *report) dialogTable(names []string) {
 	r.add("\nClient-certificate login: the time from the navigation to the PIN dialog, and from the typed PIN (Enter) to the loaded page, " +
 		"median (min–max) of rounds interleaving ours and OpenSC; the simulator ran with the contact reader's latency model of section 2 " +
 		"(`myna-sim --latency-apdu 15ms --latency-sign 500ms`), so the APDU counts show in the times. A spread wider than 20 % of the median, " +
-		"or a round with other than one PIN dialog, is flagged. *Other dialogs*: password dialogs of another token in the same login "+
+		"or a round with other than one PIN dialog, is flagged. *Other dialogs*: password dialogs of another token in the same login " +
 		"(the signature token's; Firefox's are cancelled, Chromium's must be answered, since cancelling one fails the whole login), per round:\n")
 	r.add("| browser | to PIN dialog, ours | OpenSC | ratio | PIN → page, ours | OpenSC | ratio | APDUs, ours | OpenSC | other dialogs, ours | OpenSC | |")
 	r.add("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
