@@ -76,6 +76,10 @@ type Dialog struct {
 	// ToDialogMs is the time from the navigation to the client-auth URL
 	// until the PIN dialog is there.
 	ToDialogMs float64 `json:"to_dialog_ms"`
+	// ToFirstDialogMs is the time from the navigation until the first
+	// password dialog of any token is there (another token's may come
+	// first); equal to ToDialogMs when the PIN dialog is the first.
+	ToFirstDialogMs float64 `json:"to_first_dialog_ms"`
 	// ToPageMs is the time from the PIN's Enter until the page is loaded.
 	ToPageMs float64 `json:"to_page_ms"`
 	// Dialogs counts the PIN dialogs of the auth token.
@@ -254,9 +258,11 @@ func (f *Flags) MarkReady() error {
 // Login is what a driver saw of one client-auth login.
 type Login struct {
 	// Started is when the navigation to the client-auth URL began,
-	// Dialog when the auth token's PIN dialog was first seen, Entered
-	// when its PIN's Enter was sent and Loaded when the page was loaded.
-	Started, Dialog, Entered, Loaded time.Time
+	// FirstDialog when the first password dialog of any token was seen
+	// (zero: the PIN dialog was the first), Dialog when the auth token's
+	// PIN dialog was first seen, Entered when its PIN's Enter was sent and
+	// Loaded when the page was loaded.
+	Started, FirstDialog, Dialog, Entered, Loaded time.Time
 	// Dialogs and Others count the auth token's PIN dialogs and the
 	// other tokens' dialogs.
 	Dialogs, Others int
@@ -270,16 +276,20 @@ func Record(f *Flags, meter *Meter, idle *Idler, l Login) (string, error) {
 	if meter == nil {
 		return "", nil
 	}
-	toDialog, toPage := Ms(l.Dialog.Sub(l.Started)), Ms(l.Loaded.Sub(l.Entered))
-	summary := fmt.Sprintf("to the dialog %.0f ms, Enter to the page %.0f ms, %d PIN dialog(s), %d other token's dialog(s)",
-		toDialog, toPage, l.Dialogs, l.Others)
+	first := l.FirstDialog
+	if first.IsZero() || first.After(l.Dialog) {
+		first = l.Dialog
+	}
+	toFirst, toDialog, toPage := Ms(first.Sub(l.Started)), Ms(l.Dialog.Sub(l.Started)), Ms(l.Loaded.Sub(l.Entered))
+	summary := fmt.Sprintf("to the first dialog %.0f ms, to the PIN dialog %.0f ms, Enter to the page %.0f ms, %d PIN dialog(s), %d other token's dialog(s)",
+		toFirst, toDialog, toPage, l.Dialogs, l.Others)
 	if f.DialogOut != "" {
 		d, err := meter.Next()
 		if err != nil {
 			return "", err
 		}
 		line := Dialog{Browser: f.Browser, Module: f.Module, Round: f.Round, Dialogs: l.Dialogs, OtherDialogs: l.Others,
-			APDUs: d.APDUs, ToDialogMs: toDialog, ToPageMs: toPage}
+			APDUs: d.APDUs, ToFirstDialogMs: toFirst, ToDialogMs: toDialog, ToPageMs: toPage}
 		if err := AppendLine(f.DialogOut, line); err != nil {
 			return "", err
 		}

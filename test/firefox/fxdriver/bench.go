@@ -76,7 +76,7 @@ func benchLogin(l *login, st pageState, f *browserbench.Flags, meter *browserben
 	if st.Loaded > 0 {
 		loaded = time.UnixMilli(st.Loaded)
 	}
-	summary, err := browserbench.Record(f, meter, idle, browserbench.Login{Started: started, Dialog: l.firstPIN,
+	summary, err := browserbench.Record(f, meter, idle, browserbench.Login{Started: started, FirstDialog: l.firstAny, Dialog: l.firstPIN,
 		Entered: l.entered, Loaded: loaded, Dialogs: l.typed, Others: l.others})
 	if err != nil {
 		return &stepError{"bench", err}

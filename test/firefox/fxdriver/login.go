@@ -169,9 +169,10 @@ type login struct {
 	// long one look may wait for Marionette (which does not answer while
 	// a dialog is up, so this also bounds how late a dialog is answered).
 	poll, callTimeout time.Duration
-	// firstPIN is when the first dialog for the token opened, entered
-	// when the last PIN's Enter was pressed (for the benchmark).
-	firstPIN, entered time.Time
+	// firstAny is when the first password dialog of any token opened,
+	// firstPIN the first for the token, entered when the last PIN's Enter
+	// was pressed (for the benchmark).
+	firstAny, firstPIN, entered time.Time
 }
 
 // load waits until the tab shows url or an error page, answering dialogs on
@@ -221,6 +222,12 @@ func (l *login) load(url string) (pageState, error) {
 
 // answer deals with one dialog.
 func (l *login) answer(p Prompt) error {
+	if l.firstAny.IsZero() && p.Type == "promptPassword" {
+		l.firstAny = p.At
+		if l.firstAny.IsZero() {
+			l.firstAny = time.Now()
+		}
+	}
 	switch {
 	case p.forToken(l.token):
 		if l.typed >= len(l.pins) {
