@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make bench: performance of myna-pkcs11 against OpenSC (same simulated
 # My Number Card through pcscd + vsmartcard's vpcd) and SoftHSM2 (RSA-2048
-# key in a private token), in one bounded run (about 2–3 minutes):
+# key in a private token), and in Firefox ESR and Chromium, in one bounded
+# run (about 30 minutes, 23 of them the browsers' idle minutes):
 #
 #   1. APDUs per scenario (test/bench/scenario: a list, b objects, c/d
 #      login + one signature in a fresh process, e 10 signatures), counted
@@ -20,6 +21,9 @@
 #   4. Scaling: C_FindObjects / C_GetAttributeValue with 1..1000 sessions
 #      (through the .so, and Go testing.B in p11), C_WaitForSlotEvent with
 #      1..64 simulated readers (testing.B).
+#   5. Browsers (test/bench/browsers.sh): Firefox ESR and Chromium with
+#      ours and OpenSC, time to the PIN dialog and idle APDUs per minute
+#      (BENCH_DIALOG_ROUNDS, BENCH_IDLE_MINUTES).
 #
 # Prints the summary and writes test/PERFORMANCE.md (date, machine), both
 # by test/bench/report (driver report).
