@@ -81,7 +81,7 @@ func (r *Report) Behaviour() (Behaviour, error) {
 			// A verified PIN of the JPKI AP survives the selection of
 			// nothing else; the AP selected again is what the probe asks.
 			reselected = ""
-			if a.Target == jpkiAIDHex && sw == 0x9000 {
+			if a.Target == jpkiAIDHex && apdu.SW(sw) == apdu.SWOK {
 				reselected = verified
 			}
 			ef, verified = "", ""
@@ -90,12 +90,12 @@ func (r *Report) Behaviour() (Behaviour, error) {
 				ef = a.Target
 			}
 		case "VERIFY":
-			if sw == 0x9000 {
+			if apdu.SW(sw) == apdu.SWOK {
 				verified = ef
 			}
 		case "SIGN":
-			if pin := pinOfKey[ef]; pin != "" && pin == reselected && (sw == 0x9000 || sw == 0x6982) {
-				cleared := sw == 0x6982
+			if pin := pinOfKey[ef]; pin != "" && pin == reselected && (apdu.SW(sw) == apdu.SWOK || apdu.SW(sw) == apdu.SWSecurityStatus) {
+				cleared := apdu.SW(sw) == apdu.SWSecurityStatus
 				b.ReselectClearsPINs = &cleared
 			}
 		case "tries query":

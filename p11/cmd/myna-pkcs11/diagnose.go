@@ -248,7 +248,7 @@ func (p *probe) signOnce(m *p11.Module, sess p11.SessionHandle, reader string, a
 	p.step("C_Logout", func() (string, error) { return "", m.Logout(sess) })
 	// After the module is done, so that the probe's leave cannot log out
 	// a session-scope login in the middle.
-	p.reselectProbe(p.ctx, reader, pin)
+	p.reselectProbe(reader, pin)
 }
 
 // conclude adds what the APDUs show.

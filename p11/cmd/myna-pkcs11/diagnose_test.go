@@ -197,7 +197,7 @@ func TestReselectProbe(t *testing.T) {
 			rec := diag.NewRecorder(false)
 			ctx := rec.Context(sim.NewContext(r))
 			p := &probe{rep: &diag.Report{Readers: readerReports(ctx, "")}, rec: rec, ctx: ctx}
-			p.reselectProbe(ctx, "Virtual PCD 00 00", []byte(sim.DefaultAuthPIN))
+			p.reselectProbe("Virtual PCD 00 00", []byte(sim.DefaultAuthPIN))
 			require.Len(t, p.rep.Steps, 1)
 			assert.Equal(t, "CKR_OK", p.rep.Steps[0].Result)
 			assert.Contains(t, p.rep.Steps[0].Detail, tt.detail)

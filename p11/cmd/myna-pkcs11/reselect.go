@@ -27,9 +27,9 @@ const reselectStep = "re-select probe (auth PIN)"
 // dropped); and the leave (SELECT GP ISD, or a reset), so that the card is
 // not left verified. The answer goes into the report's APDUs, where
 // diag.Report.Behaviour reads it for myna-sim --profile.
-func (p *probe) reselectProbe(ctx cardos.Context, reader string, pin []byte) {
+func (p *probe) reselectProbe(reader string, pin []byte) {
 	p.step(reselectStep, func() (string, error) {
-		t, err := connectReader(ctx, reader)
+		t, err := connectReader(p.ctx, reader)
 		if err != nil {
 			return "", err
 		}
