@@ -1,8 +1,9 @@
 // Package browserbench is what the two browser drivers (test/firefox/fxdriver
 // and test/chromium/crdriver) share for the browser benchmark
 // (test/bench/browsers.sh): the simulator's stats file (myna-sim
-// --stats-file), its sampling once a minute while the browser sits idle,
-// and the JSON lines of browser-dialog.jsonl and browser-idle.jsonl.
+// --stats-file; test/bench/driver reads it too), its sampling once a
+// minute while the browser sits idle, and the JSON lines of
+// browser-dialog.jsonl and browser-idle.jsonl.
 package browserbench
 
 import (

@@ -36,6 +36,7 @@ import (
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
+	"github.com/myna-pkcs11/myna-pkcs11/test/bench/browserbench"
 	"github.com/myna-pkcs11/myna-pkcs11/test/bench/scenario"
 )
 
@@ -79,21 +80,6 @@ type ScenarioResult struct {
 	ByINS      map[string]uint64 `json:"by_ins,omitempty"`
 }
 
-type fileStats struct {
-	APDUs      uint64            `json:"apdus"`
-	ByINS      map[string]uint64 `json:"by_ins"`
-	Signatures uint64            `json:"signatures"`
-}
-
-func readStats(path string) (fileStats, error) {
-	var st fileStats
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return st, err
-	}
-	return st, json.Unmarshal(b, &st)
-}
-
 func runScenario(args []string) (any, error) {
 	fs := flag.NewFlagSet("scenario", flag.ExitOnError)
 	module := fs.String("module", "", "PKCS#11 module")
@@ -106,9 +92,9 @@ func runScenario(args []string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var before fileStats
+	var before browserbench.Stats
 	if *stats != "" {
-		if before, err = readStats(*stats); err != nil {
+		if before, err = browserbench.ReadStats(*stats); err != nil {
 			return nil, err
 		}
 	}
@@ -123,18 +109,12 @@ func runScenario(args []string) (any, error) {
 	res := ScenarioResult{Name: sc.Name, Ms: ms(time.Since(start)), APDUs: -1, Signatures: -1}
 	mod.Ctx.Destroy()
 	if *stats != "" {
-		after, err := readStats(*stats)
+		after, err := browserbench.ReadStats(*stats)
 		if err != nil {
 			return nil, err
 		}
-		res.APDUs = int64(after.APDUs - before.APDUs)
-		res.Signatures = int64(after.Signatures - before.Signatures)
-		res.ByINS = map[string]uint64{}
-		for k, v := range after.ByINS {
-			if d := v - before.ByINS[k]; d > 0 {
-				res.ByINS[k] = d
-			}
-		}
+		d := after.Sub(before)
+		res.APDUs, res.Signatures, res.ByINS = int64(d.APDUs), int64(d.Signatures), d.ByINS
 	}
 	return res, nil
 }
