@@ -46,6 +46,12 @@ type Transport interface {
 	// End ends the transaction. With reset set the card is reset as the
 	// transaction ends, which drops every verified PIN.
 	End(reset bool) error
+	// Alive reports, without sending anything to the card, whether the
+	// connection still stands: nil, or an error wrapping ErrCardRemoved,
+	// ErrReaderGone or ErrNoService (the service restarted and forgot the
+	// connection: connect again). A reset by another application is left
+	// for Begin or Transmit to report.
+	Alive() error
 	// ATR returns the card's answer to reset.
 	ATR() []byte
 	// Close disconnects from the card, leaving it as it is.

@@ -119,6 +119,7 @@ func (plainTransport) Transmit([]byte) ([]byte, error) {
 func (plainTransport) Begin() error   { return nil }
 func (plainTransport) End(bool) error { return nil }
 func (plainTransport) ATR() []byte    { return []byte{0x3B, 0x00} }
+func (plainTransport) Alive() error   { return nil }
 func (plainTransport) Close() error   { return nil }
 
 func (notJPKI) Readers() ([]cardos.ReaderStatus, error) {

@@ -56,6 +56,7 @@ func (s *script) Transmit(cmd []byte) ([]byte, error) {
 
 func (s *script) Begin() error   { return nil }
 func (s *script) End(bool) error { return nil }
+func (s *script) Alive() error   { return nil }
 func (s *script) ATR() []byte    { return []byte{0x3B, 0xE0, 0x00, 0xFF, 0x81, 0x31, 0xFE, 0x45, 0x14} }
 func (s *script) Close() error   { return nil }
 func (s *script) sent() int      { return s.n }

@@ -78,6 +78,7 @@ func (e *efCard) Transmit(b []byte) ([]byte, error) {
 func (e *efCard) Begin() error   { return nil }
 func (e *efCard) End(bool) error { return nil }
 func (e *efCard) ATR() []byte    { return nil }
+func (e *efCard) Alive() error   { return nil }
 func (e *efCard) Close() error   { return nil }
 
 // FuzzReadCertificate checks the chunked certificate reader against EF

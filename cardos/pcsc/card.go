@@ -177,6 +177,26 @@ func (c *Card) End(reset bool) error {
 	return nil
 }
 
+// Alive asks pcsc-lite for the card's status (SCardStatus: no command
+// reaches the card) and reports whether the connection still stands. A
+// reset it reports is kept for the next Begin or Transmit, as call does.
+func (c *Card) Alive() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return ErrClosed
+	}
+	_, err := c.card.Status()
+	if is(err, scard.ErrResetCard) {
+		if !c.ownReset {
+			c.pendingReset = true
+		}
+		c.ownReset = false
+		return c.reconnect("status")
+	}
+	return wrap("status", err, false)
+}
+
 // ATR returns the card's answer to reset.
 func (c *Card) ATR() []byte {
 	c.mu.Lock()
