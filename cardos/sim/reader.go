@@ -124,10 +124,12 @@ func (r *Reader) release() {
 type Context struct {
 	mu      sync.Mutex
 	readers []*Reader
-	base    map[*Reader]uint64 // reader events when added
+	base    map[*Reader]uint64 // reader events when added (or the service started)
 	changed chan struct{}      // closed and replaced when the reader list changes
 	closed  chan struct{}
 	once    sync.Once
+	down    bool   // the service is stopped (StopService)
+	epoch   uint64 // service starts: a transport of an older epoch is dead
 }
 
 var _ cardos.Context = (*Context)(nil)
@@ -198,14 +200,70 @@ func (c *Context) isClosed() bool {
 	}
 }
 
-var errClosed = fmt.Errorf("sim: context closed: %w", cardos.ErrNoService)
+var (
+	errClosed      = fmt.Errorf("sim: context closed: %w", cardos.ErrNoService)
+	errServiceDown = fmt.Errorf("sim: the smart-card service is stopped: %w", cardos.ErrNoService)
+	errStaleHandle = fmt.Errorf("sim: the smart-card service restarted and forgot this connection (invalid handle): %w", cardos.ErrNoService)
+)
+
+// StopService stops the simulated smart-card service, as when pcscd is
+// stopped, upgraded or crashes: Readers and Connect fail with
+// cardos.ErrNoService, and every transport connected so far is dead for
+// good (it answers ErrNoService, as an invalid handle does). Cards may be
+// inserted and removed while it is stopped; no one sees it.
+func (c *Context) StopService() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.down = true
+	c.epoch++
+	c.notifyLocked()
+}
+
+// StartService starts the service again: it counts insertions and
+// removals afresh, so a reader's Events can repeat the count seen before
+// the stop whatever card it holds now, and it powers up every card in a
+// reader (a power cycle: security states cleared), as a new pcscd does.
+func (c *Context) StartService() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.down = false
+	for _, r := range c.readers {
+		r.mu.Lock()
+		c.base[r] = r.events
+		if r.card != nil {
+			r.card.Reset()
+		}
+		r.mu.Unlock()
+	}
+	c.notifyLocked()
+}
+
+// serviceErr reports why the Context cannot serve now, or nil.
+func (c *Context) serviceErr() error {
+	if c.isClosed() {
+		return errClosed
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.down {
+		return errServiceDown
+	}
+	return nil
+}
+
+// current reports whether a transport of epoch still stands.
+func (c *Context) current(epoch uint64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return !c.down && c.epoch == epoch
+}
 
 // Readers lists the readers with their card presence.
 func (c *Context) Readers() ([]cardos.ReaderStatus, error) {
-	st, _, _ := c.snapshot()
-	if c.isClosed() {
-		return nil, errClosed
+	if err := c.serviceErr(); err != nil {
+		return nil, err
 	}
+	st, _, _ := c.snapshot()
 	return st, nil
 }
 
@@ -237,8 +295,8 @@ func (c *Context) reader(name string) *Reader {
 
 // Connect opens a shared connection to the card in the named reader.
 func (c *Context) Connect(reader string) (cardos.Transport, error) {
-	if c.isClosed() {
-		return nil, errClosed
+	if err := c.serviceErr(); err != nil {
+		return nil, err
 	}
 	r := c.reader(reader)
 	if r == nil {
@@ -248,7 +306,10 @@ func (c *Context) Connect(reader string) (cardos.Transport, error) {
 	if card == nil {
 		return nil, fmt.Errorf("sim: reader %q: %w", reader, cardos.ErrNoCard)
 	}
-	return &transport{r: r, card: card, slot: slot, gen: card.generation()}, nil
+	c.mu.Lock()
+	epoch := c.epoch
+	c.mu.Unlock()
+	return &transport{ctx: c, epoch: epoch, r: r, card: card, slot: slot, gen: card.generation()}, nil
 }
 
 // WaitChange blocks until the readers differ from known, ctx is done or
@@ -259,6 +320,9 @@ func (c *Context) WaitChange(ctx context.Context, known []cardos.ReaderStatus) (
 			return nil, errClosed
 		}
 		st, chans, listChanged := c.snapshot()
+		if c.serviceErr() != nil {
+			st = []cardos.ReaderStatus{} // a stopped service lists no reader
+		}
 		if !sameStatus(st, known) {
 			return st, nil
 		}
@@ -309,9 +373,11 @@ func (c *Context) Close() error {
 
 // transport is one connection to the card in a reader.
 type transport struct {
-	r    *Reader
-	card *Card
-	slot uint64 // insertion the transport was opened on
+	ctx   *Context
+	epoch uint64 // the service start it was connected in
+	r     *Reader
+	card  *Card
+	slot  uint64 // insertion the transport was opened on
 
 	mu     sync.Mutex
 	gen    uint64 // card reset generation last seen
@@ -327,6 +393,9 @@ var errTransportClosed = errors.New("sim: transport closed: connect again")
 func (t *transport) check() error {
 	if t.closed {
 		return errTransportClosed
+	}
+	if !t.ctx.current(t.epoch) {
+		return errStaleHandle
 	}
 	card, slot, _, gone := t.r.current()
 	if gone {
@@ -445,6 +514,13 @@ func (t *transport) End(reset bool) error {
 		t.gen = t.card.generation()
 	}
 	return nil
+}
+
+// Alive reports whether the connection still stands, without a command.
+func (t *transport) Alive() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.check()
 }
 
 // ATR returns the card's answer to reset.

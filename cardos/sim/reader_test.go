@@ -247,3 +247,34 @@ func TestFaultResponseCorruption(t *testing.T) {
 	c.SetFault(Fault{Kind: FaultSilent})
 	assert.Nil(t, c.Process(h(selJPKI)))
 }
+
+// A stopped service lists nothing and connects nothing; every connection
+// made before the stop stays dead after the start (an invalid handle);
+// the start counts insertions afresh and powers the cards up again.
+func TestServiceRestart(t *testing.T) {
+	c, r, card := newTestContext(t)
+	old, err := c.Connect(r.Name())
+	require.NoError(t, err)
+	before, err := c.Readers()
+	require.NoError(t, err)
+	resets := card.Stats().Resets
+
+	c.StopService()
+	_, err = c.Readers()
+	require.ErrorIs(t, err, cardos.ErrNoService)
+	_, err = c.Connect(r.Name())
+	require.ErrorIs(t, err, cardos.ErrNoService)
+	r.Remove()
+	r.Insert(card)
+	c.StartService()
+
+	after, err := c.Readers()
+	require.NoError(t, err)
+	assert.Equal(t, before, after, "the event count repeats after the restart")
+	require.ErrorIs(t, old.Begin(), cardos.ErrNoService, "the old connection is dead")
+	require.ErrorIs(t, old.Alive(), cardos.ErrNoService)
+	fresh, err := c.Connect(r.Name())
+	require.NoError(t, err)
+	require.NoError(t, fresh.Alive())
+	assert.Greater(t, card.Stats().Resets, resets, "the card was powered up again")
+}
