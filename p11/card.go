@@ -69,6 +69,10 @@ type card struct {
 	// endReset makes the current transaction end with a card reset (a
 	// logout where no other applet could be selected); guarded by io.
 	endReset bool
+	// mustProve says the card must prove its identity (proveIO) before
+	// the next command: set by a new connection to a probed card and by
+	// a reset; guarded by io.
+	mustProve bool
 
 	mu      sync.Mutex
 	probed  bool // probe finished (jpki says whether it is JPKI)
@@ -76,10 +80,11 @@ type card struct {
 	removed bool // taken out, swapped or module finalised: sessions are dead
 
 	// authHead is the start of the authentication certificate (up to
-	// certHeadLen bytes, one READ BINARY): the card's identity (serial)
-	// and proof that the certificate is there. The whole certificate
-	// (authCert) and the CA certificates are only read when an object's
-	// attributes need them, once per insertion.
+	// certHeadLen bytes, one READ BINARY), read when the card is probed:
+	// the card's identity (cardidentity.go), its serial, and proof that
+	// the certificate is there. nil when it could not be read without a
+	// PIN. The whole certificate (authCert) and the CA certificates are
+	// only read when an object's attributes need them, once per insertion.
 	authHead                 []byte
 	authCert, authCA, signCA []byte
 	authParsed               *x509.Certificate
@@ -123,24 +128,31 @@ func (c *card) close() {
 	c.io.Unlock()
 }
 
-// probe finds out once whether the card is a JPKI card. Transient errors
-// leave it unprobed so that the next look tries again.
+// probe finds out once whether the card is a JPKI card and, in the same
+// transaction, reads its identity (the start of the authentication
+// certificate), before anything else is learnt from it. Transient errors
+// leave it unprobed so that the next look tries again. A card probed
+// before has its connection checked instead (checkConnIO).
 func (c *card) probe(ctx cardos.Context) bool {
 	c.io.Lock()
 	defer c.io.Unlock()
-	c.mu.Lock()
-	probed, ok := c.probed, c.jpki && !c.removed
-	c.mu.Unlock()
-	if probed {
-		return ok
+	if c.isProbed() {
+		c.checkConnIO(ctx)
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.jpki && !c.removed
 	}
 	var name string
+	var head []byte
 	err := c.doIO(ctx, "probe", func(cl *jpki.Client) error {
 		if err := cl.Select(); err != nil {
 			return err
 		}
 		var err error
-		name, err = cl.TokenName()
+		if name, err = cl.TokenName(); err != nil || !tokenNames[name] {
+			return err
+		}
+		head, err = c.readIdentityIO(cl)
 		return err
 	})
 	c.mu.Lock()
@@ -149,6 +161,9 @@ func (c *card) probe(ctx cardos.Context) bool {
 	case err == nil:
 		c.probed, c.jpki = true, tokenNames[name]
 		if c.jpki {
+			if head != nil {
+				c.setAuthHeadLocked(head)
+			}
 			c.log.infof("reader %q: My Number Card found", c.reader)
 		} else {
 			c.log.infof("reader %q: JPKI token %q is not a My Number Card: no token", c.reader, name)
@@ -158,6 +173,13 @@ func (c *card) probe(ctx cardos.Context) bool {
 		c.log.infof("reader %q: the card is not a My Number Card (no JPKI applet): no token", c.reader)
 	}
 	return c.jpki && !c.removed
+}
+
+// isProbed reports whether the probe finished.
+func (c *card) isProbed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.probed
 }
 
 // isLoggedIn reports the login state of token k.

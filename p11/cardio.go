@@ -51,34 +51,50 @@ func (c *card) do(ctx cardos.Context, what string, fn func(cl *jpki.Client) erro
 
 // doIO runs fn inside Transport.Begin/End; the caller holds c.io. It
 // connects when needed, handles a reset by another application (the card
-// forgot every PIN: both tokens are logged out, the client forgets its
-// selection and fn runs once more) and marks the card removed when it is
-// gone.
+// forgot every PIN: the tokens in ScopeSession are logged out, the client
+// forgets its selection and fn runs once more) and marks the card removed
+// when it is gone. After a new connection to a card probed before, or a
+// reset, it first proves that the card is still the same (proveIO), and
+// marks it removed when it is not. A connection that died while the card
+// sat idle (pcscd restarted) is met at Begin, before anything is sent:
+// it connects again once and goes on, so that the call works.
 func (c *card) doIO(ctx cardos.Context, what string, fn func(cl *jpki.Client) error) error {
 	if c.isRemoved() {
 		return errDeviceRemoved
 	}
+	fresh := false
 	if c.t == nil {
 		if ctx == nil {
 			return errDeviceRemoved
 		}
-		t, err := ctx.Connect(c.reader)
-		if err != nil {
-			return c.fail(what, err)
+		if err := c.connectIO(ctx); err != nil {
+			return c.fail(ctx, what, err)
 		}
-		c.t, c.cl = t, jpki.NewClient(t)
+		fresh = true
 	}
 	var err error
 	for attempt := 0; attempt < 2; attempt++ {
 		err = c.cl.Begin()
+		if transportLost(err) && !fresh {
+			c.log.infof("reader %q: %s: the connection was lost while the card was idle (%v): connecting again", c.reader, what, err)
+			c.closeTransportIO()
+			if err = c.connectIO(ctx); err != nil {
+				return c.fail(ctx, what, err)
+			}
+			fresh = true
+			err = c.cl.Begin()
+		}
 		if err != nil && !errors.Is(err, cardos.ErrCardReset) {
-			return c.fail(what, err)
+			return c.fail(ctx, what, err)
 		}
 		if err != nil {
 			c.onReset()
 		}
 		c.endReset = false
-		err = fn(c.cl)
+		err = c.proveIO(c.cl)
+		if err == nil {
+			err = fn(c.cl)
+		}
 		endErr := c.cl.End(c.endReset)
 		c.endReset = false
 		if errors.Is(err, cardos.ErrCardReset) {
@@ -91,23 +107,46 @@ func (c *card) doIO(ctx cardos.Context, what string, fn func(cl *jpki.Client) er
 		break
 	}
 	if err != nil {
-		return c.fail(what, err)
+		return c.fail(ctx, what, err)
 	}
 	return nil
 }
 
+// connectIO opens a new connection to the reader's card; the caller
+// holds c.io and c.t is nil. When the card was probed before, the card
+// now in the reader must prove to be the same before the next command
+// (proveIO): a restarted service or a reader plugged again may hold
+// another card.
+func (c *card) connectIO(ctx cardos.Context) error {
+	t, err := ctx.Connect(c.reader)
+	if err != nil {
+		return err
+	}
+	c.t, c.cl = t, jpki.NewClient(t)
+	c.mustProve = c.isProbed()
+	return nil
+}
+
 // onReset records that the card lost its security state (another
-// application reset it); the caller holds c.io.
+// application reset it); the caller holds c.io. The card must prove its
+// identity again before the conversation goes on.
 func (c *card) onReset() {
 	c.mu.Lock()
 	c.lostCardStateLocked("the card was reset by another application")
 	c.mu.Unlock()
 	c.cl.Forget()
+	c.mustProve = c.isProbed()
 }
 
 // fail maps err, marks the card removed when it is gone and logs; the
-// caller holds c.io.
-func (c *card) fail(what string, err error) error {
+// caller holds c.io. An error that would be CKR_DEVICE_ERROR is checked
+// against the reader (no card traffic): a card taken out in the middle of
+// a command often shows as a communication error or a time-out, and the
+// application is owed CKR_DEVICE_REMOVED then.
+func (c *card) fail(ctx cardos.Context, what string, err error) error {
+	if ck.RV(mapCardErr(err)) == ck.CKR_DEVICE_ERROR && c.cardGoneFrom(ctx) {
+		err = fmt.Errorf("%w (the reader holds no card any more: %w)", err, cardos.ErrCardRemoved)
+	}
 	mapped := mapCardErr(err)
 	switch ck.RV(mapped) {
 	case ck.CKR_DEVICE_REMOVED:
@@ -132,6 +171,25 @@ func (c *card) fail(what string, err error) error {
 	}
 	c.log.infof("reader %q: %s: %v", c.reader, what, err)
 	return mapped
+}
+
+// cardGoneFrom reports whether the reader, as the service lists it now,
+// no longer holds a card (or is gone). A service that cannot be asked
+// says nothing.
+func (c *card) cardGoneFrom(ctx cardos.Context) bool {
+	if ctx == nil {
+		return false
+	}
+	st, err := ctx.Readers()
+	if err != nil {
+		return false
+	}
+	for _, s := range st {
+		if s.Name == c.reader {
+			return !s.Present
+		}
+	}
+	return true
 }
 
 // transportLost reports whether err leaves the connection to the card in

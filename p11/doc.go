@@ -41,7 +41,9 @@
 //   - A removed or swapped card closes its sessions (CKR_DEVICE_REMOVED
 //     for the call that noticed, CKR_SESSION_HANDLE_INVALID afterwards).
 //     Object handles carry the card insertion, so they never name another
-//     card's object.
+//     card's object. After a reconnection or a reset the card proves it
+//     is the same card before a PIN or a signature command reaches it
+//     (cardidentity.go); a card that does not is a new insertion.
 //   - MYNA_PKCS11_DEBUG=1..3 (3: every PKCS#11 call), or log_level in the
 //     configuration file (see Config), logs to stderr or to the file named
 //     by MYNA_PKCS11_LOG.

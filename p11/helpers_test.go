@@ -33,7 +33,9 @@ func genCard(t testing.TB, kind string) *sim.Card {
 			p.NoSignCert = true
 		case "face":
 			p.FaceAuth = true
-		}
+		case "otherpins": // another person's card, with other PINs
+			p.AuthPIN, p.SignPIN = otherAuthPIN, otherSignPIN
+		} // "other": another person's card with the default PINs
 		var err error
 		base, err = sim.New(sim.Options{Profile: p})
 		require.NoError(t, err)
@@ -44,11 +46,18 @@ func genCard(t testing.TB, kind string) *sim.Card {
 	return c
 }
 
+// The PINs of the "otherpins" card.
+const (
+	otherAuthPIN = "5678"
+	otherSignPIN = "XYZ789"
+)
+
 // fixture is a module over an in-process simulator with one reader
 // holding a default card.
 type fixture struct {
 	t       *testing.T
 	m       *Module
+	ctx     *sim.Context // the Context of the last Initialize
 	readers []*sim.Reader
 	r       *sim.Reader
 	card    *sim.Card
@@ -80,7 +89,8 @@ func newFixtureConfig(t *testing.T, cfg *Config) *fixture {
 // the previous one).
 func (f *fixture) open() (cardos.Context, error) {
 	f.opens++
-	return sim.NewContext(f.readers...), nil
+	f.ctx = sim.NewContext(f.readers...)
+	return f.ctx, nil
 }
 
 // slots returns the auth and sign slot of the first reader with a token.

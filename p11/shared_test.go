@@ -15,7 +15,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/apdu"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
@@ -301,103 +300,6 @@ func TestCloseSessionRace(t *testing.T) {
 		assert.Zero(t, bad, "sessions logged out right after their own login")
 		assert.Equal(t, 3, f.card.TriesLeft(1))
 	})
-}
-
-// deadContext wraps a Context; while dead is set, every transport it
-// handed out answers ErrNoService, as a connection does after pcscd
-// restarted. New connections work.
-type deadContext struct {
-	cardos.Context
-	mu    sync.Mutex
-	dead  []*deadTransport
-	conns int
-}
-
-type deadTransport struct {
-	cardos.Transport
-	dead bool
-}
-
-func (d *deadTransport) Transmit(cmd []byte) ([]byte, error) {
-	if d.dead {
-		return nil, fmt.Errorf("pcsc: transmit: %w", cardos.ErrNoService)
-	}
-	return d.Transport.Transmit(cmd)
-}
-
-func (d *deadTransport) Begin() error {
-	if d.dead {
-		return fmt.Errorf("pcsc: begin transaction: %w", cardos.ErrNoService)
-	}
-	return d.Transport.Begin()
-}
-
-func (c *deadContext) Connect(reader string) (cardos.Transport, error) {
-	t, err := c.Context.Connect(reader)
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.conns++
-	dt := &deadTransport{Transport: t}
-	c.dead = append(c.dead, dt)
-	return dt, nil
-}
-
-// kill makes every connection handed out so far dead.
-func (c *deadContext) kill() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, t := range c.dead {
-		t.dead = true
-	}
-}
-
-// After pcscd restarts, the connection the module holds is dead: the
-// call that meets it fails, and the next call connects again and works —
-// the module is never stuck until C_Finalize.
-func TestRecoversAfterServiceRestart(t *testing.T) {
-	for _, scope := range []PINScope{ScopeOperation, ScopeSession} {
-		t.Run(scope.String(), func(t *testing.T) {
-			r := sim.NewReader("Sim Reader 00 00")
-			card := genCard(t, "default")
-			r.Insert(card)
-			dc := &deadContext{Context: sim.NewContext(r)}
-			m := NewModule(func() (cardos.Context, error) { return dc, nil })
-			m.UseConfig(*scopeConfig(scope, scope))
-			require.NoError(t, m.Initialize(InitArgs{}))
-			t.Cleanup(func() { m.Finalize() })
-			f := &fixture{t: t, m: m, card: card, r: r}
-			auth, _ := f.slots()
-			s := f.open1(auth, false)
-			f.login(s, sim.DefaultAuthPIN)
-			key := f.privKey(s)
-			f.sign(s, key, ck.CKM_SHA256_RSA_PKCS, []byte("before"))
-			dc.kill()
-			require.NoError(t, m.SignInit(s, Mechanism{Type: ck.CKM_SHA256_RSA_PKCS}, key))
-			_, _, err := m.Sign(s, []byte("during"), OutBuf{Len: 256})
-			assert.Equal(t, "CKR_DEVICE_ERROR", rv(err), "the call that meets the dead connection fails")
-			_, err = m.TokenInfo(auth)
-			require.NoError(t, err, "the next call connects again")
-			if scope == ScopeSession {
-				// pcscd restarting powers the card down in reality; the
-				// simulator kept it verified, so the login still holds.
-				card.Reset()
-			}
-			require.NoError(t, m.SignInit(s, Mechanism{Type: ck.CKM_SHA256_RSA_PKCS}, key))
-			_, _, err = m.Sign(s, []byte("after"), OutBuf{Len: 256})
-			if scope == ScopeOperation {
-				require.NoError(t, err, "the held PIN is verified on the new connection")
-			} else {
-				assert.Equal(t, "CKR_USER_NOT_LOGGED_IN", rv(err), "the card lost the login with the restart")
-				f.login(s, sim.DefaultAuthPIN)
-				f.sign(s, f.privKey(s), ck.CKM_SHA256_RSA_PKCS, []byte("after"))
-			}
-			assert.Equal(t, 2, dc.conns, "one reconnection")
-			assert.Equal(t, 3, card.TriesLeft(1))
-		})
-	}
 }
 
 // Idle cost: once the token was listed, C_GetTokenInfo costs no APDU

@@ -56,7 +56,9 @@ func (m *Module) applyLocked(st []cardos.ReaderStatus, events bool) []*card {
 			gone = append(gone, r.card)
 			r.card = nil
 			changed = true
-		case s.Present && (r.card == nil || r.card.events != s.Events):
+		case s.Present && (r.card == nil || r.card.events != s.Events || r.card.isRemoved()):
+			// A new insertion, or a card found not to be the one this
+			// value stood for (cardidentity.go): a new token.
 			if r.card != nil {
 				gone = append(gone, r.card)
 			}
@@ -128,24 +130,35 @@ func (m *Module) refresh() error {
 	return m.applyAndProbe(ctx, st)
 }
 
-// applyAndProbe applies st and probes the cards that need it.
+// applyAndProbe applies st and probes the cards that need it. A card
+// that the probe found replaced (its connection was lost and another
+// card answers: cardidentity.go) is a new insertion at once, probed in a
+// second round, so that the call that noticed already shows the new
+// token.
 func (m *Module) applyAndProbe(ctx cardos.Context, st []cardos.ReaderStatus) error {
-	m.mu.Lock()
-	if !m.initialized {
-		m.mu.Unlock()
-		return ck.Error(ck.CKR_CRYPTOKI_NOT_INITIALIZED)
-	}
-	gone := m.applyLocked(st, true)
-	var cards []*card
-	for _, r := range m.order {
-		if r.card != nil {
-			cards = append(cards, r.card)
+	for round := 0; round < 2; round++ {
+		m.mu.Lock()
+		if !m.initialized {
+			m.mu.Unlock()
+			return ck.Error(ck.CKR_CRYPTOKI_NOT_INITIALIZED)
 		}
-	}
-	m.mu.Unlock()
-	closeCards(gone)
-	for _, c := range cards {
-		c.probe(ctx)
+		gone := m.applyLocked(st, true)
+		var cards []*card
+		for _, r := range m.order {
+			if r.card != nil {
+				cards = append(cards, r.card)
+			}
+		}
+		m.mu.Unlock()
+		closeCards(gone)
+		replaced := false
+		for _, c := range cards {
+			c.probe(ctx)
+			replaced = replaced || c.isRemoved()
+		}
+		if !replaced {
+			break
+		}
 	}
 	return nil
 }

@@ -24,8 +24,8 @@ const (
 // a VERIFY; a locked PIN stays locked for the insertion. The serial
 // number is 16 hex digits of the SHA-256 of the first 256 bytes of the
 // card's authentication certificate (its version, serial number and
-// issuer: one READ BINARY), the same on both tokens of a card and
-// different between cards.
+// issuer: one READ BINARY when the card is probed), the same on both
+// tokens of a card and different between cards.
 func (m *Module) TokenInfo(slot SlotID) (TokenInfo, error) {
 	ref, c, err := m.tokenCard(slot)
 	if err != nil {
@@ -35,11 +35,11 @@ func (m *Module) TokenInfo(slot SlotID) (TokenInfo, error) {
 	if err != nil {
 		return TokenInfo{}, err
 	}
-	serial, serialErr, tries, err := c.tokenState(ctx, ref.kind)
+	serial, tries, err := c.tokenState(ctx, ref.kind)
 	if err != nil {
 		return TokenInfo{}, m.cardGone(c, err)
 	}
-	if serialErr != nil || serial == "" {
+	if serial == "" {
 		// No readable authentication certificate (smartphone JPKI, damaged
 		// card): still show the token, with a serial that says so.
 		serial = unknownSerial

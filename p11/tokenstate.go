@@ -49,39 +49,29 @@ func (c *card) tokenInUse(k tokenKind) {
 }
 
 // tokenState returns what C_GetTokenInfo shows of token k: the card's
-// serial (see setAuthHeadLocked), whether the card has a signature
+// serial (see setAuthHeadLocked; "" when the authentication certificate
+// was unreadable at the probe), whether the card has a signature
 // certificate (sign token), and the PIN's retry counter. What is not
 // known yet is read in one transaction, so that nothing depends on what
 // another program selected in between and the applet is selected once:
-//   - the start of the authentication certificate (one READ BINARY), once
-//     per insertion; when unreadable (smartphone JPKI, damaged card) the
-//     serial is unknownSerial and serialErr says why;
 //   - for the sign token, once before any login, the first bytes of EF
 //     0001: missing or empty means a card without a signature
 //     certificate (holder under 15, face-authentication card), refused
 //     means it is there behind the password;
 //   - the retry counter (the empty VERIFY, which never spends a try),
 //     when unknown or stale (see triesMaxAge).
-func (c *card) tokenState(ctx cardos.Context, k tokenKind) (serial string, serialErr error, tries int, err error) {
+func (c *card) tokenState(ctx cardos.Context, k tokenKind) (serial string, tries int, err error) {
 	c.io.Lock()
 	defer c.io.Unlock()
 	c.mu.Lock()
-	needSerial := c.serial == ""
 	needProbe := k == signToken && !c.signProbed && c.signCertState == certUnknown
 	t := c.tries[k]
 	needTries := !t.known || t.stale
 	c.mu.Unlock()
-	var head []byte
 	absent := false
-	if needSerial || needProbe || needTries {
+	if needProbe || needTries {
 		err = c.doIO(ctx, "read the "+k.String()+" token's state", func(cl *jpki.Client) error {
-			head, absent, serialErr = nil, false, nil
-			if needSerial {
-				head, serialErr = cl.ReadCertificateHeader(jpki.AuthCert, certHeadLen)
-				if cardLevel(serialErr) {
-					return serialErr
-				}
-			}
+			absent = false
 			if needProbe {
 				p, perr := cl.LookForSignCert()
 				if cardLevel(perr) {
@@ -101,9 +91,6 @@ func (c *card) tokenState(ctx cardos.Context, k tokenKind) (serial string, seria
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if head != nil {
-		c.setAuthHeadLocked(head)
-	}
 	if needProbe && err == nil {
 		c.signProbed = true
 		if absent {
@@ -111,10 +98,7 @@ func (c *card) tokenState(ctx cardos.Context, k tokenKind) (serial string, seria
 			c.log.infof("reader %q: the card holds no signature certificate (holder under 15 or face-authentication card): the sign token cannot be used", c.reader)
 		}
 	}
-	if serialErr != nil {
-		c.log.infof("reader %q: the authentication certificate is unreadable, the token's serial is unknown: %v", c.reader, serialErr)
-	}
-	return c.serial, serialErr, c.tries[k].n, err
+	return c.serial, c.tries[k].n, err
 }
 
 // setTries records the retry counter of token k's PIN.

@@ -33,21 +33,23 @@ func reads(n int) int { return (n + 255) / 256 }
 //     transaction, and a transaction trusts no selection made before it:
 //     it starts with SELECT JPKI AP. Every file it touches costs its
 //     SELECT EF.
-//   - detect (3): SELECT AP, SELECT EF 0006, READ BINARY of the token
-//     name. The name tells a My Number Card from an old Juki card, which
-//     has the same AID.
-//   - identity (2): SELECT EF 000A + one READ BINARY: the serial number
-//     must differ between cards, and the start of the authentication
+//   - detect (3 + 2): SELECT AP, SELECT EF 0006, READ BINARY of the
+//     token name, which tells a My Number Card from an old Juki card
+//     with the same AID; then, in the same transaction, the identity:
+//     SELECT EF 000A + one READ BINARY. The start of the authentication
 //     certificate (serial number, issuer) is the only public per-card
-//     data.
+//     data: the token's serial, and what proves after a reconnection
+//     that the card is the same before a held PIN is sent. It is read
+//     before anything else is learnt from the card.
 //   - tries (2 per PIN): SELECT PIN EF + empty VERIFY for the
 //     CKF_USER_PIN_COUNT_LOW/FINAL_TRY/LOCKED flags. C_GetTokenInfo reads
-//     identity, sign-cert probe and tries in one transaction.
+//     sign-cert probe and tries in one transaction.
 //   - sign-cert probe (2): SELECT EF 0001 + READ: a card without a
 //     signature certificate (holder under 15, face-authentication card)
 //     must show its sign token as unusable before login.
 //   - certificate (2 + reads(len)): tx + SELECT + READ BINARY per 256
-//     bytes, one transaction per certificate the application asks for.
+//     bytes, one transaction per certificate the application asks for;
+//     the authentication certificate's first READ was the identity's.
 //   - login (2 + 1): tx + SELECT PIN EF + VERIFY; the sign login adds
 //     the sign-cert check (SELECT EF 0001 + READ) in the same
 //     transaction, while the password is verified.
@@ -61,7 +63,7 @@ func reads(n int) int { return (n + 255) / 256 }
 //     key EF + SIGN + leave.
 func Minimum(name, scope string, c sim.Certs) (int, string) {
 	const (
-		detect, tokenInfoAuth, tokenInfoSignOnly = 3, 1 + 2 + 2, 1 + 2 + 2
+		detect, tokenInfoAuth, tokenInfoSignOnly = 3 + 2, 1 + 2, 1 + 2 + 2
 		login                                    = 1 + 2
 		signCheck                                = 2
 	)
@@ -74,20 +76,20 @@ func Minimum(name, scope string, c sim.Certs) (int, string) {
 	logoutWhy := fmt.Sprintf("logout %d", logout)
 	switch name {
 	case "a-list":
-		return detect + tokenInfoAuth + tokenInfoSignOnly, "detect 3 + token info auth 5 (tx + identity 2 + tries 2) + token info sign 5 (tx + sign-cert probe 2 + tries 2)"
+		return detect + tokenInfoAuth + tokenInfoSignOnly, "detect 5 (with the identity) + token info auth 3 (tx + tries 2) + token info sign 5 (tx + sign-cert probe 2 + tries 2)"
 	case "b-objects":
-		a, ca, sca := 2+reads(len(c.AuthCert)), 2+reads(len(c.AuthCA)), 2+reads(len(c.SignCA))
-		return detect + a + ca + sca, fmt.Sprintf("detect 3 + auth certificate %d + auth CA certificate %d + sign CA certificate %d (public; the sign token shows nothing else before login)", a, ca, sca)
+		a, ca, sca := 2+reads(len(c.AuthCert))-1, 2+reads(len(c.AuthCA)), 2+reads(len(c.SignCA))
+		return detect + a + ca + sca, fmt.Sprintf("detect 5 + auth certificate %d (its first READ was the identity) + auth CA certificate %d + sign CA certificate %d (public; the sign token shows nothing else before login)", a, ca, sca)
 	case "c-sign-auth":
 		return detect + tokenInfoAuth + login + loginLeave + sign + logout,
-			fmt.Sprintf("detect 3 + token info 5 + %s + sign %s + %s", loginWhy, sl, logoutWhy)
+			fmt.Sprintf("detect 5 + token info 3 + %s + sign %s + %s", loginWhy, sl, logoutWhy)
 	case "d-sign-sign":
-		ti := 1 + 2 + 2 + 2 // tx + identity + sign-cert probe + tries
+		ti := 1 + 2 + 2 // tx + sign-cert probe + tries
 		return detect + ti + login + signCheck + loginLeave + sign + logout,
-			fmt.Sprintf("detect 3 + token info 7 (tx + identity 2 + sign-cert probe 2 + tries 2) + %s + sign-cert check 2 + sign %s + %s", loginWhy, sl, logoutWhy)
+			fmt.Sprintf("detect 5 + token info 5 (tx + sign-cert probe 2 + tries 2) + %s + sign-cert check 2 + sign %s + %s", loginWhy, sl, logoutWhy)
 	case "e-sign10":
 		return detect + login + loginLeave + 10*sign + logout,
-			fmt.Sprintf("detect 3 + %s + 10 × sign %s + %s", loginWhy, sl, logoutWhy)
+			fmt.Sprintf("detect 5 + %s + 10 × sign %s + %s", loginWhy, sl, logoutWhy)
 	}
 	return 0, ""
 }
@@ -96,8 +98,8 @@ func Minimum(name, scope string, c sim.Certs) (int, string) {
 // PIN scope: measured, written down, and independent of Minimum so that
 // each check fails by itself.
 var budget = map[string]map[string]int{
-	"operation": {"a-list": 13, "b-objects": 21, "c-sign-auth": 19, "d-sign-sign": 23, "e-sign10": 77},
-	"session":   {"a-list": 13, "b-objects": 21, "c-sign-auth": 15, "d-sign-sign": 19, "e-sign10": 37},
+	"operation": {"a-list": 13, "b-objects": 22, "c-sign-auth": 19, "d-sign-sign": 23, "e-sign10": 79},
+	"session":   {"a-list": 13, "b-objects": 22, "c-sign-auth": 15, "d-sign-sign": 19, "e-sign10": 39},
 }
 
 var base *sim.Card
@@ -177,8 +179,8 @@ func apduBudget(t *testing.T, scope string) {
 	assert.Equal(t, sim.SignMaxTries, c.TriesLeft(2), "no try spent")
 }
 
-// Listing the objects after login costs no READ BINARY twice: the
-// identity read becomes the first chunk of the certificate.
+// Listing the objects costs no READ BINARY twice: the identity read
+// when the card is probed becomes the first chunk of the certificate.
 func TestHeaderIsReused(t *testing.T) {
 	c := card(t)
 	r := sim.NewReader("Budget Reader 00 00")
@@ -186,10 +188,10 @@ func TestHeaderIsReused(t *testing.T) {
 	mod := &scenario.InProcess{Open: func() (cardos.Context, error) { return sim.NewContext(r), nil }}
 	require.NoError(t, mod.Initialize())
 	defer mod.Finalize()
-	slots, err := mod.SlotList()
-	require.NoError(t, err)
 	before := c.Stats().ByINS[0xB0]
-	_, err = mod.TokenInfo(slots[0]) // identity: one READ
+	slots, err := mod.SlotList() // token name and identity: one READ each
+	require.NoError(t, err)
+	_, err = mod.TokenInfo(slots[0])
 	require.NoError(t, err)
 	s, err := mod.OpenSession(slots[0])
 	require.NoError(t, err)
@@ -201,7 +203,7 @@ func TestHeaderIsReused(t *testing.T) {
 		require.NoError(t, err)
 	}
 	certs := c.Certificates()
-	assert.Equal(t, uint64(reads(len(certs.AuthCert))+reads(len(certs.AuthCA))), c.Stats().ByINS[0xB0]-before)
+	assert.Equal(t, uint64(1+reads(len(certs.AuthCert))+reads(len(certs.AuthCA))), c.Stats().ByINS[0xB0]-before)
 	// Asked again, nothing more is read.
 	before = c.Stats().APDUs
 	_, err = mod.Find(s, nil)
@@ -237,7 +239,53 @@ func TestKeyLookupReadsNoCertificate(t *testing.T) {
 	mod1, err := mod.Attr(s, keys[0], scenario.CKA_MODULUS)
 	require.NoError(t, err)
 	assert.Len(t, mod1, 256)
-	assert.Equal(t, uint64(reads(len(c.Certificates().AuthCert))), c.Stats().ByINS[0xB0]-before, "the modulus needs the whole certificate, read once")
+	assert.Equal(t, uint64(reads(len(c.Certificates().AuthCert))-1), c.Stats().ByINS[0xB0]-before, "the modulus needs the rest of the certificate (its start is the identity, read at the probe), read once")
+}
+
+// reconnectBudget is what the first signature after a service restart
+// costs, per PIN scope: the identity proof (SELECT EF 000A + one READ
+// BINARY) before anything else on the new connection, then the
+// signature as usual. Session scope then finds the card logged out (the
+// restart powered it down): the proof and the refused SIGN.
+var reconnectBudget = map[string]int{"operation": 7 + 2, "session": 3 + 2}
+
+// After the service restarted, the card proves it is the same card in
+// the transaction of the next signature, before the held PIN is sent.
+func TestReconnectProofBudget(t *testing.T) {
+	for _, scope := range []string{"operation", "session"} {
+		t.Run(scope, func(t *testing.T) {
+			t.Setenv("MYNA_PKCS11_AUTH_PIN_SCOPE", scope)
+			t.Setenv("MYNA_PKCS11_SIGN_PIN_SCOPE", scope)
+			c := card(t)
+			r := sim.NewReader("Budget Reader 00 00")
+			r.Insert(c)
+			ctx := sim.NewContext(r)
+			mod := &scenario.InProcess{Open: func() (cardos.Context, error) { return ctx, nil }}
+			require.NoError(t, mod.Initialize())
+			defer mod.Finalize()
+			slots, err := mod.SlotList()
+			require.NoError(t, err)
+			s, err := mod.OpenSession(slots[0])
+			require.NoError(t, err)
+			require.NoError(t, mod.Login(s, sim.DefaultAuthPIN))
+			keys, err := mod.Find(s, []scenario.Attr{{Type: scenario.CKA_CLASS, Value: []byte{3, 0, 0, 0, 0, 0, 0, 0}}})
+			require.NoError(t, err)
+			require.Len(t, keys, 1)
+			ctx.StopService()
+			ctx.StartService()
+			before := c.Stats()
+			require.NoError(t, mod.SignInit(s, scenario.CKM_SHA256_RSA_PKCS, keys[0]))
+			_, err = mod.Sign(s, []byte("after the restart"))
+			if scope == "operation" {
+				require.NoError(t, err)
+			} else {
+				require.Error(t, err, "the restart powered the card down: logged out")
+			}
+			after := c.Stats()
+			assert.Equal(t, uint64(reconnectBudget[scope]), after.APDUs-before.APDUs)
+			assert.Equal(t, uint64(1), after.ByINS[0xB0]-before.ByINS[0xB0], "the identity read")
+		})
+	}
 }
 
 func byINS(m map[byte]uint64) string {
