@@ -62,7 +62,7 @@ func TestPCSCRestart(t *testing.T) {
 	} else if !errors.Is(err, scard.ErrNoService) {
 		t.Fatalf("PC/SC: %v", err)
 	}
-	_, reader := readerEnv()
+	addr, reader := readerEnv()
 
 	c, err := New()
 	require.NoError(t, err, "New succeeds without pcscd")
@@ -70,10 +70,23 @@ func TestPCSCRestart(t *testing.T) {
 	_, err = c.Readers()
 	require.ErrorIs(t, err, cardos.ErrNoService)
 
+	// A simulated card served to vpcd, which follows pcscd's restarts.
+	card, err := sim.New(sim.Options{})
+	require.NoError(t, err)
+	vicc := sim.NewReader("vicc")
+	vicc.Insert(card)
+	serveCtx, stopServe := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- sim.ServeVPCD(serveCtx, addr, vicc) }()
+	defer func() { stopServe(); <-served }()
+
 	stop := startPCSCD(t)
 	waitReaders(t, c, reader)
-	_, err = c.Readers()
+	waitFor(t, c, reader, func(r cardos.ReaderStatus, ok bool) bool { return ok && r.Present })
+	old, err := c.Connect(reader)
 	require.NoError(t, err)
+	defer old.Close()
+	require.NoError(t, old.Alive(), "a fresh connection stands")
 
 	stop()
 	_, err = c.Readers()
@@ -86,6 +99,12 @@ func TestPCSCRestart(t *testing.T) {
 	rs, err := c.Readers()
 	require.NoError(t, err, "the Context works again after the restart")
 	require.True(t, containsReader(rs, reader))
+	waitFor(t, c, reader, func(r cardos.ReaderStatus, ok bool) bool { return ok && r.Present })
+	require.ErrorIs(t, old.Alive(), cardos.ErrNoService, "the connection made before the restart is dead, seen without a command")
+	fresh, err := c.Connect(reader)
+	require.NoError(t, err)
+	defer fresh.Close()
+	require.NoError(t, fresh.Alive())
 }
 
 // readerEnv returns the vpcd address and reader name of the environment
