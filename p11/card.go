@@ -103,6 +103,9 @@ type card struct {
 	held [2]*heldPIN
 	// tries caches each PIN's retry counter (see triesLeft).
 	tries [2]triesInfo
+	// triesInDoubt says the answer to a command carrying the PIN was
+	// lost (pinAnswerLost): the next VERIFY is preceded by a tries query.
+	triesInDoubt [2]bool
 	// attrs caches the attribute sets built from the certificates; the
 	// signature token's are dropped at logout.
 	attrs map[objKind]attrSet

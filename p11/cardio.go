@@ -95,8 +95,14 @@ func (c *card) doIO(ctx cardos.Context, what string, fn func(cl *jpki.Client) er
 		if err == nil {
 			err = fn(c.cl)
 		}
-		endErr := c.cl.End(c.endReset)
+		reset := c.endReset
+		endErr := c.cl.End(reset)
 		c.endReset = false
+		if reset {
+			c.mu.Lock()
+			c.lostCardStateLocked("the transaction ended with a card reset")
+			c.mu.Unlock()
+		}
 		if errors.Is(err, cardos.ErrCardReset) {
 			c.onReset()
 			continue

@@ -152,6 +152,10 @@ func (c *card) changePIN(ctx cardos.Context, k tokenKind, oldPIN, newPIN []byte)
 			return err
 		}
 		err := cl.ChangePIN(k.key(), newPIN)
+		if fateUnknown(err) {
+			c.pinAnswerLost(k, "CHANGE REFERENCE DATA", err)
+			return err
+		}
 		if lerr := c.leaveIO(cl); lerr != nil {
 			c.log.infof("reader %q: could not log out after the PIN change: %v", c.reader, lerr)
 		}

@@ -21,17 +21,74 @@ func errLockedNoVerify(k tokenKind) error {
 
 // verifyIO presents pin, unless the PIN is already known to be locked
 // (then CKR_PIN_LOCKED without a VERIFY: it could not succeed). It sends
-// no retry query first: the card's answer to the VERIFY carries the
+// no retry query first, unless the answer to an earlier PIN command was
+// lost (checkDoubtIO): the card's answer to the VERIFY carries the
 // counter (9000: all tries back, 63Cx: x left, 63C0/6984: locked), which
 // is cached for C_GetTokenInfo. The caller holds c.io and runs it inside
 // doIO, where the client selects the PIN EF in the same transaction.
 func (c *card) verifyIO(cl *jpki.Client, k tokenKind, pin []byte) error {
+	if err := c.checkDoubtIO(cl, k); err != nil {
+		return err
+	}
 	if c.knownLocked(k) {
 		return errLockedNoVerify(k)
 	}
 	err := cl.Verify(k.key(), pin)
+	if fateUnknown(err) {
+		c.pinAnswerLost(k, "VERIFY", err)
+		return err
+	}
 	c.noteVerify(k, err)
 	return err
+}
+
+// fateUnknown reports whether err leaves it open whether the card ran
+// the command: its answer was lost, garbled or cut off, or the card left
+// the reader or the field. A reset reported before the command means it
+// was not sent.
+func fateUnknown(err error) bool {
+	return cardLevel(err) && !errors.Is(err, cardos.ErrCardReset)
+}
+
+// pinAnswerLost handles a command carrying token k's PIN (VERIFY, CHANGE
+// REFERENCE DATA) whose answer was lost: the card may have counted a
+// try, verified the PIN or stored the new one, and nobody can know which.
+// Nothing is sent again on the module's own initiative: the token is
+// logged out and its held PIN wiped, the tries are read before the next
+// VERIFY (checkDoubtIO) and shown by the next C_GetTokenInfo, and the
+// transaction ends with a card reset, so that a PIN the card may have
+// verified does not stay verified. The caller holds c.io, inside doIO.
+func (c *card) pinAnswerLost(k tokenKind, what string, err error) {
+	c.endReset = true
+	c.mu.Lock()
+	c.triesInDoubt[k] = true
+	c.tries[k].known = false
+	c.logOutLocked(k)
+	c.mu.Unlock()
+	c.log.infof("reader %q: the answer to the %s of the %s PIN was lost (%v): the card may have counted this try; the PIN is not sent again on the module's own, the tries are read before the next VERIFY, and the card is reset so that it is not left verified", c.reader, what, k, err)
+}
+
+// checkDoubtIO reads token k's retry counter before a VERIFY when the
+// answer to an earlier PIN command was lost, so that what the card
+// counted is known (logged, and shown by C_GetTokenInfo) before the user's
+// PIN is sent, and a PIN the lost try locked gets no VERIFY.
+func (c *card) checkDoubtIO(cl *jpki.Client, k tokenKind) error {
+	c.mu.Lock()
+	doubt := c.triesInDoubt[k]
+	c.mu.Unlock()
+	if !doubt {
+		return nil
+	}
+	n, err := cl.TriesLeft(k.key())
+	if err != nil {
+		return err
+	}
+	c.setTries(k, n)
+	c.mu.Lock()
+	c.triesInDoubt[k] = false
+	c.mu.Unlock()
+	c.log.infof("reader %q: after the lost answer the card counts %d of %d tries left for the %s PIN", c.reader, n, k.key().MaxTries(), k)
+	return nil
 }
 
 // noteVerify records the retry counter a VERIFY answer carries.
@@ -80,6 +137,10 @@ func (c *card) pinIO(cl *jpki.Client, k tokenKind, fn func() error) error {
 		return c.dropHeld(k, fmt.Sprintf("the %s PIN has %d of %d tries left, so a wrong PIN was tried since the login (by another program?); the remembered PIN is not sent: log in again", k, n, k.key().MaxTries()))
 	}
 	err = cl.Verify(k.key(), h.bytes())
+	if fateUnknown(err) {
+		c.pinAnswerLost(k, "VERIFY", err)
+		return err
+	}
 	c.noteVerify(k, err)
 	if err != nil {
 		if errors.Is(err, cardos.ErrCardReset) {
@@ -93,6 +154,13 @@ func (c *card) pinIO(cl *jpki.Client, k tokenKind, fn func() error) error {
 		return err
 	}
 	err = fn()
+	if fateUnknown(err) {
+		// The card is verified and the leave cannot be trusted to reach
+		// it: the transaction ends with a reset.
+		c.log.infof("reader %q: the %s operation got no answer (%v): the card is reset so that it is not left verified", c.reader, k, err)
+		c.endReset = true
+		return err
+	}
 	if lerr := c.leaveIO(cl); lerr != nil {
 		c.log.infof("reader %q: could not leave the applet after the %s operation, the card may stay verified until it is reset or removed: %v", c.reader, k, lerr)
 		if err == nil && !errors.Is(lerr, jpki.ErrResetRequired) {

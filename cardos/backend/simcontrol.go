@@ -12,7 +12,7 @@ package backend
 //
 //	fault KIND[,after=N][,ins=XX][,sw=XXXX][,repeat]   arm a sim.Fault on
 //	                 the card in the reader (KIND remove, reset, garbage,
-//	                 truncate, wrong-sw, silent; "none" disarms every card)
+//	                 truncate, wrong-sw, silent, lost; "none" disarms every card)
 //	remove           take the card out of the reader
 //	insert           put the original card (MYNA_PKCS11_SIM) back in
 //	swap PATH        put the card of another state file in the reader

@@ -32,6 +32,13 @@ const (
 	// vpcd no reply is sent and the connection is closed after
 	// Options.Timeout (a mute card the reader gives up on).
 	FaultSilent
+	// FaultLost executes the command and then gives no answer, as when a
+	// contactless card or a phone leaves the field, or a reader gives up,
+	// after the card acted: a VERIFY counted (or verified), a signature
+	// computed, a PIN changed. The caller cannot know which. In-process
+	// the transport returns cardos.ErrTimeout after Options.Timeout;
+	// through vpcd no reply is sent and the connection is closed.
+	FaultLost
 )
 
 // Fault describes one injected fault.

@@ -11,18 +11,18 @@ import (
 // faultKindNames are the fault kinds' names in a fault spec.
 var faultKindNames = map[string]FaultKind{
 	"none": FaultNone, "remove": FaultRemove, "reset": FaultReset, "garbage": FaultGarbage,
-	"truncate": FaultTruncate, "wrong-sw": FaultWrongSW, "silent": FaultSilent,
+	"truncate": FaultTruncate, "wrong-sw": FaultWrongSW, "silent": FaultSilent, "lost": FaultLost,
 }
 
 // ParseFault reads a fault spec KIND[,after=N][,ins=XX][,sw=XXXX][,repeat],
 // for example "remove,after=10" or "silent,ins=2A". KIND is none, remove,
-// reset, garbage, truncate, wrong-sw or silent. It is the syntax of
+// reset, garbage, truncate, wrong-sw, silent or lost. It is the syntax of
 // myna-sim --fault and of the test-only simulator control file.
 func ParseFault(s string) (Fault, error) {
 	parts := strings.Split(s, ",")
 	kind, ok := faultKindNames[parts[0]]
 	if !ok {
-		return Fault{}, fmt.Errorf("unknown fault kind %q (none, remove, reset, garbage, truncate, wrong-sw, silent)", parts[0])
+		return Fault{}, fmt.Errorf("unknown fault kind %q (none, remove, reset, garbage, truncate, wrong-sw, silent, lost)", parts[0])
 	}
 	f := Fault{Kind: kind}
 	for _, p := range parts[1:] {

@@ -14,6 +14,7 @@ func TestParseFault(t *testing.T) {
 	}{
 		{"none", Fault{Kind: FaultNone}},
 		{"silent,after=3,ins=2A,repeat", Fault{Kind: FaultSilent, After: 3, OnINS: true, INS: 0x2A, Repeat: true}},
+		{"lost,ins=20", Fault{Kind: FaultLost, OnINS: true, INS: 0x20}},
 		{"wrong-sw,sw=6A82", Fault{Kind: FaultWrongSW, SW: 0x6A82}},
 		{"wrong-sw,after=2,ins=2a,sw=6982,repeat", Fault{Kind: FaultWrongSW, After: 2, OnINS: true, INS: 0x2A, SW: 0x6982, Repeat: true}},
 		{"remove", Fault{Kind: FaultRemove}},

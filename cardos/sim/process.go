@@ -67,6 +67,10 @@ func (c *Card) process(cmd []byte) ([]byte, event) {
 	c.countApplet(cmd)
 	c.traceCommand(cmd)
 	resp := c.execute(cmd)
+	if strike && f.Kind == FaultLost {
+		c.tracef("sim: fault: the command ran, its answer is lost")
+		return nil, evSilent
+	}
 	if strike {
 		resp = f.corrupt(resp)
 	}

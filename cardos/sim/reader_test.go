@@ -278,3 +278,23 @@ func TestServiceRestart(t *testing.T) {
 	require.NoError(t, fresh.Alive())
 	assert.Greater(t, card.Stats().Resets, resets, "the card was powered up again")
 }
+
+// A lost answer: the command ran (the wrong PIN counted), the caller got
+// no answer.
+func TestFaultLostRunsTheCommand(t *testing.T) {
+	c, r, card := newTestContext(t, Options{Timeout: time.Millisecond})
+	tr, err := c.Connect(r.Name())
+	require.NoError(t, err)
+	for _, cmd := range [][]byte{
+		{0x00, 0xA4, 0x04, 0x0C, 0x0A, 0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01},
+		{0x00, 0xA4, 0x02, 0x0C, 0x02, 0x00, 0x18},
+	} {
+		rsp, err := tr.Transmit(cmd)
+		require.NoError(t, err)
+		require.Equal(t, []byte{0x90, 0x00}, rsp)
+	}
+	card.SetFault(Fault{Kind: FaultLost, OnINS: true, INS: 0x20})
+	_, err = tr.Transmit([]byte{0x00, 0x20, 0x00, 0x80, 0x04, '0', '0', '0', '0'})
+	require.ErrorIs(t, err, cardos.ErrTimeout)
+	assert.Equal(t, AuthMaxTries-1, card.TriesLeft(1), "the card counted the try")
+}

@@ -117,7 +117,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.statsFile, "stats-file", "", "with --vpcd: keep APDU counts (JSON: apdus, by_ins, verifies, signatures) in `FILE`, rewritten after every APDU")
 	fs.DurationVar(&cfg.latencyAPDU, "latency-apdu", 0, "with --vpcd: delay per APDU (a contact card: 15ms)")
 	fs.DurationVar(&cfg.latencySign, "latency-sign", 0, "with --vpcd: extra delay per signature (a real card: 500ms)")
-	fs.StringVar(&cfg.fault, "fault", "", "with --vpcd: inject a fault, `SPEC` = KIND[,after=N][,ins=XX][,sw=XXXX][,repeat]\nwith KIND remove, reset, garbage, truncate, wrong-sw or silent")
+	fs.StringVar(&cfg.fault, "fault", "", "with --vpcd: inject a fault, `SPEC` = KIND[,after=N][,ins=XX][,sw=XXXX][,repeat]\nwith KIND remove, reset, garbage, truncate, wrong-sw, silent or lost")
 	fs.StringVar(&cfg.atr, "atr", "", "with --vpcd: ATR in `HEX` (default 3BE000FF8131FE4514)")
 	fs.StringVar(&cfg.profile.AuthPIN, "auth-pin", sim.DefaultAuthPIN, "profile: 4-digit auth PIN")
 	fs.StringVar(&cfg.profile.SignPIN, "sign-pin", sim.DefaultSignPIN, "profile: 6-16 character A-Z0-9 signature password")

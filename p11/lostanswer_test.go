@@ -1,0 +1,92 @@
+package p11
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/apdu"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
+	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
+)
+
+// A command that ran on the card but whose answer was lost (a contactless
+// card or a phone leaves the field, a reader gives up): the module never
+// sends a PIN again on its own, the card is not left verified, and the
+// tries are read before the next VERIFY the user asks for.
+func TestLostAnswer(t *testing.T) {
+	// lostAt arms the fault at the first command with INS ins after
+	// `after` commands of the operation's transaction.
+	type lostAt struct {
+		ins   byte
+		after int
+	}
+	for _, tt := range []struct {
+		name      string
+		scope     PINScope
+		loggedIn  bool   // log in before the fault
+		at        lostAt // where the answer is lost
+		op        string // "login", "sign", "setpin"
+		pin       string // the PIN the login sends
+		wantTries int    // auth tries on the card afterwards
+		stillIn   bool   // the token is still logged in afterwards
+		newPIN    string // the PIN the next login needs
+	}{
+		{"login, right PIN", ScopeOperation, false, lostAt{apdu.INSVerify, 0}, "login", sim.DefaultAuthPIN, 3, false, sim.DefaultAuthPIN},
+		{"login, wrong PIN", ScopeOperation, false, lostAt{apdu.INSVerify, 0}, "login", "0000", 2, false, sim.DefaultAuthPIN},
+		{"login, right PIN, session scope", ScopeSession, false, lostAt{apdu.INSVerify, 0}, "login", sim.DefaultAuthPIN, 3, false, sim.DefaultAuthPIN},
+		// SELECT AP, SELECT PIN EF, tries query: the held PIN's VERIFY is
+		// the first VERIFY after 3 commands.
+		{"held PIN", ScopeOperation, true, lostAt{apdu.INSVerify, 3}, "sign", "", 3, false, sim.DefaultAuthPIN},
+		{"sign", ScopeOperation, true, lostAt{apdu.INSComputeSignature, 0}, "sign", "", 3, true, sim.DefaultAuthPIN},
+		{"change", ScopeOperation, true, lostAt{apdu.INSChangeReferenceData, 0}, "setpin", "", 3, false, "4321"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixtureConfig(t, scopeConfig(tt.scope, tt.scope))
+			auth, _ := f.slots()
+			s := f.open1(auth, true)
+			var key ObjectHandle
+			if tt.loggedIn {
+				f.login(s, sim.DefaultAuthPIN)
+				key = f.privKey(s)
+			}
+			if tt.op == "sign" {
+				require.NoError(t, f.m.SignInit(s, Mechanism{Type: ck.CKM_SHA256_RSA_PKCS}, key))
+			}
+			f.card.SetFault(sim.Fault{Kind: sim.FaultLost, OnINS: true, INS: tt.at.ins, After: tt.at.after})
+			var err error
+			switch tt.op {
+			case "login":
+				err = f.m.Login(s, ck.CKU_USER, []byte(tt.pin))
+			case "sign":
+				_, _, err = f.m.Sign(s, []byte("x"), OutBuf{Len: 256})
+			case "setpin":
+				err = f.m.SetPIN(s, []byte(sim.DefaultAuthPIN), []byte("4321"))
+			}
+			assert.Equal(t, "CKR_DEVICE_ERROR", rv(err), "the answer was lost")
+			verifies := f.card.Stats().Verifies
+
+			assert.Equal(t, "6982", f.pinLessSign("0017"), "the card is not left verified")
+			assert.Equal(t, tt.wantTries, f.card.TriesLeft(1))
+			info, err := f.m.SessionInfo(s)
+			require.NoError(t, err)
+			assert.Equal(t, tt.stillIn, info.State == ck.CKS_RW_USER_FUNCTIONS, "logged in afterwards")
+			ti, err := f.m.TokenInfo(auth)
+			require.NoError(t, err)
+			assert.Equal(t, tt.wantTries < 3, ti.Flags&ck.CKF_USER_PIN_COUNT_LOW != 0, "the token shows what the card counted")
+			assert.Equal(t, verifies, f.card.Stats().Verifies, "no PIN sent on the module's own after the loss")
+
+			if tt.stillIn {
+				assert.Len(t, f.sign(s, key, ck.CKM_SHA256_RSA_PKCS, []byte("y")), 256, "nothing about the PIN was in doubt")
+				return
+			}
+			ins20 := f.card.Stats().ByINS[apdu.INSVerify]
+			f.login(s, tt.newPIN)
+			assert.Equal(t, verifies+1, f.card.Stats().Verifies, "the user's own login sends the PIN once")
+			assert.Equal(t, ins20+2, f.card.Stats().ByINS[apdu.INSVerify], "the tries are read before the user's PIN")
+			assert.Equal(t, sim.AuthMaxTries, f.card.TriesLeft(1))
+			assert.Len(t, f.sign(s, f.privKey(s), ck.CKM_SHA256_RSA_PKCS, []byte("y")), 256)
+		})
+	}
+}
