@@ -103,6 +103,10 @@ type card struct {
 	held [2]*heldPIN
 	// tries caches each PIN's retry counter (see triesLeft).
 	tries [2]triesInfo
+	// full is each PIN's retry counter with every try left as this card
+	// reports it, learnt right after a successful VERIFY (learnFullIO);
+	// 0 until then.
+	full [2]int
 	// triesInDoubt says the answer to a command carrying the PIN was
 	// lost (pinAnswerLost): the next VERIFY is preceded by a tries query.
 	triesInDoubt [2]bool

@@ -39,7 +39,56 @@ func (c *card) verifyIO(cl *jpki.Client, k tokenKind, pin []byte) error {
 		return err
 	}
 	c.noteVerify(k, err)
-	return err
+	if err != nil {
+		return err
+	}
+	return c.learnFullIO(cl, k)
+}
+
+// learnFullIO reads, once per insertion, token k's retry counter right
+// after a successful VERIFY: the counter this card reports with every try
+// left. J-LIS documents 3 and 5 tries, and a published trace shows 63C3
+// for the auth PIN right after a correct one (OpenSC pull request #959,
+// https://github.com/OpenSC/OpenSC/pull/959), but none shows the
+// signature password's. A held PIN is sent only while the counter reads
+// full, so the full value must be the card's own: a card reporting more
+// than 5 would otherwise get the held PIN after another program's wrong
+// try, and one reporting less would never get it. The caller holds c.io,
+// inside doIO, with the PIN EF selected (one empty VERIFY).
+func (c *card) learnFullIO(cl *jpki.Client, k tokenKind) error {
+	c.mu.Lock()
+	known := c.full[k] > 0
+	c.mu.Unlock()
+	if known {
+		return nil
+	}
+	n, err := cl.TriesLeft(k.key())
+	if cardLevel(err) {
+		return err
+	}
+	if err != nil || n <= 0 {
+		c.log.infof("reader %q: the %s PIN's full retry counter could not be read after a successful VERIFY (%v, %d): %d is assumed", c.reader, k, err, n, k.key().MaxTries())
+		return nil
+	}
+	c.mu.Lock()
+	c.full[k] = n
+	c.mu.Unlock()
+	c.setTries(k, n)
+	if n != k.key().MaxTries() {
+		c.log.infof("reader %q: this card reports %d tries for a full %s PIN counter (documented: %d); the module goes by the card's count", c.reader, n, k, k.key().MaxTries())
+	}
+	return nil
+}
+
+// fullTries returns the retry counter token k's PIN has with every try
+// left: as learnt from this card (learnFullIO), or as documented.
+func (c *card) fullTries(k tokenKind) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.full[k] > 0 {
+		return c.full[k]
+	}
+	return k.key().MaxTries()
 }
 
 // fateUnknown reports whether err leaves it open whether the card ran
@@ -87,7 +136,7 @@ func (c *card) checkDoubtIO(cl *jpki.Client, k tokenKind) error {
 	c.mu.Lock()
 	c.triesInDoubt[k] = false
 	c.mu.Unlock()
-	c.log.infof("reader %q: after the lost answer the card counts %d of %d tries left for the %s PIN", c.reader, n, k.key().MaxTries(), k)
+	c.log.infof("reader %q: after the lost answer the card counts %d of %d tries left for the %s PIN", c.reader, n, c.fullTries(k), k)
 	return nil
 }
 
@@ -96,7 +145,7 @@ func (c *card) noteVerify(k tokenKind, err error) {
 	var wrong *jpki.WrongPINError
 	switch {
 	case err == nil:
-		c.setTries(k, k.key().MaxTries())
+		c.setTries(k, c.fullTries(k))
 	case errors.As(err, &wrong):
 		c.setTries(k, wrong.TriesLeft)
 	case errors.Is(err, jpki.ErrPINLocked):
@@ -133,8 +182,8 @@ func (c *card) pinIO(cl *jpki.Client, k tokenKind, fn func() error) error {
 		return err
 	}
 	c.setTries(k, n)
-	if n < k.key().MaxTries() {
-		return c.dropHeld(k, fmt.Sprintf("the %s PIN has %d of %d tries left, so a wrong PIN was tried since the login (by another program?); the remembered PIN is not sent: log in again", k, n, k.key().MaxTries()))
+	if n < c.fullTries(k) {
+		return c.dropHeld(k, fmt.Sprintf("the %s PIN has %d of %d tries left, so a wrong PIN was tried since the login (by another program?); the remembered PIN is not sent: log in again", k, n, c.fullTries(k)))
 	}
 	err = cl.Verify(k.key(), h.bytes())
 	if fateUnknown(err) {

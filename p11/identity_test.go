@@ -257,3 +257,36 @@ func TestRemovedMidCommandIsRemoved(t *testing.T) {
 		})
 	}
 }
+
+// The signature password's full counter is the card's own, learnt right
+// after the login's successful VERIFY (no published trace shows 63C5):
+// whatever the card reports, the held password is sent while no wrong
+// password was tried since the login, and never after one.
+func TestFullCounterLearnt(t *testing.T) {
+	for _, full := range []int{3, 5, 10} {
+		t.Run(fmt.Sprint(full), func(t *testing.T) {
+			f := newFixture(t)
+			require.NoError(t, f.card.SetQuirks(sim.Quirks{SignMaxTries: full}))
+			require.NoError(t, f.card.AdminReset())
+			_, sign := f.slots()
+			s := f.open1(sign, false)
+			f.login(s, sim.DefaultSignPIN)
+			key := f.privKey(s)
+			f.sign(s, key, ck.CKM_SHA256_RSA_PKCS, []byte("1"))
+			f.sign(s, key, ck.CKM_SHA256_RSA_PKCS, []byte("2"))
+			ti, err := f.m.TokenInfo(sign)
+			require.NoError(t, err)
+			assert.Zero(t, ti.Flags&ck.CKF_USER_PIN_COUNT_LOW, "a full counter is not low")
+
+			// Another program tries a wrong password.
+			require.Equal(t, "9000", f.other(rawSelectJPKI))
+			require.Equal(t, "9000", f.other("00A4020C02001B"))
+			f.other(rawVerify("WRONG0"))
+			verifies := f.card.Stats().Verifies
+			_, err = f.trySign(s, key, "3")
+			assert.Equal(t, "CKR_USER_NOT_LOGGED_IN", rv(err), "the held password is not sent after a wrong try")
+			assert.Equal(t, verifies, f.card.Stats().Verifies)
+			assert.Equal(t, full-1, f.card.TriesLeft(2))
+		})
+	}
+}

@@ -61,9 +61,9 @@ func (m *Module) TokenInfo(slot SlotID) (TokenInfo, error) {
 		HardwareVersion:    Version{1, 0},
 		FirmwareVersion:    Version{1, 0},
 	}
-	maxTries := 3
+	maxTries := c.fullTries(ref.kind)
 	if ref.kind == signToken {
-		info.Label, info.MinPinLen, info.MaxPinLen, maxTries = signLabel, signPINMinLen, signPINMaxLen, 5
+		info.Label, info.MinPinLen, info.MaxPinLen = signLabel, signPINMinLen, signPINMaxLen
 		if c.signCertKnown() == certAbsent {
 			info.Label = signLabelNoCert
 			info.Flags &^= ck.CKF_USER_PIN_INITIALIZED

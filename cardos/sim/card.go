@@ -199,7 +199,7 @@ func (c *Card) AdminReset() error {
 	return c.mutateLocked(func(s *state) bool {
 		s.resetOtherTries()
 		if !s.Profile.FaceAuth {
-			s.AuthTries, s.SignTries = AuthMaxTries, SignMaxTries
+			s.AuthTries, s.SignTries = AuthMaxTries, s.Quirks.maxTries(2)
 		}
 		return true
 	})
@@ -210,7 +210,10 @@ func (c *Card) AdminReset() error {
 func (c *Card) SetTriesLeft(key, n int) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	max := map[int]int{1: AuthMaxTries, 2: SignMaxTries}[key]
+	max := 0
+	if key == 1 || key == 2 {
+		max = c.st.Quirks.maxTries(key)
+	}
 	if max == 0 || n < 0 || n > max {
 		return fmt.Errorf("sim: tries %d for key %d out of range 0..%d", n, key, max)
 	}
@@ -243,7 +246,7 @@ func (c *Card) SetPINs(authPIN, signPIN string) error {
 			s.SignPIN = signPIN
 		}
 		if !s.Profile.FaceAuth {
-			s.AuthTries, s.SignTries = AuthMaxTries, SignMaxTries
+			s.AuthTries, s.SignTries = AuthMaxTries, s.Quirks.maxTries(2)
 		}
 		return true
 	})

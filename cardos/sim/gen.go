@@ -129,7 +129,7 @@ func generate(p Profile, q Quirks, now time.Time) (*state, error) {
 	s := &state{
 		Version: stateVersion, Profile: p, Quirks: q,
 		AuthPIN: p.AuthPIN, SignPIN: p.SignPIN,
-		AuthTries: AuthMaxTries, SignTries: SignMaxTries,
+		AuthTries: AuthMaxTries, SignTries: q.maxTries(2),
 		AuthCA: authCA.Raw, SignCA: signCA.Raw,
 	}
 	if p.FaceAuth {

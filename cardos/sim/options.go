@@ -98,10 +98,27 @@ type Quirks struct {
 	// value. Default false: the new auth PIN must be 4 digits and the new
 	// sign password 6–16 of A–Z0–9, else 6A80.
 	ChangeAcceptsAnyValue bool `json:"change_accepts_any_value,omitempty"`
+	// SignMaxTries is the signature password's retry counter with every
+	// try left, as the card counts and reports it (63Cx). J-LIS documents
+	// that the password locks after 5 wrong tries, but no published trace
+	// shows the card answering 63C5; 0 means SignMaxTries (5).
+	SignMaxTries int `json:"sign_max_tries,omitempty"`
 	// CodeAMaxTries is the retry counter of 照合番号A (text AP EF 0014,
 	// visual AP EF 0013). No source gives it [?]; 0 means CodeMaxTries
 	// (10), the number documented for 照合番号B.
 	CodeAMaxTries int `json:"code_a_max_tries,omitempty"`
+}
+
+// maxTries is the retry counter of key 1 (auth PIN) or 2 (sign
+// password) with every try left.
+func (q Quirks) maxTries(key int) int {
+	if key == 1 {
+		return AuthMaxTries
+	}
+	if q.SignMaxTries > 0 {
+		return q.SignMaxTries
+	}
+	return SignMaxTries
 }
 
 func (q Quirks) codeAMaxTries() int {

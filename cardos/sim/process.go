@@ -316,7 +316,7 @@ func (c *Card) verify(cmd apdu.Command) []byte {
 	err := c.mutateLocked(func(s *state) bool {
 		want, tries, max := s.AuthPIN, &s.AuthTries, AuthMaxTries
 		if key == 2 {
-			want, tries, max = s.SignPIN, &s.SignTries, SignMaxTries
+			want, tries, max = s.SignPIN, &s.SignTries, s.Quirks.maxTries(2)
 		}
 		if *tries == 0 { // another process blocked it meanwhile
 			result = apdu.SWRefDataBlocked
@@ -387,7 +387,7 @@ func (c *Card) changeReferenceData(cmd apdu.Command) []byte {
 		if key == 1 {
 			s.AuthPIN, s.AuthTries = string(cmd.Data), AuthMaxTries
 		} else {
-			s.SignPIN, s.SignTries = string(cmd.Data), SignMaxTries
+			s.SignPIN, s.SignTries = string(cmd.Data), s.Quirks.maxTries(2)
 		}
 		return true
 	})

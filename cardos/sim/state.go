@@ -55,7 +55,7 @@ func (s *state) validate() error {
 	if len(s.AuthKey) == 0 || len(s.SignKey) == 0 || len(s.AuthCert) == 0 || len(s.AuthCA) == 0 || len(s.SignCA) == 0 {
 		return errors.New("state lacks keys or certificates: re-create the file with myna-sim --init")
 	}
-	if s.AuthTries < 0 || s.AuthTries > AuthMaxTries || s.SignTries < 0 || s.SignTries > SignMaxTries {
+	if s.AuthTries < 0 || s.AuthTries > AuthMaxTries || s.SignTries < 0 || s.SignTries > s.Quirks.maxTries(2) {
 		return fmt.Errorf("retry counters %d/%d out of range", s.AuthTries, s.SignTries)
 	}
 	return nil

@@ -89,6 +89,7 @@ type config struct {
 	reselectClears, signSchemes     bool
 	noSignEF                        string
 	changeAnyValue                  bool
+	signMaxTries                    int
 	profileReport                   string
 	stdout, stderr                  io.Writer
 }
@@ -133,6 +134,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.signSchemes, "sign-schemes", false, "quirk: accept SIGN P1 01-05 (on-card SHA-256, PSS)")
 	fs.StringVar(&cfg.noSignEF, "no-sign-cert-ef", "filler", "quirk: EF 0001 without a sign certificate: filler, absent or empty")
 	fs.BoolVar(&cfg.changeAnyValue, "change-any-value", false, "quirk: CHANGE REFERENCE DATA accepts any new PIN value")
+	fs.IntVar(&cfg.signMaxTries, "sign-max-tries", 0, "quirk: the signature password's retry counter with every try left (0: 5)")
 	fs.StringVar(&cfg.profileReport, "profile", "", "with --init or --vpcd: behave as the card of a myna-pkcs11 diagnose `REPORT.json` (ATR,\nblocked-query SW, retry counters, re-select behaviour, largest READ answer, latency per APDU and per signature)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -199,6 +201,10 @@ func (cfg config) options() (sim.Options, error) {
 	opt.Quirks.ReselectClearsPINs = cfg.reselectClears
 	opt.Quirks.SignSchemes = cfg.signSchemes
 	opt.Quirks.ChangeAcceptsAnyValue = cfg.changeAnyValue
+	if cfg.signMaxTries < 0 || cfg.signMaxTries > 15 {
+		return opt, fmt.Errorf("--sign-max-tries must be 0 to 15 (the 63Cx counter), not %d", cfg.signMaxTries)
+	}
+	opt.Quirks.SignMaxTries = cfg.signMaxTries
 	if cfg.atr != "" {
 		atr, err := hex.DecodeString(strings.NewReplacer(" ", "", ":", "").Replace(cfg.atr))
 		if err != nil || len(atr) < 2 || len(atr) > 33 {
