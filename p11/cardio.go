@@ -26,6 +26,8 @@ func mapCardErr(err error) error {
 	var wrong *jpki.WrongPINError
 	rv := uint(ck.CKR_DEVICE_ERROR)
 	switch {
+	case errors.Is(err, ErrPINChangeUnconfirmed):
+		rv = ck.CKR_FUNCTION_FAILED
 	case errors.Is(err, cardos.ErrCardRemoved), errors.Is(err, cardos.ErrReaderGone), errors.Is(err, cardos.ErrNoCard):
 		rv = ck.CKR_DEVICE_REMOVED
 	case errors.Is(err, jpki.ErrPINLocked):

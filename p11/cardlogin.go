@@ -4,6 +4,7 @@ package p11
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/jpki"
@@ -138,10 +139,10 @@ func (c *card) dropPINsIO(ctx cardos.Context, why string) error {
 	return c.doIO(ctx, why+": logout", c.leaveIO)
 }
 
-// changePIN verifies oldPIN and sets newPIN (both checked by checkPIN) in
-// one transaction. Unless a ScopeSession token is logged in, the card is
-// left unverified again in the same transaction; a held PIN becomes the
-// new one.
+// changePIN verifies oldPIN, sets newPIN (both checked by checkPIN) and
+// confirms it (confirmChangeIO) in one transaction. Unless a ScopeSession
+// token is logged in, the card is left unverified again in the same
+// transaction; a held PIN becomes the new one.
 func (c *card) changePIN(ctx cardos.Context, k tokenKind, oldPIN, newPIN []byte) error {
 	c.io.Lock()
 	defer c.io.Unlock()
@@ -155,6 +156,12 @@ func (c *card) changePIN(ctx cardos.Context, k tokenKind, oldPIN, newPIN []byte)
 		if fateUnknown(err) {
 			c.pinAnswerLost(k, "CHANGE REFERENCE DATA", err)
 			return err
+		}
+		if err == nil {
+			err = c.confirmChangeIO(cl, k, newPIN)
+			if fateUnknown(err) {
+				return err
+			}
 		}
 		if lerr := c.leaveIO(cl); lerr != nil {
 			c.log.infof("reader %q: could not log out after the PIN change: %v", c.reader, lerr)
@@ -171,4 +178,38 @@ func (c *card) changePIN(ctx cardos.Context, k tokenKind, oldPIN, newPIN []byte)
 		c.held[k] = holdPIN(newPIN)
 	}
 	return nil
+}
+
+// ErrPINChangeUnconfirmed is returned (wrapped, with CKR_FUNCTION_FAILED)
+// when the card answered 9000 to the PIN change but then refused the new
+// PIN: it stored something other than what was sent, and neither the old
+// nor the new PIN is known to be valid.
+var ErrPINChangeUnconfirmed = errors.New("the card accepted the PIN change but refuses the new PIN: it did not store what was sent")
+
+// confirmChangeIO verifies newPIN right after the card answered 9000 to
+// CHANGE REFERENCE DATA, in the same transaction. No published trace
+// shows this card's PIN change (jpki/myna, https://github.com/jpki/myna,
+// calls its own "untested"), so a card that answered 9000 but stored
+// something else must be found out before the person relies on the new
+// PIN. On a card that stored it the VERIFY succeeds and costs no try; on
+// one that did not, it costs one, the token is logged out and the person
+// is told (ErrPINChangeUnconfirmed). The old PIN is not tried on the
+// module's own: it would spend another try. The caller holds c.io,
+// inside doIO.
+func (c *card) confirmChangeIO(cl *jpki.Client, k tokenKind, newPIN []byte) error {
+	err := cl.Verify(k.key(), newPIN)
+	if fateUnknown(err) {
+		c.pinAnswerLost(k, "VERIFY of the new PIN", err)
+		return err
+	}
+	c.noteVerify(k, err)
+	var wrong *jpki.WrongPINError
+	if errors.As(err, &wrong) || errors.Is(err, jpki.ErrPINLocked) {
+		c.mu.Lock()
+		c.logOutLocked(k)
+		c.mu.Unlock()
+		c.log.infof("reader %q: the card answered 9000 to the %s PIN change but refuses the new PIN (%v): it did not store what was sent; neither PIN is known to be valid: check the tries with myna-pkcs11 status before trying either", c.reader, k, err)
+		return fmt.Errorf("%w (%w)", ErrPINChangeUnconfirmed, err)
+	}
+	return err
 }

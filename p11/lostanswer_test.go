@@ -94,3 +94,48 @@ func TestLostAnswer(t *testing.T) {
 		})
 	}
 }
+
+// No trace shows this card's PIN change, so C_SetPIN confirms the new PIN
+// at once, under every answer the card may give: a change the card did
+// not store is found out (one try, CKR_FUNCTION_FAILED, logged out)
+// before the person relies on the new PIN; a refused command changes
+// nothing and spends nothing; the card is never left verified.
+func TestPINChangeOnEveryCard(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		q         sim.Quirks
+		want      string
+		tries     int    // auth tries afterwards
+		verifies  uint64 // PIN VERIFYs sent by C_SetPIN
+		loginWith string // a PIN that logs in afterwards
+	}{
+		{"as sent", sim.Quirks{}, "CKR_OK", 3, 2, "4321"},
+		{"keeps the old PIN", sim.Quirks{ChangeStores: sim.ChangeKeepsOld}, "CKR_FUNCTION_FAILED", 2, 2, sim.DefaultAuthPIN},
+		{"stores something else", sim.Quirks{ChangeStores: sim.ChangeGarbles}, "CKR_FUNCTION_FAILED", 2, 2, ""},
+		{"wants old and new", sim.Quirks{ChangeNeedsOld: true}, "CKR_DEVICE_ERROR", 3, 1, sim.DefaultAuthPIN},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			require.NoError(t, f.card.SetQuirks(tt.q))
+			auth, _ := f.slots()
+			s := f.open1(auth, true)
+			f.login(s, sim.DefaultAuthPIN)
+			v := f.card.Stats().Verifies
+			err := f.m.SetPIN(s, []byte(sim.DefaultAuthPIN), []byte("4321"))
+			assert.Equal(t, tt.want, rv(err))
+			assert.Equal(t, tt.verifies, f.card.Stats().Verifies-v, "the old PIN, then the new one to confirm the change")
+			assert.Equal(t, tt.tries, f.card.TriesLeft(1))
+			assert.Equal(t, "6982", f.pinLessSign("0017"), "the card is not left verified")
+			info, err := f.m.SessionInfo(s)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want != "CKR_FUNCTION_FAILED", info.State == ck.CKS_RW_USER_FUNCTIONS, "logged out when the change is unconfirmed")
+			if tt.loginWith != "" {
+				if info.State == ck.CKS_RW_USER_FUNCTIONS {
+					require.NoError(t, f.m.Logout(s))
+				}
+				f.login(s, tt.loginWith)
+				assert.Equal(t, sim.AuthMaxTries, f.card.TriesLeft(1))
+			}
+		})
+	}
+}

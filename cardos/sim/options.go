@@ -68,6 +68,18 @@ const (
 	SignEFEmpty
 )
 
+// ChangeStores is what a PIN change answered with 9000 stores.
+type ChangeStores int
+
+const (
+	// ChangeAsSent stores the new value (default).
+	ChangeAsSent ChangeStores = iota
+	// ChangeKeepsOld keeps the old value.
+	ChangeKeepsOld
+	// ChangeGarbles stores the new value with its last byte changed.
+	ChangeGarbles
+)
+
 // Quirks configures the behaviour the fact sheet marks as unknown [?].
 // The zero value gives the documented defaults. Quirks are stored in the
 // state file when a card is created, so every process using that file
@@ -98,6 +110,16 @@ type Quirks struct {
 	// value. Default false: the new auth PIN must be 4 digits and the new
 	// sign password 6–16 of A–Z0–9, else 6A80.
 	ChangeAcceptsAnyValue bool `json:"change_accepts_any_value,omitempty"`
+	// ChangeStores says what CHANGE REFERENCE DATA stores when it answers
+	// 9000. No published trace shows this card's PIN change (jpki/myna
+	// calls its own "untested"): ChangeAsSent (default) stores the new
+	// value; ChangeKeepsOld keeps the old one; ChangeGarbles stores
+	// something neither (the new value with its last byte changed).
+	ChangeStores ChangeStores `json:"change_stores,omitempty"`
+	// ChangeNeedsOld makes CHANGE REFERENCE DATA take the old and the new
+	// value (P1 00, data old‖new, ISO 7816-4 section 11.5.7) and refuse
+	// P1 01 (new value only) with 6A86.
+	ChangeNeedsOld bool `json:"change_needs_old,omitempty"`
 	// SignMaxTries is the signature password's retry counter with every
 	// try left, as the card counts and reports it (63Cx). J-LIS documents
 	// that the password locks after 5 wrong tries, but no published trace

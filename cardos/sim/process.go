@@ -358,14 +358,31 @@ func (c *Card) verified(key int) bool {
 }
 
 func (c *Card) changeReferenceData(cmd apdu.Command) []byte {
-	if cmd.P1 != apdu.ChangeNewValue {
+	q := c.st.Quirks
+	newValue := cmd.Data
+	switch {
+	case q.ChangeNeedsOld && cmd.P1 == 0x00:
+		// old‖new: the old value is the stored one's length.
+		key, sw := c.pinRef(cmd.P2)
+		if sw != apdu.SWOK {
+			return swBytes(sw)
+		}
+		old := c.st.AuthPIN
+		if key == 2 {
+			old = c.st.SignPIN
+		}
+		if len(cmd.Data) <= len(old) || string(cmd.Data[:len(old)]) != old {
+			return swBytes(apdu.SWWrongData)
+		}
+		newValue = cmd.Data[len(old):]
+	case q.ChangeNeedsOld || cmd.P1 != apdu.ChangeNewValue:
 		return swBytes(apdu.SWIncorrectP1P2)
 	}
 	key, sw := c.pinRef(cmd.P2)
 	if sw != apdu.SWOK {
 		return swBytes(sw)
 	}
-	if len(cmd.Data) == 0 {
+	if len(newValue) == 0 {
 		return swBytes(apdu.SWWrongLength)
 	}
 	if c.tries(key) == 0 {
@@ -374,20 +391,27 @@ func (c *Card) changeReferenceData(cmd apdu.Command) []byte {
 	if !c.verified(key) {
 		return swBytes(apdu.SWSecurityStatus)
 	}
-	if !c.st.Quirks.ChangeAcceptsAnyValue {
+	if !q.ChangeAcceptsAnyValue {
 		rule := authPINRule
 		if key == 2 {
 			rule = signPINRule
 		}
-		if !rule.Match(cmd.Data) {
+		if !rule.Match(newValue) {
 			return swBytes(apdu.SWWrongData)
 		}
 	}
+	stored := string(newValue)
+	switch q.ChangeStores {
+	case ChangeKeepsOld:
+		return swBytes(apdu.SWOK)
+	case ChangeGarbles:
+		stored = stored[:len(stored)-1] + string(rune('0'+(stored[len(stored)-1]-'0'+1)%10))
+	}
 	err := c.mutateLocked(func(s *state) bool {
 		if key == 1 {
-			s.AuthPIN, s.AuthTries = string(cmd.Data), AuthMaxTries
+			s.AuthPIN, s.AuthTries = stored, AuthMaxTries
 		} else {
-			s.SignPIN, s.SignTries = string(cmd.Data), s.Quirks.maxTries(2)
+			s.SignPIN, s.SignTries = stored, s.Quirks.maxTries(2)
 		}
 		return true
 	})

@@ -90,6 +90,8 @@ type config struct {
 	noSignEF                        string
 	changeAnyValue                  bool
 	signMaxTries                    int
+	changeStores                    string
+	changeNeedsOld                  bool
 	profileReport                   string
 	stdout, stderr                  io.Writer
 }
@@ -135,6 +137,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.noSignEF, "no-sign-cert-ef", "filler", "quirk: EF 0001 without a sign certificate: filler, absent or empty")
 	fs.BoolVar(&cfg.changeAnyValue, "change-any-value", false, "quirk: CHANGE REFERENCE DATA accepts any new PIN value")
 	fs.IntVar(&cfg.signMaxTries, "sign-max-tries", 0, "quirk: the signature password's retry counter with every try left (0: 5)")
+	fs.StringVar(&cfg.changeStores, "change-stores", "as-sent", "quirk: what a PIN change answered 9000 stores: as-sent, keeps-old or garbles")
+	fs.BoolVar(&cfg.changeNeedsOld, "change-needs-old", false, "quirk: CHANGE REFERENCE DATA takes old and new value (P1 00) and refuses P1 01")
 	fs.StringVar(&cfg.profileReport, "profile", "", "with --init or --vpcd: behave as the card of a myna-pkcs11 diagnose `REPORT.json` (ATR,\nblocked-query SW, retry counters, re-select behaviour, largest READ answer, latency per APDU and per signature)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -205,6 +209,16 @@ func (cfg config) options() (sim.Options, error) {
 		return opt, fmt.Errorf("--sign-max-tries must be 0 to 15 (the 63Cx counter), not %d", cfg.signMaxTries)
 	}
 	opt.Quirks.SignMaxTries = cfg.signMaxTries
+	switch cfg.changeStores {
+	case "as-sent", "":
+	case "keeps-old":
+		opt.Quirks.ChangeStores = sim.ChangeKeepsOld
+	case "garbles":
+		opt.Quirks.ChangeStores = sim.ChangeGarbles
+	default:
+		return opt, fmt.Errorf("--change-stores must be as-sent, keeps-old or garbles, not %q", cfg.changeStores)
+	}
+	opt.Quirks.ChangeNeedsOld = cfg.changeNeedsOld
 	if cfg.atr != "" {
 		atr, err := hex.DecodeString(strings.NewReplacer(" ", "", ":", "").Replace(cfg.atr))
 		if err != nil || len(atr) < 2 || len(atr) > 33 {

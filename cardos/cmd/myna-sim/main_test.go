@@ -114,3 +114,18 @@ func TestInitWithProfile(t *testing.T) {
 	assert.Equal(t, 1, run([]string{"--state", filepath.Join(dir, "b.json"), "--init", "--profile", report}, &out, &errb))
 	assert.Contains(t, errb.String(), "report format 0")
 }
+
+// The quirk flags of the unknowns reach the state file; a bad value is refused.
+func TestUnknownQuirkFlags(t *testing.T) {
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	state := filepath.Join(dir, "card.json")
+	require.Equal(t, 0, run([]string{"--state", state, "--init", "--sign-max-tries", "10", "--change-stores", "keeps-old", "--change-needs-old"}, &out, &errb), errb.String())
+	c, err := sim.Open(state, sim.Options{})
+	require.NoError(t, err)
+	assert.Equal(t, sim.Quirks{SignMaxTries: 10, ChangeStores: sim.ChangeKeepsOld, ChangeNeedsOld: true}, c.Quirks())
+	assert.Equal(t, 10, c.TriesLeft(2))
+	for _, bad := range [][]string{{"--sign-max-tries", "16"}, {"--change-stores", "maybe"}} {
+		assert.Equal(t, 1, run(append([]string{"--state", filepath.Join(dir, "b.json"), "--init"}, bad...), &out, &errb), bad)
+	}
+}

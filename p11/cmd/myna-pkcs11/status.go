@@ -10,6 +10,7 @@ import (
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/jpki"
+	"github.com/myna-pkcs11/myna-pkcs11/p11"
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 )
 
@@ -220,6 +221,8 @@ func pinFailure(ctx cardos.Context, reader string, key jpki.KeyID, err error, no
 	switch {
 	case ks.PIN.Locked:
 		return "the " + keyNoun(key) + " is locked (wrong too many times)", lockedAdvice
+	case errors.Is(err, p11.ErrPINChangeUnconfirmed):
+		msg = fmt.Sprintf("%s; %d of %d tries left", msg, ks.PIN.TriesLeft, ks.PIN.MaxTries)
 	case isWrongPIN(err):
 		msg = fmt.Sprintf("wrong %s: %d of %d tries left", keyNoun(key), ks.PIN.TriesLeft, ks.PIN.MaxTries)
 		if ks.PIN.TriesLeft == 1 {
