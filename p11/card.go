@@ -69,6 +69,13 @@ type card struct {
 	// endReset makes the current transaction end with a card reset (a
 	// logout where no other applet could be selected); guarded by io.
 	endReset bool
+	// verifiedInTx says which PINs the current transaction verified;
+	// leaveProven which PINs this card was seen to forget when another
+	// applet is selected; leaveByReset that it does not, so that every
+	// leave is a card reset (cardleave.go). Guarded by io.
+	verifiedInTx [2]bool
+	leaveProven  [2]bool
+	leaveByReset bool
 	// mustProve says the card must prove its identity (proveIO) before
 	// the next command: set by a new connection to a probed card and by
 	// a reset; guarded by io.

@@ -93,6 +93,7 @@ func (c *card) doIO(ctx cardos.Context, what string, fn func(cl *jpki.Client) er
 			c.onReset()
 		}
 		c.endReset = false
+		c.verifiedInTx = [2]bool{}
 		err = c.proveIO(c.cl)
 		if err == nil {
 			err = fn(c.cl)

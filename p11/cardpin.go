@@ -145,6 +145,7 @@ func (c *card) noteVerify(k tokenKind, err error) {
 	var wrong *jpki.WrongPINError
 	switch {
 	case err == nil:
+		c.verifiedInTx[k] = true
 		c.setTries(k, c.fullTries(k))
 	case errors.As(err, &wrong):
 		c.setTries(k, wrong.TriesLeft)
@@ -228,24 +229,4 @@ func (c *card) dropHeld(k tokenKind, why string) error {
 	c.logOutLocked(k)
 	c.mu.Unlock()
 	return fmt.Errorf("%s: %w", why, ck.Error(ck.CKR_USER_NOT_LOGGED_IN))
-}
-
-// leaveIO makes the card forget its verified PINs at the end of the
-// caller's transaction: it selects another applet, or, where none can be
-// selected, has the transaction end with a card reset. It leaves the card
-// verified while a ScopeSession token is logged in, whose login would go
-// with it. The caller holds c.io, inside doIO.
-func (c *card) leaveIO(cl *jpki.Client) error {
-	c.mu.Lock()
-	keep := c.sessionOnCardLocked()
-	c.mu.Unlock()
-	if keep {
-		return nil
-	}
-	err := cl.Logout()
-	if errors.Is(err, jpki.ErrResetRequired) {
-		c.endReset = true
-		return nil
-	}
-	return err
 }

@@ -1,6 +1,7 @@
 package p11
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -136,6 +137,43 @@ func TestPINChangeOnEveryCard(t *testing.T) {
 				f.login(s, tt.loginWith)
 				assert.Equal(t, sim.AuthMaxTries, f.card.TriesLeft(1))
 			}
+		})
+	}
+}
+
+// Whether selecting another applet makes the card forget its PINs is
+// unproven on real cards. The module checks it once per insertion and
+// PIN, right after the first leave; on a card that keeps its PINs, every
+// leave becomes a card reset. Either way the card is never left verified.
+func TestLeaveProven(t *testing.T) {
+	for _, keeps := range []bool{false, true} {
+		t.Run(fmt.Sprintf("leave keeps PINs %v", keeps), func(t *testing.T) {
+			f := newFixture(t)
+			require.NoError(t, f.card.SetQuirks(sim.Quirks{LeaveKeepsPINs: keeps}))
+			auth, sign := f.slots()
+			for _, tok := range []struct {
+				slot   SlotID
+				pin    string
+				keyEF  string
+				tokKey int
+			}{{auth, sim.DefaultAuthPIN, "0017", 1}, {sign, sim.DefaultSignPIN, "001A", 2}} {
+				s := f.open1(tok.slot, false)
+				f.login(s, tok.pin)
+				assert.Equal(t, "6982", f.pinLessSign(tok.keyEF), "not verified after the login")
+				key := f.privKey(s)
+				for i := 0; i < 2; i++ {
+					before := f.card.Stats()
+					f.sign(s, key, ck.CKM_SHA256_RSA_PKCS, []byte("x"))
+					assert.Equal(t, "6982", f.pinLessSign(tok.keyEF), "not verified after a signature")
+					after := f.card.Stats()
+					assert.Equal(t, uint64(1), after.Signatures-before.Signatures, "one signature, no witness after the first leave")
+					if keeps {
+						assert.Equal(t, uint64(1), after.Resets-before.Resets, "the leave is a reset on this card")
+					}
+				}
+			}
+			assert.Equal(t, sim.AuthMaxTries, f.card.TriesLeft(1))
+			assert.Equal(t, sim.SignMaxTries, f.card.TriesLeft(2))
 		})
 	}
 }

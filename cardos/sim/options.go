@@ -91,6 +91,12 @@ type Quirks struct {
 	// ReselectClearsPINs makes SELECT of the already selected applet drop
 	// verified PINs. Default false: re-selecting keeps them.
 	ReselectClearsPINs bool `json:"reselect_clears_pins,omitempty"`
+	// LeaveKeepsPINs makes selecting another applet (the GP ISD, the text
+	// AP) keep the JPKI applet's verified PINs, as a card with one
+	// security state for all its applets would: only a reset drops them.
+	// No published trace shows either; the default (false) clears them, as
+	// MYNA-CARD (soltia48/myna-card, src/ap/mod.rs) describes.
+	LeaveKeepsPINs bool `json:"leave_keeps_pins,omitempty"`
 	// Filler is the byte after the DER object in certificate EFs; nil
 	// means 0xFF.
 	Filler *byte `json:"filler,omitempty"`

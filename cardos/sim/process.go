@@ -162,8 +162,10 @@ func (c *Card) selectFile(cmd apdu.Command) []byte {
 		// left (MYNA-CARD src/ap/mod.rs; selecting the GP ISD restores the
 		// MF-level state, src/mf.rs) [S]; re-selecting the same applet
 		// keeps it unless Quirks.ReselectClearsPINs (sources disagree,
-		// jpki-card.md §9).
-		if app != c.app || c.st.Quirks.ReselectClearsPINs {
+		// jpki-card.md §9). Quirks.LeaveKeepsPINs models a card whose
+		// applets share one security state.
+		switch {
+		case app != c.app && !c.st.Quirks.LeaveKeepsPINs, app == c.app && c.st.Quirks.ReselectClearsPINs:
 			c.clearSecurity()
 		}
 		c.app = app

@@ -55,7 +55,7 @@ func logHasNoPINsOrPersonalData(t *testing.T, scope string) {
 	require.NoError(t, err)
 	require.NoError(t, ctx.SetPIN(a, authPIN, "5678"))
 	require.NoError(t, ctx.SetPIN(a, "5678", authPIN))
-	f.wantVerifies += 2 // C_SetPIN verifies the old PIN before CHANGE REFERENCE DATA
+	f.wantVerifies += 4 // C_SetPIN verifies the old PIN before CHANGE REFERENCE DATA and the new one after it
 	require.NoError(t, ctx.Logout(a))
 
 	// sign: login (lower case), read the certificate, sign, SetPIN and back, logout
@@ -78,7 +78,7 @@ func logHasNoPINsOrPersonalData(t *testing.T, scope string) {
 	require.NoError(t, ctx.Login(s, pkcs11.CKU_USER, "xyz789"))
 	f.wantVerifies++
 	require.NoError(t, ctx.SetPIN(s, "XYZ789", signPIN))
-	f.wantVerifies += 2 // one per C_SetPIN
+	f.wantVerifies += 4 // two per C_SetPIN
 	require.NoError(t, ctx.Logout(s))
 	f.finalize()
 
