@@ -36,12 +36,24 @@ type Behaviour struct {
 	// PIN's key answered 6982, not 9000. nil when the APDUs do not show it
 	// (diagnose --sign runs that probe).
 	ReselectClearsPINs *bool
+	// LeaveKeepsPINs says whether the card kept a PIN verified after
+	// another applet was selected: the module's leave check (a command
+	// the card runs only while the PIN is verified, sent right after the
+	// first leave) answered 9000, not 6982. nil when the APDUs do not
+	// show it (diagnose --sign or --sign-password makes the module log in).
+	LeaveKeepsPINs *bool
+	// AuthFullTries and SignFullTries are the counters a tries query
+	// showed right after a successful VERIFY of the same PIN: the card's
+	// counter with every try left (documented 3 and 5; no trace shows the
+	// signature password's), -1 when not seen.
+	AuthFullTries, SignFullTries int
 }
 
-// PIN EFs of the JPKI AP (jpki-card.md §2).
+// PIN EFs of the JPKI AP and the signature certificate's EF (jpki-card.md §2).
 const (
-	fidAuthPIN = "0018"
-	fidSignPIN = "001B"
+	fidAuthPIN  = "0018"
+	fidSignPIN  = "001B"
+	fidSignCert = "0001"
 )
 
 // pinOfKey maps the JPKI key EFs to the PIN EFs guarding them.
@@ -50,7 +62,7 @@ var pinOfKey = map[string]string{"0017": fidAuthPIN, "001A": fidSignPIN}
 // Behaviour derives the simulator settings from the report's reader (the
 // first with a card, or the one named in Options.Reader) and APDUs.
 func (r *Report) Behaviour() (Behaviour, error) {
-	b := Behaviour{AuthTries: -1, SignTries: -1}
+	b := Behaviour{AuthTries: -1, SignTries: -1, AuthFullTries: -1, SignFullTries: -1}
 	reader := r.Options.Reader
 	for _, rd := range r.Readers {
 		if rd.Present && rd.ATR != "" && (reader == "" || rd.Name == reader) {
@@ -65,7 +77,11 @@ func (r *Report) Behaviour() (Behaviour, error) {
 	if b.ATR == nil {
 		return b, fmt.Errorf("report: no reader with a card")
 	}
-	var ef, verified, reselected string
+	// ef is the selected EF, verified the PIN EF verified since the last
+	// applet selection, justVerified the one whose VERIFY was the last
+	// command, left the PIN EF verified before another applet was
+	// selected (the leave the module then checks).
+	var ef, verified, reselected, justVerified, left string
 	var plain, signs []float64
 	maxResp, maxLe := 0, 0
 	for _, a := range r.APDUs {
@@ -76,6 +92,8 @@ func (r *Report) Behaviour() (Behaviour, error) {
 		if err != nil {
 			return b, fmt.Errorf("report: APDU %d: status word %q", a.Seq, a.SW)
 		}
+		last := justVerified
+		justVerified = ""
 		switch a.Command {
 		case "SELECT AID":
 			// A verified PIN of the JPKI AP survives the selection of
@@ -84,6 +102,9 @@ func (r *Report) Behaviour() (Behaviour, error) {
 			if a.Target == jpkiAIDHex && apdu.SW(sw) == apdu.SWOK {
 				reselected = verified
 			}
+			if a.Target != jpkiAIDHex && apdu.SW(sw) == apdu.SWOK && verified != "" {
+				left = verified
+			}
 			ef, verified = "", ""
 		case "SELECT EF":
 			if sw == 0x9000 {
@@ -91,9 +112,13 @@ func (r *Report) Behaviour() (Behaviour, error) {
 			}
 		case "VERIFY":
 			if apdu.SW(sw) == apdu.SWOK {
-				verified = ef
+				verified, justVerified, left = ef, ef, ""
 			}
 		case "SIGN":
+			if pin := pinOfKey[ef]; pin != "" && pin == left {
+				b.LeaveKeepsPINs = leaveWitness(apdu.SW(sw), b.LeaveKeepsPINs)
+				left = ""
+			}
 			if pin := pinOfKey[ef]; pin != "" && pin == reselected && (apdu.SW(sw) == apdu.SWOK || apdu.SW(sw) == apdu.SWSecurityStatus) {
 				cleared := apdu.SW(sw) == apdu.SWSecurityStatus
 				b.ReselectClearsPINs = &cleared
@@ -109,6 +134,14 @@ func (r *Report) Behaviour() (Behaviour, error) {
 			if tries == 0 {
 				b.BlockedQuerySW = apdu.SW(sw)
 			}
+			if last == ef && tries > 0 {
+				switch ef {
+				case fidAuthPIN:
+					b.AuthFullTries = tries
+				case fidSignPIN:
+					b.SignFullTries = tries
+				}
+			}
 			// The first query shows the card as it came; later ones follow
 			// the probe's own login.
 			switch {
@@ -118,6 +151,10 @@ func (r *Report) Behaviour() (Behaviour, error) {
 				b.SignTries = tries
 			}
 		case "READ BINARY":
+			if ef == fidSignCert && left == fidSignPIN {
+				b.LeaveKeepsPINs = leaveWitness(apdu.SW(sw), b.LeaveKeepsPINs)
+				left = ""
+			}
 			if sw == 0x9000 && a.RespLen >= 0 {
 				maxResp = max(maxResp, a.RespLen)
 				maxLe = max(maxLe, a.Le)
@@ -137,6 +174,22 @@ func (r *Report) Behaviour() (Behaviour, error) {
 		b.LatencySign = max(0, msDuration(median(signs))-b.LatencyAPDU)
 	}
 	return b, nil
+}
+
+// leaveWitness reads the answer to the module's leave check: 9000 means
+// the PIN stayed verified, 6982 that the card forgot it; anything else
+// says nothing and keeps what was known.
+func leaveWitness(sw apdu.SW, known *bool) *bool {
+	switch sw {
+	case apdu.SWOK:
+		return new(true)
+	case apdu.SWSecurityStatus:
+		if known != nil && *known {
+			return known // one PIN kept is enough to need the reset
+		}
+		return new(false)
+	}
+	return known
 }
 
 func median(v []float64) float64 {
@@ -173,6 +226,12 @@ func (b Behaviour) Apply(c *sim.Card) error {
 	if b.ReselectClearsPINs != nil {
 		q.ReselectClearsPINs = *b.ReselectClearsPINs
 	}
+	if b.LeaveKeepsPINs != nil {
+		q.LeaveKeepsPINs = *b.LeaveKeepsPINs
+	}
+	if b.SignFullTries > 0 {
+		q.SignMaxTries = b.SignFullTries
+	}
 	if err := c.SetQuirks(q); err != nil {
 		return err
 	}
@@ -204,6 +263,15 @@ func (b Behaviour) String() string {
 	}
 	if b.ReselectClearsPINs != nil {
 		parts = append(parts, fmt.Sprintf("re-selecting the AP clears PINs: %v", *b.ReselectClearsPINs))
+	}
+	if b.LeaveKeepsPINs != nil {
+		parts = append(parts, fmt.Sprintf("selecting another applet keeps PINs: %v", *b.LeaveKeepsPINs))
+	}
+	if b.AuthFullTries >= 0 {
+		parts = append(parts, fmt.Sprintf("auth full counter %d", b.AuthFullTries))
+	}
+	if b.SignFullTries >= 0 {
+		parts = append(parts, fmt.Sprintf("sign full counter %d", b.SignFullTries))
 	}
 	parts = append(parts, fmt.Sprintf("latency %v per APDU, %v per signature", b.LatencyAPDU, b.LatencySign))
 	return strings.Join(parts, ", ")

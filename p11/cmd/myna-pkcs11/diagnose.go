@@ -13,6 +13,7 @@ import (
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/backend"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/diag"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/jpki"
 	"github.com/myna-pkcs11/myna-pkcs11/p11"
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 )
@@ -25,6 +26,7 @@ type diagOptions struct {
 	reader, out   string
 	includePublic bool
 	sign          bool
+	signPassword  bool // log in to the sign token once (no signature)
 	pinStdin      bool
 	json          bool // the report on standard output instead of the summary
 }
@@ -38,18 +40,25 @@ func runDiagnose(o diagOptions, stdin *os.File, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer ctx.Close()
-	var askPIN func() ([]byte, error)
-	if o.sign {
+	var ask asks
+	if o.sign || o.signPassword {
 		in, err := newInput(stdin, o.pinStdin, stderr)
 		if err != nil {
 			fmt.Fprintf(stderr, "myna-pkcs11: %v\n", err)
 			return 2
 		}
-		askPIN = func() ([]byte, error) {
-			return in.secret("Authentication PIN (4 digits) for one test signature: ")
+		if o.sign {
+			ask.authPIN = func() ([]byte, error) {
+				return in.secret("Authentication PIN (4 digits) for one test signature: ")
+			}
+		}
+		if o.signPassword {
+			ask.signPassword = func() ([]byte, error) {
+				return in.secret("Signature password for one login (nothing is signed): ")
+			}
 		}
 	}
-	rep := diagnose(ctx, backendName(), o, askPIN)
+	rep := diagnose(ctx, backendName(), o, ask)
 	out := o.out
 	if out == "" {
 		out = defaultReport
@@ -92,16 +101,23 @@ func (p *probe) step(name string, fn func() (string, error)) error {
 	return err
 }
 
-// diagnose runs the probe on base. askPIN, when not nil, is asked for
-// the auth PIN and one signature is made with the auth key.
-func diagnose(base cardos.Context, backendName string, o diagOptions, askPIN func() ([]byte, error)) *diag.Report {
+// asks ask for the secrets the probe may use; a nil one is not asked.
+type asks struct {
+	// authPIN: one signature is made with the auth key.
+	authPIN func() ([]byte, error)
+	// signPassword: one login to the sign token, nothing signed.
+	signPassword func() ([]byte, error)
+}
+
+// diagnose runs the probe on base, with the secrets ask gives.
+func diagnose(base cardos.Context, backendName string, o diagOptions, ask asks) *diag.Report {
 	rec := diag.NewRecorder(o.includePublic)
 	ctx := rec.Context(base)
 	rep := &diag.Report{
 		Format: diag.ReportFormat, Created: time.Now().UTC().Format(time.RFC3339),
 		Go: runtime.Version(), OS: runtime.GOOS + "/" + runtime.GOARCH,
 		OSRelease: osRelease(), Kernel: kernel(), Packages: packages(), Backend: backendName,
-		Options: diag.ReportOptions{IncludePublic: o.includePublic, Sign: askPIN != nil, Reader: o.reader},
+		Options: diag.ReportOptions{IncludePublic: o.includePublic, Sign: ask.authPIN != nil, Reader: o.reader},
 	}
 	rep.Readers = readerReports(ctx, o.reader)
 	if len(rep.Readers) == 0 {
@@ -116,7 +132,7 @@ func diagnose(base cardos.Context, backendName string, o diagOptions, askPIN fun
 		if info, err := m.Info(); err == nil {
 			rep.Module = fmt.Sprintf("%d.%d", info.LibraryVersion.Major, info.LibraryVersion.Minor)
 		}
-		p.tokens(m, askPIN)
+		p.tokens(m, ask)
 		p.step("C_Finalize", func() (string, error) { return "", m.Finalize() })
 	}
 	rep.APDUs, rep.Events = rec.APDUs(), rec.Events()
@@ -124,9 +140,10 @@ func diagnose(base cardos.Context, backendName string, o diagOptions, askPIN fun
 	return rep
 }
 
-// tokens lists the slots, their tokens and objects, and signs once when
-// askPIN is set.
-func (p *probe) tokens(m *p11.Module, askPIN func() ([]byte, error)) {
+// tokens lists the slots, their tokens and objects, signs once with the
+// auth key when ask.authPIN is set and logs in to the sign token once
+// when ask.signPassword is.
+func (p *probe) tokens(m *p11.Module, ask asks) {
 	var slots []p11.SlotID
 	p.step("C_GetSlotList", func() (string, error) {
 		var err error
@@ -166,9 +183,13 @@ func (p *probe) tokens(m *p11.Module, askPIN func() ([]byte, error)) {
 			continue
 		}
 		tr.Objects = p.objects(m, slot, sess)
-		if askPIN != nil && ti.MinPinLen == 4 && ti.MaxPinLen == 4 {
-			p.signOnce(m, sess, tr.Reader, askPIN)
-			askPIN = nil
+		if ask.authPIN != nil && ti.MinPinLen == 4 && ti.MaxPinLen == 4 {
+			p.signOnce(m, sess, tr.Reader, ask.authPIN)
+			ask.authPIN = nil
+		}
+		if ask.signPassword != nil && ti.MaxPinLen > 4 {
+			p.signLoginOnce(m, sess, ask.signPassword)
+			ask.signPassword = nil
 		}
 		m.CloseSession(sess)
 		p.rep.Tokens = append(p.rep.Tokens, tr)
@@ -251,6 +272,23 @@ func (p *probe) signOnce(m *p11.Module, sess p11.SessionHandle, reader string, a
 	p.reselectProbe(reader, pin)
 }
 
+// signLoginOnce logs in to the sign token with the password asked and
+// out again, signing nothing: the module then reads the password's full
+// retry counter and checks its leave, and the recorded APDUs show both.
+// The password is cleared after use and never recorded.
+func (p *probe) signLoginOnce(m *p11.Module, sess p11.SessionHandle, askPassword func() ([]byte, error)) {
+	pw, err := askPassword()
+	if err != nil {
+		p.rep.Conclusions = append(p.rep.Conclusions, "no signature password given: the sign login was skipped")
+		return
+	}
+	defer clear(pw)
+	if p.step("C_Login(sign)", func() (string, error) { return "", m.Login(sess, ck.CKU_USER, pw) }) != nil {
+		return
+	}
+	p.step("C_Logout(sign)", func() (string, error) { return "", m.Logout(sess) })
+}
+
 // conclude adds what the APDUs show.
 func (p *probe) conclude() {
 	r := p.rep
@@ -265,6 +303,17 @@ func (p *probe) conclude() {
 		}
 		if b.MaxResponse > 0 {
 			r.Conclusions = append(r.Conclusions, fmt.Sprintf("READ BINARY answers at most %d bytes", b.MaxResponse))
+		}
+		if b.LeaveKeepsPINs != nil && *b.LeaveKeepsPINs {
+			r.Conclusions = append(r.Conclusions, "the card keeps a PIN verified after another applet is selected: the module resets the card instead, so that it is never left verified")
+		}
+		for _, fc := range []struct {
+			name     string
+			got, doc int
+		}{{"authentication PIN", b.AuthFullTries, jpki.AuthKey.MaxTries()}, {"signature password", b.SignFullTries, jpki.SignKey.MaxTries()}} {
+			if fc.got > 0 && fc.got != fc.doc {
+				r.Conclusions = append(r.Conclusions, fmt.Sprintf("the card counts %d tries for a full %s (documented: %d); the module goes by the card's count", fc.got, fc.name, fc.doc))
+			}
 		}
 	}
 	for _, a := range r.APDUs {

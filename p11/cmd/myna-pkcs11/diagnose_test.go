@@ -22,8 +22,9 @@ import (
 var atr02, _ = hex.DecodeString("3BDA13FF8131FB468012392F31C173C601C03B")
 
 // simDiagnose runs the probe on the card in state file path opened with
-// opt, signing with the auth PIN when pin is not empty.
-func simDiagnose(t *testing.T, path string, opt sim.Options, apply func(*sim.Card), pin string) *diag.Report {
+// opt, signing with the auth PIN and logging in to the sign token with
+// the password when they are not empty.
+func simDiagnose(t *testing.T, path string, opt sim.Options, apply func(*sim.Card), pin, password string) *diag.Report {
 	t.Helper()
 	c, err := sim.Open(path, opt)
 	require.NoError(t, err)
@@ -32,9 +33,12 @@ func simDiagnose(t *testing.T, path string, opt sim.Options, apply func(*sim.Car
 	}
 	r := sim.NewReader("Virtual PCD 00 00")
 	r.Insert(c)
-	var ask func() ([]byte, error)
+	var ask asks
 	if pin != "" {
-		ask = func() ([]byte, error) { return []byte(pin), nil }
+		ask.authPIN = func() ([]byte, error) { return []byte(pin), nil }
+	}
+	if password != "" {
+		ask.signPassword = func() ([]byte, error) { return []byte(password), nil }
 	}
 	return diagnose(sim.NewContext(r), "simulator", diagOptions{includePublic: true}, ask)
 }
@@ -83,7 +87,7 @@ func TestDiagnoseProfileRoundTrip(t *testing.T) {
 		require.NoError(t, c.SetQuirks(q))
 		require.NoError(t, c.SetTriesLeft(1, 2)) // auth: 2 of 3
 		require.NoError(t, c.SetTriesLeft(2, 0)) // sign: blocked
-	}, sim.DefaultAuthPIN)
+	}, sim.DefaultAuthPIN, "")
 	require.Contains(t, strings.Join(want.Conclusions, "\n"), "6984", want.Conclusions)
 	path := filepath.Join(dir, "report.json")
 	require.NoError(t, want.WriteFile(path))
@@ -102,10 +106,10 @@ func TestDiagnoseProfileRoundTrip(t *testing.T) {
 	require.NotNil(t, b.ReselectClearsPINs, "the re-select probe's answer is in the APDUs")
 	assert.True(t, *b.ReselectClearsPINs)
 
-	got := simDiagnose(t, copyFile("fresh.json"), b.Options(sim.Options{}), func(c *sim.Card) { require.NoError(t, b.Apply(c)) }, sim.DefaultAuthPIN)
+	got := simDiagnose(t, copyFile("fresh.json"), b.Options(sim.Options{}), func(c *sim.Card) { require.NoError(t, b.Apply(c)) }, sim.DefaultAuthPIN, "")
 	assert.Equal(t, strip(want), strip(got))
 
-	plain := simDiagnose(t, copyFile("plain.json"), sim.Options{}, nil, sim.DefaultAuthPIN)
+	plain := simDiagnose(t, copyFile("plain.json"), sim.Options{}, nil, sim.DefaultAuthPIN, "")
 	assert.NotEqual(t, strip(want), strip(plain), "a default simulator behaves differently")
 }
 
@@ -128,11 +132,12 @@ func secretForms(s string) []string {
 func TestDiagnoseReportIsPrivate(t *testing.T) {
 	path := freshCard(t, sim.Profile{})
 	out := filepath.Join(t.TempDir(), "report.json")
-	stdout, stderr, rc := runCmd(t, sim.DefaultAuthPIN+"\n", "diagnose", "--include-public", "--sign", "--pin-stdin", "--out", out)
+	stdout, stderr, rc := runCmd(t, sim.DefaultAuthPIN+"\n"+sim.DefaultSignPIN+"\n", "diagnose", "--include-public", "--sign", "--sign-password", "--pin-stdin", "--out", out)
 	require.Equal(t, 0, rc, stderr)
 	report, err := os.ReadFile(out)
 	require.NoError(t, err)
 	assert.Contains(t, stdout, "C_SignInit+C_Sign(CKM_SHA256_RSA_PKCS) CKR_OK")
+	assert.Regexp(t, `C_Login\(sign\) +CKR_OK`, stdout)
 	assert.Contains(t, string(report), `"data": "3082`, "--include-public keeps the certificate headers")
 
 	c, err := sim.Open(path, sim.Options{})
@@ -214,6 +219,62 @@ func TestReselectProbe(t *testing.T) {
 			n, err := jpki.NewClient(tr).TriesLeft(jpki.AuthKey)
 			require.NoError(t, err)
 			assert.Equal(t, tt.tries, n, "no try spent")
+		})
+	}
+}
+
+// diagnose --sign --sign-password on a simulated card with each unknown
+// switched reports the switched behaviour, and a simulator given the
+// report (myna-sim --profile) behaves the same way. No try is spent.
+func TestDiagnoseMeasuresUnknowns(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		q     sim.Quirks
+		check func(t *testing.T, b diag.Behaviour)
+	}{
+		{"leave forgets", sim.Quirks{}, func(t *testing.T, b diag.Behaviour) {
+			require.NotNil(t, b.LeaveKeepsPINs)
+			assert.False(t, *b.LeaveKeepsPINs)
+			assert.Equal(t, 5, b.SignFullTries)
+			assert.Equal(t, 3, b.AuthFullTries)
+		}},
+		{"leave keeps", sim.Quirks{LeaveKeepsPINs: true}, func(t *testing.T, b diag.Behaviour) {
+			require.NotNil(t, b.LeaveKeepsPINs)
+			assert.True(t, *b.LeaveKeepsPINs)
+		}},
+		{"sign counter 10", sim.Quirks{SignMaxTries: 10}, func(t *testing.T, b diag.Behaviour) {
+			assert.Equal(t, 10, b.SignFullTries)
+		}},
+		{"sign counter 3", sim.Quirks{SignMaxTries: 3}, func(t *testing.T, b diag.Behaviour) {
+			assert.Equal(t, 3, b.SignFullTries)
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := freshCard(t, sim.Profile{})
+			set := func(c *sim.Card) {
+				require.NoError(t, c.SetQuirks(tt.q))
+				require.NoError(t, c.AdminReset())
+			}
+			rep := simDiagnose(t, path, sim.Options{}, set, sim.DefaultAuthPIN, sim.DefaultSignPIN)
+			b, err := rep.Behaviour()
+			require.NoError(t, err)
+			t.Logf("behaviour: %s", b)
+			tt.check(t, b)
+			c, err := sim.Open(path, sim.Options{})
+			require.NoError(t, err)
+			wantSign := sim.SignMaxTries
+			if tt.q.SignMaxTries != 0 {
+				wantSign = tt.q.SignMaxTries
+			}
+			assert.Equal(t, [2]int{sim.AuthMaxTries, wantSign}, [2]int{c.TriesLeft(1), c.TriesLeft(2)}, "no try spent")
+
+			replay, err := sim.New(sim.Options{})
+			require.NoError(t, err)
+			require.NoError(t, b.Apply(replay))
+			assert.Equal(t, tt.q.LeaveKeepsPINs, replay.Quirks().LeaveKeepsPINs)
+			if tt.q.SignMaxTries != 0 {
+				assert.Equal(t, tt.q.SignMaxTries, replay.Quirks().SignMaxTries)
+			}
 		})
 	}
 }

@@ -5,7 +5,7 @@
 //	myna-pkcs11 change-pin auth|sign [--json] [--reader NAME] [--pin-stdin] [--yes] [--force-last-try]
 //	myna-pkcs11 register|unregister [--dry-run] [--module PATH]
 //	myna-pkcs11 register --policy [--module PATH]
-//	myna-pkcs11 diagnose [--out FILE] [--include-public] [--sign [--pin-stdin]] [--json] [--reader NAME]
+//	myna-pkcs11 diagnose [--out FILE] [--include-public] [--sign] [--sign-password] [--pin-stdin] [--json] [--reader NAME]
 //
 // status shows each reader and card, the tries left of both PINs (read
 // without spending one), the certificates' subjects, validity and renewal
@@ -50,7 +50,7 @@ Usage:
   myna-pkcs11 change-pin auth|sign [--pin-stdin] [--yes] [--force-last-try] [--json] [--reader NAME]
   myna-pkcs11 register|unregister [--dry-run] [--module PATH]
   myna-pkcs11 register --policy [--module PATH]
-  myna-pkcs11 diagnose [--out FILE] [--include-public] [--sign [--pin-stdin]] [--json] [--reader NAME]
+  myna-pkcs11 diagnose [--out FILE] [--include-public] [--sign] [--sign-password] [--pin-stdin] [--json] [--reader NAME]
 
 status      readers, cards, tries left for each PIN (no try is spent), certificates,
             days until they expire and when renewal opens. The signature certificate
@@ -89,6 +89,10 @@ Flags:
                      authentication certificate and its CA
   --sign             diagnose: also make one signature with the authentication key
                      (asks the 4-digit PIN; --pin-stdin reads it from stdin)
+  --sign-password    diagnose: also log in to the signature token once, without
+                     signing (asks the password; --pin-stdin reads it after the
+                     PIN): shows the password's full retry counter and whether
+                     the card forgets it when another applet is selected
 
 A locked PIN can only be unlocked at your municipal office (市区町村の窓口).
 Environment: MYNA_PKCS11_SIM=FILE uses the simulated card in FILE instead of PC/SC.
@@ -122,6 +126,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		out       = fs.String("out", "", "")
 		public    = fs.Bool("include-public", false, "")
 		sign      = fs.Bool("sign", false, "")
+		signPass  = fs.Bool("sign-password", false, "")
 	)
 	bad := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "myna-pkcs11: "+format+"\n\n", a...)
@@ -192,13 +197,13 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		if len(pos) > 0 {
 			return bad("diagnose takes no argument (got %q)", pos[0])
 		}
-		if f := only("out", "include-public", "sign", "pin-stdin"); f != "" && f != "force-last-try" && f != "json" {
+		if f := only("out", "include-public", "sign", "sign-password", "pin-stdin"); f != "" && f != "force-last-try" && f != "json" {
 			return bad("--%s is not a flag of diagnose", f)
 		}
-		if *pinStdin && !*sign {
-			return bad("--pin-stdin only goes with --sign in diagnose")
+		if *pinStdin && !*sign && !*signPass {
+			return bad("--pin-stdin only goes with --sign or --sign-password in diagnose")
 		}
-		return runDiagnose(diagOptions{reader: *reader, out: *out, includePublic: *public, sign: *sign, pinStdin: *pinStdin, json: *jsonOut}, stdin, stdout, stderr)
+		return runDiagnose(diagOptions{reader: *reader, out: *out, includePublic: *public, sign: *sign, signPassword: *signPass, pinStdin: *pinStdin, json: *jsonOut}, stdin, stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return 0
