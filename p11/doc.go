@@ -57,8 +57,11 @@
 //     marshal.go).
 //  2. crypto.go (Sign, signOnCard) checks the session and operation and
 //     builds the DigestInfo; cardsign.go (card.sign) starts the card work.
-//  3. cardio.go (card.do, doIO) holds the card for one PC/SC transaction;
-//     cardpin.go (pinIO) verifies a held PIN in it when the scope says so.
+//  3. cardio.go (card.do, doIO) holds the card for one PC/SC transaction,
+//     proving first, after a reconnection or a reset, that the card is the
+//     same (cardidentity.go); cardpin.go (pinIO) verifies a held PIN in it
+//     when the scope says so, and cardleave.go (leaveIO) makes the card
+//     forget it before the transaction ends.
 //  4. cardos/jpki (Client.Sign) selects the key file and builds the APDU
 //     (bytes named in cardos/apdu/ins.go); cardos/pcsc or cardos/sim
 //     carries it.

@@ -195,15 +195,9 @@ func apduBudget(t *testing.T, scope string) {
 // when the card is probed becomes the first chunk of the certificate.
 func TestHeaderIsReused(t *testing.T) {
 	c := card(t)
-	r := sim.NewReader("Budget Reader 00 00")
-	r.Insert(c)
-	mod := &scenario.InProcess{Open: func() (cardos.Context, error) { return sim.NewContext(r), nil }}
-	require.NoError(t, mod.Initialize())
-	defer mod.Finalize()
 	before := c.Stats().ByINS[0xB0]
-	slots, err := mod.SlotList() // token name and identity: one READ each
-	require.NoError(t, err)
-	_, err = mod.TokenInfo(slots[0])
+	mod, _, slots := openModule(t, c) // token name and identity: one READ each
+	_, err := mod.TokenInfo(slots[0])
 	require.NoError(t, err)
 	s, err := mod.OpenSession(slots[0])
 	require.NoError(t, err)
@@ -231,13 +225,7 @@ func TestHeaderIsReused(t *testing.T) {
 // needs no certificate at all; its modulus does.
 func TestKeyLookupReadsNoCertificate(t *testing.T) {
 	c := card(t)
-	r := sim.NewReader("Budget Reader 00 00")
-	r.Insert(c)
-	mod := &scenario.InProcess{Open: func() (cardos.Context, error) { return sim.NewContext(r), nil }}
-	require.NoError(t, mod.Initialize())
-	defer mod.Finalize()
-	slots, err := mod.SlotList()
-	require.NoError(t, err)
+	mod, _, slots := openModule(t, c)
 	s, err := mod.OpenSession(slots[0])
 	require.NoError(t, err)
 	require.NoError(t, mod.Login(s, sim.DefaultAuthPIN))
@@ -269,14 +257,7 @@ func TestReconnectProofBudget(t *testing.T) {
 			t.Setenv("MYNA_PKCS11_AUTH_PIN_SCOPE", scope)
 			t.Setenv("MYNA_PKCS11_SIGN_PIN_SCOPE", scope)
 			c := card(t)
-			r := sim.NewReader("Budget Reader 00 00")
-			r.Insert(c)
-			ctx := sim.NewContext(r)
-			mod := &scenario.InProcess{Open: func() (cardos.Context, error) { return ctx, nil }}
-			require.NoError(t, mod.Initialize())
-			defer mod.Finalize()
-			slots, err := mod.SlotList()
-			require.NoError(t, err)
+			mod, ctx, slots := openModule(t, c)
 			s, err := mod.OpenSession(slots[0])
 			require.NoError(t, err)
 			require.NoError(t, mod.Login(s, sim.DefaultAuthPIN))
@@ -298,6 +279,22 @@ func TestReconnectProofBudget(t *testing.T) {
 			assert.Equal(t, uint64(1), after.ByINS[0xB0]-before.ByINS[0xB0], "the identity read")
 		})
 	}
+}
+
+// openModule runs a fresh in-process module on card c in a reader of
+// its own and lists the slots; the module is finalised when the test
+// ends.
+func openModule(t *testing.T, c *sim.Card) (*scenario.InProcess, *sim.Context, []uint) {
+	t.Helper()
+	r := sim.NewReader("Budget Reader 00 00")
+	r.Insert(c)
+	ctx := sim.NewContext(r)
+	mod := &scenario.InProcess{Open: func() (cardos.Context, error) { return ctx, nil }}
+	require.NoError(t, mod.Initialize())
+	t.Cleanup(func() { mod.Finalize() })
+	slots, err := mod.SlotList()
+	require.NoError(t, err)
+	return mod, ctx, slots
 }
 
 func byINS(m map[byte]uint64) string {
