@@ -96,8 +96,8 @@ func Minimum(name, scope string, c sim.Certs) (int, string) {
 // PIN scope: measured, written down, and independent of Minimum so that
 // each check fails by itself.
 var budget = map[string]map[string]int{
-	"operation": {"a-list": 13, "b-objects": 21, "c-sign-auth": 19, "d-sign-sign": 23, "e-sign10": 77},
-	"session":   {"a-list": 13, "b-objects": 21, "c-sign-auth": 15, "d-sign-sign": 19, "e-sign10": 37},
+	"operation": {"a-list": 13, "b-objects": 24, "c-sign-auth": 19, "d-sign-sign": 23, "e-sign10": 77},
+	"session":   {"a-list": 13, "b-objects": 24, "c-sign-auth": 15, "d-sign-sign": 19, "e-sign10": 37},
 }
 
 var base *sim.Card
