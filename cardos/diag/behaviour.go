@@ -38,7 +38,7 @@ type Behaviour struct {
 	ReselectClearsPINs *bool
 }
 
-// PIN EFs of the JPKI AP (jpki-card.md §2).
+// PIN EFs of the JPKI AP (cardos/jpki/FACTS.md §2).
 const (
 	fidAuthPIN = "0018"
 	fidSignPIN = "001B"

@@ -124,9 +124,9 @@ func (c *Client) ReadCertificateHeader(id CertID, n int) ([]byte, error) {
 // (0 while the header is incomplete).
 //
 // A card or reader may answer fewer bytes than Le asks (J-LIS's own
-// client reads in 255-byte chunks; OpenSC and the Android signers read
-// on after a short answer): a short answer is not the end of the EF, and
-// the next READ asks for the rest. The EF ends with 6282, 6B00 or an
+// client reads in 255-byte chunks; OpenSC reads on after a short answer;
+// FACTS.md §4.1): a short answer is not the end of the EF, and the next
+// READ asks for the rest. The EF ends with 6282, 6B00 or an
 // answer with no data; as every other answer brings at least one byte,
 // the reads are bounded by limit.
 func (c *Client) readCertUpTo(id CertID, fid uint16, have []byte, limit int) ([]byte, int, error) {

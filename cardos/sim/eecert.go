@@ -1,8 +1,7 @@
 package sim
 
 // This file gives the holder certificates the shape and size of J-LIS's
-// (real ones are 1,571 to 1,837 bytes: cardos/jpki/FACTS.md,
-// "Certificates"). Published facts: the subject (C=JP, CN=<opaque>; the
+// (real ones are 1,571 to 1,837 bytes: cardos/jpki/FACTS.md §4.2). Published facts: the subject (C=JP, CN=<opaque>; the
 // signature certificate adds the holder's prefecture and municipality as
 // L), keyUsage (critical; digitalSignature, plus nonRepudiation for
 // signing), the policy OIDs under 1.2.392.200149.8.5.1, the issuerAltName

@@ -20,8 +20,8 @@ import (
 )
 
 // reads is the number of READ BINARY a certificate of n bytes needs:
-// short APDUs return at most 256 bytes (the fact sheet advises against
-// extended length on this card).
+// short APDUs return at most 256 bytes (every client uses short APDUs,
+// cardos/jpki/FACTS.md §10.3).
 func reads(n int) int { return (n + 255) / 256 }
 
 // Minimum returns the fewest APDUs scenario name can cost on card in
