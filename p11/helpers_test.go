@@ -73,7 +73,13 @@ func newFixture(t *testing.T) *fixture {
 // to cfg (nil: read as Initialize does).
 func newFixtureConfig(t *testing.T, cfg *Config) *fixture {
 	t.Helper()
-	f := &fixture{t: t, r: sim.NewReader("Sim Reader 00 00"), card: genCard(t, "default")}
+	return newFixtureCard(t, cfg, genCard(t, "default"))
+}
+
+// newFixtureCard is newFixtureConfig with card in the reader.
+func newFixtureCard(t *testing.T, cfg *Config, card *sim.Card) *fixture {
+	t.Helper()
+	f := &fixture{t: t, r: sim.NewReader("Sim Reader 00 00"), card: card}
 	f.r.Insert(f.card)
 	f.readers = []*sim.Reader{f.r}
 	f.m = NewModule(f.open)

@@ -346,7 +346,7 @@ func TestIdleTokenInfoCostsNoAPDU(t *testing.T) {
 }
 
 // Whether re-selecting the JPKI applet drops a verified PIN is unknown
-// on real cards (fact sheet §9). The module selects the applet in every
+// on real cards (cardos/jpki/FACTS.md §9). The module selects the applet in every
 // transaction: in ScopeOperation everything works under both answers;
 // in ScopeSession a card that drops the PIN makes the signature answer
 // CKR_USER_NOT_LOGGED_IN (never a device error, never a try spent).

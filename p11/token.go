@@ -24,8 +24,9 @@ const (
 // a VERIFY; a locked PIN stays locked for the insertion. The serial
 // number is 16 hex digits of the SHA-256 of the first 256 bytes of the
 // card's authentication certificate (its version, serial number and
-// issuer: one READ BINARY when the card is probed), the same on both
-// tokens of a card and different between cards.
+// issuer: one READ BINARY when the card is probed, more when the reader
+// answers fewer bytes), the same on both tokens of a card and different
+// between cards.
 func (m *Module) TokenInfo(slot SlotID) (TokenInfo, error) {
 	ref, c, err := m.tokenCard(slot)
 	if err != nil {

@@ -49,7 +49,8 @@ type Behaviour struct {
 	AuthFullTries, SignFullTries int
 }
 
-// PIN EFs of the JPKI AP and the signature certificate's EF (jpki-card.md §2).
+// PIN EFs of the JPKI AP and the signature certificate's EF
+// (cardos/jpki/FACTS.md §2).
 const (
 	fidAuthPIN  = "0018"
 	fidSignPIN  = "001B"

@@ -21,7 +21,8 @@ import (
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/apdu"
 )
 
-// Public identifiers the recorder understands (jpki-card.md §1, §2).
+// Public identifiers the recorder understands (cardos/jpki/FACTS.md §1,
+// §2).
 var jpkiAID = []byte{0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01}
 
 // jpkiAIDHex is jpkiAID as an APDU.Target spells it.

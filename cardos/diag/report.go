@@ -93,7 +93,7 @@ type TokenReport struct {
 	Objects []string `json:"objects"`
 }
 
-// knownATRs names the ATRs of jpki-card.md §10.1.
+// knownATRs names the ATRs of cardos/jpki/FACTS.md §10.1.
 var knownATRs = map[string]string{
 	"3BE000FF8131FE4514":                     "JPKI (contact)",
 	"3BDA13FF8131FB468012392F31C173C601C03B": "JPKI (02, contact)",

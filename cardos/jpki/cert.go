@@ -48,7 +48,8 @@ func (c *Client) TokenName() (string, error) {
 // cardos.ErrCommFailure for a malformed or truncated certificate.
 //
 // It costs one SELECT (none when the EF is selected) and one READ BINARY
-// per 256 bytes of certificate, the most a short APDU returns.
+// per 256 bytes of certificate, the most a short APDU returns (more when
+// the card answers fewer bytes than asked).
 //
 // The result is not kept by the client; callers must not cache SignCert
 // either, since it carries the holder's personal data.
@@ -77,42 +78,20 @@ func (c *Client) ReadCertificateRest(id CertID, head []byte) ([]byte, error) {
 	return cert, err
 }
 
-// readCertificateRest is ReadCertificateRest inside the transaction.
+// readCertificateRest is ReadCertificateRest inside the transaction. A
+// head without a complete, valid DER header is not trusted: the
+// certificate is read from offset 0.
 func (c *Client) readCertificateRest(id CertID, fid uint16, head []byte) ([]byte, error) {
-	var err error
-	first, eof := head, false
-	total, herr := certLength(head)
-	if len(head) == 0 || herr != nil {
-		// No usable header: read the first chunk (the whole certificate
-		// when it is short).
-		if err := c.selectEF(fid); err != nil {
-			return nil, err
-		}
-		if first, eof, err = c.readBinary(0, maxShortLe); err != nil {
-			return nil, err
-		}
-		total, herr = certLength(first)
+	if _, err := certLength(head); err != nil {
+		head = nil
 	}
-	if err := checkCertStart(id, first); err != nil {
+	cert, total, err := c.readCertUpTo(id, fid, head, maxCertLen)
+	switch {
+	case err != nil:
 		return nil, err
-	}
-	if herr != nil {
-		return nil, commError("%v in EF %04X: %v", id, fid, herr)
-	}
-	cert := make([]byte, 0, total)
-	cert = append(cert, first[:min(len(first), total)]...)
-	for len(cert) < total && !eof {
-		if err := c.selectEF(fid); err != nil {
-			return nil, err
-		}
-		var chunk []byte
-		chunk, eof, err = c.readBinary(len(cert), min(total-len(cert), maxShortLe))
-		if err != nil {
-			return nil, err
-		}
-		cert = append(cert, chunk...)
-	}
-	if len(cert) < total {
+	case total == 0:
+		return nil, commError("%v in EF %04X: %v", id, fid, errShortHeader)
+	case len(cert) < total:
 		return nil, commError("%v in EF %04X truncated: %d of %d bytes", id, fid, len(cert), total)
 	}
 	return cert, nil
@@ -132,41 +111,64 @@ func (c *Client) ReadCertificateHeader(id CertID, n int) ([]byte, error) {
 	var out []byte
 	err = c.run(func() error {
 		var err error
-		out, err = c.readCertificateHeader(id, fid, n)
+		out, _, err = c.readCertUpTo(id, fid, nil, n)
 		return err
 	})
 	return out, err
 }
 
-// readCertificateHeader is ReadCertificateHeader inside the transaction.
-func (c *Client) readCertificateHeader(id CertID, fid uint16, n int) ([]byte, error) {
-	var err error
-	if err := c.selectEF(fid); err != nil {
-		return nil, err
+// readCertUpTo reads certificate id from EF fid, after the first bytes
+// it already has (have, from offset 0), until it holds limit bytes or the
+// whole certificate, whichever is shorter, or the EF ends. It returns a
+// new slice of at most that many bytes and the certificate's DER length
+// (0 while the header is incomplete).
+//
+// A card or reader may answer fewer bytes than Le asks (J-LIS's own
+// client reads in 255-byte chunks; OpenSC reads on after a short answer;
+// FACTS.md §4.1): a short answer is not the end of the EF, and the next
+// READ asks for the rest. The EF ends with 6282, 6B00 or an
+// answer with no data; as every other answer brings at least one byte,
+// the reads are bounded by limit.
+func (c *Client) readCertUpTo(id CertID, fid uint16, have []byte, limit int) ([]byte, int, error) {
+	out := append([]byte(nil), have...)
+	total := 0
+	setTotal := func() error {
+		n, err := certLength(out)
+		switch {
+		case errors.Is(err, errShortHeader):
+		case err != nil:
+			return commError("%v in EF %04X: %v", id, fid, err)
+		default:
+			total, limit = n, min(limit, n)
+		}
+		return nil
 	}
-	var out []byte
-	for eof := false; len(out) < n && !eof; {
+	if err := setTotal(); err != nil {
+		return nil, 0, err
+	}
+	for eof := false; len(out) < limit && !eof; {
+		if err := c.selectEF(fid); err != nil {
+			return nil, 0, err
+		}
 		var chunk []byte
-		chunk, eof, err = c.readBinary(len(out), min(n-len(out), maxShortLe))
+		var err error
+		chunk, eof, err = c.readBinary(len(out), min(limit-len(out), maxShortLe))
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		if len(out) == 0 {
 			if err := checkCertStart(id, chunk); err != nil {
-				return nil, err
+				return nil, 0, err
 			}
 		}
 		out = append(out, chunk...)
+		if total == 0 {
+			if err := setTotal(); err != nil {
+				return nil, 0, err
+			}
+		}
 	}
-	total, err := certLength(out)
-	switch {
-	case errors.Is(err, errShortHeader):
-	case err != nil:
-		return nil, commError("%v in EF %04X: %v", id, fid, err)
-	case total < len(out):
-		out = out[:total]
-	}
-	return out, nil
+	return out[:min(len(out), limit)], total, nil
 }
 
 // checkCertStart tells an empty certificate EF (nothing, or filler bytes
@@ -179,8 +181,10 @@ func checkCertStart(id CertID, first []byte) error {
 }
 
 // readBinary reads up to le bytes (1..256) of the selected EF at offset
-// with 00 B0. eof reports that the EF ended: the card answered fewer bytes
-// than asked, 6282, or 6B00 (offset past the end; then data is empty).
+// with 00 B0. eof reports that the EF ended: the card answered 6282, 6B00
+// (offset past the end; then data is empty) or no data at all. A shorter
+// answer than asked is not the end: cards and readers may cap an answer
+// below 256 bytes.
 func (c *Client) readBinary(offset, le int) (data []byte, eof bool, err error) {
 	if offset > maxOffset {
 		return nil, true, nil
@@ -195,7 +199,7 @@ func (c *Client) readBinary(offset, le int) (data []byte, eof bool, err error) {
 	}
 	switch r.SW {
 	case apdu.SWOK:
-		return r.Data, len(r.Data) < le, nil
+		return r.Data, len(r.Data) == 0, nil
 	case apdu.SWWarnEndOfFile:
 		return r.Data, true, nil
 	case apdu.SWWrongP1P2:

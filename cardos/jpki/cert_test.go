@@ -110,6 +110,18 @@ func TestReadCertificateChunks(t *testing.T) {
 			{cmd: "00 C0 00 00 00", resp: hx(longEF[256:512]) + ok},
 			{cmd: "00 B0 02 00 C0", resp: hx(longEF[512:704]) + ok},
 		}, long},
+		{"short answers (255, 200, 1 byte): read on to the DER length", AuthCert, "000A", []step{
+			{cmd: "00 B0 00 00 00", resp: hx(longEF[:255]) + ok},
+			{cmd: "00 B0 00 FF 00", resp: hx(longEF[255:455]) + ok},
+			{cmd: "00 B0 01 C7 F9", resp: hx(longEF[455:456]) + ok},
+			{cmd: "00 B0 01 C8 F8", resp: hx(longEF[456:704]) + ok},
+		}, long},
+		{"header in pieces", SignCert, "0001", []step{
+			{cmd: "00 B0 00 00 00", resp: hx(midEF[:1]) + ok},
+			{cmd: "00 B0 00 01 00", resp: hx(midEF[1:2]) + ok},
+			{cmd: "00 B0 00 02 00", resp: hx(midEF[2:100]) + ok},
+			{cmd: "00 B0 00 64 67", resp: hx(midEF[100:203]) + ok},
+		}, mid},
 		{"6Cxx resent with the corrected Le", AuthCert, "000A", []step{
 			{cmd: "00 B0 00 00 00", resp: "6C68"},
 			{cmd: "00 B0 00 00 68", resp: hx(shortEF[:0x68]) + ok},
@@ -145,7 +157,10 @@ func TestReadCertificateErrors(t *testing.T) {
 		{"indefinite length", ok, []step{{cmd: "00 B0 00 00 00", resp: "3080" + hx(make([]byte, 254)) + ok}}, cardos.ErrCommFailure, 0},
 		{"absurd length", ok, []step{{cmd: "00 B0 00 00 00", resp: "3084FFFFFFFF" + hx(make([]byte, 250)) + ok}}, cardos.ErrCommFailure, 0},
 		{"length beyond addressable EF", ok, []step{{cmd: "00 B0 00 00 00", resp: "3082FFF0" + hx(make([]byte, 252)) + ok}}, cardos.ErrCommFailure, 0},
-		{"header cut short", ok, []step{{cmd: "00 B0 00 00 00", resp: "3082" + ok}}, cardos.ErrCommFailure, 0},
+		{"header cut short", ok, []step{
+			{cmd: "00 B0 00 00 00", resp: "3082" + ok},
+			{cmd: "00 B0 00 02 00", resp: "6B00"},
+		}, cardos.ErrCommFailure, 0},
 		{"one-byte response", ok, []step{{cmd: "00 B0 00 00 00", resp: "90"}}, cardos.ErrCommFailure, 0},
 		{"empty response", ok, []step{{cmd: "00 B0 00 00 00", resp: ""}}, cardos.ErrCommFailure, 0},
 		{"more data than Le through 61xx", ok, []step{
@@ -153,9 +168,14 @@ func TestReadCertificateErrors(t *testing.T) {
 			{cmd: "00 C0 00 00 40", resp: hx(longEF[200:264]) + ok},
 		}, cardos.ErrCommFailure, 0},
 		{"more data than Le", ok, []step{{cmd: "00 B0 00 00 00", resp: hx(longEF[:257]) + ok}}, cardos.ErrCommFailure, 0},
-		{"truncated: short chunk", ok, []step{
+		{"truncated: short chunk, then 6B00", ok, []step{
 			{cmd: "00 B0 00 00 00", resp: hx(longEF[:256]) + ok},
 			{cmd: "00 B0 01 00 00", resp: hx(longEF[256:300]) + ok},
+			{cmd: "00 B0 01 2C 00", resp: "6B00"},
+		}, cardos.ErrCommFailure, 0},
+		{"truncated: an answer with no data ends the reads", ok, []step{
+			{cmd: "00 B0 00 00 00", resp: hx(longEF[:100]) + ok},
+			{cmd: "00 B0 00 64 00", resp: ok},
 		}, cardos.ErrCommFailure, 0},
 		{"truncated: 6B00", ok, []step{
 			{cmd: "00 B0 00 00 00", resp: hx(longEF[:256]) + ok},
@@ -213,7 +233,15 @@ func TestReadCertificateHeader(t *testing.T) {
 		}, cert[:300], nil},
 		{"capped at the certificate", 64, []step{{cmd: "00 B0 00 00 40", resp: hx(smallEF[:64]) + ok}}, small, nil},
 		{"3 bytes: header not complete", 3, []step{{cmd: "00 B0 00 00 03", resp: hx(ef[:3]) + ok}}, cert[:3], nil},
-		{"EF ends early", 64, []step{{cmd: "00 B0 00 00 40", resp: hx(cert[:10]) + ok}}, cert[:10], nil},
+		{"EF ends early", 64, []step{
+			{cmd: "00 B0 00 00 40", resp: hx(cert[:10]) + ok},
+			{cmd: "00 B0 00 0A 36", resp: "6B00"},
+		}, cert[:10], nil},
+		{"short answers: read on", 300, []step{
+			{cmd: "00 B0 00 00 00", resp: hx(ef[:2]) + ok},
+			{cmd: "00 B0 00 02 00", resp: hx(ef[2:200]) + ok},
+			{cmd: "00 B0 00 C8 64", resp: hx(ef[200:300]) + ok},
+		}, cert[:300], nil},
 		{"empty", 64, []step{{cmd: "00 B0 00 00 40", resp: "6B00"}}, nil, ErrNotFound},
 		{"absurd length", 8, []step{{cmd: "00 B0 00 00 08", resp: "3084FFFFFFFF0000" + ok}}, nil, cardos.ErrCommFailure},
 		{"PIN required", 8, []step{{cmd: "00 B0 00 00 08", resp: "6982"}}, nil, ErrPINRequired},

@@ -18,4 +18,8 @@
 // Status words become the sentinel errors of this package (ErrNotFound,
 // ErrPINRequired, ErrPINLocked, *WrongPINError), with the *apdu.Error
 // still wrapped for detail. No error or message ever carries PIN bytes.
+//
+// FACTS.md beside this file lists the card facts the package relies on
+// (AIDs, EFs, APDUs, status words, PIN rules, READ behaviour), each with
+// its public source and whether a real-card trace confirms it.
 package jpki

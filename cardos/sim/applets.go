@@ -10,8 +10,7 @@ import (
 // The applets beside the JPKI AP: 券面事項入力補助AP ("text AP"),
 // 券面事項確認AP ("visual AP"), 共通カードAP, 住基AP and the
 // GlobalPlatform issuer security domain. The simulator models what the
-// fact sheet (jpki-card.md §1, §6, §7, §9) and the sources it cites
-// document: their key references (PINs and 照合番号) with their own retry
+// sources in cardos/jpki/FACTS.md (§1, §6, §7, §9) document: their key references (PINs and 照合番号) with their own retry
 // counters, and the EFs whose content is documented. Every value is
 // fictional (see faceDefaults).
 
@@ -33,7 +32,7 @@ const (
 const (
 	// TextPINMaxTries: the 4-digit PINs of the text, common and 住基 APs
 	// lock after 3 wrong entries like the auth PIN (municipal pages cited
-	// in jpki-card.md §6 give 3 for the auth PIN; PAGES: 練馬区 gives 3
+	// in cardos/jpki/FACTS.md §6 give 3 for the auth PIN; PAGES: 練馬区 gives 3
 	// for the 住民基本台帳用 PIN) [I for the text AP PIN].
 	TextPINMaxTries = 3
 	// CodeMaxTries: 照合番号B locks after 10 wrong entries (PAGES:
@@ -63,7 +62,7 @@ var fourDigits = regexp.MustCompile(`^[0-9]{4}$`)
 
 // keyRefs lists the key references. Sources: MYNA-GO/RS text_ap/visual_ap,
 // JSAPDU constants.ts, MYNA-CARD src/ap/{text,surface,common,juki}.rs
-// (jpki-card.md §6).
+// (cardos/jpki/FACTS.md §6).
 var keyRefs = []keyRef{
 	{KeyTextPIN, appText, 0x0011, "券面事項入力補助AP PIN", fourDigits, false},
 	// MYNA-CARD text.rs: EF 0012 answers 63C0 to the query and 6984 to a
@@ -137,7 +136,7 @@ func (o *otherState) clone() *otherState {
 // fictionalMyNumber, pin (the auth PIN) as the other 4-digit PINs (as
 // issued, people usually register one 4-digit PIN for all of them), an
 // expiry on the 10th birthday after the certificates' issue (5th for the
-// certificates, jpki-card.md §13 and gen.go), security code 0000.
+// certificates, cardos/jpki/FACTS.md §13 and gen.go), security code 0000.
 func defaultOther(pin string, certNotAfter time.Time) *otherState {
 	expiry := certNotAfter.AddDate(5, 0, 0)
 	return &otherState{
@@ -281,7 +280,8 @@ func (c *Card) OtherTries() []OtherKey {
 
 // resetOtherTries restores every counter (the municipal-office unlock);
 // the reference blocked from issue stays blocked, and a
-// face-authentication card, which has no PIN set (jpki-card.md §13),
+// face-authentication card, which has no PIN set (cardos/jpki/FACTS.md
+// §13),
 // keeps its 4-digit PINs at 0.
 func (s *state) resetOtherTries() {
 	s.Other.Tries = map[string]int{}

@@ -50,7 +50,7 @@ func TestOtherAppletAPDUs(t *testing.T) {
 		q     Quirks
 		steps []step
 	}{
-		// Tries of the five PINs/照合番号 the issue's independent client read as 0.
+		// The retry query answers for each of the five PINs/照合番号.
 		{"text AP tries", Quirks{}, []step{{selText, "9000"}, {selEF0011, "9000"}, {query, "63C3"}, {selEF0014, "9000"}, {query, "63CA"},
 			{selEF0015, "9000"}, {query, "63CA"}}},
 		{"text AP EF 0012 blocked at issue", Quirks{}, []step{{selText, "9000"}, {selEF0012, "9000"}, {query, "63C0"}, {vfy("1234"), "6984"}}},

@@ -115,10 +115,17 @@ func (c *Card) setState(st *state) {
 // Clone returns a new memory-only card with the same persistent memory
 // (keys, certificates, PINs, counters) and options, freshly powered on.
 func (c *Card) Clone() (*Card, error) {
+	return c.CloneWith(c.opt)
+}
+
+// CloneWith is Clone with other options (latencies, MaxResponse, ATR,
+// trace). The memory is the card's: opt.Profile and opt.Quirks are not
+// used.
+func (c *Card) CloneWith(opt Options) (*Card, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.reloadLocked()
-	return newCard(c.st.clone(), c.opt, nil)
+	return newCard(c.st.clone(), opt, nil)
 }
 
 // SaveAs writes the card's persistent memory to a new state file at path

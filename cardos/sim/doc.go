@@ -1,6 +1,7 @@
 // Package sim is a My Number Card simulator: the JPKI applet with its two
 // RSA-2048 keys, certificates, PINs and retry counters, answering exactly
-// the bytes a real card answers (see the team fact sheet jpki-card.md).
+// the bytes a real card answers (cardos/jpki/FACTS.md lists the facts and
+// their sources).
 //
 // One state machine (Card) is usable two ways:
 //
@@ -15,6 +16,6 @@
 // atomically at every change and reloaded when another process changed it,
 // so a lockout survives restarts and is shared between processes.
 //
-// Behaviour the fact sheet marks as unknown is configurable through Quirks,
+// Behaviour FACTS.md marks as unknown (§14) is configurable through Quirks,
 // with the defaults documented on each field.
 package sim

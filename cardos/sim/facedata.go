@@ -99,7 +99,7 @@ func tlv(tag uint16, value []byte) []byte {
 }
 
 // withFiller pads an EF with FF bytes (MYNA-CARD saw FF filler in the 券面
-// APs, jpki-card.md §4) to a multiple of 32 bytes.
+// APs, cardos/jpki/FACTS.md §4.1) to a multiple of 32 bytes.
 func withFiller(b []byte) []byte {
 	n := (len(b)/32 + 1) * 32
 	return append(b, bytes.Repeat([]byte{0xFF}, n-len(b))...)

@@ -9,33 +9,15 @@ import (
 	"fmt"
 	"math/big"
 	"regexp"
-	"strings"
 	"time"
 )
 
 // Defaults of the fictional holder of a generated card.
 const (
 	defaultName      = "見本 花子"
-	defaultNameAlt   = "見本 花子"
 	defaultAddress   = "東京都千代田区見本町九丁目99番99号"
 	defaultBirthDate = "1985-04-12"
 	defaultSex       = "2"
-)
-
-// Object identifiers of the holder attributes in the signature
-// certificate's subjectAltName (otherName entries).
-var (
-	oidJPKIName       = asn1.ObjectIdentifier{1, 2, 392, 200149, 8, 5, 5, 1}
-	oidJPKINameAlt    = asn1.ObjectIdentifier{1, 2, 392, 200149, 8, 5, 5, 2}
-	oidJPKISex        = asn1.ObjectIdentifier{1, 2, 392, 200149, 8, 5, 5, 3}
-	oidJPKIBirth      = asn1.ObjectIdentifier{1, 2, 392, 200149, 8, 5, 5, 4}
-	oidJPKIAddress    = asn1.ObjectIdentifier{1, 2, 392, 200149, 8, 5, 5, 5}
-	oidJPKIAddressAlt = asn1.ObjectIdentifier{1, 2, 392, 200149, 8, 5, 5, 6}
-	oidSubjectAltName = asn1.ObjectIdentifier{2, 5, 29, 17}
-	oidCountry        = asn1.ObjectIdentifier{2, 5, 4, 6}
-	oidOrganization   = asn1.ObjectIdentifier{2, 5, 4, 10}
-	oidOrgUnit        = asn1.ObjectIdentifier{2, 5, 4, 11}
-	oidCommonName     = asn1.ObjectIdentifier{2, 5, 4, 3}
 )
 
 const jlisOU = "Japan Agency for Local Authority Information Systems"
@@ -141,14 +123,10 @@ func generate(p Profile, q Quirks, now time.Time) (*state, error) {
 	if s.SignKey, err = x509.MarshalPKCS8PrivateKey(signKey); err != nil {
 		return nil, err
 	}
-	authTmpl := &x509.Certificate{
-		SerialNumber:          randSerial(),
-		RawSubject:            mustRDN(rdn(oidCommonName, serialLikeNumber()), rdn(oidCountry, "JP")),
-		NotBefore:             issued,
-		NotAfter:              notAfter,
-		KeyUsage:              x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-		BasicConstraintsValid: true,
+	authTmpl, err := holderTemplate(authKind, &authKey.PublicKey,
+		mustRDN(rdn(oidCountry, "JP"), rdn(oidCommonName, opaqueHolderID())), issued, notAfter)
+	if err != nil {
+		return nil, err
 	}
 	if s.AuthCert, err = x509.CreateCertificate(rand.Reader, authTmpl, authCA, &authKey.PublicKey, authCAKey); err != nil {
 		return nil, fmt.Errorf("sim: auth certificate: %w", err)
@@ -160,14 +138,14 @@ func generate(p Profile, q Quirks, now time.Time) (*state, error) {
 		if err != nil {
 			return nil, err
 		}
-		signTmpl := &x509.Certificate{
-			SerialNumber:          randSerial(),
-			RawSubject:            mustRDN(rdn(oidCountry, "JP"), rdn(oidCommonName, serialLikeNumber())),
-			NotBefore:             issued,
-			NotAfter:              notAfter,
-			KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment,
-			BasicConstraintsValid: true,
-			ExtraExtensions:       []pkix.Extension{{Id: oidSubjectAltName, Value: san}},
+		// The holder's prefecture and municipality, romanised, as real
+		// signature certificates carry them (fixed fictional values).
+		subject := mustRDN(rdn(oidCountry, "JP"), rdn(oidLocality, "Tokyo"), rdn(oidLocality, "Chiyoda-ku"),
+			rdn(oidCommonName, opaqueHolderID()))
+		signTmpl, err := holderTemplate(signKind, &signKey.PublicKey, subject, issued, notAfter,
+			pkix.Extension{Id: oidSubjectAltName, Value: san})
+		if err != nil {
+			return nil, err
 		}
 		if s.SignCert, err = x509.CreateCertificate(rand.Reader, signTmpl, signCA, &signKey.PublicKey, signCAKey); err != nil {
 			return nil, fmt.Errorf("sim: sign certificate: %w", err)
@@ -218,37 +196,6 @@ func mustRDN(rdns ...pkix.RelativeDistinguishedNameSET) []byte {
 	return b
 }
 
-// holderSAN encodes the subjectAltName of the signature certificate:
-// GeneralNames holding otherName entries [0] { type-id, [0] EXPLICIT
-// UTF8String } for the holder attributes.
-func holderSAN(p Profile) ([]byte, error) {
-	birth := strings.ReplaceAll(p.BirthDate, "-", "")
-	entries := []struct {
-		oid asn1.ObjectIdentifier
-		v   string
-	}{
-		{oidJPKIName, p.Name}, {oidJPKINameAlt, p.Name}, {oidJPKISex, p.Sex},
-		{oidJPKIBirth, birth}, {oidJPKIAddress, p.Address}, {oidJPKIAddressAlt, p.Address},
-	}
-	var names []asn1.RawValue
-	for _, e := range entries {
-		oid, err := asn1.Marshal(e.oid)
-		if err != nil {
-			return nil, err
-		}
-		str, err := asn1.MarshalWithParams(e.v, "utf8")
-		if err != nil {
-			return nil, err
-		}
-		val, err := asn1.Marshal(asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: str})
-		if err != nil {
-			return nil, err
-		}
-		names = append(names, asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: append(oid, val...)})
-	}
-	return asn1.Marshal(names)
-}
-
 func randSerial() *big.Int {
 	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 63))
 	if err != nil {
@@ -257,12 +204,17 @@ func randSerial() *big.Int {
 	return n.Add(n, big.NewInt(1))
 }
 
-// serialLikeNumber returns an opaque number like the CN of real JPKI
-// holder certificates.
-func serialLikeNumber() string {
-	n, err := rand.Int(rand.Reader, big.NewInt(9e15))
-	if err != nil {
-		panic(err)
+// opaqueHolderID returns an opaque identifier of 23 digits and capital
+// letters like the CN of real JPKI holder certificates.
+func opaqueHolderID() string {
+	const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	b := make([]byte, 23)
+	for i := range b {
+		n, err := rand.Int(rand.Reader, big.NewInt(int64(len(alphabet))))
+		if err != nil {
+			panic(err) // crypto/rand does not fail on Linux
+		}
+		b[i] = alphabet[n.Int64()]
 	}
-	return fmt.Sprintf("%016d", n.Add(n, big.NewInt(1e15)))
+	return string(b)
 }

@@ -80,7 +80,8 @@ const (
 	ChangeGarbles
 )
 
-// Quirks configures the behaviour the fact sheet marks as unknown [?].
+// Quirks configures the behaviour cardos/jpki/FACTS.md marks as unknown
+// [?] (§14).
 // The zero value gives the documented defaults. Quirks are stored in the
 // state file when a card is created, so every process using that file
 // behaves alike.

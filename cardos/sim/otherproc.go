@@ -8,7 +8,7 @@ import (
 
 // Commands to the applets beside the JPKI AP (applets.go, facedata.go).
 // They follow the JPKI AP's rules where the sources say the card behaves
-// alike (jpki-card.md §5: 63Cx, 63C0 on the exhausting try, 6984 after;
+// alike (cardos/jpki/FACTS.md §5: 63Cx, 63C0 on the exhausting try, 6984 after;
 // the empty VERIFY never spends a try; §9: each applet has its own
 // security state, dropped when another applet is selected).
 

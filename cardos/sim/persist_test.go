@@ -33,7 +33,7 @@ func TestGeneratedCertificates(t *testing.T) {
 
 	auth, err := x509.ParseCertificate(st.AuthCert)
 	require.NoError(t, err)
-	assert.Regexp(t, `^CN=[0-9]{16},C=JP$`, auth.Subject.String(), "no personal data")
+	assert.Regexp(t, `^CN=[0-9A-Z]{23},C=JP$`, rawName(t, auth.RawSubject), "no personal data")
 	assert.Equal(t, x509.KeyUsageDigitalSignature, auth.KeyUsage)
 	assert.Equal(t, []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, auth.ExtKeyUsage)
 	require.NoError(t, auth.CheckSignatureFrom(authCA))
@@ -51,12 +51,48 @@ func TestGeneratedCertificates(t *testing.T) {
 	assert.Equal(t, auth.NotAfter, sign.NotAfter)
 	assert.True(t, time.Now().Before(sign.NotAfter) && time.Now().After(sign.NotBefore))
 
+	assert.Regexp(t, `^CN=[0-9A-Z]{23},L=Chiyoda-ku,L=Tokyo,C=JP$`, rawName(t, sign.RawSubject))
+
 	got := parseHolderSAN(t, sign)
 	assert.Equal(t, map[string]string{
-		"1.2.392.200149.8.5.5.1": defaultName, "1.2.392.200149.8.5.5.2": defaultName,
-		"1.2.392.200149.8.5.5.3": "2", "1.2.392.200149.8.5.5.4": "19850412",
-		"1.2.392.200149.8.5.5.5": defaultAddress, "1.2.392.200149.8.5.5.6": defaultAddress,
+		"1.2.392.200149.8.5.5.1": defaultName, "1.2.392.200149.8.5.5.2": "00000",
+		"1.2.392.200149.8.5.5.3": "2", "1.2.392.200149.8.5.5.4": "319850412", // 3: Showa
+		"1.2.392.200149.8.5.5.5": defaultAddress, "1.2.392.200149.8.5.5.6": "0000000000000000000",
 	}, got)
+
+	// The size and shape of J-LIS's certificates (real ones seen: 1,571,
+	// 1,742 and 1,837 bytes).
+	for _, c := range []struct {
+		cert   *x509.Certificate
+		policy string
+		ca     *x509.Certificate
+	}{{auth, "1.2.392.200149.8.5.1.3.30", authCA}, {sign, "1.2.392.200149.8.5.1.1.20", signCA}} {
+		assert.GreaterOrEqual(t, len(c.cert.Raw), 1550)
+		assert.LessOrEqual(t, len(c.cert.Raw), 1850)
+		require.Len(t, c.cert.PolicyIdentifiers, 1)
+		assert.Equal(t, c.policy, c.cert.PolicyIdentifiers[0].String())
+		assert.Len(t, c.cert.CRLDistributionPoints, 2, "LDAP and HTTP")
+		assert.Empty(t, c.cert.OCSPServer, "no OCSP URL (see eecert.go)")
+		assert.Len(t, c.cert.IssuingCertificateURL, 1)
+		assert.Len(t, c.cert.SubjectKeyId, 20)
+		assert.Equal(t, c.ca.SubjectKeyId, c.cert.AuthorityKeyId)
+		var issuerAlt bool
+		for _, e := range c.cert.Extensions {
+			issuerAlt = issuerAlt || e.Id.Equal(oidIssuerAltName)
+		}
+		assert.True(t, issuerAlt, "issuerAltName")
+	}
+}
+
+func TestEraCode(t *testing.T) {
+	for day, want := range map[string]int{
+		"1912-07-29": 1, "1912-07-30": 2, "1926-12-24": 2, "1926-12-25": 3, "1985-04-12": 3,
+		"1989-01-07": 3, "1989-01-08": 4, "2019-04-30": 4, "2019-05-01": 5,
+	} {
+		d, err := time.Parse(time.DateOnly, day)
+		require.NoError(t, err)
+		assert.Equal(t, want, eraCode(d), day)
+	}
 }
 
 func rawName(t *testing.T, der []byte) string {

@@ -141,7 +141,7 @@ func (c *Card) execute(raw []byte) []byte {
 
 // clearSecurity forgets the verified PINs of the current applet: each
 // applet has its own security state, cleared when another applet is
-// selected (MYNA-CARD src/ap/mod.rs, jpki-card.md §9) [S]. Only the
+// selected (MYNA-CARD src/ap/mod.rs, cardos/jpki/FACTS.md §9) [S]. Only the
 // current applet's state can be set, so clearing all of it is the same.
 func (c *Card) clearSecurity() {
 	c.authVerified, c.signVerified = false, false
@@ -162,7 +162,7 @@ func (c *Card) selectFile(cmd apdu.Command) []byte {
 		// left (MYNA-CARD src/ap/mod.rs; selecting the GP ISD restores the
 		// MF-level state, src/mf.rs) [S]; re-selecting the same applet
 		// keeps it unless Quirks.ReselectClearsPINs (sources disagree,
-		// jpki-card.md §9). Quirks.LeaveKeepsPINs models a card whose
+		// cardos/jpki/FACTS.md §9). Quirks.LeaveKeepsPINs models a card whose
 		// applets share one security state.
 		switch {
 		case app != c.app && !c.st.Quirks.LeaveKeepsPINs, app == c.app && c.st.Quirks.ReselectClearsPINs:

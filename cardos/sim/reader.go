@@ -527,7 +527,7 @@ func (t *transport) Alive() error {
 func (t *transport) ATR() []byte { return t.card.ATR() }
 
 // Protocol returns the transmission protocol: every JPKI ATR announces
-// T=1 only (jpki-card.md §10.1).
+// T=1 only (cardos/jpki/FACTS.md §10.1).
 func (t *transport) Protocol() string { return "T=1" }
 
 // Close disconnects, ending a transaction still held.

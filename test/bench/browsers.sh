@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The browser part of `make bench` (issue 17 items 1 and 2): Firefox ESR and
+# The browser part of `make bench`: Firefox ESR and
 # Chromium, each with our module and with OpenSC's, on simulated cards
 # through pcscd + vpcd:
 #

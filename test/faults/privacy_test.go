@@ -1,6 +1,7 @@
 package faults
 
 import (
+	"crypto/x509"
 	"encoding/hex"
 	"os"
 	"path/filepath"
@@ -101,6 +102,12 @@ func logHasNoPINsOrPersonalData(t *testing.T, scope string) {
 			personal = append(personal, field)
 		}
 	}
+	// The subject names the holder's municipality and carries a
+	// per-holder identifier.
+	signCert, err := x509.ParseCertificate(card.Certificates().SignCert)
+	require.NoError(t, err)
+	personal = append(personal, signCert.Subject.CommonName)
+	personal = append(personal, signCert.Subject.Locality...)
 	subjectHex := hex.EncodeToString(attrs[1].Value)
 	personal = append(personal, subjectHex[:min(64, len(subjectHex))])
 	for _, field := range personal {

@@ -327,7 +327,7 @@ exp_flags() { # exp_flags WHAT GOT WANT-PRESENT WANT-ABSENT WANT-CKR (and one tr
 exp_flags "ours: 1st wrong auth PIN → CKR_PIN_INCORRECT, flag COUNT_LOW" "$W_ours_1" COUNT_LOW "FINAL_TRY LOCKED" CKR_PIN_INCORRECT
 exp_flags "ours: 2nd wrong auth PIN → CKR_PIN_INCORRECT, flags COUNT_LOW FINAL_TRY" "$W_ours_2" "COUNT_LOW FINAL_TRY" LOCKED CKR_PIN_INCORRECT
 # The card answers the VERIFY that uses up the last try with 63 C0: the PIN is
-# now locked, and ours says so at once (the fact sheet's 5.2).
+# now locked, and ours says so at once (cardos/jpki/FACTS.md §5.2).
 exp_flags "ours: 3rd wrong auth PIN → CKR_PIN_LOCKED, flag LOCKED" "$W_ours_3" LOCKED "" CKR_PIN_LOCKED
 [ "$L_ours" = "CKR_PIN_LOCKED 0" ] && pass "ours: login on the locked auth PIN → CKR_PIN_LOCKED without a VERIFY" ||
   fail "ours: login on the locked auth PIN → CKR_PIN_LOCKED without a VERIFY" "$L_ours"

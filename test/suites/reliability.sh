@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reliability suite (issue 5): the module must survive hostile callers,
+# Reliability suite: the module must survive hostile callers,
 # fork, threads and faulty cards without crashing and without spending a PIN
 # try nobody asked for.
 #

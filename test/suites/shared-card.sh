@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The card is shared (issue 10, item 6): several programs use one simulated
+# The card is shared: several programs use one simulated
 # card at once through pcscd + vpcd + myna-sim, as on a real machine —
 # long-lived processes of our module, OpenSC's pkcs11-tool (with our module
 # and, a few times, OpenSC's own), and raw PC/SC clients that select other

@@ -18,7 +18,7 @@ import (
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
 )
 
-// atr02 is "JPKI (02)" of jpki-card.md §10.1, not the simulator's default.
+// atr02 is "JPKI (02)" of cardos/jpki/FACTS.md §10.1, not the simulator's default.
 var atr02, _ = hex.DecodeString("3BDA13FF8131FB468012392F31C173C601C03B")
 
 // simDiagnose runs the probe on the card in state file path opened with

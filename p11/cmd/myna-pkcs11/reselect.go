@@ -15,7 +15,7 @@ import (
 // reselectStep names the probe in the report's steps.
 const reselectStep = "re-select probe (auth PIN)"
 
-// reselectProbe finds out what no document settles (jpki-card.md §9):
+// reselectProbe finds out what no document settles (cardos/jpki/FACTS.md §9):
 // whether the card drops a verified PIN when the JPKI AP, already
 // selected, is selected again. The tries query cannot tell (the card
 // answers 63Cx even when verified), so a signature with the auth key is

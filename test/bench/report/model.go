@@ -13,8 +13,9 @@ type Reader struct {
 	APDUMs, SignMs float64
 }
 
-// Readers are the two profiles of section 2. Contact: the issue's
-// typical figures; contactless: our assumption (see the report's text).
+// Readers are the two profiles of section 2. Contact: typical figures
+// (cardos/jpki/FACTS.md §10.3 has the one published round trip);
+// contactless: our assumption (see the report's text).
 var Readers = []Reader{{"contact", 15, 500}, {"contactless", 40, 700}}
 
 // Model is the modelled user time in milliseconds: the time measured

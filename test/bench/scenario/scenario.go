@@ -81,7 +81,7 @@ type Params struct {
 
 // Scenario is one measured call sequence.
 type Scenario struct {
-	// Name is a short identifier (a … e of the issue).
+	// Name is a short identifier (a … e, the order of test/PERFORMANCE.md).
 	Name string
 	// Title says what it does.
 	Title string
@@ -92,7 +92,7 @@ type Scenario struct {
 	Run func(c Cryptoki, p Params) error
 }
 
-// All lists the scenarios in the order of the issue.
+// All lists the scenarios in the order test/PERFORMANCE.md reports them.
 var All = []Scenario{
 	{"a-list", "C_Initialize, slot list, token info of every token (pkcs11-tool -L)", 0, List},
 	{"b-objects", "list every object of both tokens with their attributes (pkcs11-tool -O, both tokens, one process)", 0, Objects},

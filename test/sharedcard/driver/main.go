@@ -1,8 +1,8 @@
-// Command driver is the multi-program suite of the shared card (issue 10,
-// item 6). Several programs use one simulated card through pcscd + vpcd
-// at once: long-lived processes of our module (p11prog), OpenSC's
-// pkcs11-tool with our module (and a few with OpenSC's own), and raw
-// PC/SC clients that select other applets and files and reset the card.
+// Command driver is the multi-program suite of the shared card. Several
+// programs use one simulated card through pcscd + vpcd at once:
+// long-lived processes of our module (p11prog), OpenSC's pkcs11-tool
+// with our module (and a few with OpenSC's own), and raw PC/SC clients
+// that select other applets and files and reset the card.
 //
 // It generates every ordered pair of operations (and a seeded sample of
 // triples, and wrong-PIN interleavings), runs them step by step, waiting on

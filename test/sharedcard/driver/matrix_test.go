@@ -60,7 +60,8 @@ func TestScenarioSteps(t *testing.T) {
 	}
 }
 
-// TestAllowed pins the expectations that carry the promises.
+// TestAllowed pins the expectations that carry test/SHARED-CARD.md's
+// promises.
 func TestAllowed(t *testing.T) {
 	signAuth := step{prim: p(verbSign, tokAuth)}
 	for _, c := range []struct {

@@ -17,7 +17,7 @@ const (
 
 var forbiddenRV = []string{rvDeviceError, rvGeneralError, rvFunctionFailed}
 
-// Scopes: how long the module leaves the card verified (issue 10, item 4).
+// Scopes: how long the module leaves the card verified.
 const (
 	scopeDefault = "default" // the module's default: verified only inside each of its transactions
 	scopeSession = "session" // MYNA_PKCS11_{AUTH,SIGN}_PIN_SCOPE=session: verified while logged in

@@ -1,6 +1,6 @@
 package main
 
-// op is one operation of the matrix (issue 10, item 6).
+// op is one operation of the matrix.
 type op int
 
 const (

@@ -8,7 +8,7 @@ import (
 	"github.com/ebfe/scard"
 )
 
-// APDU bytes of the raw PC/SC client (see /work/shared/reference/jpki-card.md).
+// APDU bytes of the raw PC/SC client (cardos/jpki/FACTS.md §1, §5, §8).
 var (
 	aidJPKI   = []byte{0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01}
 	aidISD    = []byte{0xA0, 0x00, 0x00, 0x01, 0x51, 0x00, 0x00}                   // GlobalPlatform ISD
