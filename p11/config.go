@@ -85,7 +85,7 @@ const (
 	// every signature verifies it again, signs and leaves the applet
 	// again in one transaction. No other program can sign without the
 	// PIN in between; another program's logout or a card reset does not
-	// log the token out. Costs 4 APDUs more per signature; a held PIN is
+	// log the token out. Costs 5 APDUs more per signature; a held PIN is
 	// sent only while the card reports every try left, and never again
 	// after any answer but success.
 	ScopeOperation PINScope = iota

@@ -400,13 +400,14 @@ func TestAtExitLogsSessionScopeOut(t *testing.T) {
 }
 
 // Leaving the applet when the GP ISD cannot be selected: the text AP is
-// selected instead; when neither can be, the transaction ends with a
-// card reset. Either way the card is not left verified.
+// selected instead, then the JPKI AP again; when neither can be, the
+// transaction ends with a card reset (the card then shows its power-on
+// applet). Either way the card is not left verified.
 func TestLeaveFallsBack(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		faults int    // how many SELECTs by DF name at the end are refused
-		applet string // what the card shows selected afterwards (stats)
+		applet string // the applet the leave selects (stats)
 		resets bool
 	}{
 		{"ISD refused: the text AP", 1, "text", false},
@@ -430,6 +431,7 @@ func TestLeaveFallsBack(t *testing.T) {
 			after := f.card.Stats()
 			if tc.applet != "" {
 				assert.Equal(t, before.Selects[tc.applet]+1, after.Selects[tc.applet], "selected %s", tc.applet)
+				assert.Equal(t, "9000", f.other("00A4020C020018"), "the JPKI AP is the current applet again")
 			}
 			assert.Equal(t, tc.resets, after.Resets > before.Resets, "card reset")
 			assert.Equal(t, "6982", f.pinLessSign("0017"), "the card is not left verified")

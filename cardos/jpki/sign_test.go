@@ -106,8 +106,12 @@ func TestLogout(t *testing.T) {
 		steps []step
 		err   error
 	}{
-		{"ISD selected", []step{{cmd: selISD, resp: ok}}, nil},
-		{"fallback to the text AP", []step{{cmd: selISD, resp: "6A82"}, {cmd: selText, resp: ok}}, nil},
+		// The JPKI AP is selected again, unverified, for programs that
+		// select the applet once and then only its EFs (OpenSC).
+		{"ISD selected", []step{{cmd: selISD, resp: ok}, {cmd: selJPKI, resp: ok}}, nil},
+		{"fallback to the text AP", []step{{cmd: selISD, resp: "6A82"}, {cmd: selText, resp: ok}, {cmd: selJPKI, resp: ok}}, nil},
+		{"JPKI AP refused again: still logged out", []step{{cmd: selISD, resp: ok}, {cmd: selJPKI, resp: "6A82"}}, nil},
+		{"reset while selecting the JPKI AP again", []step{{cmd: selISD, resp: ok}, {cmd: selJPKI, err: cardos.ErrCardReset}}, nil},
 		{"nothing selectable", []step{{cmd: selISD, resp: "6A82"}, {cmd: selText, resp: "6A82"}}, ErrResetRequired},
 		{"reset counts as logged out", []step{{cmd: selISD, err: cardos.ErrCardReset}}, nil},
 		{"card removed", []step{{cmd: selISD, err: cardos.ErrCardRemoved}}, cardos.ErrCardRemoved},

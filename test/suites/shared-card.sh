@@ -15,6 +15,12 @@
 # VERIFY) where the scope promises it. It prints the window measured over a
 # short idle hold.
 #
+# The coexistence family runs a long-lived program on OpenSC's module beside
+# one on ours (every pair of their login/sign/logout/close/token-info/objects
+# operations in both orders, and seeded random sequences, both keys, both
+# scopes): each OpenSC step must answer what it answers with its own steps
+# alone, and the "opensc" summary lines count OpenSC's signatures.
+#
 #   bash test/suites/shared-card.sh [--repeat N] [driver flags...]
 #   MYNA_SHARED_CARD_REPEAT=N  the same as --repeat N
 #

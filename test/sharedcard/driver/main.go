@@ -15,6 +15,10 @@
 // MYNA_PKCS11_{AUTH,SIGN}_PIN_SCOPE=session), then the window is measured
 // over a short idle hold.
 //
+// The coexistence family (coexist.go) runs a long-lived program on
+// OpenSC's module beside one on ours, and asserts besides that every step
+// of OpenSC's program answers what it answers with its own steps alone.
+//
 // test/suites/shared-card.sh starts pcscd, vpcd and myna-sim and runs it.
 package main
 
@@ -24,6 +28,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -36,7 +41,7 @@ type config struct {
 	authCert, signCert, authLabel, signLabel               string
 	openscAuthLabel, openscSignLabel                       string
 	scopes                                                 []string
-	repeat, triples, opensc                                int
+	repeat, triples, opensc, coexistRandom                 int
 	seed                                                   uint64
 	hold, stepTimeout                                      time.Duration
 	probe, verbose                                         bool
@@ -63,7 +68,8 @@ func main() {
 	flag.StringVar(&scopes, "scopes", scopeDefault+","+scopeSession, "PIN scopes to run the matrix under")
 	flag.IntVar(&cfg.repeat, "repeat", envInt("MYNA_SHARED_CARD_REPEAT", 1), "run everything N times (env MYNA_SHARED_CARD_REPEAT)")
 	flag.IntVar(&cfg.triples, "triples", 30, "random triples per scope")
-	flag.IntVar(&cfg.opensc, "opensc", 1, "scenarios per scope with OpenSC's module (each loads it: ~3 s)")
+	flag.IntVar(&cfg.opensc, "opensc", 1, "scenarios per scope with pkcs11-tool on OpenSC's module (each loads it: ~3 s)")
+	flag.IntVar(&cfg.coexistRandom, "coexist-random", 20, "random sequences per scope of a long-lived program on OpenSC's module beside ours")
 	flag.Uint64Var(&cfg.seed, "seed", 10, "seed of the triples sample")
 	flag.DurationVar(&cfg.hold, "hold", 2*time.Second, "idle hold of the window measurement")
 	flag.DurationVar(&cfg.stepTimeout, "step-timeout", 20*time.Second, "a step that takes longer fails (hang)")
@@ -158,6 +164,12 @@ func scopeEnv(cfg config, scope string) []string {
 	if scope == scopeSession {
 		env = append(env, "MYNA_PKCS11_AUTH_PIN_SCOPE=session", "MYNA_PKCS11_SIGN_PIN_SCOPE=session")
 	}
+	return append(env, pinEnv(cfg)...)
+}
+
+// pinEnv gives p11prog the PIN values (proto.PINEnv).
+func pinEnv(cfg config) []string {
+	var env []string
 	for _, tok := range tokens {
 		env = append(env, proto.PINEnv(tok, proto.PINGood)+"="+cfg.pins[tok],
 			proto.PINEnv(tok, proto.PINAlt)+"="+cfg.altPINs[tok],
@@ -179,6 +191,7 @@ func runScope(cfg config, pubs map[string]*rsa.PublicKey, scope string, si, rep 
 	all = append(all, wrongPIN(si)...)
 	if w.opensc != nil {
 		all = append(all, withOpenSC(si, cfg.opensc)...)
+		all = append(all, coexist(si, cfg.coexistRandom, cfg.seed+uint64(rep))...)
 	}
 	t0 := time.Now()
 	failed := 0
@@ -186,7 +199,10 @@ func runScope(cfg config, pubs map[string]*rsa.PublicKey, scope string, si, rep 
 		if !strings.Contains(sc.name, cfg.match) {
 			continue
 		}
-		fails := w.run(sc)
+		fails := w.alone(sc)
+		if len(fails) == 0 {
+			fails = w.run(sc)
+		}
 		w.stats.scenarios++
 		if len(fails) == 0 {
 			if cfg.verbose {
@@ -233,10 +249,23 @@ func newWorld(cfg config, pubs map[string]*rsa.PublicKey, scope string) (*world,
 	}
 	w.tool = &pkcs11Tool{module: cfg.module, env: env, dir: cfg.dir, timeout: cfg.stepTimeout,
 		labels: map[string]string{tokAuth: cfg.authLabel, tokSign: cfg.signLabel}}
-	if _, err := os.Stat(cfg.openscModule); err == nil && cfg.openscModule != "" {
-		w.opensc = &pkcs11Tool{module: cfg.openscModule, env: openscEnv(cfg), dir: cfg.dir, timeout: cfg.stepTimeout,
-			labels: map[string]string{tokAuth: cfg.openscAuthLabel, tokSign: cfg.openscSignLabel}}
+	if cfg.openscModule == "" {
+		return w, nil
 	}
+	if _, err := os.Stat(cfg.openscModule); err != nil {
+		w.close()
+		return nil, fmt.Errorf("OpenSC's module (test/install-deps.sh installs opensc-pkcs11; -opensc-module \"\" runs without it): %w", err)
+	}
+	oscEnv := append(openscEnv(cfg), pinEnv(cfg)...)
+	w.opensc = &pkcs11Tool{module: cfg.openscModule, env: oscEnv, dir: cfg.dir, timeout: cfg.stepTimeout,
+		labels: map[string]string{tokAuth: cfg.openscAuthLabel, tokSign: cfg.openscSignLabel}}
+	osc, err := startOurs("opensc-"+scope, []string{cfg.p11prog, "-module", cfg.openscModule,
+		"-auth-label", cfg.openscAuthLabel, "-sign-label", cfg.openscSignLabel}, oscEnv, cfg.dir, cfg.stepTimeout)
+	if err != nil {
+		w.close()
+		return nil, err
+	}
+	w.osc = osc
 	return w, nil
 }
 
@@ -248,8 +277,16 @@ func openscEnv(cfg config) []string {
 	return append(os.Environ(), "OPENSC_CONF="+conf)
 }
 
+// procs returns the long-lived processes: ours, and OpenSC's when started.
+func (w *world) procs() []*oursProc {
+	if w.osc == nil {
+		return w.ours
+	}
+	return append(slices.Clone(w.ours), w.osc)
+}
+
 func (w *world) close() {
-	for _, o := range w.ours {
+	for _, o := range w.procs() {
 		o.stop()
 	}
 	for _, r := range append(w.raws, w.prober) {

@@ -17,6 +17,8 @@ const (
 type step struct {
 	actor int // index into scenario.actors
 	prim
+	alone string // OpenSC's steps: what it answered with its own steps alone (world.alone)
+	again bool   // inserted by the run: a login and a signature again after CKR_USER_NOT_LOGGED_IN
 }
 
 // scenario is one generated interleaving.
@@ -63,7 +65,7 @@ func interleave(name string, ops []op, kinds []kind, variant int) scenario {
 		b.add(ids[i], o.prims(kinds[i], variant+i)...)
 	}
 	for i, o := range ops {
-		if i == 0 || kinds[i] == kOurs || kinds[i] == kRaw {
+		if i == 0 || kinds[i].longLived() || kinds[i] == kRaw {
 			b.add(ids[i], o.followUp(kinds[i], variant+i)...)
 		}
 	}
@@ -154,6 +156,62 @@ func withOpenSC(scope, n int) []scenario {
 		x, y := as[(i+2*scope)%len(as)], bs[(i+scope)%len(bs)]
 		ops, kinds := []op{x, y}, []kind{kOurs, kOpenSC}
 		out = append(out, interleave(fmt.Sprintf("opensc %03d %s", i, describe(ops, kinds)), ops, kinds, i))
+	}
+	return out
+}
+
+// The ops of the coexistence family: what the program on our module does,
+// and what the long-lived program on OpenSC's module does (OpenSC 0.23's
+// JPKI driver cannot change a PIN).
+var (
+	coexistOurs   = []op{opList, opObjects, opTokenInfo, opLoginAuth, opLoginSign, opSignAuth, opSignSign, opLogout, opChangePIN, opClose}
+	coexistOpenSC = []op{opObjects, opTokenInfo, opLoginAuth, opLoginSign, opSignAuth, opSignSign, opLogout, opClose}
+)
+
+// coexistPrims are the single steps of the random coexistence sequences;
+// the program of ours also changes PINs.
+var coexistPrims = []prim{login(tokAuth, pinGood), login(tokSign, pinGood), p(verbSign, tokAuth), p(verbSign, tokSign),
+	p(verbLogout, tokAuth), p(verbLogout, tokSign), p(verbTokenInfo, "")}
+
+// coexist returns the scenarios of a long-lived program on OpenSC's module
+// beside a long-lived program on ours: every pair (X by OpenSC, Y by
+// ours) in both orders, each program's op followed by the other's and by
+// its own follow-up (a signature after a login, ...), then n seeded
+// random sequences of 12 single steps of either program, OpenSC logged in
+// to both tokens first. Each runs first with OpenSC's steps alone (see
+// world.alone).
+func coexist(scope, n int, seed uint64) []scenario {
+	var out []scenario
+	for _, x := range coexistOpenSC {
+		for _, y := range coexistOurs {
+			for _, oursFirst := range []bool{false, true} {
+				ops, kinds := []op{x, y}, []kind{kOpenSCProc, kOurs}
+				if oursFirst {
+					ops, kinds = []op{y, x}, []kind{kOurs, kOpenSCProc}
+				}
+				out = append(out, interleave(fmt.Sprintf("coexist %03d %s", len(out), describe(ops, kinds)), ops, kinds, len(out)))
+			}
+		}
+	}
+	r := rand.New(rand.NewPCG(seed, uint64(scope)+1<<32))
+	for i := range n {
+		b := &builder{}
+		o, a := b.actor(kOpenSCProc), b.actor(kOurs)
+		b.add(o, login(tokAuth, pinGood), login(tokSign, pinGood))
+		for range 12 {
+			if r.IntN(2) == 0 {
+				b.add(o, coexistPrims[r.IntN(len(coexistPrims))])
+				continue
+			}
+			if r.IntN(len(coexistPrims)+1) == 0 {
+				b.add(a, p(verbChangePIN, tokens[r.IntN(2)]))
+				continue
+			}
+			b.add(a, coexistPrims[r.IntN(len(coexistPrims))])
+		}
+		b.add(o, both(verbSign)...)
+		b.s.name = fmt.Sprintf("coexist-random %03d A:opensc B:ours", i)
+		out = append(out, b.s)
 	}
 	return out
 }

@@ -40,6 +40,7 @@ func TestScenarioSteps(t *testing.T) {
 		all = append(all, triples(scope, 50, 1)...)
 		all = append(all, wrongPIN(scope)...)
 		all = append(all, withOpenSC(scope, 4)...)
+		all = append(all, coexist(scope, 5, 1)...)
 	}
 	for _, sc := range all {
 		acted := make([]bool, len(sc.actors))
@@ -85,5 +86,62 @@ func TestAllowed(t *testing.T) {
 	}
 	if got := (drop(dropMust)).after(effReverify); got != dropMaybe {
 		t.Errorf("another program's login after a reset: drop %d, want maybe", got)
+	}
+}
+
+// TestCoexistPairs: every (OpenSC op, our op) pair runs in both orders,
+// and in each an OpenSC step follows a step of ours.
+func TestCoexistPairs(t *testing.T) {
+	seen := map[[2]op]int{}
+	for _, sc := range coexist(0, 0, 1) {
+		x, y := sc.ops[0], sc.ops[1]
+		if sc.actors[0] == kOurs {
+			x, y = y, x
+		}
+		seen[[2]op{x, y}]++
+		oursSeen, followed := false, false
+		for _, st := range sc.steps {
+			k := sc.actors[st.actor]
+			followed = followed || (oursSeen && k == kOpenSCProc)
+			oursSeen = oursSeen || k == kOurs
+		}
+		if !followed {
+			t.Errorf("%s: no OpenSC step after a step of ours", sc.name)
+		}
+	}
+	for _, x := range coexistOpenSC {
+		for _, y := range coexistOurs {
+			if seen[[2]op{x, y}] != 2 {
+				t.Errorf("OpenSC %s × ours %s: %d orders, want 2", x, y, seen[[2]op{x, y}])
+			}
+		}
+	}
+}
+
+// TestOpenSCForgot: only an auth signature that OpenSC cannot verify
+// again (no cached PIN) may answer CKR_USER_NOT_LOGGED_IN where alone it
+// signed; anything else must match the answer alone.
+func TestOpenSCForgot(t *testing.T) {
+	signAuth := step{prim: p(verbSign, tokAuth), alone: rvOK}
+	for _, c := range []struct {
+		name   string
+		steps  []prim // OpenSC's steps before, all answered CKR_OK
+		st     step
+		rv     string
+		excuse bool
+	}{
+		{"logged out of the sign token since the auth login", []prim{login(tokAuth, pinGood), p(verbLogout, tokSign)}, signAuth, rvNotLoggedIn, true},
+		{"auth PIN cached", []prim{login(tokAuth, pinGood)}, signAuth, rvNotLoggedIn, false},
+		{"logged in again after the logout", []prim{p(verbLogout, tokSign), login(tokAuth, pinGood)}, signAuth, rvNotLoggedIn, false},
+		{"a general error is never excused", []prim{p(verbLogout, tokSign)}, signAuth, rvGeneralError, false},
+		{"the sign key verifies at every signature", []prim{p(verbLogout, tokAuth)}, step{prim: p(verbSign, tokSign), alone: rvOK}, rvNotLoggedIn, false},
+	} {
+		v := newOpenSCView()
+		for _, pr := range c.steps {
+			v.after(kOpenSCProc, step{prim: pr}, rvOK, scopeDefault)
+		}
+		if got := v.judge(c.st, c.rv) == ""; got != c.excuse {
+			t.Errorf("%s: excused %v, want %v", c.name, got, c.excuse)
+		}
 	}
 }

@@ -136,7 +136,7 @@ func effects(k kind, st step, rv, scope string) map[string]effect {
 		if st.verb == verbApplet || st.verb == verbReset {
 			all(effMust)
 		}
-	case kOpenSC:
+	case kOpenSC, kOpenSCProc:
 		all(effMaybe)
 	case kTool:
 		all(effMaybe)

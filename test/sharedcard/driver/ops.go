@@ -29,19 +29,24 @@ func (o op) String() string { return opNames[o] }
 type kind int
 
 const (
-	kOurs   kind = iota // a long-lived process of our module (p11prog)
-	kTool               // pkcs11-tool with our module, one process per command
-	kOpenSC             // pkcs11-tool with OpenSC's module (slow to load: only a few)
-	kRaw                // a raw PC/SC client
+	kOurs       kind = iota // a long-lived process of our module (p11prog)
+	kTool                   // pkcs11-tool with our module, one process per command
+	kOpenSC                 // pkcs11-tool with OpenSC's module (slow to load: only a few)
+	kRaw                    // a raw PC/SC client
+	kOpenSCProc             // a long-lived process of OpenSC's module (p11prog -module opensc-pkcs11.so)
 )
 
-var kindNames = map[kind]string{kOurs: "ours", kTool: "pkcs11-tool", kOpenSC: "pkcs11-tool+opensc", kRaw: "raw"}
+var kindNames = map[kind]string{kOurs: "ours", kTool: "pkcs11-tool", kOpenSC: "pkcs11-tool+opensc", kRaw: "raw", kOpenSCProc: "opensc"}
 
 func (k kind) String() string { return kindNames[k] }
 
 // ourModule reports whether the kind runs our module (its steps are
 // followed by the no-PIN window probe).
 func (k kind) ourModule() bool { return k == kOurs || k == kTool }
+
+// longLived reports whether the kind is a p11prog process, which keeps
+// its sessions and login from one step to the next.
+func (k kind) longLived() bool { return k == kOurs || k == kOpenSCProc }
 
 // kinds returns the kinds of program that can perform o, preferred first.
 // The matrix rotates among them.
@@ -96,7 +101,7 @@ func (o op) prims(k kind, variant int) []prim {
 	case opTokenInfo:
 		return []prim{p(verbTokenInfo, "")}
 	case opObjects:
-		if k == kOurs {
+		if k.longLived() {
 			return both(verbObjects)
 		}
 		return []prim{p(verbObjects, tok)}
@@ -111,7 +116,7 @@ func (o op) prims(k kind, variant int) []prim {
 	case opLogout:
 		return both(verbLogout)
 	case opChangePIN:
-		if k == kOurs {
+		if k.longLived() {
 			return both(verbChangePIN)
 		}
 		return []prim{p(verbChangePIN, tok)}
@@ -127,10 +132,10 @@ func (o op) prims(k kind, variant int) []prim {
 	return nil
 }
 
-// setup is what a long-lived program of ours does before o so that o
-// means something (sign needs a login, logout and close need one).
+// setup is what a long-lived program does before o so that o means
+// something (sign needs a login, logout and close need one).
 func (o op) setup(k kind) []prim {
-	if k != kOurs {
+	if !k.longLived() {
 		return nil
 	}
 	switch o {
@@ -148,7 +153,7 @@ func (o op) setup(k kind) []prim {
 // steps: the operation that depends on o (sign after login, login again
 // after logout, ...) or o again.
 func (o op) followUp(k kind, variant int) []prim {
-	if k != kOurs {
+	if !k.longLived() {
 		return o.prims(k, variant+1)
 	}
 	switch o {

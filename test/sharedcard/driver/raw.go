@@ -147,6 +147,19 @@ func (r *rawClient) selectApplet(aid []byte, name string) error {
 	})
 }
 
+// unverify selects the GP ISD, which drops every verified PIN, and then
+// the JPKI AP again, which OpenSC's driver expects to find selected.
+func (r *rawClient) unverify() error {
+	return r.inTx(func() error {
+		sw, err := r.selectAID(aidISD)
+		if err := want("SELECT GP ISD", sw, err); err != nil {
+			return err
+		}
+		sw, err = r.selectAID(aidJPKI)
+		return want("SELECT JPKI AP", sw, err)
+	})
+}
+
 // selectJPKIEF selects the JPKI AP and one of its EFs: the verified PINs
 // stay, the card's current file changes.
 func (r *rawClient) selectJPKIEF(fid uint16) error {
@@ -180,19 +193,44 @@ func (r *rawClient) reset(byDisconnect bool) error {
 // VERIFY (SELECT JPKI AP, SELECT EF, 80 2A 00 80 Lc DigestInfo 00). It
 // reports whether the card signed (90 00); 69 82 means it refused.
 func (r *rawClient) probeSign(fid uint16) (signed bool, err error) {
+	return r.probe(fid, false)
+}
+
+// probeSignInPlace is probeSign leaving the card's current applet as it
+// found it, so that the probe does not select the JPKI AP for a program
+// that relies on the current applet (OpenSC's driver): it selects the key
+// EF by FID first, and only when that fails (the JPKI AP is not the
+// current applet) selects the JPKI AP, the EF, signs, and selects the GP
+// ISD again (the only other applet selected in those scenarios: our
+// module's leave).
+func (r *rawClient) probeSignInPlace(fid uint16) (signed bool, err error) {
+	return r.probe(fid, true)
+}
+
+func (r *rawClient) probe(fid uint16, inPlace bool) (signed bool, err error) {
 	h := sha256.Sum256([]byte("PIN-less probe"))
 	di := append(append([]byte(nil), digestInfoSHA256...), h[:]...)
 	err = r.inTx(func() error {
-		sw, err := r.selectAID(aidJPKI)
-		if err := want("probe: SELECT JPKI AP", sw, err); err != nil {
-			return err
+		away := true // the JPKI AP is not the current applet
+		if inPlace {
+			sw, err := r.selectEF(fid)
+			if err != nil {
+				return fmt.Errorf("probe: SELECT EF %04X: %w", fid, err)
+			}
+			away = sw != swOK
 		}
-		sw, err = r.selectEF(fid)
-		if err := want(fmt.Sprintf("probe: SELECT EF %04X", fid), sw, err); err != nil {
-			return err
+		if away {
+			sw, err := r.selectAID(aidJPKI)
+			if err := want("probe: SELECT JPKI AP", sw, err); err != nil {
+				return err
+			}
+			sw, err = r.selectEF(fid)
+			if err := want(fmt.Sprintf("probe: SELECT EF %04X", fid), sw, err); err != nil {
+				return err
+			}
 		}
 		cmd := append(append([]byte{claPropSig, insSign, 0x00, 0x80, byte(len(di))}, di...), 0x00)
-		_, sw, err = r.transmit(cmd)
+		_, sw, err := r.transmit(cmd)
 		if err != nil {
 			return fmt.Errorf("probe: SIGN: %w", err)
 		}
@@ -202,6 +240,10 @@ func (r *rawClient) probeSign(fid uint16) (signed bool, err error) {
 		case swNoAuth:
 		default:
 			return fmt.Errorf("probe: SIGN: SW %04X (want 9000 or 6982)", sw)
+		}
+		if inPlace && away {
+			sw, err = r.selectAID(aidISD)
+			return want("probe: SELECT GP ISD again", sw, err)
 		}
 		return nil
 	})

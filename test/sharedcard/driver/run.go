@@ -21,7 +21,8 @@ type world struct {
 	raws   []*rawClient // raw PC/SC programs (A, B, C)
 	prober *rawClient   // the raw client of the no-PIN window
 	tool   *pkcs11Tool  // pkcs11-tool with our module
-	opensc *pkcs11Tool  // pkcs11-tool with OpenSC's module (nil: not installed)
+	opensc *pkcs11Tool  // pkcs11-tool with OpenSC's module (nil: none)
+	osc    *oursProc    // a long-lived process of OpenSC's module (nil: none)
 	stats  *stats
 }
 
@@ -48,6 +49,7 @@ func (w *world) run(sc scenario) []string {
 	var fails []string
 	actors := w.cast(sc)
 	expTries := tries{tokAuth: maxTries[tokAuth], tokSign: maxTries[tokSign]}
+	osc := newOpenSCView()
 	queue := slices.Clone(sc.steps)
 	for i := 0; i < len(queue); i++ {
 		st := queue[i]
@@ -68,6 +70,9 @@ func (w *world) run(sc scenario) []string {
 		}
 		out := w.exec(a, st, msg)
 		w.stats.steps++
+		if a.kind == kOpenSCProc {
+			w.stats.countOpenSC(st, out.rv, false)
+		}
 		switch {
 		case out.problem != "":
 			cat := "program error"
@@ -75,6 +80,10 @@ func (w *world) run(sc scenario) []string {
 				cat = "hang"
 			}
 			fail(cat, "%s", out.problem)
+		case a.kind == kOpenSCProc: // judged by what it answered alone, not by our module's rules
+			if why := osc.judge(st, out.rv); why != "" {
+				fail("OpenSC: "+st.verb+" "+out.rv+" beside ours", "%s", why)
+			}
 		case slices.Contains(forbiddenRV, out.rv):
 			fail("forbidden CKR "+out.rv, "%s (never acceptable for what another program can cause; allowed here: %s)", out.rv, strings.Join(allowed, ", "))
 		case !slices.Contains(allowed, out.rv):
@@ -127,8 +136,16 @@ func (w *world) run(sc scenario) []string {
 			expTries = got
 		}
 		if a.kind.ourModule() && w.cfg.probe {
-			w.probe(actors, fail)
+			w.probe(actors, osc.mayBeVerified, fail)
 		}
+		if a.kind == kOpenSCProc && osc.forgot(st, out.rv) {
+			// As an application does after CKR_USER_NOT_LOGGED_IN: log in, sign.
+			w.stats.openscRelogins++
+			queue = slices.Insert(queue, i+1,
+				step{actor: st.actor, prim: login(st.tok, pinGood), alone: rvOK, again: true},
+				step{actor: st.actor, prim: p(verbSign, st.tok), alone: rvOK, again: true})
+		}
+		osc.after(a.kind, st, out.rv, w.scope)
 		// Another program's logout is a logout: after CKR_USER_NOT_LOGGED_IN
 		// the session is public and the right PIN logs in again.
 		if a.kind == kOurs && st.verb == verbSign && out.rv == rvNotLoggedIn && wasIn {
@@ -160,6 +177,8 @@ func (w *world) cast(sc scenario) []*actor {
 		case kRaw:
 			a.raw = w.raws[nRaw]
 			nRaw++
+		case kOpenSCProc:
+			a.ours = w.osc
 		}
 		as = append(as, a)
 	}
@@ -194,6 +213,8 @@ func (w *world) exec(a *actor, st step, msg []byte) outcome {
 		return w.execTool(w.tool, st, msg)
 	case kOpenSC:
 		return w.execTool(w.opensc, st, msg)
+	case kOpenSCProc:
+		return w.execOurs(a.ours, st, msg)
 	}
 	return w.execRaw(a.raw, st)
 }
@@ -305,7 +326,7 @@ func (w *world) guard(f func() error) error {
 		return err
 	case <-time.After(w.cfg.stepTimeout):
 	}
-	for _, o := range w.ours {
+	for _, o := range w.procs() {
 		_ = o.restart(errTimeout)
 	}
 	select {
@@ -321,11 +342,17 @@ func (w *world) guard(f func() error) error {
 }
 
 // probe is the no-PIN window check after a step of our module: does the
-// card sign for a program that sent no VERIFY?
-func (w *world) probe(actors []*actor, fail func(string, string, ...any)) {
+// card sign for a program that sent no VERIFY? A token OpenSC's program
+// may have left verified (byOpenSC) does not count against our module;
+// beside OpenSC's program the probe leaves the current applet as it was.
+func (w *world) probe(actors []*actor, byOpenSC func(tok string) bool, fail func(string, string, ...any)) {
+	probeSign := w.prober.probeSign
+	if withOpenSCProc(actors) {
+		probeSign = w.prober.probeSignInPlace
+	}
 	for _, tok := range tokens {
 		var signed bool
-		err := w.guard(func() (err error) { signed, err = w.prober.probeSign(keyEF[tok]); return })
+		err := w.guard(func() (err error) { signed, err = probeSign(keyEF[tok]); return })
 		w.stats.probes++
 		if err != nil {
 			fail("program error", "no-PIN probe: %v", err)
@@ -335,6 +362,10 @@ func (w *world) probe(actors []*actor, fail func(string, string, ...any)) {
 			continue
 		}
 		w.stats.signedProbes++
+		if byOpenSC(tok) {
+			w.stats.openscProbes++
+			continue
+		}
 		if w.scope == scopeDefault {
 			fail("no-PIN window", "the card signed with the %s key for a raw client that sent no VERIFY (default scope: verified only inside our transactions)", tok)
 			continue
@@ -360,6 +391,9 @@ func (w *world) endScenario(actors []*actor, expTries tries) []string {
 		if a.ours != nil && a.failed {
 			failed[a.ours] = true
 		}
+	}
+	if withOpenSCProc(actors) {
+		fails = append(fails, w.settleOpenSC(failed[w.osc])...)
 	}
 	for _, o := range w.ours {
 		cmd := proto.CmdReset

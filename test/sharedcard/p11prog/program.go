@@ -240,10 +240,33 @@ func (p *program) sign(tok, hexMsg string) proto.Answer {
 	if err := p.ctx.SignInit(s, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_SHA256_RSA_PKCS, nil)}, keys[0]); err != nil {
 		return answer("C_SignInit", err)
 	}
+	if a, ok := p.contextLogin(s, tok, keys[0]); !ok {
+		_, _ = p.ctx.Sign(s, msg) // ends the signing operation (it fails without the login)
+		return a
+	}
 	sig, err := p.ctx.Sign(s, msg)
 	a = answer("C_Sign", err)
 	a.Sig = hex.EncodeToString(sig)
 	return a
+}
+
+// contextLogin gives a key with CKA_ALWAYS_AUTHENTICATE (OpenSC's
+// signature key) the PIN again for this signature, as PKCS#11 v2.40
+// §4.9 asks: C_Login(CKU_CONTEXT_SPECIFIC) after C_SignInit. ok is false
+// with the failing call's answer.
+func (p *program) contextLogin(s pkcs11.SessionHandle, tok string, key pkcs11.ObjectHandle) (proto.Answer, bool) {
+	attrs, err := p.ctx.GetAttributeValue(s, key, []*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_ALWAYS_AUTHENTICATE, nil)})
+	if err != nil || len(attrs) != 1 || len(attrs[0].Value) != 1 || attrs[0].Value[0] == 0 {
+		return proto.Answer{}, true // absent or false: the session's login is enough
+	}
+	v, ok := pin(tok, proto.PINGood)
+	if !ok {
+		return proto.Answer{Err: "sign: no value for the " + tok + " PIN in the environment"}, false
+	}
+	if err := p.ctx.Login(s, pkcs11.CKU_CONTEXT_SPECIFIC, v); err != nil {
+		return answer("C_Login(CKU_CONTEXT_SPECIFIC)", err), false
+	}
+	return proto.Answer{}, true
 }
 
 func (p *program) logout(tok string) proto.Answer {
