@@ -37,6 +37,14 @@ const (
 	// hostMail is a mail program: both tokens (S/MIME signs with the
 	// signature key; client certificates use the authentication key).
 	hostMail
+	// hostLogin is a program that logs a person in through PAM
+	// (pam_pkcs11, or pam_sss with sssd's p11_child) or one of
+	// pam_pkcs11's tools: the authentication token only. Logging in never
+	// needs the signature key, and pam_pkcs11 sends the one PIN it asks
+	// to the token of the slot it picks (with slot_description = "none",
+	// the first slot with a token: pam_pkcs11.conf.example in
+	// https://github.com/OpenSC/pam_pkcs11).
+	hostLogin
 )
 
 // hostPrograms maps executable basenames to their role.
@@ -60,6 +68,15 @@ var hostPrograms = map[string]hostRole{
 	"evolution": hostMail, "kmail": hostMail, "claws-mail": hostMail,
 	// SeaMonkey is a browser and a mail program in one process: the browser rule wins.
 	"seamonkey": hostBrowser,
+	// Programs that run PAM's authentication in their own process.
+	"login": hostLogin, "su": hostLogin, "sudo": hostLogin, "sshd": hostLogin,
+	"sshd-session": hostLogin, "gdm-session-worker": hostLogin, "lightdm": hostLogin,
+	"sddm-helper": hostLogin, "polkit-agent-helper-1": hostLogin, "xscreensaver-auth": hostLogin,
+	"kscreenlocker_greet": hostLogin, "swaylock": hostLogin, "i3lock": hostLogin,
+	"pamtester": hostLogin,
+	// pam_pkcs11's tools (they show what the PAM module sees) and sssd's card helper.
+	"pkcs11_inspect": hostLogin, "pkcs11_listcerts": hostLogin, "pklogin_finder": hostLogin,
+	"pkcs11_eventmgr": hostLogin, "p11_child": hostLogin,
 }
 
 // String names the role in log lines.
@@ -71,14 +88,16 @@ func (r hostRole) String() string {
 		return "a document signer"
 	case hostMail:
 		return "a mail program"
+	case hostLogin:
+		return "a login program"
 	}
-	return "not a browser, signer or mail program"
+	return "not a browser, signer, mail or login program"
 }
 
 // tokens returns which tokens the role gets by default.
 func (r hostRole) tokens() (auth, sign bool) {
 	switch r {
-	case hostBrowser:
+	case hostBrowser, hostLogin:
 		return true, false
 	case hostSigner:
 		return false, true

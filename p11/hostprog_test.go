@@ -29,11 +29,17 @@ func TestHostDefaultTokens(t *testing.T) {
 		{"/usr/bin/pdfsig", false, true, "default for pdfsig (a document signer)"},
 		{"/usr/lib/libreoffice/program/soffice.bin", false, true, "default for soffice.bin (a document signer)"},
 		{"/usr/lib/thunderbird/thunderbird", true, true, "default for thunderbird (a mail program)"},
-		{"/usr/bin/pkcs11-tool", true, true, "default for pkcs11-tool (not a browser, signer or mail program)"},
-		{"/usr/bin/ssh", true, true, "default for ssh (not a browser, signer or mail program)"},
-		{"/tmp/firefox-esr.sh", true, true, "default for firefox-esr.sh (not a browser, signer or mail program)"}, // exact names only
-		{"/usr/bin/Firefox", true, true, "default for Firefox (not a browser, signer or mail program)"},
-		{"", true, true, "default for unknown program (not a browser, signer or mail program)"},
+		{"/usr/bin/pamtester", true, false, "default for pamtester (a login program)"},
+		{"/usr/sbin/sshd", true, false, "default for sshd (a login program)"},
+		{"/usr/libexec/gdm-session-worker", true, false, "default for gdm-session-worker (a login program)"},
+		{"/usr/bin/sudo", true, false, "default for sudo (a login program)"},
+		{"/usr/bin/pkcs11_inspect", true, false, "default for pkcs11_inspect (a login program)"},
+		{"/usr/libexec/sssd/p11_child", true, false, "default for p11_child (a login program)"},
+		{"/usr/bin/pkcs11-tool", true, true, "default for pkcs11-tool (not a browser, signer, mail or login program)"},
+		{"/usr/bin/ssh", true, true, "default for ssh (not a browser, signer, mail or login program)"},
+		{"/tmp/firefox-esr.sh", true, true, "default for firefox-esr.sh (not a browser, signer, mail or login program)"}, // exact names only
+		{"/usr/bin/Firefox", true, true, "default for Firefox (not a browser, signer, mail or login program)"},
+		{"", true, true, "default for unknown program (not a browser, signer, mail or login program)"},
 	}
 	noFile := func(string) ([]byte, error) { return nil, fs.ErrNotExist }
 	for _, tc := range tests {
@@ -94,7 +100,7 @@ func TestLoadConfigLooksAtTheRunningProgram(t *testing.T) {
 	exe, err := os.Executable()
 	require.NoError(t, err)
 	assert.True(t, c.AuthToken && c.SignToken)
-	assert.Equal(t, "default for "+filepath.Base(exe)+" (not a browser, signer or mail program)", c.TokensFrom)
+	assert.Equal(t, "default for "+filepath.Base(exe)+" (not a browser, signer, mail or login program)", c.TokensFrom)
 }
 
 // A browser's module shows only the auth slot of each reader, and the
