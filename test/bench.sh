@@ -60,6 +60,11 @@ cp "$STATE" "$B/card-inproc.json"
 # (every JPKI card has serial 00000000), so every run talks to the card.
 export OPENSC_CONF="$B/opensc.conf"
 printf 'app default {\n  framework pkcs15 {\n    use_file_caching = no;\n  }\n}\n' >"$OPENSC_CONF"
+# The browsers and NSS get a HOME of their own; Go keeps the machine's
+# module and build caches (a HOME without them would fetch every module
+# again, and fail without a network).
+GOPATH=$(go env GOPATH) GOMODCACHE=$(go env GOMODCACHE) GOCACHE=$(go env GOCACHE)
+export GOPATH GOMODCACHE GOCACHE
 export HOME="$B/home"
 mkdir -p "$HOME"
 
