@@ -10,6 +10,7 @@
 # wrong tries (CKR_PIN_LOCKED; the right PIN afterwards sends nothing), and
 # the card taken out.
 . "$(dirname "$0")/../lib.sh"
+. "$ROOT/test/cardwatch.sh"
 export PATH="/usr/bin:$PATH"   # Debian's python3, the one python3-pykcs11 is for
 
 need_module
@@ -23,12 +24,7 @@ readme_recipe pykcs11 "$W/myna_sign.py" 'session.login(pin)'
 readme_recipe pykcs11-run "$T/run.sh" 'python3 myna_sign.py'
 printf 'contract %s\n' "$(date -u +%FT%TZ)" >"$W/contract.pdf"
 
-unset MYNA_PKCS11_SIM
-start_pcscd || { fail "start pcscd (only one pcscd may run on the machine)"; finish; }
-start_sim "$STATE" 35963 --stats-file "$T/stats.json" || { fail "serve the simulated card to vpcd"; finish; }
-
-# verifies: the VERIFY commands the card has received so far.
-verifies() { /usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("verifies", 0))' "$T/stats.json" 2>/dev/null || echo 0; }
+pcsc_card
 
 # pins NAME LINES: runs the program in $W with LINES (the PIN answers) on its
 # standard input; output in $T/NAME.log, exit status in RC.
@@ -38,24 +34,18 @@ pins() {
   (cd "$W" && RUN_STDIN="$T/$1.in" run_to "$T/$1.log" python3 myna_sign.py "$MOD" contract.pdf) || RC=$?
 }
 
-# answer WHAT NAME LINES REGEX TRIES [DVERIFY]: runs the program (pins) and
-# checks its output matches REGEX, the card's tries are TRIES ("AUTH SIGN")
-# afterwards and (when given) it received DVERIFY VERIFY commands.
+# answer WHAT NAME LINES REGEX TRIES [N]: runs the program (pins); its output
+# must match REGEX, and the card have TRIES afterwards and (when given) have
+# received N VERIFY commands (tries_are).
 answer() {
-  local v0 v1 t
-  v0=$(verifies)
+  watch
   pins "$2" "$3"
-  v1=$(verifies) t=$(tries_left "$STATE")
-  if grep -Eq -- "$4" "$T/$2.log" && [ "$t" = "$5" ] && [ "${6:-$((v1 - v0))}" = $((v1 - v0)) ]; then
-    pass "$1 (tries auth/sign: $t, VERIFY sent: $((v1 - v0)))"
-  else
-    fail "$1" "want /$4/, tries $5, ${6:-any number of} VERIFY; got tries $t, $((v1 - v0)) VERIFY, exit $RC:"$'\n'"$(cat "$T/$2.log")"
-  fi
+  if grep -Eq -- "$4" "$T/$2.log"; then tries_are "$1" "$5" "${6:-}"
+  else fail "$1" "want /$4/, exit $RC:"$'\n'"$(cat "$T/$2.log")"; fi
 }
 
 # --- the recipe, right PINs ---------------------------------------------------------------
-t0=$(tries_left "$STATE")
-if [ "$t0" = "3 5" ]; then pass "before: every try left (auth 3, sign 5)"; else fail "before: every try left" "tries: $t0"; fi
+tries_are "before: every try left" "3 5"
 printf '%s\n%s\n' "$AUTH_PIN" "$SIGN_PIN" >"$T/right.in"
 rc=0
 (cd "$W" && MOD=$MOD RUN_STDIN="$T/right.in" run_to "$T/recipe.log" bash -e "$T/run.sh") || rc=$?
@@ -112,13 +102,11 @@ answer "after the reset the right PIN signs again" unlocked "$AUTH_PIN"$'\n\n' \
   '^My Number Card \(Auth\): signed contract.pdf with key 01' "3 5"
 
 # --- the card taken out -----------------------------------------------------------------------
-kill -USR1 "$SIM_PID"
-for _ in $(seq 50); do reader_shows "$SIM_READER" No && break; sleep 0.1; done
+card_out
 answer "card taken out: 'no card in any reader', exit 1, nothing sent" absent \
   "$AUTH_PIN"$'\n'"$SIGN_PIN"$'\n' '^no card in any reader$' "3 5" 0
 if [ "$RC" = 1 ]; then pass "... and the program exits 1"; else fail "... and the program exits 1" "exit $RC"; fi
-kill -USR1 "$SIM_PID"
-for _ in $(seq 50); do reader_has_card "$SIM_READER" && break; sleep 0.1; done
+card_in
 answer "card back: both keys sign again" back "$AUTH_PIN"$'\n'"$SIGN_PIN"$'\n' \
   '^My Number Card \(Sign\): signed contract.pdf with key 02' "3 5"
 check_tries
