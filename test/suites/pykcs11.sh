@@ -48,12 +48,15 @@ answer() {
 tries_are "before: every try left" "3 5"
 printf '%s\n%s\n' "$AUTH_PIN" "$SIGN_PIN" >"$T/right.in"
 rc=0
-(cd "$W" && MOD=$MOD RUN_STDIN="$T/right.in" run_to "$T/recipe.log" bash -e "$T/run.sh") || rc=$?
+(cd "$W" && MOD=$MOD RUN_STDIN="$T/right.in" MYNA_PKCS11_DEBUG=1 MYNA_PKCS11_LOG="$T/module.log" \
+  run_to "$T/recipe.log" bash -e "$T/run.sh") || rc=$?
 if [ "$rc" = 0 ] && grep -q 'Verified OK' "$T/recipe.log"; then
   pass "README's run recipe: myna_sign.py signs with both keys and openssl verifies 02.sig"
 else
   fail "README's run recipe signs and verifies" "exit $rc:"$'\n'"$(cat "$T/recipe.log")"; finish
 fi
+expect_in "python3 sees both tokens (module log: the executable's name, python3.N)" "$T/module.log" \
+  'configuration: tokens auth,sign \(default for python3\.[0-9]+ \(not a browser'
 expect_in "the program lists the auth token, every try left" "$T/recipe.log" '^slot [0-9]+: My Number Card \(Auth\) \(every try left\)$'
 expect_in "the program lists the sign token, every try left" "$T/recipe.log" '^slot [0-9]+: My Number Card \(Sign\) \(every try left\)$'
 for k in 01 02; do
