@@ -27,6 +27,7 @@ readme_recipe git-sign "$T/sign.sh" 'git commit -S'
 CARD_FP=$(ssh-keygen -i -m PKCS8 -f "$AUTH_PUB" | ssh-keygen -l -E sha256 -f - | awk '{print $2}')
 
 pcsc_card
+tries_are "before: every try left" "3 5"
 
 # The agent: -D keeps it in the foreground (we own its PID); -P lets it load
 # the module from the build tree (its default allow-list is /usr/lib*/*,

@@ -18,7 +18,7 @@ card_init
 unset GNUPGHOME GPG_AGENT_INFO GIT_DIR GIT_WORK_TREE
 export HOME="$T/home" GIT_CONFIG_NOSYSTEM=1
 mkdir -p "$HOME" && mkdir -m 700 "$HOME/.gnupg"
-on_exit 'gpgconf --kill all'
+on_exit 'gpgconf --kill all; gpgconf --remove-socketdir 2>/dev/null'
 git config --global user.email taro@example.jp
 git config --global user.name 'Myna Taro'
 git config --global init.defaultBranch main
@@ -60,6 +60,7 @@ printf 'contract %s\n' "$(date -u +%FT%TZ)" >"$R/contract.pdf"
 recipe() { RC=0; (cd "$R" && MOD=$MOD run_to "$T/$1.log" bash -e "$2") || RC=$?; }
 
 pcsc_card
+tries_are "before: every try left" "3 5"
 
 # --- the recipes ------------------------------------------------------------------------------
 pins "$AUTH_PIN"

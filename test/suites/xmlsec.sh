@@ -31,6 +31,7 @@ printf '<?xml version="1.0" encoding="UTF-8"?>\n<invoice id="42"><amount currenc
 printf '<?xml version="1.0" encoding="UTF-8"?>\n<report><total>1000</total></report>\n' >"$W/report.xml"
 
 pcsc_card
+tries_are "before: every try left" "3 5"
 
 # --- the recipe ---------------------------------------------------------------------------------
 printf '%s\n%s\n' "$SIGN_PIN" "$SIGN_PIN" >"$T/pw"
