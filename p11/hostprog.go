@@ -45,6 +45,13 @@ const (
 	// the first slot with a token: pam_pkcs11.conf.example in
 	// https://github.com/OpenSC/pam_pkcs11).
 	hostLogin
+	// hostSSH is an OpenSSH program: the authentication token only. SSH
+	// never needs the signature key, yet given both tokens, ssh-add -s
+	// answered with the signature password puts the legally binding key
+	// into ssh-agent, which then signs with it for every process that
+	// reaches the agent's socket (forwarded agents on other hosts too),
+	// and ssh sends its one PIN to every token.
+	hostSSH
 )
 
 // hostPrograms maps executable basenames to their role.
@@ -66,6 +73,9 @@ var hostPrograms = map[string]hostRole{
 	// Mail programs.
 	"thunderbird": hostMail, "thunderbird-bin": hostMail, "betterbird": hostMail,
 	"evolution": hostMail, "kmail": hostMail, "claws-mail": hostMail,
+	// OpenSSH: ssh -I, ssh-keygen -D, and the helper ssh-agent runs for ssh-add -s
+	// (the one that signs git commits with gpg.format ssh).
+	"ssh": hostSSH, "ssh-keygen": hostSSH, "ssh-pkcs11-helper": hostSSH,
 	// SeaMonkey is a browser and a mail program in one process: the browser rule wins.
 	"seamonkey": hostBrowser,
 	// Programs that run PAM's authentication in their own process.
@@ -90,6 +100,8 @@ func (r hostRole) String() string {
 		return "a mail program"
 	case hostLogin:
 		return "a login program"
+	case hostSSH:
+		return "an SSH program"
 	}
 	return "not a browser, signer, mail or login program"
 }
@@ -97,7 +109,7 @@ func (r hostRole) String() string {
 // tokens returns which tokens the role gets by default.
 func (r hostRole) tokens() (auth, sign bool) {
 	switch r {
-	case hostBrowser, hostLogin:
+	case hostBrowser, hostLogin, hostSSH:
 		return true, false
 	case hostSigner:
 		return false, true

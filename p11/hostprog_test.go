@@ -36,7 +36,11 @@ func TestHostDefaultTokens(t *testing.T) {
 		{"/usr/bin/pkcs11_inspect", true, false, "default for pkcs11_inspect (a login program)"},
 		{"/usr/libexec/sssd/p11_child", true, false, "default for p11_child (a login program)"},
 		{"/usr/bin/pkcs11-tool", true, true, "default for pkcs11-tool (not a browser, signer, mail or login program)"},
-		{"/usr/bin/ssh", true, true, "default for ssh (not a browser, signer, mail or login program)"},
+		{"/usr/bin/ssh", true, false, "default for ssh (an SSH program)"},
+		{"/usr/bin/ssh-keygen", true, false, "default for ssh-keygen (an SSH program)"},
+		{"/usr/lib/openssh/ssh-pkcs11-helper", true, false, "default for ssh-pkcs11-helper (an SSH program)"},
+		{"/usr/bin/python3.11", true, true, "default for python3.11 (not a browser, signer, mail or login program)"},
+		{"/usr/bin/xmlsec1", true, true, "default for xmlsec1 (not a browser, signer, mail or login program)"},
 		{"/tmp/firefox-esr.sh", true, true, "default for firefox-esr.sh (not a browser, signer, mail or login program)"}, // exact names only
 		{"/usr/bin/Firefox", true, true, "default for Firefox (not a browser, signer, mail or login program)"},
 		{"", true, true, "default for unknown program (not a browser, signer, mail or login program)"},

@@ -8,6 +8,7 @@ pkgs=(
   gnutls-bin libnss3-tools p11-kit p11-kit-modules libp11-kit-dev libnss3-dev libnspr4-dev
   openssh-client openssh-server valgrind default-jdk-headless shellcheck
   chromium xvfb xdotool poppler-utils python3 libpam-pkcs11 pamtester
+  python3-pykcs11 xmlsec1 git gnupg gnupg-pkcs11-scd
 )
 missing=()
 for p in "${pkgs[@]}"; do
