@@ -76,7 +76,11 @@ func main() {
 	flag.BoolVar(&cfg.probe, "probe", true, "probe the no-PIN window after every step of our module")
 	flag.BoolVar(&cfg.verbose, "v", false, "print every scenario")
 	flag.StringVar(&cfg.match, "match", "", "run only the scenarios whose name contains this")
+	probeOnly := flag.String("probe-only", "", "send one PIN-less SIGN with the key of this token (auth or sign) to the card in -reader, print signed or refused, exit (no matrix)")
 	flag.Parse()
+	if *probeOnly != "" {
+		os.Exit(probeOnce(cfg.reader, *probeOnly))
+	}
 	cfg.scopes = strings.Split(scopes, ",")
 	cfg.pins = map[string]string{tokAuth: envOr("MYNA_AUTH_PIN", "1234"), tokSign: envOr("MYNA_SIGN_PIN", "ABC123")}
 	cfg.altPINs = map[string]string{tokAuth: "5678", tokSign: "XYZ789"}
@@ -96,6 +100,33 @@ func main() {
 	if failed > 0 {
 		os.Exit(1)
 	}
+}
+
+// probeOnce sends one PIN-less SIGN with tok's key, prints "signed" or
+// "refused" and returns the exit status (2 when the probe could not run).
+func probeOnce(reader, tok string) int {
+	ef, ok := keyEF[tok]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "driver: -probe-only %q: auth or sign\n", tok)
+		return 2
+	}
+	r, err := newRawClient("probe", reader)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "driver:", err)
+		return 2
+	}
+	defer r.close()
+	signed, err := r.probeSign(ef)
+	switch {
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "driver:", err)
+		return 2
+	case signed:
+		fmt.Println("signed")
+	default:
+		fmt.Println("refused")
+	}
+	return 0
 }
 
 func envOr(k, def string) string {
