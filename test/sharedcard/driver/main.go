@@ -250,6 +250,7 @@ func runScope(cfg config, pubs map[string]*rsa.PublicKey, scope string, si, rep 
 	}
 	w.stats.print(os.Stdout, fmt.Sprintf("%s (run %d, %.0f s)", scope, rep, time.Since(t0).Seconds()))
 	failed += w.measureWindow()
+	failed += w.measureKilled()
 	return failed, nil
 }
 
