@@ -40,8 +40,8 @@ done
 unset MYNA_PKCS11_SIM MYNA_PKCS11_SIM_CONTROL MYNA_PKCS11_AUTH_PIN_SCOPE MYNA_PKCS11_SIGN_PIN_SCOPE
 
 BIN="$T/bin"; mkdir -p "$BIN"
-if ! run_to "$T/build.log" bash -c "cd '$ROOT' && go build -o '$BIN/p11prog' ./test/sharedcard/p11prog"; then
-  fail "build p11prog" "$(tail -n 20 "$T/build.log")"; finish
+if ! run_to "$T/build.log" bash -c "cd '$ROOT' && go build -o '$BIN/p11prog' ./test/sharedcard/p11prog && go build -o '$BIN/driver' ./test/sharedcard/driver"; then
+  fail "build p11prog and the shared-card driver" "$(tail -n 20 "$T/build.log")"; finish
 fi
 
 # The cards: c1 (1234 / ABC123); same: other keys, the same PINs; other:
@@ -173,6 +173,16 @@ fresh_serial() {
   field auth "$a"
 }
 
+# open_session WHAT TOK: C_OpenSession on TOK's slot; if that fails (the
+# module may not know yet what the reader holds), C_GetSlotList first, as
+# an application does after CKR_DEVICE_REMOVED or CKR_TOKEN_NOT_PRESENT.
+open_session() {
+  ask "open $2"
+  [ "$(field rv "$A")" != CKR_OK ] || return 0
+  info "$1: C_OpenSession on the $2 slot: $(rv); C_GetSlotList, then again"
+  ask list; ask "open $2"
+}
+
 # login_and_sign WHAT C: logs in to both tokens with card C's PINs (PIN name
 # good) and signs once with each key: the start of every scenario.
 login_and_sign() {
@@ -236,11 +246,7 @@ swap() {
     pass "$name: C_GetTokenInfo shows card 2's serial $want (card 1: $serial1)"
   else fail "$name: C_GetTokenInfo shows card 2's serial" "got '$got' ($(rv)); card 2 (a new program): '$want'; card 1: '$serial1'"; fi
   for tok in auth sign; do
-    ask "open $tok"
-    if [ "$(field rv "$A")" != CKR_OK ]; then # the slot may have to be found again
-      info "$name: C_OpenSession on the $tok slot: $(rv); finding the slots again"
-      ask list; ask "open $tok"
-    fi
+    open_session "$name" "$tok"
     expect_rv "$name: a new session on card 2's $tok token" CKR_OK || continue
     ask "sessioninfo $tok"; state=$(field state "$A")
     if [ "$(field rv "$A")" = CKR_OK ] && [ "$state" = CKS_RW_PUBLIC_SESSION ]; then
@@ -298,7 +304,7 @@ restart() {
 # removed SCOPE OP: the card leaves the reader at the first SIGN (OP sign)
 # or VERIFY (OP login) after the program's start-up; then it is put back.
 removed() {
-  local scope=$1 op=$2 ins name tok=auth i armed
+  local scope=$1 op=$2 ins name tok=auth i armed events
   ins=$([ "$op" = sign ] && echo 2A || echo 20)
   name="[$scope] the card taken out during C_$([ "$op" = sign ] && echo Sign || echo Login)"
   begin "$name" || return
@@ -310,14 +316,21 @@ removed() {
   else
     ask "open $tok"
   fi
+  events=$("$BIN/driver" -reader "$SIM_READER" -events-after -1)
   armed=$(grep -c 'SIGUSR2: fault' "$T/sim.log")
   kill -USR2 "$SIM_PID"
   for i in $(seq 100); do [ "$(grep -c 'SIGUSR2: fault' "$T/sim.log")" -gt "$armed" ] && break; sleep 0.1; done
   if [ "$op" = sign ]; then ask "sign $tok $MSG"; else ask "login $tok good"; fi
   expect_rv "$name" CKR_DEVICE_REMOVED
-  kill -USR1 "$SIM_PID"   # the card back in
+  # The card back in once pcscd's reader poll counted it gone: a card
+  # back before that poll is never seen as inserted when the reader state
+  # was set by a failed reset (pcsc-lite's SCardEndTransaction with
+  # SCARD_RESET_CARD on a card that left).
+  run_to "$T/events.log" "$BIN/driver" -reader "$SIM_READER" -events-after "${events:-0}" ||
+    fail "$name: pcscd counts the card's removal" "$(cat "$T/events.log")"
+  kill -USR1 "$SIM_PID"
   for i in $(seq 100); do reader_has_card "$SIM_READER" && break; sleep 0.1; done
-  ask "open $tok"
+  open_session "$name" "$tok"
   ask "login $tok good"
   expect_rv "$name: C_Login in a new session once the card is back" CKR_OK
   ask "sign $tok $MSG"

@@ -77,9 +77,13 @@ func main() {
 	flag.BoolVar(&cfg.verbose, "v", false, "print every scenario")
 	flag.StringVar(&cfg.match, "match", "", "run only the scenarios whose name contains this")
 	probeOnly := flag.String("probe-only", "", "send one PIN-less SIGN with the key of this token (auth or sign) to the card in -reader, print signed or refused, exit (no matrix)")
+	eventsAfter := flag.Int("events-after", -2, "print pcscd's insert/remove event count of -reader once it exceeds this number (-1: at once), exit (no matrix)")
 	flag.Parse()
 	if *probeOnly != "" {
 		os.Exit(probeOnce(cfg.reader, *probeOnly))
+	}
+	if *eventsAfter > -2 {
+		os.Exit(eventsOnce(cfg.reader, *eventsAfter, cfg.stepTimeout))
 	}
 	cfg.scopes = strings.Split(scopes, ",")
 	cfg.pins = map[string]string{tokAuth: envOr("MYNA_AUTH_PIN", "1234"), tokSign: envOr("MYNA_SIGN_PIN", "ABC123")}
@@ -100,33 +104,6 @@ func main() {
 	if failed > 0 {
 		os.Exit(1)
 	}
-}
-
-// probeOnce sends one PIN-less SIGN with tok's key, prints "signed" or
-// "refused" and returns the exit status (2 when the probe could not run).
-func probeOnce(reader, tok string) int {
-	ef, ok := keyEF[tok]
-	if !ok {
-		fmt.Fprintf(os.Stderr, "driver: -probe-only %q: auth or sign\n", tok)
-		return 2
-	}
-	r, err := newRawClient("probe", reader)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "driver:", err)
-		return 2
-	}
-	defer r.close()
-	signed, err := r.probeSign(ef)
-	switch {
-	case err != nil:
-		fmt.Fprintln(os.Stderr, "driver:", err)
-		return 2
-	case signed:
-		fmt.Println("signed")
-	default:
-		fmt.Println("refused")
-	}
-	return 0
 }
 
 func envOr(k, def string) string {
