@@ -13,7 +13,8 @@
 # tries unchanged except by the caller's own wrong PIN (exactly one); only
 # documented CKR codes; no hang; the no-PIN window (a raw SIGN without
 # VERIFY) where the scope promises it. It prints the window measured over a
-# short idle hold.
+# short idle hold, and after a logged-in program is killed (SIGKILL) while
+# other programs stay connected (the default scope must refuse throughout).
 #
 # The coexistence family runs a long-lived program on OpenSC's module beside
 # one on ours (every pair of their login/sign/logout/close/token-info/objects

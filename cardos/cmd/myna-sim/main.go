@@ -65,6 +65,9 @@ Usage:
 
 While serving, SIGUSR1 takes the card out of the reader or puts it back
 (vpcd reports a removal/insertion), for hot-plug tests with real pcscd.
+With --fault-on-usr2 the --fault is armed only when SIGUSR2 arrives (and
+again at each SIGUSR2), so that it strikes in the operation a test starts
+next and not in the programs' start-up.
 
 Profile and quirk flags take effect when a card is created (--init, or
 --vpcd with a missing state file); an existing file keeps its own.
@@ -84,6 +87,7 @@ type config struct {
 	statsFile                       string
 	latencyAPDU, latencySign        time.Duration
 	atr, fault                      string
+	faultOnUSR2                     bool
 	profile                         sim.Profile
 	blockedSW                       string
 	reselectClears, signSchemes     bool
@@ -121,6 +125,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&cfg.latencyAPDU, "latency-apdu", 0, "with --vpcd: delay per APDU (a contact card: 15ms)")
 	fs.DurationVar(&cfg.latencySign, "latency-sign", 0, "with --vpcd: extra delay per signature (a real card: 500ms)")
 	fs.StringVar(&cfg.fault, "fault", "", "with --vpcd: inject a fault, `SPEC` = KIND[,after=N][,ins=XX][,sw=XXXX][,repeat]\nwith KIND remove, reset, garbage, truncate, wrong-sw, silent or lost")
+	fs.BoolVar(&cfg.faultOnUSR2, "fault-on-usr2", false, "with --fault: arm the fault at each SIGUSR2 instead of at start")
 	fs.StringVar(&cfg.atr, "atr", "", "with --vpcd: ATR in `HEX` (default 3BE000FF8131FE4514)")
 	fs.StringVar(&cfg.profile.AuthPIN, "auth-pin", sim.DefaultAuthPIN, "profile: 4-digit auth PIN")
 	fs.StringVar(&cfg.profile.SignPIN, "sign-pin", sim.DefaultSignPIN, "profile: 6-16 character A-Z0-9 signature password")
@@ -395,6 +400,9 @@ func doExport(cfg config) error {
 }
 
 func doServe(cfg config) error {
+	if cfg.faultOnUSR2 && cfg.fault == "" {
+		return errors.New("--fault-on-usr2 needs --fault")
+	}
 	opt, err := cfg.options()
 	if err != nil {
 		return err
@@ -406,23 +414,33 @@ func doServe(cfg config) error {
 	if err := cfg.applyProfile(card); err != nil {
 		return err
 	}
+	var fault sim.Fault
 	if cfg.fault != "" {
-		f, err := sim.ParseFault(cfg.fault)
+		fault, err = sim.ParseFault(cfg.fault)
 		if err != nil {
 			return fmt.Errorf("--fault: %w", err)
 		}
-		card.SetFault(f)
+		if !cfg.faultOnUSR2 {
+			card.SetFault(fault)
+		}
 	}
 	r := sim.NewReader("Virtual PCD 00 00")
 	r.Insert(card)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	usr1 := make(chan os.Signal, 1)
+	usr1, usr2 := make(chan os.Signal, 1), make(chan os.Signal, 1)
 	signal.Notify(usr1, syscall.SIGUSR1)
 	defer signal.Stop(usr1)
+	if cfg.faultOnUSR2 {
+		signal.Notify(usr2, syscall.SIGUSR2)
+		defer signal.Stop(usr2)
+	}
 	go func() {
 		for {
 			select {
+			case <-usr2:
+				card.SetFault(fault)
+				fmt.Fprintf(cfg.stderr, "myna-sim: SIGUSR2: fault %s armed\n", cfg.fault)
 			case <-usr1:
 				if r.Card() != nil {
 					r.Remove()

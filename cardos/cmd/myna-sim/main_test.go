@@ -87,6 +87,9 @@ func TestUsageErrors(t *testing.T) {
 	errb.Reset()
 	assert.Equal(t, 1, run([]string{"--state", missing, "--init", "--auth-pin", "12"}, &out, &errb))
 	assert.Contains(t, errb.String(), "exactly 4 digits")
+	errb.Reset()
+	assert.Equal(t, 1, run([]string{"--state", missing, "--vpcd", "127.0.0.1:1", "--fault-on-usr2"}, &out, &errb))
+	assert.Contains(t, errb.String(), "--fault-on-usr2 needs --fault")
 }
 
 // --init --profile stores the reported card's blocked-query answer and

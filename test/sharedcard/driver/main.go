@@ -76,7 +76,15 @@ func main() {
 	flag.BoolVar(&cfg.probe, "probe", true, "probe the no-PIN window after every step of our module")
 	flag.BoolVar(&cfg.verbose, "v", false, "print every scenario")
 	flag.StringVar(&cfg.match, "match", "", "run only the scenarios whose name contains this")
+	probeOnly := flag.String("probe-only", "", "send one PIN-less SIGN with the key of this token (auth or sign) to the card in -reader, print signed or refused, exit (no matrix)")
+	eventsAfter := flag.Int("events-after", -2, "print pcscd's insert/remove event count of -reader once it exceeds this number (-1: at once), exit (no matrix)")
 	flag.Parse()
+	if *probeOnly != "" {
+		os.Exit(probeOnce(cfg.reader, *probeOnly))
+	}
+	if *eventsAfter > -2 {
+		os.Exit(eventsOnce(cfg.reader, *eventsAfter, cfg.stepTimeout))
+	}
 	cfg.scopes = strings.Split(scopes, ",")
 	cfg.pins = map[string]string{tokAuth: envOr("MYNA_AUTH_PIN", "1234"), tokSign: envOr("MYNA_SIGN_PIN", "ABC123")}
 	cfg.altPINs = map[string]string{tokAuth: "5678", tokSign: "XYZ789"}
@@ -219,6 +227,7 @@ func runScope(cfg config, pubs map[string]*rsa.PublicKey, scope string, si, rep 
 	}
 	w.stats.print(os.Stdout, fmt.Sprintf("%s (run %d, %.0f s)", scope, rep, time.Since(t0).Seconds()))
 	failed += w.measureWindow()
+	failed += w.measureKilled()
 	return failed, nil
 }
 

@@ -82,3 +82,43 @@ func (w *world) hold(tok string) (accepted time.Duration, n, signed int, err err
 	}
 	return accepted, n, signed, nil
 }
+
+// measureKilled measures how long the card accepts a PIN-less SIGN after
+// a program of ours is killed (SIGKILL: no C_Finalize, no library
+// destructor) while logged in to the auth token, with other programs
+// keeping the card connected (the long-lived programs and the prober), as
+// on a desktop. pcsc-lite disconnects a dead client's card handles with
+// SCARD_LEAVE_CARD unless it held a transaction (MSGRemoveContext in its
+// src/winscard_svc.c), so nothing resets the card. The default scope must
+// refuse throughout; the session scope's window is printed. The card is
+// reset afterwards. It returns the number of failed checks.
+func (w *world) measureKilled() int {
+	o, err := startOurs("killed-"+w.scope, w.ours[0].argv, w.ours[0].env, w.cfg.dir, w.cfg.stepTimeout)
+	if err != nil {
+		fmt.Printf("FAIL shared-card [%s]: killed program: %v\n", w.scope, err)
+		return 1
+	}
+	for _, line := range []string{"login " + tokAuth + " " + pinGood, "sign " + tokAuth + " " + hex.EncodeToString([]byte("killed"))} {
+		if a, err := o.do(line); err != nil || a.RV != rvOK || a.Err != "" {
+			o.kill()
+			fmt.Printf("FAIL shared-card [%s]: killed program: %s: %s %s %v\n", w.scope, verb(line), a.RV, a.Err, err)
+			return 1
+		}
+	}
+	o.kill()
+	accepted, n, signed, err := w.hold(tokAuth)
+	if e := w.guard(func() error { return w.prober.reset(false) }); err == nil {
+		err = e
+	}
+	fmt.Printf("window [%s] auth key after its program was killed (SIGKILL) while logged in, other programs connected: the card accepted a PIN-less SIGN for %.1f s of a %.1f s hold (%d of %d probes)\n",
+		w.scope, accepted.Seconds(), w.cfg.hold.Seconds(), signed, n)
+	switch {
+	case err != nil:
+		fmt.Printf("FAIL shared-card [%s]: killed program: probe: %v\n", w.scope, err)
+		return 1
+	case w.scope == scopeDefault && signed > 0:
+		fmt.Printf("FAIL shared-card [%s]: killed program: the default scope must leave the card unverified after its program dies\n", w.scope)
+		return 1
+	}
+	return 0
+}

@@ -39,19 +39,25 @@ func open(module string, labels map[string]string) (*program, error) {
 // initialize runs C_Initialize and finds the tokens' slots.
 func (p *program) initialize() proto.Answer {
 	p.sessions = map[string][]pkcs11.SessionHandle{}
+	p.slots = nil // slot IDs are the module's until C_Finalize
 	if err := p.ctx.Initialize(); err != nil {
 		return answer("C_Initialize", err)
 	}
 	return p.findSlots()
 }
 
-// findSlots maps the tokens to slots by label.
+// findSlots maps the tokens to slots by label. A token not found keeps
+// the slot it had (the program's sessions on it stay usable for commands,
+// as an application keeps its handles), but only the tokens found count.
 func (p *program) findSlots() proto.Answer {
 	slots, err := p.ctx.GetSlotList(true)
 	if err != nil {
 		return answer("C_GetSlotList", err)
 	}
-	p.slots = map[string]uint{}
+	if p.slots == nil {
+		p.slots = map[string]uint{}
+	}
+	found := 0
 	for _, s := range slots {
 		ti, err := p.ctx.GetTokenInfo(s)
 		if err != nil {
@@ -60,13 +66,14 @@ func (p *program) findSlots() proto.Answer {
 		for tok, l := range p.labels {
 			if strings.TrimRight(ti.Label, " ") == l {
 				p.slots[tok] = s
+				found++
 			}
 		}
 	}
 	a := answer("C_GetSlotList", nil)
-	a.N = len(p.slots)
-	if len(p.slots) != len(p.labels) {
-		a.Err = fmt.Sprintf("found %d of the tokens %v among %d slots", len(p.slots), p.labels, len(slots))
+	a.N = found
+	if found != len(p.labels) {
+		a.Err = fmt.Sprintf("found %d of the tokens %v among %d slots", found, p.labels, len(slots))
 	}
 	return a
 }
@@ -109,6 +116,8 @@ func (p *program) do(line string) (a proto.Answer, quit bool) {
 		return p.logout(tok), false
 	case proto.CmdChangePIN:
 		return p.changePIN(tok), false
+	case proto.CmdOpen:
+		return p.open(tok), false
 	case proto.CmdClose:
 		return p.closeLast(tok), false
 	case proto.CmdSessionInfo:
@@ -121,6 +130,8 @@ func (p *program) do(line string) (a proto.Answer, quit bool) {
 	case proto.CmdQuit:
 		p.finalize()
 		return answer("C_Finalize", nil), true
+	case proto.CmdExit:
+		os.Exit(0)
 	}
 	return proto.Answer{Err: fmt.Sprintf("unknown command %q", f[0])}, false
 }
@@ -128,7 +139,7 @@ func (p *program) do(line string) (a proto.Answer, quit bool) {
 func needsToken(cmd string) bool {
 	switch cmd {
 	case proto.CmdObjects, proto.CmdLogin, proto.CmdSign, proto.CmdLogout, proto.CmdChangePIN,
-		proto.CmdClose, proto.CmdSessionInfo:
+		proto.CmdOpen, proto.CmdClose, proto.CmdSessionInfo:
 		return true
 	}
 	return false
@@ -145,6 +156,11 @@ func (p *program) session(tok string) (pkcs11.SessionHandle, proto.Answer, bool)
 	if ss := p.sessions[tok]; len(ss) > 0 {
 		return ss[len(ss)-1], proto.Answer{}, true
 	}
+	return p.openSession(tok)
+}
+
+// openSession opens a R/W session on the token's slot, which becomes its newest.
+func (p *program) openSession(tok string) (pkcs11.SessionHandle, proto.Answer, bool) {
 	s, err := p.ctx.OpenSession(p.slots[tok], pkcs11.CKF_SERIAL_SESSION|pkcs11.CKF_RW_SESSION)
 	if err != nil {
 		return 0, answer("C_OpenSession", err), false
@@ -153,13 +169,25 @@ func (p *program) session(tok string) (pkcs11.SessionHandle, proto.Answer, bool)
 	return s, proto.Answer{}, true
 }
 
+func (p *program) open(tok string) proto.Answer {
+	if _, a, ok := p.openSession(tok); !ok {
+		return a
+	}
+	return answer("C_OpenSession", nil)
+}
+
 func (p *program) tokenInfo() proto.Answer {
+	serials := map[string]string{}
 	for _, tok := range []string{proto.TokenAuth, proto.TokenSign} {
-		if _, err := p.ctx.GetTokenInfo(p.slots[tok]); err != nil {
+		ti, err := p.ctx.GetTokenInfo(p.slots[tok])
+		if err != nil {
 			return answer("C_GetTokenInfo", err)
 		}
+		serials[tok] = strings.TrimRight(ti.SerialNumber, " ")
 	}
-	return answer("C_GetTokenInfo", nil)
+	a := answer("C_GetTokenInfo", nil)
+	a.Serials = serials
+	return a
 }
 
 func (p *program) objects(tok string) proto.Answer {

@@ -20,17 +20,19 @@ import (
 // of the PIN names below.
 const (
 	CmdList        = "list"        // C_GetSlotList(present): N = slots holding our two tokens
-	CmdTokenInfo   = "tokeninfo"   // C_GetTokenInfo on both tokens
+	CmdTokenInfo   = "tokeninfo"   // C_GetTokenInfo on both tokens (Serials: their serial numbers)
 	CmdObjects     = "objects"     // objects TOKEN: C_FindObjects* in the token's last session (opened if none)
 	CmdLogin       = "login"       // login TOKEN PINNAME: C_Login(CKU_USER) in the last session (opened if none)
 	CmdSign        = "sign"        // sign TOKEN HEXMSG: CKM_SHA256_RSA_PKCS with the token's private key
 	CmdLogout      = "logout"      // logout TOKEN: C_Logout in the last session
 	CmdChangePIN   = "changepin"   // changepin TOKEN: C_SetPIN good→alt, then alt→good
+	CmdOpen        = "open"        // open TOKEN: C_OpenSession (R/W), which becomes the token's last session
 	CmdClose       = "close"       // close TOKEN: C_CloseSession of the token's last session
 	CmdSessionInfo = "sessioninfo" // sessioninfo TOKEN: C_GetSessionInfo of the last session
 	CmdReset       = "reset"       // C_CloseAllSessions on both tokens (the driver's clean slate)
 	CmdReinit      = "reinit"      // C_Finalize + C_Initialize (after a failure in this program)
 	CmdQuit        = "quit"        // C_Finalize and exit
+	CmdExit        = "exit"        // os.Exit(0) at once: no C_Finalize, no answer (a Go program's exit runs no C library destructor)
 )
 
 // Tokens.
@@ -70,6 +72,9 @@ type Answer struct {
 	State string `json:"state,omitempty"`
 	// N is a count: slots (list), objects (objects).
 	N int `json:"n,omitempty"`
+	// Serials maps each token to its CK_TOKEN_INFO serialNumber,
+	// trailing blanks removed (tokeninfo).
+	Serials map[string]string `json:"serials,omitempty"`
 	// Objects lists "CLASS:ID" (hex CKA_ID) of the objects found (objects).
 	Objects []string `json:"objects,omitempty"`
 	// Err is a protocol or program error (not a CK_RV): unknown
