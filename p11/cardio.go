@@ -28,7 +28,7 @@ func mapCardErr(err error) error {
 	switch {
 	case errors.Is(err, ErrPINChangeUnconfirmed):
 		rv = ck.CKR_FUNCTION_FAILED
-	case errors.Is(err, cardos.ErrCardRemoved), errors.Is(err, cardos.ErrReaderGone), errors.Is(err, cardos.ErrNoCard):
+	case isGone(err):
 		rv = ck.CKR_DEVICE_REMOVED
 	case errors.Is(err, jpki.ErrPINLocked):
 		rv = ck.CKR_PIN_LOCKED
@@ -98,7 +98,7 @@ func (c *card) doIO(ctx cardos.Context, what string, fn func(cl *jpki.Client) er
 		if err == nil {
 			err = fn(c.cl)
 		}
-		reset := c.endReset
+		reset := c.endReset && !isGone(err)
 		endErr := c.cl.End(reset)
 		c.endReset = false
 		if reset {
@@ -207,6 +207,14 @@ func transportLost(err error) bool {
 	return errors.Is(err, cardos.ErrNoService) || errors.Is(err, cardos.ErrTimeout) || errors.Is(err, cardos.ErrCommFailure)
 }
 
+// isGone reports whether err says the card or its reader is gone: a
+// transaction meant to end with a reset then ends without one, since
+// there is nothing to reset (and pcsc-lite, asked to reset a card that
+// left, marks the reader empty until its next poll sees the card again).
+func isGone(err error) bool {
+	return errors.Is(err, cardos.ErrCardRemoved) || errors.Is(err, cardos.ErrReaderGone) || errors.Is(err, cardos.ErrNoCard)
+}
+
 // closeTransportIO disconnects; the caller holds c.io.
 func (c *card) closeTransportIO() {
 	if c.t != nil {
@@ -219,6 +227,5 @@ func (c *card) closeTransportIO() {
 // (removed, reset, gone, mute) rather than about one file, so that a
 // conversation must stop at it.
 func cardLevel(err error) bool {
-	return err != nil && (errors.Is(err, cardos.ErrCardReset) || errors.Is(err, cardos.ErrCardRemoved) ||
-		errors.Is(err, cardos.ErrReaderGone) || errors.Is(err, cardos.ErrNoCard) || transportLost(err))
+	return err != nil && (errors.Is(err, cardos.ErrCardReset) || isGone(err) || transportLost(err))
 }

@@ -3,6 +3,7 @@ package pcsc
 import (
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/ebfe/scard"
 
@@ -120,12 +121,49 @@ func (c *Card) Transmit(cmd []byte) ([]byte, error) {
 		return err
 	}, false)
 	if err != nil {
+		if !is(err, scard.ErrRemovedCard, scard.ErrNoSmartcard, scard.ErrResetCard) && !serviceGone(err) && c.cardLeft() {
+			return nil, fmt.Errorf("pcsc: transmit: %w (%w)", cardos.ErrCardRemoved, err)
+		}
 		return nil, wrap("transmit", err, false)
 	}
 	if reset {
 		return nil, errReset("transmit")
 	}
+	if len(rsp) < 2 && c.cardLeft() {
+		// vpcd (and some readers) answer nothing at all when the card
+		// left in the middle of the command.
+		return nil, fmt.Errorf("pcsc: transmit: %d-byte answer: %w", len(rsp), cardos.ErrCardRemoved)
+	}
 	return rsp, nil
+}
+
+// settleTime bounds how long cardLeft waits for pcscd to notice a card
+// that left: pcsc-lite polls a reader without card-event interrupts
+// (vpcd, many contactless readers) every 400 ms (its
+// PCSCLITE_STATUS_POLL_RATE).
+const settleTime = time.Second
+
+// cardLeft is asked after a transmit failed with anything but a removal,
+// or brought back less than a status word:
+// a card taken out in the middle of a command, or a phone moved out of
+// the field, often shows first as a communication error, and the
+// removal only at pcscd's next poll of the reader. It waits (at most
+// settleTime, on this connection's own context; no command reaches the
+// card) for the reader's state to settle and reports whether it holds no
+// card. c.mu is held.
+func (c *Card) cardLeft() bool {
+	st := []scard.ReaderState{{Reader: c.reader, CurrentState: scard.StateUnaware}}
+	if err := c.sc.GetStatusChange(st, 0); err != nil {
+		return false
+	}
+	if !present(st[0].EventState) {
+		return true
+	}
+	st[0].CurrentState = st[0].EventState &^ scard.StateChanged
+	if err := c.sc.GetStatusChange(st, settleTime); err != nil {
+		return false // a time-out: the card stayed
+	}
+	return !present(st[0].EventState)
 }
 
 // Begin starts an exclusive transaction, waiting while another
