@@ -166,8 +166,11 @@ func (c *card) noteVerify(k tokenKind, err error) {
 // wrong PIN tried since the login (by another program, or by another
 // process of this module still holding an old PIN after a change) must
 // not be followed by another. After any answer but success the held PIN
-// is wiped and the token logged out: at most one try is ever spent by a
-// held PIN, and only when the PIN was changed elsewhere since the login.
+// is wiped and the token logged out: a held PIN spends at most one try
+// per login of this process, never right after another wrong try, and
+// only when the PIN was changed elsewhere since the login. (Several
+// processes holding the old PIN can each spend one when a login with the
+// new PIN refills the counter in between.)
 func (c *card) pinIO(cl *jpki.Client, k tokenKind, fn func() error) error {
 	if c.scope[k] == ScopeSession {
 		return fn()
