@@ -1,7 +1,8 @@
 # myna-pkcs11 — build, demo and test.
 #
 #   make demo   build the module and show it working against the built-in simulated card
-#   make test   run every test (unit, race, C ABI, real consumers, OpenSC cross-check)
+#   make test   run every test (unit, race, C ABI, real consumers, OpenSC cross-check);
+#               the real consumers also on Debian 13 (test/trixie.sh; MYNA_SKIP_TRIXIE=1 skips)
 #   make bench  performance comparison against OpenSC and SoftHSM2
 #   make soak   make test SOAK_N times (default 5), each in a fresh clone of HEAD;
 #               passes/failures per suite (test/soak.sh; --status-checks too)

@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that building and testing myna-pkcs11 needs.
 # Idempotent: packages already present are skipped. Needs root (apt-get).
+# Runs on Debian 12 (bookworm) and 13 (trixie; test/trixie.sh runs it inside
+# its Debian 13 root).
+#   --list           print the Debian packages this release needs, one a line
+#   --packages-only  install the Debian packages only, not the Go tools
 set -euo pipefail
 pkgs=(
   build-essential pkg-config libpcsclite-dev pcscd pcsc-tools vsmartcard-vpcd
@@ -8,8 +12,16 @@ pkgs=(
   gnutls-bin libnss3-tools p11-kit p11-kit-modules libp11-kit-dev libnss3-dev libnspr4-dev
   openssh-client openssh-server valgrind default-jdk-headless shellcheck
   chromium xvfb xdotool poppler-utils python3 libpam-pkcs11 pamtester
-  python3-pykcs11 xmlsec1 git gnupg gnupg-pkcs11-scd
+  python3-pykcs11 xmlsec1 git gnupg gnupg-pkcs11-scd curl iproute2 procps man-db debootstrap
 )
+# Packages Debian 12 has only in bookworm-backports (installed below); later
+# releases have them in main.
+backports=(pkcs11-provider)
+codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+if [ "$codename" != bookworm ]; then pkgs+=("${backports[@]}"); backports=(); fi
+case "${1:-}" in
+  --list) printf '%s\n' "${pkgs[@]}" "${backports[@]}"; exit 0 ;;
+esac
 missing=()
 for p in "${pkgs[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) || status=""
@@ -28,7 +40,6 @@ fi
 # apt sources list and state directory (the machine's sources are never
 # changed), then installed as local .deb files with their dependencies from
 # the configured sources.
-backports=(pkcs11-provider)
 bp_missing=()
 for p in "${backports[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) || status=""
@@ -49,6 +60,7 @@ if [ ${#bp_missing[@]} -gt 0 ]; then
   (cd "$bp/debs" && apt-get "${bp_apt[@]}" download "${bp_missing[@]}" 2>/dev/null)
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$bp/debs/"*.deb >/dev/null
 fi
+[ "${1:-}" != --packages-only ] || exit 0
 
 export PATH="/usr/local/go/bin:$PATH"
 # staticcheck, pinned: built from the Go module proxy into the Go bin

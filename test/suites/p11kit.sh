@@ -39,7 +39,7 @@ fi
 
 # --- p11-kit list-modules -----------------------------------------------------------
 run_to "$T/list-modules.log" p11-kit list-modules
-awk -v n="$NAME:" '$1 == n { on = 1; print; next } /^[^ ]/ { on = 0 } on' "$T/list-modules.log" >"$T/ours.log"
+p11kit_module "$T/list-modules.log" "$NAME" >"$T/ours.log"
 if [ -s "$T/ours.log" ]; then
   pass "p11-kit list-modules shows our module: $(head -n 1 "$T/ours.log")"
   sed 's/^/    /' "$T/ours.log"
