@@ -22,6 +22,10 @@ var (
 	ErrReaderGone = errors.New("cardos: reader unavailable")
 	// ErrNoService means the smart-card service (pcscd) is not reachable.
 	ErrNoService = errors.New("cardos: smart-card service not available")
+	// ErrAccessDenied means the smart-card service runs but refused this
+	// program (pcsc-lite 2 asks polkit, which by default allows root and
+	// the active local session only).
+	ErrAccessDenied = errors.New("cardos: the smart-card service refused this program")
 	// ErrTimeout means the card did not answer in time.
 	ErrTimeout = errors.New("cardos: card did not answer in time")
 	// ErrCommFailure means the card or reader answered something that is

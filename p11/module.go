@@ -2,6 +2,7 @@ package p11
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -156,6 +157,10 @@ func (m *Module) openContextLocked() {
 	}
 	ctx, err := m.open()
 	if err != nil {
+		if errors.Is(err, cardos.ErrAccessDenied) {
+			m.log.infof("the smart-card service pcscd refused this program (on Debian 13 and later pcscd asks polkit, which by default allows root and the active local session only): %v", err)
+			return
+		}
 		m.log.infof("cannot open the smart-card service (is pcscd running?): %v", err)
 		return
 	}

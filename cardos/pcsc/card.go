@@ -33,7 +33,7 @@ var _ cardos.Transport = (*Card)(nil)
 func connect(reader string) (*Card, error) {
 	sc, err := scard.EstablishContext()
 	if err != nil {
-		return nil, wrap("establish context (is pcscd running?)", err, true)
+		return nil, establishErr(err, true)
 	}
 	card, err := sc.Connect(reader, scard.ShareShared, scard.ProtocolT1|scard.ProtocolT0)
 	if err != nil {

@@ -52,7 +52,7 @@ func (c *Context) context() (*scard.Context, error) {
 	if c.sc == nil {
 		sc, err := scard.EstablishContext()
 		if err != nil {
-			return nil, wrap("establish context (is pcscd running?)", err, false)
+			return nil, establishErr(err, false)
 		}
 		c.sc = sc
 	}

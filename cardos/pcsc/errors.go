@@ -30,6 +30,8 @@ func sentinel(e scard.Error, onConnect bool) error {
 		// An invalid handle on an open connection means pcscd restarted
 		// and forgot it: connect again.
 		return cardos.ErrNoService
+	case scard.ErrNoAccess:
+		return cardos.ErrAccessDenied
 	case scard.ErrTimeout:
 		return cardos.ErrTimeout
 	case scard.ErrCommError, scard.ErrUnresponsiveCard, scard.ErrUnpoweredCard, scard.ErrCommDataLost:
@@ -71,4 +73,13 @@ func is(err error, codes ...scard.Error) bool {
 // usable and must be established again.
 func serviceGone(err error) bool {
 	return is(err, scard.ErrNoService, scard.ErrServiceStopped, scard.ErrInvalidHandle)
+}
+
+// establishErr describes a failed SCardEstablishContext: pcscd is not
+// running, or it runs and refused this program (polkit).
+func establishErr(err error, onConnect bool) error {
+	if serviceGone(err) {
+		return wrap("establish context (is pcscd running?)", err, onConnect)
+	}
+	return wrap("establish context", err, onConnect)
 }

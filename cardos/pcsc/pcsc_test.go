@@ -129,3 +129,11 @@ func TestNoService(t *testing.T) {
 	require.ErrorIs(t, err, ErrClosed)
 	require.NoError(t, c.Close())
 }
+
+// pcscd refusing a program (polkit) is not "is pcscd running?".
+func TestAccessDenied(t *testing.T) {
+	err := establishErr(scard.ErrNoAccess, false)
+	require.ErrorIs(t, err, cardos.ErrAccessDenied)
+	assert.NotContains(t, err.Error(), "is pcscd running")
+	require.ErrorIs(t, establishErr(scard.ErrNoService, false), cardos.ErrNoService)
+}

@@ -53,6 +53,9 @@ func explain(err error) *cardError {
 			advice = "Install and start it with: sudo apt install pcscd && sudo systemctl start pcscd.socket."
 		}
 		return &cardError{msg: "the smart-card service pcscd is not running", advice: advice, err: err}
+	case errors.Is(err, cardos.ErrAccessDenied):
+		return &cardError{msg: "the smart-card service pcscd refused this program",
+			advice: "pcscd runs but asks polkit who may use the reader (Debian 13 and later): root and the active local session are allowed. From an SSH login, cron or a service, add the polkit rule shown in the README.", err: err}
 	case errors.Is(err, cardos.ErrNoCard):
 		return &cardError{msg: "the reader holds no card", advice: "Insert the My Number Card (on a contactless reader, lay it flat on the reader and leave it there).", err: err}
 	case errors.Is(err, cardos.ErrCardRemoved):
