@@ -4,23 +4,17 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/myna-pkcs11/myna-pkcs11/test/bench/scenario"
 )
 
 // Scenarios in the order of the tables (test/bench/scenario).
 var scenarioNames = []string{"a-list", "b-objects", "c-sign-auth", "d-sign-sign", "e-sign10"}
 
-// minimum is the fewest APDUs a scenario can cost on a shared card in
-// the default PIN scope "operation" (test/apdubudget/budget_test.go
-// explains each term and gives the "session" scope's: 13, 15, 15, 19,
-// 37). b-objects depends on the certificates' lengths; the table puts
-// the in-process count in front of the formula.
-var minimum = map[string]string{
-	"a-list":      "13",
-	"b-objects":   "3 + 3×(2 + ⌈len/256⌉)",
-	"c-sign-auth": "19",
-	"d-sign-sign": "23",
-	"e-sign10":    "77",
-}
+// bObjectsFormula is the object listing's minimum in the default scope
+// (scenario.Minimum), which depends on the certificates' lengths; the
+// table puts the in-process count in front of it.
+const bObjectsFormula = "5 + (2 + ⌈auth/256⌉ − 1) + 2×(2 + ⌈CA/256⌉)"
 
 // scenarioFigures is what section 1 found for one scenario.
 type scenarioFigures struct {
@@ -98,10 +92,11 @@ func (r *report) apdus() error {
 		return err
 	}
 	mins := map[string]string{}
-	for k, v := range minimum {
-		mins[k] = v
+	for _, name := range scenarioNames {
+		n, _ := scenario.Minimum(name, "operation", scenario.CertLens{})
+		mins[name] = fmt.Sprint(n)
 	}
-	mins["b-objects"] = fmt.Sprintf("%d (%s)", r.figs["b-objects"].inproc, minimum["b-objects"])
+	mins["b-objects"] = fmt.Sprintf("%d (%s)", r.figs["b-objects"].inproc, bObjectsFormula)
 	r.add("## 1. Card round-trips (APDUs) per scenario\n")
 	var head []string
 	for _, sc := range scenarioNames {
