@@ -10,8 +10,8 @@
 # with xdotool, counting them: a dialog more than the PINs given fails.
 #   1. the right PIN: exactly one dialog, the server sees the auth certificate;
 #   2. a wrong PIN, then the right one: two dialogs, one try spent, then in;
-#   3. a malformed PIN (letters), then the right one: two dialogs, the
-#      malformed one never reaches the card.
+#   3. each kind of malformed PIN (too short, too long, letters, empty), then
+#      the right one: two dialogs, the malformed one never reaches the card.
 # Then `myna-pkcs11 unregister` removes exactly what register added.
 . "$(dirname "$0")/common.sh"
 
@@ -99,15 +99,21 @@ expect_in "[wrong-first] the wrong PIN spent one try (card: 2 tries left), and w
   'C_Login \(auth token\): CKR_PIN_INCORRECT: .*wrong PIN, 2 tries left'
 check_tries   # the right PIN restored the counter
 
-chromium_run malformed-first 2 12a4 "$AUTH_PIN"
-expect_in "[malformed-first] the malformed PIN was refused before the card, and the log says why" "$T/malformed-first-module.log" \
-  'C_Login \(auth token\): the authentication PIN must be 4 digits 0-9 \(not sent to the card, no try spent'
-if grep -q 'tries left' "$T/malformed-first-module.log"; then
-  fail "[malformed-first] no VERIFY answer in the log (the card was not asked)" "$(grep 'tries left' "$T/malformed-first-module.log")"
-else
-  pass "[malformed-first] no VERIFY answer in the log (the card was not asked)"
-fi
-check_tries
+# Each kind of malformed PIN, then the right one: the module answers
+# CKR_PIN_INCORRECT without asking the card, Chromium asks again, no try is spent.
+for kind in 'short|123|has 3 characters' 'long|12345|has 5 characters' 'letters|12a4|must be 4 digits 0-9' 'empty||has 0 characters'; do
+  IFS='|' read -r name pin why <<<"$kind"
+  chromium_run "malformed-$name" 2 "$pin" "$AUTH_PIN"
+  expect_in "[malformed-$name] the PIN was refused before the card as a wrong PIN (CKR_PIN_INCORRECT), and the log says why" \
+    "$T/malformed-$name-module.log" \
+    "C_Login \(auth token\): the authentication PIN $why \(not sent to the card, no try spent.*: CKR_PIN_INCORRECT\$"
+  if grep -q 'tries left' "$T/malformed-$name-module.log"; then
+    fail "[malformed-$name] no VERIFY answer in the log (the card was not asked)" "$(grep 'tries left' "$T/malformed-$name-module.log")"
+  else
+    pass "[malformed-$name] no VERIFY answer in the log (the card was not asked)"
+  fi
+  check_tries
+done
 
 # --- unregister -----------------------------------------------------------------------
 check "myna-pkcs11 unregister removes the module" "$COMPANION" unregister --module "$MOD"

@@ -8,6 +8,9 @@
 # Xvfb with Marionette; test/firefox/fxdriver checks that Firefox loaded the
 # module and sees the token, opens the page, and types the PIN into Firefox's
 # password dialog with xdotool (see test/firefox/README.md for why).
+# Runs: the module from an enterprise policy; from modutil with FRIENDLY; a
+# wrong PIN, then the right one; each kind of malformed PIN (too short, too
+# long, letters, empty), then the right one.
 # Installs firefox-esr, xvfb and xdotool from Debian when they are missing.
 # MYNA_FIREFOX_TIMEOUT: seconds the driver may take (default 200; a hang guard).
 . "$(dirname "$0")/../lib.sh"
@@ -219,5 +222,28 @@ if new_profile "$PROFILE3" &&
   expect_in "[wrong-first] two PIN dialogs, the second one took the right PIN" "$T/wrong-first-driver.log" '^OK pin-entered: typed PIN 2 of 2 '
 fi
 
-check_tries
+check_tries   # the right PIN restored the counter
+
+# 4. Each kind of malformed PIN, then the right one (module added with plain
+# modutil): the module answers CKR_PIN_INCORRECT without asking the card (NSS
+# asks again only after that code), Firefox asks again, the page loads, and
+# no try is spent.
+for kind in 'short|123|has 3 characters' 'long|12345|has 5 characters' 'letters|12a4|must be 4 digits 0-9' 'empty||has 0 characters'; do
+  IFS='|' read -r name pin why <<<"$kind"
+  prof="$T/profile-malformed-$name"
+  printf '%s\n%s\n' "$pin" "$AUTH_PIN" >"$T/malformed-$name.pins"
+  if new_profile "$prof" &&
+    check "[malformed-$name] modutil -add adds the module to the profile" \
+      modutil -dbdir "sql:$prof" -add "$MODNAME" -libfile "$MOD" -force; then
+    MYNA_PKCS11_DEBUG=1 firefox_run "malformed-$name" "$prof" "session module token navigate pin-prompt pin-entered page refused" \
+      -policy=false -other-prompts 0 -pin-file "$T/malformed-$name.pins"
+    expect_in "[malformed-$name] the PIN was refused before the card as a wrong PIN (CKR_PIN_INCORRECT), and the log says why" \
+      "$T/malformed-$name-firefox.log" \
+      "C_Login \(auth token\): the authentication PIN $why \(not sent to the card, no try spent.*: CKR_PIN_INCORRECT\$"
+    expect_in "[malformed-$name] Firefox asked again: two PIN dialogs, the second one took the right PIN" \
+      "$T/malformed-$name-driver.log" '^OK pin-entered: typed PIN 2 of 2 '
+  fi
+  check_tries
+done
+
 finish
