@@ -7,7 +7,7 @@ pkgs=(
   opensc opensc-pkcs11 softhsm2 libengine-pkcs11-openssl openssl
   gnutls-bin libnss3-tools p11-kit p11-kit-modules libp11-kit-dev libnss3-dev libnspr4-dev
   openssh-client openssh-server valgrind default-jdk-headless shellcheck
-  chromium xvfb xdotool poppler-utils python3 libpam-pkcs11 pamtester
+  chromium firefox-esr xvfb xdotool poppler-utils python3 libpam-pkcs11 pamtester
 )
 missing=()
 for p in "${pkgs[@]}"; do
