@@ -50,7 +50,7 @@ type mozillaRoot struct{ program, dir string }
 
 // mozillaRoots are the directories holding a profiles.ini, for the user
 // whose home is home and whose XDG configuration directory is config.
-// Firefox 147 and later (bug 259356; Firefox ESR 153 on Debian 12) create
+// Firefox 147 and later (Mozilla bug 259356; Firefox ESR 153 on Debian 12) create
 // a new user's profiles in $XDG_CONFIG_HOME/mozilla/firefox
 // (~/.config/mozilla/firefox) and keep using ~/.mozilla/firefox where it
 // exists; Thunderbird, built on the same platform, would use
