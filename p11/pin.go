@@ -73,10 +73,11 @@ func CheckPIN(sign bool, pin []byte) ([]byte, error) {
 // 3.0, §5.6.7; the two are C_InitPIN's and C_SetPIN's), and NSS asks for
 // the PIN again only after CKR_PIN_INCORRECT (pk11_CheckPassword in
 // lib/pk11wrap/pk11auth.c maps it to SECWouldBlock, every other code to a
-// failure): Firefox ESR 153 shows "Secure Connection Failed" after
-// CKR_PIN_LEN_RANGE or CKR_PIN_INVALID, where Chromium 156 asks again
-// (test/suites/firefox.sh and chromium.sh try each kind of malformed PIN:
-// too short, too long, letters, empty). A malformed PIN cannot be the
+// failure): Firefox ESR 153 gave up ("Secure Connection Failed") after
+// CKR_PIN_LEN_RANGE and CKR_PIN_INVALID, Chromium 156 after
+// CKR_PIN_INVALID (test/suites/firefox.sh and chromium.sh try each kind
+// of malformed PIN: too short, too long, letters, empty; Chromium takes an
+// empty PIN as Cancel and never calls C_Login). A malformed PIN cannot be the
 // right one, so the answer is true. Nothing reaches the card, so no try
 // is spent and the token's count-low flags stay as they are; the message
 // (for the log) says what was wrong and that the card was not asked,
