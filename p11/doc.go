@@ -14,9 +14,9 @@
 //
 // Behaviour worth knowing:
 //
-//   - PINs are checked in Go before the card sees them (C_Login: a wrong
-//     length is CKR_PIN_LEN_RANGE, other characters CKR_PIN_INCORRECT so
-//     that browsers ask again; C_SetPIN: CKR_PIN_LEN_RANGE,
+//   - PINs are checked in Go before the card sees them (C_Login: any
+//     malformed PIN is CKR_PIN_INCORRECT, the one code after which NSS,
+//     and so Firefox, asks again; C_SetPIN: CKR_PIN_LEN_RANGE,
 //     CKR_PIN_INVALID); the signature password is upper-cased. A locked
 //     PIN gives CKR_PIN_LOCKED without a VERIFY. Nothing logs a PIN.
 //   - The authentication token's certificate, public key and CA

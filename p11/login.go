@@ -10,11 +10,12 @@ import (
 )
 
 // Login implements C_Login. The PIN is checked against the token's
-// policy before anything reaches the card (see loginPINError for the
-// codes of a malformed PIN); a PIN known to be locked (from
+// policy before anything reaches the card (a malformed PIN gets
+// CKR_PIN_INCORRECT, see loginPINError); a PIN known to be locked (from
 // C_GetTokenInfo or an earlier VERIFY) gives CKR_PIN_LOCKED without a
 // VERIFY; otherwise the PIN is verified at once, and the card's answer
-// updates the retry counter C_GetTokenInfo reports. The login holds for every session of the token. The token
+// updates the retry counter C_GetTokenInfo reports. The login holds for
+// every session of the token. The token
 // has no security officer: CKU_SO gives CKR_USER_TYPE_INVALID.
 // CKU_CONTEXT_SPECIFIC verifies the PIN again during a signing
 // operation.

@@ -1,7 +1,6 @@
 package p11
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -68,23 +67,25 @@ func CheckPIN(sign bool, pin []byte) ([]byte, error) {
 	return checkPIN(authToken, pin)
 }
 
-// loginPINError turns checkPIN's error into C_Login's answer. Browsers ask
-// for the PIN again only for some codes, so the codes are chosen for them
-// (measured with Firefox ESR 153 and Chromium 156 on Debian 12, NSS 3.87,
-// by test/suites/firefox.sh and chromium.sh): after CKR_PIN_INCORRECT and
-// CKR_PIN_LEN_RANGE both show the PIN dialog again; after CKR_PIN_INVALID
-// both give up with an error page (SSL_ERROR_HANDSHAKE_FAILURE_ALERT,
-// ERR_BAD_SSL_CLIENT_AUTH_CERT). So a PIN of the wrong length keeps
-// CKR_PIN_LEN_RANGE, and a PIN with characters the token never accepts
-// gets CKR_PIN_INCORRECT: it cannot be the right PIN, and PKCS#11 lists
-// CKR_PIN_INVALID only for C_InitPIN and C_SetPIN (which keep it), not for
-// C_Login. Nothing reaches the card in either case, so no try is spent and
-// the token's count-low flags stay as they are; the message says what was
-// wrong and that the card was not asked.
+// loginPINError turns checkPIN's error into C_Login's answer: always
+// CKR_PIN_INCORRECT. PKCS#11 lists CKR_PIN_INCORRECT, not CKR_PIN_LEN_RANGE
+// or CKR_PIN_INVALID, among C_Login's return values (base specification
+// 3.0, §5.6.7; the two are C_InitPIN's and C_SetPIN's), and NSS asks for
+// the PIN again only after CKR_PIN_INCORRECT (pk11_CheckPassword in
+// lib/pk11wrap/pk11auth.c maps it to SECWouldBlock, every other code to a
+// failure): Firefox ESR 153 gave up ("Secure Connection Failed") after
+// CKR_PIN_LEN_RANGE and CKR_PIN_INVALID, Chromium 156 after
+// CKR_PIN_INVALID (test/suites/firefox.sh and chromium.sh try each kind
+// of malformed PIN: too short, too long, letters, empty; Chromium takes an
+// empty PIN as Cancel and never calls C_Login). A malformed PIN cannot be the
+// right one, so the answer is true. Nothing reaches the card, so no try
+// is spent and the token's count-low flags stay as they are; the message
+// (for the log) says what was wrong and that the card was not asked,
+// never the PIN. C_SetPIN keeps checkPIN's codes.
 func loginPINError(err error) error {
-	if errors.Is(err, ck.Error(ck.CKR_PIN_INVALID)) {
-		msg := strings.TrimSuffix(err.Error(), ": "+ck.Error(ck.CKR_PIN_INVALID).Error())
-		return fmt.Errorf("%s (not sent to the card, no try spent; answered so that the program asks again): %w", msg, ck.Error(ck.CKR_PIN_INCORRECT))
+	msg := err.Error()
+	for _, rv := range []uint{ck.CKR_PIN_LEN_RANGE, ck.CKR_PIN_INVALID} {
+		msg = strings.TrimSuffix(msg, ": "+ck.Error(rv).Error())
 	}
-	return fmt.Errorf("%w (not sent to the card, no try spent)", err)
+	return fmt.Errorf("%s (not sent to the card, no try spent; answered as a wrong PIN so that the program asks again): %w", msg, ck.Error(ck.CKR_PIN_INCORRECT))
 }

@@ -68,7 +68,7 @@ Architecture: $DEB_ARCH
 Maintainer: $MAINTAINER
 Installed-Size: $SIZE
 Depends: $DEPENDS
-Recommends: pcscd
+Recommends: pcscd, libnss3-tools
 Suggests: p11-kit-modules, opensc
 Section: utils
 Priority: optional
@@ -81,8 +81,10 @@ Description: PKCS#11 module for the Japanese My Number Card (JPKI)
  .
  The package registers the module with p11-kit and installs the myna-pkcs11
  command, which shows the card's PIN tries left, certificate expiry and
- renewal dates, and changes PINs safely. A PC/SC service (pcscd) and a card
- reader are needed.
+ renewal dates, changes PINs safely, and adds the module to Firefox,
+ Thunderbird, Chromium and LibreOffice (myna-pkcs11 register, which needs
+ modutil from libnss3-tools). A PC/SC service (pcscd) and a card reader are
+ needed.
 EOF
 (cd "$ROOTFS" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | sort -z | xargs -0 md5sum) >"$ROOTFS/DEBIAN/md5sums"
 chmod 0644 "$ROOTFS/DEBIAN/control" "$ROOTFS/DEBIAN/md5sums"

@@ -215,6 +215,12 @@ func table() []rule {
 				return Call(FLogin, U(e.s), U(ck.CKU_USER), e.m.Bytes(p), U(uint(len(p))))
 			}, want: ck.CKR_PIN_INCORRECT,
 			next: func(e *env) uint { return Call(FLogout, U(e.s)) }, nextWant: ck.CKR_USER_NOT_LOGGED_IN},
+		{sec: "§5.6.7", text: "C_Login with a PIN of the wrong length: CKR_PIN_INCORRECT (C_Login's codes include no length error), still logged out", in: roPublic,
+			call: func(e *env) uint {
+				p := []byte("12345678901234567") // too long for either token
+				return Call(FLogin, U(e.s), U(ck.CKU_USER), e.m.Bytes(p), U(uint(len(p))))
+			}, want: ck.CKR_PIN_INCORRECT,
+			next: func(e *env) uint { return Call(FLogout, U(e.s)) }, nextWant: ck.CKR_USER_NOT_LOGGED_IN},
 		{sec: "§5.6.7", text: "C_Login with NULL pPin and a length: CKR_ARGUMENTS_BAD", in: roPublic,
 			call: func(e *env) uint { return Call(FLogin, U(e.s), U(ck.CKU_USER), Null, U(4)) }, want: ck.CKR_ARGUMENTS_BAD},
 		{sec: "§5.6.8", text: "C_Logout when not logged in: CKR_USER_NOT_LOGGED_IN", in: roPublic,

@@ -10,8 +10,9 @@
 # with xdotool, counting them: a dialog more than the PINs given fails.
 #   1. the right PIN: exactly one dialog, the server sees the auth certificate;
 #   2. a wrong PIN, then the right one: two dialogs, one try spent, then in;
-#   3. a malformed PIN (letters), then the right one: two dialogs, the
-#      malformed one never reaches the card.
+#   3. each kind of malformed PIN (too short, too long, letters), then the
+#      right one: two dialogs, the malformed one never reaches the card;
+#   4. an empty PIN: Chromium takes it as Cancel and never passes it on.
 # Then `myna-pkcs11 unregister` removes exactly what register added.
 . "$(dirname "$0")/common.sh"
 
@@ -66,16 +67,25 @@ export DISPLAY
 
 AUTH_FP=$(openssl x509 -in "$AUTH_CERT" -noout -fingerprint -sha256 | cut -d= -f2)
 
+# crdriver_run NAME LEVEL PIN...: one Chromium with a fresh profile, the PINs
+# typed into successive dialogs (an empty PIN: Enter on an empty field); the
+# module logs at LEVEL to $T/NAME-module.log. Returns crdriver's exit status.
+crdriver_run() {
+  local name=$1 level=$2 rc=0; shift 2
+  printf '%s\n' "$@" >"$T/$name.pins"; chmod 600 "$T/$name.pins"
+  MYNA_PKCS11_DEBUG=$level MYNA_PKCS11_LOG="$T/$name-module.log" timeout -k 5 120 "$T/crdriver" -chromium "$CHROMIUM" \
+    -user-data-dir "$T/$name-profile" -url "$URL" -pin-file "$T/$name.pins" -out "$T/$name-page.txt" \
+    >"$T/$name-driver.log" 2>"$T/$name-chromium.log" || rc=$?
+  grep -E '^(OK|FAIL) ' "$T/$name-driver.log" | sed 's/^/    /'
+  return "$rc"
+}
+
 # chromium_run NAME DIALOGS PIN...: one Chromium with a fresh profile, the PINs
 # typed into successive dialogs; PASS when the page loads after exactly DIALOGS
 # dialogs and the server saw the card's auth certificate. Module log: $T/NAME-module.log.
 chromium_run() {
   local name=$1 want=$2 rc=0 fp; shift 2
-  printf '%s\n' "$@" >"$T/$name.pins"; chmod 600 "$T/$name.pins"
-  MYNA_PKCS11_DEBUG=1 MYNA_PKCS11_LOG="$T/$name-module.log" timeout -k 5 120 "$T/crdriver" -chromium "$CHROMIUM" \
-    -user-data-dir "$T/$name-profile" -url "$URL" -pin-file "$T/$name.pins" -out "$T/$name-page.txt" \
-    >"$T/$name-driver.log" 2>"$T/$name-chromium.log" || rc=$?
-  grep -E '^(OK|FAIL) ' "$T/$name-driver.log" | sed 's/^/    /'
+  crdriver_run "$name" 1 "$@" || rc=$?
   if [ "$rc" -ne 0 ]; then
     fail "[$name] Chromium loads the page after $want PIN dialog(s)" "crdriver exit $rc: $(tail -n 3 "$T/$name-driver.log")"$'\n'"module log: $(tail -n 5 "$T/$name-module.log" 2>/dev/null)"
     return 1
@@ -99,13 +109,39 @@ expect_in "[wrong-first] the wrong PIN spent one try (card: 2 tries left), and w
   'C_Login \(auth token\): CKR_PIN_INCORRECT: .*wrong PIN, 2 tries left'
 check_tries   # the right PIN restored the counter
 
-chromium_run malformed-first 2 12a4 "$AUTH_PIN"
-expect_in "[malformed-first] the malformed PIN was refused before the card, and the log says why" "$T/malformed-first-module.log" \
-  'C_Login \(auth token\): the authentication PIN must be 4 digits 0-9 \(not sent to the card, no try spent'
-if grep -q 'tries left' "$T/malformed-first-module.log"; then
-  fail "[malformed-first] no VERIFY answer in the log (the card was not asked)" "$(grep 'tries left' "$T/malformed-first-module.log")"
+# Each kind of malformed PIN, then the right one: the module answers
+# CKR_PIN_INCORRECT without asking the card, Chromium asks again, no try is spent.
+for kind in 'short|123|has 3 characters' 'long|12345|has 5 characters' 'letters|12a4|must be 4 digits 0-9'; do
+  IFS='|' read -r name pin why <<<"$kind"
+  chromium_run "malformed-$name" 2 "$pin" "$AUTH_PIN"
+  expect_in "[malformed-$name] the PIN was refused before the card as a wrong PIN (CKR_PIN_INCORRECT), and the log says why" \
+    "$T/malformed-$name-module.log" \
+    "C_Login \(auth token\): the authentication PIN ${why}[^(]* \(not sent to the card, no try spent.*: CKR_PIN_INCORRECT\$"
+  if grep -q 'tries left' "$T/malformed-$name-module.log"; then
+    fail "[malformed-$name] no VERIFY answer in the log (the card was not asked)" "$(grep 'tries left' "$T/malformed-$name-module.log")"
+  else
+    pass "[malformed-$name] no VERIFY answer in the log (the card was not asked)"
+  fi
+  check_tries
+done
+
+# An empty PIN never reaches the module: Chromium takes it as Cancel
+# (SlotUnlocker::GotPassword in chrome/browser/ui/crypto_module_password_dialog_nss.cc),
+# and that login fails with an error page even though the right PIN is typed
+# into the dialog Chromium shows next. Every PKCS#11 call is logged (level 3):
+# no C_Login at all, and no try spent.
+if crdriver_run malformed-empty 3 "" "$AUTH_PIN"; then
+  fail "[malformed-empty] Chromium takes an empty PIN as Cancel: the page does not load" "it loaded; README says it does not"
 else
-  pass "[malformed-first] no VERIFY answer in the log (the card was not asked)"
+  expect_in "[malformed-empty] Chromium takes an empty PIN as Cancel: an error page (ERR_BAD_SSL_CLIENT_AUTH_CERT)" \
+    "$T/malformed-empty-driver.log" '^FAIL page: Chromium shows an error page .*ERR_BAD_SSL_CLIENT_AUTH_CERT'
+fi
+if grep -q 'C_Login' "$T/malformed-empty-module.log"; then
+  fail "[malformed-empty] Chromium called no C_Login (the empty PIN never reached the module)" "$(grep C_Login "$T/malformed-empty-module.log")"
+elif grep -q 'call C_FindObjectsInit' "$T/malformed-empty-module.log"; then
+  pass "[malformed-empty] Chromium called no C_Login (the empty PIN never reached the module)"
+else
+  fail "[malformed-empty] the module traced Chromium's calls (level 3)" "$(tail -n 5 "$T/malformed-empty-module.log")"
 fi
 check_tries
 

@@ -8,6 +8,10 @@
 # Xvfb with Marionette; test/firefox/fxdriver checks that Firefox loaded the
 # module and sees the token, opens the page, and types the PIN into Firefox's
 # password dialog with xdotool (see test/firefox/README.md for why).
+# Runs: the module from an enterprise policy; from modutil with FRIENDLY; a
+# wrong PIN, then the right one; each kind of malformed PIN (too short, too
+# long, letters, empty), then the right one; `myna-pkcs11 register` on a home
+# where Firefox made its first profile (~/.config/mozilla/firefox).
 # Installs firefox-esr, xvfb and xdotool from Debian when they are missing.
 # MYNA_FIREFOX_TIMEOUT: seconds the driver may take (default 200; a hang guard).
 . "$(dirname "$0")/../lib.sh"
@@ -33,6 +37,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     fail "apt-get install ${missing[*]}" "$(tail -n 15 "$T/apt-install.log" 2>/dev/null || tail -n 15 "$T/apt-update.log")"; finish
   fi
 fi
+COMPANION=${MYNA_COMPANION:-$ROOT/build/out/myna-pkcs11}
+[ -x "$COMPANION" ] || { fail "the companion command is built" "make build/out/myna-pkcs11"; finish; }
 FIREFOX=$(readlink -f "$(command -v firefox-esr)")
 DISTDIR="$(dirname "$FIREFOX")/distribution"
 info "$("$FIREFOX" --version 2>/dev/null) at $FIREFOX"
@@ -219,5 +225,52 @@ if new_profile "$PROFILE3" &&
   expect_in "[wrong-first] two PIN dialogs, the second one took the right PIN" "$T/wrong-first-driver.log" '^OK pin-entered: typed PIN 2 of 2 '
 fi
 
+check_tries   # the right PIN restored the counter
+
+# 4. Each kind of malformed PIN, then the right one (module added with plain
+# modutil): the module answers CKR_PIN_INCORRECT without asking the card (NSS
+# asks again only after that code), Firefox asks again, the page loads, and
+# no try is spent.
+for kind in 'short|123|has 3 characters' 'long|12345|has 5 characters' 'letters|12a4|must be 4 digits 0-9' 'empty||has 0 characters'; do
+  IFS='|' read -r name pin why <<<"$kind"
+  prof="$T/profile-malformed-$name"
+  printf '%s\n%s\n' "$pin" "$AUTH_PIN" >"$T/malformed-$name.pins"
+  if new_profile "$prof" &&
+    check "[malformed-$name] modutil -add adds the module to the profile" \
+      modutil -dbdir "sql:$prof" -add "$MODNAME" -libfile "$MOD" -force; then
+    MYNA_PKCS11_DEBUG=1 firefox_run "malformed-$name" "$prof" "session module token navigate pin-prompt pin-entered page refused" \
+      -policy=false -other-prompts 0 -pin-file "$T/malformed-$name.pins"
+    expect_in "[malformed-$name] the PIN was refused before the card as a wrong PIN (CKR_PIN_INCORRECT), and the log says why" \
+      "$T/malformed-$name-firefox.log" \
+      "C_Login \(auth token\): the authentication PIN ${why}[^(]* \(not sent to the card, no try spent.*: CKR_PIN_INCORRECT\$"
+    expect_in "[malformed-$name] Firefox asked again: two PIN dialogs, the second one took the right PIN" \
+      "$T/malformed-$name-driver.log" '^OK pin-entered: typed PIN 2 of 2 '
+  fi
+  check_tries
+done
+
+# 5. The way README says: Firefox started once on a fresh home makes its own
+# profile (Firefox 147 and later: in ~/.config/mozilla/firefox when there is
+# no ~/.mozilla/firefox), then `myna-pkcs11 register` adds the module to it
+# and says so; Firefox then loads the module and logs in.
+RHOME="$T/home-register"
+mkdir -p "$RHOME"
+if run_to "$T/first-start.log" env -i HOME="$RHOME" PATH=/usr/bin:/bin "$FIREFOX" --headless --screenshot "$T/first-start.png" about:blank &&
+  RPROF=$(sed -n 's/^Default=//p' "$RHOME/.config/mozilla/firefox/installs.ini" 2>/dev/null | sed -n 1p) && [ -n "$RPROF" ] &&
+  [ -f "$RHOME/.config/mozilla/firefox/$RPROF/cert9.db" ] && [ ! -e "$RHOME/.mozilla" ]; then
+  pass "[register] Firefox's first start on a fresh home makes its profile in ~/.config/mozilla/firefox ($RPROF; no ~/.mozilla)"
+  RPROF="$RHOME/.config/mozilla/firefox/$RPROF"
+  check "[register] myna-pkcs11 register" env HOME="$RHOME" XDG_CONFIG_HOME= "$COMPANION" register --module "$MOD"
+  expect_in "[register] register says it added the module to that profile" "$CHECK_LOG" "^added +Firefox profile \"[^\"]*\" \($RPROF\)"
+  expect_in "[register] register says Thunderbird was not found, and where it looked" "$CHECK_LOG" \
+    '^not found +Thunderbird: no profile found in ~/.thunderbird, ~/.mozilla-thunderbird or ~/.config/thunderbird$'
+  if check "[register] the profile trusts the test server CA (certutil -A -t C,,)" \
+    certutil -A -d "sql:$RPROF" -n "myna test server CA" -t "C,," -a -i "$SERVER_CA" && cp "$FXDIR/user.js" "$RPROF/user.js"; then
+    firefox_run register "$RPROF" "session module token navigate pin-prompt pin-entered page refused" -policy=false -other-prompts 0
+  fi
+else
+  fail "[register] Firefox's first start on a fresh home makes its profile in ~/.config/mozilla/firefox" \
+    "$(find "$RHOME" -maxdepth 4 -name '*.ini' -o -name cert9.db 2>&1 | sed -n 1,10p; tail -n 5 "$T/first-start.log")"
+fi
 check_tries
 finish

@@ -275,9 +275,9 @@ pin_case() {
   done
 }
 pin_case auth3 auth 123 "auth PIN of 3 digits"
-[ "$PC_ours" = "CKR_PIN_LEN_RANGE 0 0 0" ] && pass "ours: 3-digit auth PIN → CKR_PIN_LEN_RANGE, nothing sent" || fail "ours: 3-digit auth PIN → CKR_PIN_LEN_RANGE, nothing sent" "$PC_ours"
+[ "$PC_ours" = "CKR_PIN_INCORRECT 0 0 0" ] && pass "ours: 3-digit auth PIN → CKR_PIN_INCORRECT (browsers ask again), nothing sent" || fail "ours: 3-digit auth PIN → CKR_PIN_INCORRECT (browsers ask again), nothing sent" "$PC_ours"
 pin_case auth5 auth 12345 "auth PIN of 5 digits"
-[ "$PC_ours" = "CKR_PIN_LEN_RANGE 0 0 0" ] && pass "ours: 5-digit auth PIN → CKR_PIN_LEN_RANGE, nothing sent" || fail "ours: 5-digit auth PIN → CKR_PIN_LEN_RANGE, nothing sent" "$PC_ours"
+[ "$PC_ours" = "CKR_PIN_INCORRECT 0 0 0" ] && pass "ours: 5-digit auth PIN → CKR_PIN_INCORRECT (browsers ask again), nothing sent" || fail "ours: 5-digit auth PIN → CKR_PIN_INCORRECT (browsers ask again), nothing sent" "$PC_ours"
 pin_case authab auth abcd "auth PIN of 4 letters"
 [ "$PC_ours" = "CKR_PIN_INCORRECT 0 0 0" ] && pass "ours: letters as auth PIN → CKR_PIN_INCORRECT (browsers ask again), nothing sent" || fail "ours: letters as auth PIN → CKR_PIN_INCORRECT (browsers ask again), nothing sent" "$PC_ours"
 lc=$(printf '%s' "$SIGN_PIN" | tr '[:upper:]' '[:lower:]')

@@ -58,6 +58,7 @@ dpkg-deb --field "$DEB" Package Version Architecture Depends Recommends Suggests
 sed 's/^/    /' "$T/fields.log"
 expect_in "Depends names libc6" "$T/fields.log" '^Depends: .*libc6'
 expect_in "Recommends pcscd" "$T/fields.log" '^Recommends: .*pcscd'
+expect_in "Recommends libnss3-tools (modutil, for myna-pkcs11 register)" "$T/fields.log" '^Recommends: .*libnss3-tools'
 expect_in "Suggests p11-kit-modules" "$T/fields.log" '^Suggests: .*p11-kit-modules'
 
 # --- install -----------------------------------------------------------------------

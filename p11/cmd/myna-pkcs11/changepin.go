@@ -141,6 +141,15 @@ func changePIN(res *changeResult, o changeOptions, stdin *os.File, stdout, stder
 		fail(err)
 		return
 	}
+	// The new PIN's format is checked at once, not after it was typed twice.
+	if err := tok.checkFormat(o.key, newPIN); err != nil {
+		fail(fmt.Errorf("new %s: %w; nothing was sent to the card", what, err))
+		return
+	}
+	if bytes.EqualFold(cur, newPIN) {
+		fail(fmt.Errorf("the new %s is the same as the current one; nothing was sent to the card", what))
+		return
+	}
 	again, err := in.secret(fmt.Sprintf("New %s again: ", what))
 	defer clear(again)
 	if err != nil {
@@ -149,14 +158,6 @@ func changePIN(res *changeResult, o changeOptions, stdin *os.File, stdout, stder
 	}
 	if !bytes.Equal(newPIN, again) {
 		fail(fmt.Errorf("the two new %ss differ; nothing was sent to the card", what))
-		return
-	}
-	if err := tok.checkFormat(o.key, newPIN); err != nil {
-		fail(fmt.Errorf("new %s: %w; nothing was sent to the card", what, err))
-		return
-	}
-	if bytes.EqualFold(cur, newPIN) {
-		fail(fmt.Errorf("the new %s is the same as the current one; nothing was sent to the card", what))
 		return
 	}
 	if !o.yes {

@@ -18,8 +18,10 @@
 // spend the last try unless --force-last-try is given.
 //
 // register adds the module to every Firefox and Thunderbird profile of
-// the user and to Chromium's ~/.pki/nssdb (with modutil), skipping those
-// that have it and refusing profiles a running program has open;
+// the user (both the ~/.mozilla and the XDG ~/.config/mozilla layout), to
+// Chromium's ~/.pki/nssdb and to LibreOffice's database (with modutil),
+// saying per program what it did and did not find, skipping those that
+// have it and refusing profiles a running program has open;
 // unregister removes exactly the entries register added. --policy prints
 // the system-wide Firefox policy instead.
 //
@@ -59,12 +61,15 @@ status      readers, cards, tries left for each PIN (no try is spent), certifica
 change-pin  change the authentication PIN (auth: 4 digits) or the signature password
             (sign: 6-16 letters A-Z and digits). Asks for the current PIN and the new
             one twice (no echo), then for confirmation.
-register    add the module to every Firefox and Thunderbird profile and to Chromium's
-            ~/.pki/nssdb (modutil, from libnss3-tools). Each program then sees the token
+register    add the module to every Firefox and Thunderbird profile (~/.mozilla/firefox,
+            ~/.config/mozilla/firefox, ~/.thunderbird), to Chromium's ~/.pki/nssdb and to
+            the database LibreOffice signs with (modutil, from libnss3-tools), and say per
+            program what was done and what was not found. Each program then sees the token
             for its job: browsers the authentication token only, document signers the
             signature token only, mail programs and the rest both. Skips databases that
             have the module; refuses a profile that Firefox or Thunderbird has open (quit
             it and run again). --policy prints the system-wide Firefox policy instead.
+            register --help says more.
 unregister  remove what register added (and nothing else).
 diagnose    for a bug report when your card or reader does not work: runs the module's
             standard probe (slot list, tries query, certificate reads) and writes

@@ -144,19 +144,31 @@ func TestStatusJSONAndPrivacy(t *testing.T) {
 
 func TestChangePINAndPolicy(t *testing.T) {
 	path := freshCard(t, sim.Profile{})
-	// Malformed new PINs: refused before the card is touched.
-	for _, newPIN := range []string{"12", "12345", "12a4"} {
-		_, errs, rc := runCmd(t, "1234\n"+newPIN+"\n"+newPIN+"\n", "change-pin", "auth", "--pin-stdin", "--yes")
-		assert.Equal(t, 1, rc)
-		assert.Contains(t, errs, "nothing was sent to the card")
-	}
-	for _, newPIN := range []string{"ABC12", "ABC-123", strings.Repeat("A", 17)} {
-		_, errs, rc := runCmd(t, "ABC123\n"+newPIN+"\n"+newPIN+"\n", "change-pin", "sign", "--pin-stdin", "--yes")
-		assert.Equal(t, 1, rc)
-		assert.Contains(t, errs, "nothing was sent to the card")
+	// A malformed new PIN (or the current one again) is refused right
+	// after its first entry, saying why, before the card is touched: the
+	// input holds the new PIN once, so asking for it again would fail
+	// with "no more input".
+	for _, tc := range []struct{ key, cur, newPIN, msg string }{
+		{"auth", "1234", "12", "new PIN: the authentication PIN has 2 characters, it must have exactly 4 digits; nothing was sent to the card"},
+		{"auth", "1234", "12345", "new PIN: the authentication PIN has 5 characters, it must have exactly 4 digits; nothing was sent to the card"},
+		{"auth", "1234", "12a4", "new PIN: the authentication PIN must be 4 digits 0-9; nothing was sent to the card"},
+		{"auth", "1234", "", "new PIN: the authentication PIN has 0 characters"},
+		{"auth", "1234", "1234", "the new PIN is the same as the current one; nothing was sent to the card"},
+		{"sign", "ABC123", "ABC12", "new password: the signature password has 5 characters, it must have 6 to 16; nothing was sent to the card"},
+		{"sign", "ABC123", "ABC-123", "new password: the signature password may only contain letters A-Z and digits 0-9; nothing was sent to the card"},
+		{"sign", "ABC123", strings.Repeat("A", 17), "new password: the signature password has 17 characters"},
+		{"sign", "ABC123", "abc123", "the new password is the same as the current one"},
+	} {
+		_, errs, rc := runCmd(t, tc.cur+"\n"+tc.newPIN+"\n", "change-pin", tc.key, "--pin-stdin", "--yes")
+		assert.Equal(t, 1, rc, tc.newPIN)
+		assert.Contains(t, errs, tc.msg)
+		assert.NotContains(t, errs, "no more input", "asked for the new PIN again before checking it")
 	}
 	a, s := tries(t, path)
 	assert.Equal(t, [2]int{3, 5}, [2]int{a, s})
+	_, errs, rc := runCmd(t, "1234\n5678\n5679\n", "change-pin", "auth", "--pin-stdin", "--yes")
+	assert.Equal(t, 1, rc)
+	assert.Contains(t, errs, "the two new PINs differ; nothing was sent to the card")
 
 	out, errs, rc := runCmd(t, "1234\n5678\n5678\n", "change-pin", "auth", "--pin-stdin", "--yes", "--json")
 	require.Equal(t, 0, rc, errs)

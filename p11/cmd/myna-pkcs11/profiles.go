@@ -12,79 +12,188 @@ import (
 	"syscall"
 )
 
-// nssDB is one NSS database the module can be added to.
+// nssDB is one NSS database the module can be added to, or a program
+// for which none was found (absent set, dir empty).
 type nssDB struct {
-	// program is who reads it: "Firefox", "Thunderbird" or "Chromium".
+	// program is who reads it: "Firefox", "Thunderbird", "Chromium" or
+	// "LibreOffice".
 	program string
-	// profile is the profile's name (empty for Chromium's database).
+	// profile is the profile's name (empty for other databases).
 	profile string
 	// dir is the database directory (modutil -dbdir sql:DIR).
 	dir string
 	// mozilla is true for a Firefox or Thunderbird profile, which the
 	// program rewrites while it runs (its lock files say so).
 	mozilla bool
+	// absent says where the program's database was looked for in vain,
+	// advice what to do about it (printed by register only).
+	absent, advice string
+	// note says which database of the list the program reads (when
+	// dir is empty): nothing to do for it.
+	note string
 }
 
 // String names the database for the user.
 func (d nssDB) String() string {
-	if d.profile != "" {
+	switch {
+	case d.profile != "":
 		return fmt.Sprintf("%s profile %q (%s)", d.program, d.profile, d.dir)
+	case d.dir == "":
+		return d.program
 	}
 	return fmt.Sprintf("%s (%s)", d.program, d.dir)
 }
 
-// mozillaRoots are the directories holding a profiles.ini, relative to
-// the home directory, with the program using them.
-var mozillaRoots = []struct{ program, dir string }{
-	{"Firefox", ".mozilla/firefox"},
-	{"Thunderbird", ".thunderbird"},
-	{"Thunderbird", ".mozilla-thunderbird"}, // older Debian releases; often a link to .thunderbird
+// mozillaRoot is a directory where Firefox or Thunderbird keeps its
+// profiles.ini.
+type mozillaRoot struct{ program, dir string }
+
+// mozillaRoots are the directories holding a profiles.ini, for the user
+// whose home is home and whose XDG configuration directory is config.
+// Firefox 147 and later (Mozilla bug 259356; Firefox ESR 153 on Debian 12) create
+// a new user's profiles in $XDG_CONFIG_HOME/mozilla/firefox
+// (~/.config/mozilla/firefox) and keep using ~/.mozilla/firefox where it
+// exists; Thunderbird, built on the same platform, would use
+// $XDG_CONFIG_HOME/thunderbird beside its ~/.thunderbird.
+func mozillaRoots(home, config string) []mozillaRoot {
+	return []mozillaRoot{
+		{"Firefox", filepath.Join(home, ".mozilla/firefox")},
+		{"Firefox", filepath.Join(config, "mozilla/firefox")},
+		{"Thunderbird", filepath.Join(home, ".thunderbird")},
+		{"Thunderbird", filepath.Join(home, ".mozilla-thunderbird")}, // older Debian releases; often a link to .thunderbird
+		{"Thunderbird", filepath.Join(config, "thunderbird")},
+	}
+}
+
+// configHome is the user's configuration directory: $XDG_CONFIG_HOME when
+// it is an absolute path, else ~/.config (XDG Base Directory
+// Specification).
+func configHome(home string) string {
+	if d := os.Getenv("XDG_CONFIG_HOME"); filepath.IsAbs(d) {
+		return d
+	}
+	return filepath.Join(home, ".config")
 }
 
 // chromiumDB is Chromium's (and Chrome's) NSS database, relative to home.
 const chromiumDB = ".pki/nssdb"
 
-// findDBs lists the NSS databases of the user whose home is home: every
-// Firefox and Thunderbird profile in profiles.ini, and Chromium's
-// ~/.pki/nssdb (listed even when it does not exist yet). A profile
+// findDBs lists the NSS databases of the user whose home is home and whose
+// configuration directory is config: every Firefox and Thunderbird profile
+// of every root (in profiles.ini or installs.ini), Chromium's
+// ~/.pki/nssdb (listed even when it does not exist yet), and the one
+// LibreOffice reads when it is none of these (libreoffice.go). A program
+// with no profile gets an entry saying where it was looked for. A
 // directory reached twice (through a link) is listed once.
-func findDBs(home string) ([]nssDB, error) {
+func findDBs(home, config string) ([]nssDB, error) {
 	var dbs []nssDB
 	seen := map[string]bool{}
-	for _, root := range mozillaRoots {
-		base := filepath.Join(home, root.dir)
-		data, err := os.ReadFile(filepath.Join(base, "profiles.ini"))
+	searched := map[string][]string{}
+	var programs []string
+	for _, root := range mozillaRoots(home, config) {
+		if searched[root.program] == nil {
+			programs = append(programs, root.program)
+		}
+		searched[root.program] = append(searched[root.program], tilde(home, root.dir))
+	}
+	for _, program := range programs {
+		n := 0
+		for _, root := range mozillaRoots(home, config) {
+			if root.program != program {
+				continue
+			}
+			profiles, err := readProfiles(root.dir)
+			if err != nil {
+				return nil, fmt.Errorf("read %s profiles: %w", root.program, err)
+			}
+			for _, p := range profiles {
+				real, err := filepath.EvalSymlinks(p.dir)
+				if err != nil || seen[real] {
+					continue // listed but gone, or reached before
+				}
+				seen[real] = true
+				dbs = append(dbs, nssDB{program: program, profile: p.name, dir: p.dir, mozilla: true})
+				n++
+			}
+		}
+		if n == 0 {
+			dbs = append(dbs, nssDB{program: program, absent: "no profile found in " + orList(searched[program])})
+		}
+	}
+	dbs = append(dbs, nssDB{program: "Chromium", dir: filepath.Join(home, chromiumDB)})
+	lo, err := libreOfficeDB(home, config, dbs)
+	if err != nil {
+		return nil, err
+	}
+	return append(dbs, lo), nil
+}
+
+// tilde writes p with the home directory as "~".
+func tilde(home, p string) string {
+	if rel, err := filepath.Rel(home, p); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
+		return "~/" + rel
+	}
+	return p
+}
+
+// orList joins items as "a, b or c".
+func orList(items []string) string {
+	if len(items) < 2 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " or " + items[len(items)-1]
+}
+
+// iniProfile is a profile named by a root's profiles.ini or installs.ini.
+type iniProfile struct {
+	name, dir string
+	// isDefault is Default=1 in its [ProfileN] section: the one the
+	// profile manager preselects (and LibreOffice reads).
+	isDefault bool
+}
+
+// readProfiles lists the profiles of the root directory dir: the
+// [ProfileN] sections of profiles.ini, and the profiles an installation
+// of the program starts with (Default= of the [Install…] sections of
+// profiles.ini and of installs.ini, relative to dir unless absolute)
+// that profiles.ini does not list. None when neither file exists.
+func readProfiles(dir string) ([]iniProfile, error) {
+	var profiles []iniProfile
+	var installs []string
+	for _, name := range []string{"profiles.ini", "installs.ini"} {
+		data, err := os.ReadFile(filepath.Join(dir, name))
 		if errors.Is(err, os.ErrNotExist) {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("read %s profiles: %w", root.program, err)
+			return nil, err
 		}
-		for _, p := range parseProfilesINI(data, base) {
-			real, err := filepath.EvalSymlinks(p.dir)
-			if err != nil {
-				continue // listed but gone: nothing to change
-			}
-			if seen[real] {
-				continue
-			}
-			seen[real] = true
-			dbs = append(dbs, nssDB{program: root.program, profile: p.name, dir: p.dir, mozilla: true})
+		p, i := parseProfilesINI(data, dir, name == "installs.ini")
+		profiles = append(profiles, p...)
+		installs = append(installs, i...)
+	}
+	for _, d := range installs {
+		known := false
+		for _, p := range profiles {
+			known = known || filepath.Clean(p.dir) == d
+		}
+		if !known {
+			profiles = append(profiles, iniProfile{name: filepath.Base(d), dir: d})
 		}
 	}
-	dbs = append(dbs, nssDB{program: "Chromium", dir: filepath.Join(home, chromiumDB)})
-	return dbs, nil
+	return profiles, nil
 }
 
-// iniProfile is a [ProfileN] section of profiles.ini.
-type iniProfile struct{ name, dir string }
-
-// parseProfilesINI reads the [Profile*] sections of a profiles.ini in
-// base: Name, Path and IsRelative (Path relative to base when 1).
-func parseProfilesINI(data []byte, base string) []iniProfile {
+// parseProfilesINI reads a profiles.ini (or, when installs is true, an
+// installs.ini) in base: the [Profile*] sections (Name, Path, IsRelative:
+// Path relative to base when 1, Default), and the Default= profile
+// directories of the installation sections ([Install*] in profiles.ini,
+// every section of installs.ini).
+func parseProfilesINI(data []byte, base string, installs bool) ([]iniProfile, []string) {
 	var out []iniProfile
+	var installDirs []string
 	var cur *iniProfile
-	var relative bool
+	var relative, install bool
 	flush := func() {
 		if cur != nil && cur.dir != "" {
 			if relative {
@@ -92,33 +201,42 @@ func parseProfilesINI(data []byte, base string) []iniProfile {
 			}
 			out = append(out, *cur)
 		}
-		cur, relative = nil, false
+		cur, relative, install = nil, false, false
 	}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
 		if strings.HasPrefix(line, "[") {
 			flush()
-			if strings.HasPrefix(strings.ToLower(line), "[profile") {
+			section := strings.ToLower(line)
+			install = installs || strings.HasPrefix(section, "[install")
+			if !installs && strings.HasPrefix(section, "[profile") {
 				cur = &iniProfile{}
 			}
 			continue
 		}
 		k, v, ok := strings.Cut(line, "=")
-		if !ok || cur == nil {
-			continue
-		}
-		switch strings.TrimSpace(k) {
-		case "Name":
-			cur.name = strings.TrimSpace(v)
-		case "Path":
-			cur.dir = strings.TrimSpace(v)
-		case "IsRelative":
-			relative = strings.TrimSpace(v) == "1"
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		switch {
+		case !ok:
+		case install && k == "Default" && v != "":
+			if !filepath.IsAbs(v) {
+				v = filepath.Join(base, v)
+			}
+			installDirs = append(installDirs, filepath.Clean(v))
+		case cur == nil:
+		case k == "Name":
+			cur.name = v
+		case k == "Path":
+			cur.dir = v
+		case k == "IsRelative":
+			relative = v == "1"
+		case k == "Default":
+			cur.isDefault = v == "1"
 		}
 	}
 	flush()
-	return out
+	return out, installDirs
 }
 
 // nssModule is one module entry of a database's pkcs11.txt.

@@ -37,13 +37,57 @@ func defaultModulePath() string {
 	return "/usr/lib/" + triplet + "/pkcs11/libmyna-pkcs11.so"
 }
 
+// registerUsage is the help of register (register --help).
+const registerUsage = `Usage: myna-pkcs11 register [--dry-run] [--module PATH]
+       myna-pkcs11 register --policy [--module PATH]
+
+Adds the module, as the security device "My Number Card (myna-pkcs11)", to the NSS
+databases of your programs (with modutil, from libnss3-tools), and says per program
+what it did and what it did not find:
+
+  Firefox      every profile in ~/.mozilla/firefox and ~/.config/mozilla/firefox
+               ($XDG_CONFIG_HOME/mozilla/firefox; Firefox 147 and later create new
+               profiles there), from profiles.ini and installs.ini
+  Thunderbird  every profile in ~/.thunderbird, ~/.mozilla-thunderbird and
+               ~/.config/thunderbird
+  Chromium     ~/.pki/nssdb (also Chrome's; created when missing)
+  LibreOffice  the database it signs with: $MOZILLA_CERTIFICATE_FOLDER, its
+               certificate path setting, or the default Thunderbird or Firefox profile
+               in ~/.thunderbird or ~/.mozilla/firefox (not ~/.config/mozilla)
+
+Databases that already have the module are left as they are. A profile that Firefox or
+Thunderbird has open is refused: quit the program and run register again. Chromium sees
+the module when it is started again.
+
+  --dry-run      say what would change, change nothing
+  --module PATH  the module (default /usr/lib/<multiarch>/pkcs11/libmyna-pkcs11.so)
+  --policy       print the system-wide Firefox policy (policies.json) instead
+
+Exit status: 0 done (also when a program was not found), 1 a database was refused or
+failed, 2 usage error.
+`
+
+// unregisterUsage is the help of unregister (unregister --help).
+const unregisterUsage = `Usage: myna-pkcs11 unregister [--dry-run] [--module PATH]
+
+Removes the security device "My Number Card (myna-pkcs11)" that register added from
+the same databases (Firefox, Thunderbird, Chromium, LibreOffice); an entry for the
+module under another name, added by hand, stays. A profile that Firefox or Thunderbird
+has open is refused: quit the program and run unregister again.
+
+  --dry-run      say what would change, change nothing
+  --module PATH  the module (default /usr/lib/<multiarch>/pkcs11/libmyna-pkcs11.so)
+
+Exit status: 0 done, 1 a database was refused or failed, 2 usage error.
+`
+
 // registerOptions are the flags of register and unregister.
 type registerOptions struct {
 	add               bool // register (true) or unregister
 	dryRun            bool
 	policy            bool
 	module            string
-	home              string
+	home, config      string // the home and XDG configuration directories
 	modutil, certutil string // commands (from PATH)
 }
 
@@ -59,16 +103,20 @@ func runRegister(add bool, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.dryRun, "dry-run", false, "")
 	fs.BoolVar(&o.policy, "policy", false, "")
 	fs.StringVar(&o.module, "module", defaultModulePath(), "")
+	help := registerUsage
+	if !add {
+		help = unregisterUsage
+	}
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
-			fmt.Fprint(stdout, usage)
+			fmt.Fprint(stdout, help)
 			return 0
 		}
-		fmt.Fprintf(stderr, "myna-pkcs11: %s %v\n\n%s", cmd, err, usage)
+		fmt.Fprintf(stderr, "myna-pkcs11: %s %v\n\n%s", cmd, err, help)
 		return 2
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "myna-pkcs11: %s takes no argument (got %q)\n\n%s", cmd, fs.Arg(0), usage)
+		fmt.Fprintf(stderr, "myna-pkcs11: %s takes no argument (got %q)\n\n%s", cmd, fs.Arg(0), help)
 		return 2
 	}
 	abs, err := filepath.Abs(o.module)
@@ -95,7 +143,7 @@ func runRegister(add bool, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "myna-pkcs11: %s: no home directory: %v\n", cmd, err)
 		return 1
 	}
-	o.home = home
+	o.home, o.config = home, configHome(home)
 	if !o.dryRun {
 		if _, err := exec.LookPath(o.modutil); err != nil {
 			fmt.Fprintf(stderr, "myna-pkcs11: %s needs modutil and certutil: apt install libnss3-tools\n", cmd)
@@ -122,13 +170,24 @@ func printPolicy(module string, stdout, stderr io.Writer) int {
 // prints one line per database. It returns 1 when any was refused or
 // failed.
 func registerAll(o registerOptions, stdout, stderr io.Writer) int {
-	dbs, err := findDBs(o.home)
+	dbs, err := findDBs(o.home, o.config)
 	if err != nil {
 		fmt.Fprintf(stderr, "myna-pkcs11: %v\n", err)
 		return 1
 	}
 	status := 0
 	for _, db := range dbs {
+		if db.dir == "" {
+			word, what := "not found", db.absent
+			if db.note != "" {
+				word, what = "uses", db.note
+			}
+			if db.advice != "" && o.add {
+				what += ": " + db.advice
+			}
+			fmt.Fprintf(stdout, "%-10s %s: %s\n", word, db.program, what)
+			continue
+		}
 		line, err := registerOne(o, db)
 		if err != nil {
 			status = 1

@@ -3,7 +3,8 @@
 // (test/bench/browsers.sh): the simulator's stats file (myna-sim
 // --stats-file; test/bench/driver reads it too), its sampling once a
 // minute while the browser sits idle, and the JSON lines of
-// browser-dialog.jsonl and browser-idle.jsonl.
+// browser-dialog.jsonl and browser-idle.jsonl; and, for the browser suites
+// too, the PIN file (ReadPINs).
 package browserbench
 
 import (

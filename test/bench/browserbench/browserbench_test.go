@@ -99,3 +99,29 @@ func TestCheck(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) { assert.Equal(t, tt.ok, tt.f.Check() == nil, "%v", tt.f.Check()) })
 	}
 }
+
+func TestReadPINs(t *testing.T) {
+	tests := []struct {
+		name, file string
+		want       []string
+	}{
+		{"one PIN", "1234\n", []string{"1234"}},
+		{"no final newline", "1234", []string{"1234"}},
+		{"a malformed PIN, then the right one", "12a4\r\n1234\n", []string{"12a4", "1234"}},
+		{"an empty PIN first", "\n1234\n", []string{"", "1234"}},
+		{"only an empty PIN", "\n", []string{""}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "pins")
+			require.NoError(t, os.WriteFile(p, []byte(tt.file), 0o600))
+			got, err := ReadPINs(p)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+	p := filepath.Join(t.TempDir(), "empty")
+	require.NoError(t, os.WriteFile(p, nil, 0o600))
+	_, err := ReadPINs(p)
+	assert.ErrorContains(t, err, "holds no PIN")
+}

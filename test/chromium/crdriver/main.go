@@ -51,7 +51,7 @@ func main() {
 	flag.StringVar(&c.chromium, "chromium", "chromium", "the Chromium binary")
 	flag.StringVar(&c.userDataDir, "user-data-dir", "", "a fresh profile directory")
 	flag.StringVar(&c.url, "url", "", "https URL of the server that asks for a client certificate")
-	flag.StringVar(&c.pinFile, "pin-file", "", "PINs to type, one per line, one per dialog in order")
+	flag.StringVar(&c.pinFile, "pin-file", "", "PINs to type, one per line (an empty line: an empty PIN), one per dialog in order")
 	flag.StringVar(&c.out, "out", "", "file to write the page text to")
 	flag.DurationVar(&c.timeout, "timeout", 90*time.Second, "overall time limit")
 	flag.DurationVar(&c.settle, "settle", 3*time.Second, "how long to watch for another dialog after the page loaded")
@@ -81,21 +81,15 @@ func ok(step, format string, a ...any) { fmt.Printf("OK %s: %s\n", step, fmt.Spr
 
 func run(c config) error {
 	deadline := time.Now().Add(c.timeout)
-	b, err := os.ReadFile(c.pinFile)
+	pins, err := browserbench.ReadPINs(c.pinFile)
 	if err != nil {
 		return stepErr("pin", "%v", err)
 	}
-	pins := lines(b)
-	if len(pins) == 0 {
-		return stepErr("pin", "no PIN in %s", c.pinFile)
-	}
 	var others []string
 	if c.otherPINFile != "" {
-		b, err := os.ReadFile(c.otherPINFile)
-		if err != nil {
+		if others, err = browserbench.ReadPINs(c.otherPINFile); err != nil {
 			return stepErr("pin", "%v", err)
 		}
-		others = lines(b)
 	}
 
 	var meter *browserbench.Meter
@@ -237,17 +231,6 @@ func typeInto(id, secret string) error {
 		return stepErr("dialog", "%v", err)
 	}
 	return nil
-}
-
-// lines returns the non-empty lines of b.
-func lines(b []byte) []string {
-	var out []string
-	for _, l := range strings.Split(string(b), "\n") {
-		if l = strings.TrimRight(l, "\r"); l != "" {
-			out = append(out, l)
-		}
-	}
-	return out
 }
 
 // xdotool runs xdotool with stdin and returns its output.

@@ -59,7 +59,7 @@ func main() {
 	flag.StringVar(&c.module, "module", "", "security device name the policy registers")
 	flag.StringVar(&c.lib, "lib", "", "path of the PKCS#11 library the policy registers")
 	flag.StringVar(&c.token, "token", "", "label of the token whose PIN to type")
-	flag.StringVar(&c.pinFile, "pin-file", "", "file holding the PINs to type, one per line, one per dialog of the token (more dialogs fail)")
+	flag.StringVar(&c.pinFile, "pin-file", "", "file holding the PINs to type, one per line (an empty line: an empty PIN), one per dialog of the token (more dialogs fail)")
 	flag.StringVar(&c.out, "out", "", "file to write the page text to")
 	flag.StringVar(&c.dialogTitle, "dialog-title", "Password Required", "title of Firefox's password dialog window (en-US)")
 	flag.BoolVar(&c.policy, "policy", true, "require the SecurityDevices enterprise policy to be active (false: the module is in the profile's pkcs11.txt)")
@@ -106,19 +106,10 @@ const cmdTimeout = 30 * time.Second
 
 func run(c config) error {
 	deadline := time.Now().Add(c.timeout)
-	pinBytes, err := os.ReadFile(c.pinFile)
+	// One PIN per line, for successive dialogs (a wrong one, then the right one).
+	pins, err := browserbench.ReadPINs(c.pinFile)
 	if err != nil {
 		return failStep("pin", "read the PIN file: %v", err)
-	}
-	// One PIN per line, for successive dialogs (a wrong one, then the right one).
-	var pins []string
-	for _, line := range strings.Split(string(pinBytes), "\n") {
-		if line = strings.TrimRight(line, "\r"); line != "" {
-			pins = append(pins, line)
-		}
-	}
-	if len(pins) == 0 {
-		return failStep("pin", "the PIN file %s is empty", c.pinFile)
 	}
 
 	var meter *browserbench.Meter
