@@ -6,7 +6,7 @@
 # card's and chains to its CA. Then the answers a developer must handle, with
 # the card's PIN tries (myna-sim --status) and VERIFY count (--stats-file)
 # read before and after each: a wrong PIN (one try, CKR_PIN_INCORRECT),
-# malformed PINs (CKR_PIN_LEN_RANGE, nothing sent), a PIN locked by three
+# malformed PINs (CKR_PIN_INCORRECT, nothing sent), a PIN locked by three
 # wrong tries (CKR_PIN_LOCKED; the right PIN afterwards sends nothing), and
 # the card taken out.
 . "$(dirname "$0")/../lib.sh"
@@ -85,9 +85,9 @@ answer "wrong auth PIN: CKR_PIN_INCORRECT, one auth try spent, the flags say cou
   $'1235\n\n' '^My Number Card \(Auth\): wrong PIN \(count_low\)$' "2 5" 1
 answer "the right PIN afterwards signs and gives the try back" right2 \
   "$AUTH_PIN"$'\n\n' '^My Number Card \(Auth\): signed contract.pdf with key 01' "3 5"
-answer "5-digit auth PIN and 5-character password: CKR_PIN_LEN_RANGE, nothing sent to the card" malformed \
-  $'12345\nABC12\n' '^My Number Card \(Sign\): the PIN has the wrong length \(not sent to the card\)$' "3 5" 0
-expect_in "... the auth PIN's too" "$T/malformed.log" '^My Number Card \(Auth\): the PIN has the wrong length'
+answer "5-digit auth PIN and 5-character password: CKR_PIN_INCORRECT, nothing sent to the card, every try left" malformed \
+  $'12345\nABC12\n' '^My Number Card \(Sign\): wrong PIN \(every try left\)$' "3 5" 0
+expect_in "... the auth PIN's too" "$T/malformed.log" '^My Number Card \(Auth\): wrong PIN \(every try left\)$'
 answer "a wrong password: one sign try spent" wrong-sign \
   $'\nWRONG99\n' '^My Number Card \(Sign\): wrong PIN \(count_low\)$' "3 4" 1
 answer "the right password afterwards signs and gives the try back" right-sign \
