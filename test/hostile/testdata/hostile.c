@@ -592,17 +592,18 @@ static int mode_calls(void)
 	EXPECT(R_SESSION_HANDLE_INVALID, F->C_CloseSession(s2));
 	bad_handle_sweep(s2);
 
-	/* 5. login: bad user types, malformed PINs (never reach the card), NULL */
+	/* 5. login: bad user types, malformed PINs (CKR_PIN_INCORRECT, as C_Login lists;
+	 * they never reach the card), NULL */
 	EXPECT(R_USER_TYPE_INVALID, F->C_Login(s, 7, (CK_UTF8CHAR_PTR)auth_pin, 4));
 	EXPECT(R_USER_TYPE_INVALID, F->C_Login(s, ~0UL, (CK_UTF8CHAR_PTR)auth_pin, 4));
-	EXPECT(R_PIN_LEN_RANGE, F->C_Login(s, U_USER, (CK_UTF8CHAR_PTR) "123", 3));
-	EXPECT(R_PIN_LEN_RANGE, F->C_Login(s, U_USER, (CK_UTF8CHAR_PTR) "12345", 5));
-	EXPECT(R_PIN_LEN_RANGE, F->C_Login(s, U_USER, (CK_UTF8CHAR_PTR) "", 0));
+	EXPECT(R_PIN_INCORRECT, F->C_Login(s, U_USER, (CK_UTF8CHAR_PTR) "123", 3));
+	EXPECT(R_PIN_INCORRECT, F->C_Login(s, U_USER, (CK_UTF8CHAR_PTR) "12345", 5));
+	EXPECT(R_PIN_INCORRECT, F->C_Login(s, U_USER, (CK_UTF8CHAR_PTR) "", 0));
 	EXPECT(R_PIN_INCORRECT, F->C_Login(s, U_USER, (CK_UTF8CHAR_PTR) "12a4", 4));
 	EXPECT(R_PIN_INCORRECT, F->C_Login(s, U_USER, (CK_UTF8CHAR_PTR) "12\0004", 4));
 	EXPECT(CKR_ARGUMENTS_BAD, F->C_Login(s, U_USER, NULL, 4));
-	EXPECT(R_PIN_LEN_RANGE, F->C_Login(rw, U_USER, (CK_UTF8CHAR_PTR) "ABC12", 5));
-	EXPECT(R_PIN_LEN_RANGE, F->C_Login(rw, U_USER, (CK_UTF8CHAR_PTR) "ABCDEFGHIJ1234567", 17));
+	EXPECT(R_PIN_INCORRECT, F->C_Login(rw, U_USER, (CK_UTF8CHAR_PTR) "ABC12", 5));
+	EXPECT(R_PIN_INCORRECT, F->C_Login(rw, U_USER, (CK_UTF8CHAR_PTR) "ABCDEFGHIJ1234567", 17));
 	EXPECT(R_PIN_INCORRECT, F->C_Login(rw, U_USER, (CK_UTF8CHAR_PTR) "ABC-123", 7));
 	EXPECT(R_PIN_INCORRECT, F->C_Login(rw, U_USER, (CK_UTF8CHAR_PTR) "ABC\xe3\x81\x82", 6));
 	EXPECT(R_USER_NOT_LOGGED_IN, F->C_Logout(s));
