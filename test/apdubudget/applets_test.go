@@ -19,36 +19,32 @@ import (
 // (no EF SELECT, VERIFY or READ there). The simulator counts SELECTs per
 // applet and every command that reaches another applet.
 func TestModuleTouchesNoOtherApplet(t *testing.T) {
-	for _, scope := range []string{"operation", "session"} {
-		t.Run(scope, func(t *testing.T) {
-			t.Setenv("MYNA_PKCS11_AUTH_PIN_SCOPE", scope)
-			t.Setenv("MYNA_PKCS11_SIGN_PIN_SCOPE", scope)
-			c := card(t)
-			isd := uint64(0)
-			for _, sc := range scenario.All {
-				t.Run(sc.Name, func(t *testing.T) {
-					before := c.Stats()
-					run(t, c, sc)
-					after := c.Stats()
-					onlyJPKIAndLogout(t, before, after)
-					if sc.Signatures > 0 {
-						assert.Greater(t, after.Selects["isd"], before.Selects["isd"], "a signing scenario ends with the logout SELECT of the ISD")
-					}
-					isd = after.Selects["isd"]
-				})
-			}
-			t.Run("wrong PIN, login, logout", func(t *testing.T) {
+	eachScope(t, func(t *testing.T, scope string) {
+		c := card(t)
+		isd := uint64(0)
+		for _, sc := range scenario.All {
+			t.Run(sc.Name, func(t *testing.T) {
 				before := c.Stats()
-				wrongLoginLogout(t, c)
-				onlyJPKIAndLogout(t, before, c.Stats())
+				run(t, c, sc)
+				after := c.Stats()
+				onlyJPKIAndLogout(t, before, after)
+				if sc.Signatures > 0 {
+					assert.Greater(t, after.Selects["isd"], before.Selects["isd"], "a signing scenario ends with the logout SELECT of the ISD")
+				}
+				isd = after.Selects["isd"]
 			})
-			t.Logf("%s: %d logout SELECTs of the ISD in all scenarios", scope, isd)
-			assert.Equal(t, sim.AuthMaxTries, c.TriesLeft(1))
-			for _, k := range c.OtherTries() {
-				assert.Equal(t, k.MaxTries, k.TriesLeft, "%s untouched", k.Name)
-			}
+		}
+		t.Run("wrong PIN, login, logout", func(t *testing.T) {
+			before := c.Stats()
+			wrongLoginLogout(t, c)
+			onlyJPKIAndLogout(t, before, c.Stats())
 		})
-	}
+		t.Logf("%s: %d logout SELECTs of the ISD in all scenarios", scope, isd)
+		assert.Equal(t, sim.AuthMaxTries, c.TriesLeft(1))
+		for _, k := range c.OtherTries() {
+			assert.Equal(t, k.MaxTries, k.TriesLeft, "%s untouched", k.Name)
+		}
+	})
 }
 
 // onlyJPKIAndLogout asserts that between two Stats only the JPKI AP and

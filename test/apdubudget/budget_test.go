@@ -61,13 +61,9 @@ func run(t *testing.T, card *sim.Card, sc scenario.Scenario) sim.Stats {
 }
 
 func TestAPDUBudget(t *testing.T) {
-	for _, scope := range []string{"operation", "session"} {
-		t.Run(scope, func(t *testing.T) {
-			t.Setenv("MYNA_PKCS11_AUTH_PIN_SCOPE", scope)
-			t.Setenv("MYNA_PKCS11_SIGN_PIN_SCOPE", scope)
-			apduBudget(t, scope)
-		})
-	}
+	eachScope(t, func(t *testing.T, scope string) {
+		apduBudget(t, scope)
+	})
 }
 
 func apduBudget(t *testing.T, scope string) {
@@ -165,33 +161,29 @@ var reconnectBudget = map[string]int{"operation": 8 + 2, "session": 3 + 2}
 // After the service restarted, the card proves it is the same card in
 // the transaction of the next signature, before the held PIN is sent.
 func TestReconnectProofBudget(t *testing.T) {
-	for _, scope := range []string{"operation", "session"} {
-		t.Run(scope, func(t *testing.T) {
-			t.Setenv("MYNA_PKCS11_AUTH_PIN_SCOPE", scope)
-			t.Setenv("MYNA_PKCS11_SIGN_PIN_SCOPE", scope)
-			c := card(t)
-			mod, ctx, slots := openModule(t, c)
-			s, err := mod.OpenSession(slots[0])
+	eachScope(t, func(t *testing.T, scope string) {
+		c := card(t)
+		mod, ctx, slots := openModule(t, c)
+		s, err := mod.OpenSession(slots[0])
+		require.NoError(t, err)
+		require.NoError(t, mod.Login(s, sim.DefaultAuthPIN))
+		keys, err := mod.Find(s, []scenario.Attr{{Type: scenario.CKA_CLASS, Value: []byte{3, 0, 0, 0, 0, 0, 0, 0}}})
+		require.NoError(t, err)
+		require.Len(t, keys, 1)
+		ctx.StopService()
+		ctx.StartService()
+		before := c.Stats()
+		require.NoError(t, mod.SignInit(s, scenario.CKM_SHA256_RSA_PKCS, keys[0]))
+		_, err = mod.Sign(s, []byte("after the restart"))
+		if scope == "operation" {
 			require.NoError(t, err)
-			require.NoError(t, mod.Login(s, sim.DefaultAuthPIN))
-			keys, err := mod.Find(s, []scenario.Attr{{Type: scenario.CKA_CLASS, Value: []byte{3, 0, 0, 0, 0, 0, 0, 0}}})
-			require.NoError(t, err)
-			require.Len(t, keys, 1)
-			ctx.StopService()
-			ctx.StartService()
-			before := c.Stats()
-			require.NoError(t, mod.SignInit(s, scenario.CKM_SHA256_RSA_PKCS, keys[0]))
-			_, err = mod.Sign(s, []byte("after the restart"))
-			if scope == "operation" {
-				require.NoError(t, err)
-			} else {
-				require.Error(t, err, "the restart powered the card down: logged out")
-			}
-			after := c.Stats()
-			assert.Equal(t, uint64(reconnectBudget[scope]), after.APDUs-before.APDUs)
-			assert.Equal(t, uint64(1), after.ByINS[0xB0]-before.ByINS[0xB0], "the identity read")
-		})
-	}
+		} else {
+			require.Error(t, err, "the restart powered the card down: logged out")
+		}
+		after := c.Stats()
+		assert.Equal(t, uint64(reconnectBudget[scope]), after.APDUs-before.APDUs)
+		assert.Equal(t, uint64(1), after.ByINS[0xB0]-before.ByINS[0xB0], "the identity read")
+	})
 }
 
 // openModule runs a fresh in-process module on card c in a reader of
@@ -208,6 +200,18 @@ func openModule(t *testing.T, c *sim.Card) (*scenario.InProcess, *sim.Context, [
 	slots, err := mod.SlotList()
 	require.NoError(t, err)
 	return mod, ctx, slots
+}
+
+// eachScope runs fn as a subtest per PIN scope, with the module's scope
+// for both tokens set in the environment.
+func eachScope(t *testing.T, fn func(t *testing.T, scope string)) {
+	for _, scope := range []string{"operation", "session"} {
+		t.Run(scope, func(t *testing.T) {
+			t.Setenv("MYNA_PKCS11_AUTH_PIN_SCOPE", scope)
+			t.Setenv("MYNA_PKCS11_SIGN_PIN_SCOPE", scope)
+			fn(t, scope)
+		})
+	}
 }
 
 func byINS(m map[byte]uint64) string {
