@@ -77,7 +77,7 @@ func (c *card) doIO(ctx cardos.Context, what string, fn func(cl *jpki.Client) er
 	var err error
 	for attempt := 0; attempt < 2; attempt++ {
 		err = c.cl.Begin()
-		if transportLost(err) && !fresh {
+		if transportLost(err) && !fresh && ctx != nil {
 			c.log.infof("reader %q: %s: the connection was lost while the card was idle (%v): connecting again", c.reader, what, err)
 			c.closeTransportIO()
 			if err = c.connectIO(ctx); err != nil {
