@@ -17,6 +17,8 @@ COMPANION=${MYNA_COMPANION:-$ROOT/build/out/myna-pkcs11}
 command -v pdfsig >/dev/null || { fail "pdfsig is installed" "run test/install-deps.sh (poppler-utils)"; finish; }
 [ -x "$COMPANION" ] || { fail "the companion command is built" "make build/out/myna-pkcs11"; finish; }
 need_module
+POPPLER_MAJOR=$(pdfsig -v 2>&1 | sed -n 's/^pdfsig version \([0-9]*\)\..*/\1/p')
+POPPLER_MAJOR=${POPPLER_MAJOR:-0}
 card_init
 
 # The recipe: the fenced blocks after the marker lines in README.md (their
@@ -64,7 +66,15 @@ sign_in() {
     fail "[$name] README's pdfsig recipe signs the PDF with the card" "exit $rc: $(tail -n 8 "$T/$name-recipe.log")"$'\n'"module: $(tail -n 5 "$T/$name-module.log")"
     return 1
   fi
-  expect_in "[$name] after a good signature pdfsig says NSS_Shutdown failed (README: harmless)" "$T/$name-recipe.log" '^NSS_Shutdown failed'
+  # poppler 22.12 (Debian 12) complains at exit after a good signature
+  # (README: harmless); poppler 25 (Debian 13) does not.
+  if [ "$POPPLER_MAJOR" -lt 23 ]; then
+    expect_in "[$name] after a good signature pdfsig $POPPLER_MAJOR says NSS_Shutdown failed (README: harmless)" "$T/$name-recipe.log" '^NSS_Shutdown failed'
+  elif grep -q '^NSS_Shutdown failed' "$T/$name-recipe.log"; then
+    fail "[$name] pdfsig $POPPLER_MAJOR prints no NSS_Shutdown complaint" "$(tail -n 5 "$T/$name-recipe.log")"
+  else
+    pass "[$name] pdfsig $POPPLER_MAJOR prints no NSS_Shutdown complaint after a good signature"
+  fi
   expect_in "[$name] the module showed pdfsig only the sign token (logged at level 1)" "$T/$name-module.log" \
     'configuration: tokens sign \(default for pdfsig \(a document signer\)\)'
   if grep -q 'C_Login.*CKR_' "$T/$name-module.log"; then
