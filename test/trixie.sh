@@ -54,14 +54,10 @@ EXTRA=(firefox-esr)
 # Bump when the way the root is built changes, to force a rebuild.
 ROOT_RECIPE=1
 # The suites test/run-all.sh runs inside: the real consumers, and polkit
-# (test/trixie/polkit.sh: pcscd's polkit check, new in Debian 13). Not yet:
-# gnupg (GnuPG 2.4 asks pinentry to insert the missing card, and the suite's
-# pinentry stand-in confirms forever) and pam (pam_pkcs11 0.6.13 words its
-# errors differently and, with no card, returns authinfo_unavail, which
-# README's PAM line does not fall through).
+# (test/trixie/polkit.sh: pcscd's polkit check, new in Debian 13).
 SUITES=(pkcs11-tool openssl openssl-provider nss gnutls openssh p11kit java pdfsig cms
   firefox chromium opensc-compare shared-card remote-card package companion git pykcs11 xmlsec
-  polkit)
+  gnupg pam polkit)
 
 die() { echo "trixie: $*" >&2; exit 1; }
 

@@ -26,15 +26,20 @@ readme_recipe gnupg-setup "$T/setup.sh" 'gnupg-pkcs11-scd'
 readme_recipe gnupg-sign "$T/sign.sh" 'gpg --detach-sign'
 
 # The pinentry stand-in: each GETPIN takes the next line of $T/pins (an
-# empty line or none: the user cancels); each prompt is logged.
+# empty line or none: the user cancels); each PIN prompt is logged in
+# $T/prompts.log. A CONFIRM (GnuPG 2.4: "Please insert the card with serial
+# number …") is logged in $T/confirms.log and answered the way pinentry
+# answers a person who presses Cancel (GPG_ERR_CANCELED from pinentry).
 cat >"$T/pinentry" <<EOF
 #!/bin/sh
 echo OK
+desc=
 while read -r cmd rest; do
   case "\$cmd" in
-    SETDESC) echo "\$rest" >>"$T/prompts.log"; echo OK ;;
-    GETPIN) pin=\$(sed -n 1p "$T/pins"); sed -i 1d "$T/pins"
+    SETDESC) desc=\$rest; echo OK ;;
+    GETPIN) echo "GETPIN \$desc" >>"$T/prompts.log"; pin=\$(sed -n 1p "$T/pins"); sed -i 1d "$T/pins"
       if [ -n "\$pin" ]; then echo "D \$pin"; echo OK; else echo 'ERR 83886179 Operation cancelled'; fi ;;
+    CONFIRM) echo "CONFIRM \$desc" >>"$T/confirms.log"; echo 'ERR 83886179 Operation cancelled' ;;
     BYE) echo OK; exit 0 ;;
     *) echo OK ;;
   esac
@@ -43,8 +48,8 @@ EOF
 chmod 700 "$T/pinentry"
 echo "pinentry-program $T/pinentry" >"$HOME/.gnupg/gpg-agent.conf"
 
-# pins LINE...: the PIN answers for the next prompts; the prompt count starts at 0.
-pins() { printf '%s\n' "$@" >"$T/pins"; : >"$T/prompts.log"; }
+# pins LINE...: the PIN answers for the next prompts; the prompt counts start at 0.
+pins() { printf '%s\n' "$@" >"$T/pins"; : >"$T/prompts.log"; : >"$T/confirms.log"; }
 # prompts_are WHAT N: PASS when N PIN prompts were shown since pins.
 prompts_are() {
   local n; n=$(grep -c . "$T/prompts.log")
@@ -127,6 +132,14 @@ watch
 card_out
 sign "the card out of the reader" 'signing failed' "$AUTH_PIN"
 tries_are "... nothing sent" "3 5" 0
+prompts_are "... no PIN asked" 0
+# GnuPG 2.4 asks once to insert the card (Cancel ends the signature); 2.2 fails at once.
+gpgv=$(gpg --version | sed -n '1s/.* //p')
+case "$gpgv" in 2.2.*) want=0 ;; *) want=1 ;; esac
+n=$(grep -c '^CONFIRM .*insert the card with serial number' "$T/confirms.log")
+if [ "$n" = "$want" ] && [ "$(grep -c . "$T/confirms.log")" = "$want" ]; then
+  pass "... GnuPG $gpgv: $n request to insert the card ($want expected; Cancel ends the signature)"
+else fail "... GnuPG $gpgv asks $want times to insert the card" "$(cat "$T/confirms.log")"; fi
 card_in
 sign "the card back" '' "$AUTH_PIN"
 

@@ -10,12 +10,14 @@
 # at the prompt sees and what the card counted (tries left; PIN VERIFYs and
 # signatures from myna-sim --stats-file):
 #   right PIN → logged in, one PIN prompt, one signature, the auth token only;
-#   the card offered for another account → refused, no password fallback;
+#   the card offered for another account → refused, no password prompt;
 #   wrong PIN → refused, exactly one try spent, even when it is the password;
 #   3 digits / letters → refused, nothing sent to the card;
 #   right PIN after a wrong one → in again, counter full;
 #   three wrong PINs → locked; then the right PIN → refused, no VERIFY sent;
 #   no card → the password (the next module of the stack), no PIN prompt.
+# pam_pkcs11's wording differs between Debian 12 (0.6.12) and 13 (0.6.13):
+# "Wrong smartcard PIN" / "Wrong smart card PIN."; both are accepted.
 . "$(dirname "$0")/../lib.sh"
 
 for tool in pamtester useradd chpasswd; do
@@ -109,7 +111,7 @@ pam() { attempt "$1" "$2" pamtester -v "$SERVICE" "${3:-$U}" authenticate; }
 
 OK='pamtester: successfully authenticated'
 REFUSED='pamtester: Authentication failure'
-WRONG='Error 2320: Wrong smartcard PIN'
+WRONG='Error 2320: Wrong smart ?card PIN'
 
 # The recipe: exports the CA and the mapping, then pamtester asks the PIN.
 attempt recipe "$AUTH_PIN"$'\n' bash -c "cd '$W' && bash -e '$T/recipe-here.sh'"
@@ -122,8 +124,11 @@ expect_in "  ... which is the only token a login program sees (module log)" "$MY
 expect_in "  ... the mapping line is the certificate's SHA-256 fingerprint" "$D/digest_mapping" \
   "^$(openssl x509 -in "$AUTH_CERT" -noout -fingerprint -sha256 | cut -d= -f2) -> $U\$"
 
+# pam_pkcs11 answers this with PAM_CRED_INSUFFICIENT (both releases), so the
+# service's next module, pam_unix, runs too and takes the PIN as root's
+# password without a prompt: refused only because that is not root's password.
 pam other-account "$AUTH_PIN"$'\n' root
-expect "the card mapped to $U does not log in root: refused (no matching certificate), no password fallback" \
+expect "the card mapped to $U does not log in root: refused (no matching certificate), no password prompt" \
   1 1 3 1 0 'Error 2336: No matching certificate found' "$OK|Password:"
 
 pam wrong "$WRONG_PIN"$'\n'
@@ -143,7 +148,7 @@ for n in 1 2 3; do
   expect "wrong PIN $n of 3" 1 1 $((3 - n)) 1 0 "$WRONG"
 done
 pam locked "$AUTH_PIN"$'\n'
-expect "on the locked PIN the right PIN is refused without a VERIFY (pam_pkcs11 says: $WRONG)" 1 1 0 0 0 \
+expect "on the locked PIN the right PIN is refused without a VERIFY (pam_pkcs11 says: Error 2320)" 1 1 0 0 0 \
   "$WRONG" "$OK|Password:"
 expect_in "  ... the module log says why" "$MYNA_PKCS11_LOG" \
   'the auth PIN is locked .*only the municipal office can reset it: CKR_PIN_LOCKED'
@@ -151,18 +156,28 @@ run_to "$T/status.log" "$ROOT/build/out/myna-pkcs11" status
 expect_in "  ... and so does myna-pkcs11 status: LOCKED" "$T/status.log" '^    PIN: LOCKED \(0 of 3 tries left\)$'
 expect_in "  ... only the municipal office unlocks it" "$T/status.log" 'Only your municipal office can unlock it'
 
+# With no card (and no card_only) pam_pkcs11 0.6.12 (Debian 12) says "Error
+# 2308: No smart card found." and answers PAM_CRED_INSUFFICIENT; 0.6.13
+# (Debian 13) says nothing and answers PAM_AUTHINFO_UNAVAIL. README's line
+# passes both on to the password; each release is held to its own.
+case "$(dpkg-query -W -f '${Version}' libpam-pkcs11)" in
+  0.6.12*) NOCARD_SAYS='^Error 2308: No smart card found\.$' NOCARD_RC='Insufficient credentials to access authentication data' ;;
+  *) NOCARD_SAYS='^Password: ' NOCARD_RC='Authentication service cannot retrieve authentication info' ;;
+esac
 stop_sim
 pam no-card "$PASSWORD"$'\n'
 expect "with no card in the reader the next module asks the password and logs $U in; no PIN prompt" 0 0 0 0 0 \
   'Password:' "$WRONG"
-expect_in "  ... after pam_pkcs11 said so" "$LOG" 'Error 2308: No smart card found'
+grep -A1 -- '- authenticate$' "$LOG" | tail -n 1 >"$T/no-card-first.log"
+expect_in "  ... the first thing shown matches /$NOCARD_SAYS/ (pam_pkcs11 $(dpkg-query -W -f '${Version}' libpam-pkcs11))" \
+  "$T/no-card-first.log" "$NOCARD_SAYS"
 pam no-card-wrong "not-$PASSWORD"$'\n'
 expect "  ... and refuses a wrong password (the fallback is pam_unix, not a pass-through)" 1 0 0 0 0 \
   "$REFUSED"
 # libpam-pkcs11's own example (pam.d_ignore_no_card.example) lets only PAM_IGNORE
-# through; since CVE-2025-24531 the module answers PAM_CRED_INSUFFICIENT instead.
-sed -i 's/cred_insufficient=ignore/ignore=ignore/' "$PAMFILE"
+# through, which the module no longer answers since CVE-2025-24531.
+sed -i 's/\[success=done [^]]*\]/[success=done ignore=ignore default=die]/' "$PAMFILE"
 pam no-card-example "$PASSWORD"$'\n'
 expect "with the package example's ignore=ignore, no card ends the login: no password fallback" 1 0 0 0 0 \
-  'Error 2308: No smart card found' "Password:|$OK"
+  "$NOCARD_RC" "Password:|$OK"
 finish
