@@ -197,12 +197,10 @@ var ErrPINChangeUnconfirmed = errors.New("the card accepted the PIN change but r
 // module's own: it would spend another try. The caller holds c.io,
 // inside doIO.
 func (c *card) confirmChangeIO(cl *jpki.Client, k tokenKind, newPIN []byte) error {
-	err := cl.Verify(k.key(), newPIN)
+	err := c.presentIO(cl, k, newPIN, "VERIFY of the new PIN")
 	if fateUnknown(err) {
-		c.pinAnswerLost(k, "VERIFY of the new PIN", err)
 		return err
 	}
-	c.noteVerify(k, err)
 	var wrong *jpki.WrongPINError
 	if errors.As(err, &wrong) || errors.Is(err, jpki.ErrPINLocked) {
 		c.mu.Lock()

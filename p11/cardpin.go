@@ -33,16 +33,24 @@ func (c *card) verifyIO(cl *jpki.Client, k tokenKind, pin []byte) error {
 	if c.knownLocked(k) {
 		return errLockedNoVerify(k)
 	}
-	err := cl.Verify(k.key(), pin)
-	if fateUnknown(err) {
-		c.pinAnswerLost(k, "VERIFY", err)
-		return err
-	}
-	c.noteVerify(k, err)
-	if err != nil {
+	if err := c.presentIO(cl, k, pin, "VERIFY"); err != nil {
 		return err
 	}
 	return c.learnFullIO(cl, k)
+}
+
+// presentIO sends token k's PIN (VERIFY) and records what the answer
+// says: the retry counter (noteVerify) or, when the answer was lost, that
+// the card may have counted the try (pinAnswerLost, which what names).
+// The caller holds c.io, inside doIO.
+func (c *card) presentIO(cl *jpki.Client, k tokenKind, pin []byte, what string) error {
+	err := cl.Verify(k.key(), pin)
+	if fateUnknown(err) {
+		c.pinAnswerLost(k, what, err)
+		return err
+	}
+	c.noteVerify(k, err)
+	return err
 }
 
 // learnFullIO reads, once per insertion, token k's retry counter right
@@ -189,12 +197,10 @@ func (c *card) pinIO(cl *jpki.Client, k tokenKind, fn func() error) error {
 	if n < c.fullTries(k) {
 		return c.dropHeld(k, fmt.Sprintf("the %s PIN has %d of %d tries left, so a wrong PIN was tried since the login (by another program?); the remembered PIN is not sent: log in again", k, n, c.fullTries(k)))
 	}
-	err = cl.Verify(k.key(), h.bytes())
+	err = c.presentIO(cl, k, h.bytes(), "VERIFY")
 	if fateUnknown(err) {
-		c.pinAnswerLost(k, "VERIFY", err)
 		return err
 	}
-	c.noteVerify(k, err)
 	if err != nil {
 		if errors.Is(err, cardos.ErrCardReset) {
 			return err // not sent: the transaction runs again
