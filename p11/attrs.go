@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
-	"github.com/myna-pkcs11/myna-pkcs11/cardos/jpki"
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 )
 
@@ -60,13 +59,13 @@ func (c *card) fullAttrs(ctx cardos.Context, k objKind) (attrSet, error) {
 	var der []byte
 	var cert *x509.Certificate
 	switch id {
-	case jpki.AuthCert:
+	case cardos.AuthCert:
 		der, cert = c.authCert, c.authParsed
-	case jpki.SignCert:
+	case cardos.SignCert:
 		der, cert = c.signCert, c.signParsed
-	case jpki.AuthCACert:
+	case cardos.AuthCACert:
 		der = c.authCA
-	case jpki.SignCACert:
+	case cardos.SignCACert:
 		der = c.signCA
 	}
 	if der == nil { // the signature certificate, gone at a logout meanwhile
@@ -92,14 +91,14 @@ func (c *card) fullAttrs(ctx cardos.Context, k objKind) (attrSet, error) {
 
 // parsedCert returns the parsed authentication or signature
 // certificate, reading it first if needed.
-func (c *card) parsedCert(ctx cardos.Context, id jpki.CertID) (*x509.Certificate, error) {
+func (c *card) parsedCert(ctx cardos.Context, id cardos.CertID) (*x509.Certificate, error) {
 	if err := c.loadCert(ctx, id); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	cert := c.authParsed
-	if id == jpki.SignCert {
+	if id == cardos.SignCert {
 		cert = c.signParsed
 	}
 	if cert == nil {

@@ -18,11 +18,11 @@ const (
 	signToken                  // 署名用: key 2, 6-16 character password
 )
 
-func (k tokenKind) key() jpki.KeyID {
+func (k tokenKind) key() cardos.Key {
 	if k == signToken {
-		return jpki.SignKey
+		return cardos.SignKey
 	}
-	return jpki.AuthKey
+	return cardos.AuthKey
 }
 
 func (k tokenKind) String() string {
@@ -182,7 +182,7 @@ func (c *card) probe(ctx cardos.Context) bool {
 		} else {
 			c.log.infof("reader %q: JPKI token %q is not a My Number Card: no token", c.reader, name)
 		}
-	case errors.Is(err, jpki.ErrNotJPKI), errors.Is(err, jpki.ErrNotFound):
+	case errors.Is(err, jpki.ErrNotJPKI), errors.Is(err, cardos.ErrNotFound):
 		c.probed, c.jpki = true, false
 		c.log.infof("reader %q: the card is not a My Number Card (no JPKI applet): no token", c.reader)
 	}

@@ -39,7 +39,7 @@ func errOtherCard(why string) error {
 // connection (the certificate is missing or behind a PIN) gives a nil
 // identity and no error: such a card has no identity to prove.
 func (c *card) readIdentityIO(cl *jpki.Client) (head []byte, err error) {
-	head, err = cl.ReadCertificateHeader(jpki.AuthCert, certHeadLen)
+	head, err = cl.ReadCertificateHeader(cardos.AuthCert, certHeadLen)
 	if cardLevel(err) {
 		return nil, err
 	}
@@ -65,7 +65,7 @@ func (c *card) proveIO(cl *jpki.Client) error {
 	if want == nil {
 		return errOtherCard("its authentication certificate could not be read when it was inserted")
 	}
-	got, err := cl.ReadCertificateHeader(jpki.AuthCert, len(want))
+	got, err := cl.ReadCertificateHeader(cardos.AuthCert, len(want))
 	switch {
 	case cardLevel(err):
 		return err // reset again (doIO retries) or gone

@@ -23,22 +23,22 @@ func mapCardErr(err error) error {
 	if errors.As(err, &ce) {
 		return err
 	}
-	var wrong *jpki.WrongPINError
+	var wrong *cardos.WrongPINError
 	rv := uint(ck.CKR_DEVICE_ERROR)
 	switch {
 	case errors.Is(err, ErrPINChangeUnconfirmed):
 		rv = ck.CKR_FUNCTION_FAILED
 	case isGone(err):
 		rv = ck.CKR_DEVICE_REMOVED
-	case errors.Is(err, jpki.ErrPINLocked):
+	case errors.Is(err, cardos.ErrPINLocked):
 		rv = ck.CKR_PIN_LOCKED
 	case errors.As(err, &wrong):
 		rv = ck.CKR_PIN_INCORRECT
-	case errors.Is(err, jpki.ErrPINRequired):
+	case errors.Is(err, cardos.ErrPINRequired):
 		rv = ck.CKR_USER_NOT_LOGGED_IN
-	case errors.Is(err, jpki.ErrBadPINLength):
+	case errors.Is(err, cardos.ErrBadPINLength):
 		rv = ck.CKR_PIN_LEN_RANGE
-	case errors.Is(err, jpki.ErrBadDataLength):
+	case errors.Is(err, cardos.ErrBadDataLength):
 		rv = ck.CKR_DATA_LEN_RANGE
 	}
 	return fmt.Errorf("%w: %w", ck.Error(rv), err)

@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"errors"
 
+	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/jpki"
 )
 
@@ -61,12 +62,12 @@ func (c *card) proveLeaveIO(cl *jpki.Client) error {
 		}
 		var err error
 		if k == signToken {
-			_, err = cl.ReadCertificateHeader(jpki.SignCert, 1)
+			_, err = cl.ReadCertificateHeader(cardos.SignCert, 1)
 		} else {
-			_, err = cl.Sign(jpki.AuthKey, leaveProbeDigestInfo())
+			_, err = cl.Sign(cardos.AuthKey, leaveProbeDigestInfo())
 		}
 		switch {
-		case errors.Is(err, jpki.ErrPINRequired):
+		case errors.Is(err, cardos.ErrPINRequired):
 			c.leaveProven[k] = true
 			c.log.debugf("reader %q: selecting another applet makes this card forget the %s PIN (checked once)", c.reader, k)
 		case cardLevel(err):

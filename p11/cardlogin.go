@@ -71,8 +71,8 @@ func (c *card) readSignHeadIO(cl *jpki.Client, k tokenKind, contextSpecific bool
 	if k != signToken || contextSpecific {
 		return nil
 	}
-	h, err := cl.ReadCertificateHeader(jpki.SignCert, certHeadLen)
-	if errors.Is(err, jpki.ErrNotFound) {
+	h, err := cl.ReadCertificateHeader(cardos.SignCert, certHeadLen)
+	if errors.Is(err, cardos.ErrNotFound) {
 		*absent = true
 		return nil
 	}
@@ -201,8 +201,8 @@ func (c *card) confirmChangeIO(cl *jpki.Client, k tokenKind, newPIN []byte) erro
 	if fateUnknown(err) {
 		return err
 	}
-	var wrong *jpki.WrongPINError
-	if errors.As(err, &wrong) || errors.Is(err, jpki.ErrPINLocked) {
+	var wrong *cardos.WrongPINError
+	if errors.As(err, &wrong) || errors.Is(err, cardos.ErrPINLocked) {
 		c.mu.Lock()
 		c.logOutLocked(k)
 		c.mu.Unlock()

@@ -150,14 +150,14 @@ func (c *card) checkDoubtIO(cl *jpki.Client, k tokenKind) error {
 
 // noteVerify records the retry counter a VERIFY answer carries.
 func (c *card) noteVerify(k tokenKind, err error) {
-	var wrong *jpki.WrongPINError
+	var wrong *cardos.WrongPINError
 	switch {
 	case err == nil:
 		c.verifiedInTx[k] = true
 		c.setTries(k, c.fullTries(k))
 	case errors.As(err, &wrong):
 		c.setTries(k, wrong.TriesLeft)
-	case errors.Is(err, jpki.ErrPINLocked):
+	case errors.Is(err, cardos.ErrPINLocked):
 		c.setTries(k, 0)
 	}
 }
@@ -205,8 +205,8 @@ func (c *card) pinIO(cl *jpki.Client, k tokenKind, fn func() error) error {
 		if errors.Is(err, cardos.ErrCardReset) {
 			return err // not sent: the transaction runs again
 		}
-		var wrong *jpki.WrongPINError
-		if errors.As(err, &wrong) || errors.Is(err, jpki.ErrPINLocked) {
+		var wrong *cardos.WrongPINError
+		if errors.As(err, &wrong) || errors.Is(err, cardos.ErrPINLocked) {
 			return c.dropHeld(k, fmt.Sprintf("the card refused the remembered %s PIN (changed by another program since the login?): %v; log in again", k, err))
 		}
 		c.dropHeld(k, fmt.Sprintf("verifying the remembered %s PIN failed: %v; it is not sent again: log in again", k, err))

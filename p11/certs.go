@@ -29,15 +29,15 @@ func (c *card) setAuthHeadLocked(der []byte) {
 
 // certLoaded reports whether certificate id is read in full; the caller
 // holds c.mu.
-func (c *card) certLoadedLocked(id jpki.CertID) bool {
+func (c *card) certLoadedLocked(id cardos.CertID) bool {
 	switch id {
-	case jpki.AuthCert:
+	case cardos.AuthCert:
 		return c.authCert != nil
-	case jpki.AuthCACert:
+	case cardos.AuthCACert:
 		return c.authCA != nil
-	case jpki.SignCACert:
+	case cardos.SignCACert:
 		return c.signCA != nil
-	case jpki.SignCert:
+	case cardos.SignCert:
 		return c.signCert != nil
 	}
 	return false
@@ -47,7 +47,7 @@ func (c *card) certLoadedLocked(id jpki.CertID) bool {
 // signature certificate once per login), continuing from the header
 // read before when there is one. The signature certificate needs the
 // sign token logged in.
-func (c *card) loadCert(ctx cardos.Context, id jpki.CertID) error {
+func (c *card) loadCert(ctx cardos.Context, id cardos.CertID) error {
 	c.mu.Lock()
 	done := c.certLoadedLocked(id)
 	c.mu.Unlock()
@@ -60,9 +60,9 @@ func (c *card) loadCert(ctx cardos.Context, id jpki.CertID) error {
 	done = c.certLoadedLocked(id)
 	var head []byte
 	switch id {
-	case jpki.AuthCert:
+	case cardos.AuthCert:
 		head = c.authHead
-	case jpki.SignCert:
+	case cardos.SignCert:
 		if !c.loggedIn[signToken] {
 			c.mu.Unlock()
 			return ck.Error(ck.CKR_USER_NOT_LOGGED_IN)
@@ -80,7 +80,7 @@ func (c *card) loadCert(ctx cardos.Context, id jpki.CertID) error {
 			der, err = cl.ReadCertificateRest(id, head)
 			return err
 		}
-		if id == jpki.SignCert {
+		if id == cardos.SignCert {
 			return c.pinIO(cl, signToken, read)
 		}
 		return read()
@@ -96,14 +96,14 @@ func (c *card) loadCert(ctx cardos.Context, id jpki.CertID) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch id {
-	case jpki.AuthCert:
+	case cardos.AuthCert:
 		c.authCert, c.authParsed = der, cert
 		c.setAuthHeadLocked(der)
-	case jpki.AuthCACert:
+	case cardos.AuthCACert:
 		c.authCA = der
-	case jpki.SignCACert:
+	case cardos.SignCACert:
 		c.signCA = der
-	case jpki.SignCert:
+	case cardos.SignCert:
 		if !c.loggedIn[signToken] { // logged out meanwhile: forget it
 			clear(der)
 			return ck.Error(ck.CKR_USER_NOT_LOGGED_IN)

@@ -1,7 +1,7 @@
 package p11
 
 import (
-	"github.com/myna-pkcs11/myna-pkcs11/cardos/jpki"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 )
 
@@ -140,16 +140,16 @@ func (c *card) candidates(k tokenKind) []objKind {
 }
 
 // certOf names the certificate an object's attributes come from.
-func certOf(k objKind) jpki.CertID {
+func certOf(k objKind) cardos.CertID {
 	switch k {
 	case objAuthCert, objAuthPub, objAuthPriv:
-		return jpki.AuthCert
+		return cardos.AuthCert
 	case objAuthCA:
-		return jpki.AuthCACert
+		return cardos.AuthCACert
 	case objSignCA:
-		return jpki.SignCACert
+		return cardos.SignCACert
 	}
-	return jpki.SignCert
+	return cardos.SignCert
 }
 
 // object returns the kind behind handle h for session s, or

@@ -172,7 +172,7 @@ type cardStatus struct {
 }
 
 // key returns the status of key k.
-func (c *cardStatus) key(k jpki.KeyID) *keyStatus {
+func (c *cardStatus) key(k cardos.Key) *keyStatus {
 	name := keyName(k)
 	for i := range c.Keys {
 		if c.Keys[i].Key == name {
@@ -183,16 +183,16 @@ func (c *cardStatus) key(k jpki.KeyID) *keyStatus {
 }
 
 // keyName is the JSON and command-line name of a key.
-func keyName(k jpki.KeyID) string {
-	if k == jpki.SignKey {
+func keyName(k cardos.Key) string {
+	if k == cardos.SignKey {
 		return "sign"
 	}
 	return "auth"
 }
 
 // keyNoun names a key's PIN for people.
-func keyNoun(k jpki.KeyID) string {
-	if k == jpki.SignKey {
+func keyNoun(k cardos.Key) string {
+	if k == cardos.SignKey {
 		return "signature password (署名用パスワード)"
 	}
 	return "authentication PIN (利用者証明用暗証番号)"
@@ -236,7 +236,7 @@ func inspectOnce(t cardos.Transport, now time.Time) (*cardStatus, error) {
 	}
 	st := &cardStatus{CardExpiryNote: cardExpiryUnknown}
 	name, err := cl.TokenName()
-	if err != nil && !errors.Is(err, jpki.ErrNotFound) {
+	if err != nil && !errors.Is(err, cardos.ErrNotFound) {
 		return nil, err
 	}
 	st.TokenName = name
@@ -251,16 +251,16 @@ func inspectOnce(t cardos.Transport, now time.Time) (*cardStatus, error) {
 	default:
 		st.Kind = "unknown"
 	}
-	for _, k := range []jpki.KeyID{jpki.AuthKey, jpki.SignKey} {
+	for _, k := range []cardos.Key{cardos.AuthKey, cardos.SignKey} {
 		n, err := cl.TriesLeft(k)
 		if err != nil {
 			return nil, err
 		}
 		st.Keys = append(st.Keys, keyStatus{Key: keyName(k), PIN: pinState{TriesLeft: n, MaxTries: k.MaxTries(), Locked: n == 0}})
 	}
-	auth, sign := st.key(jpki.AuthKey), st.key(jpki.SignKey)
+	auth, sign := st.key(cardos.AuthKey), st.key(cardos.SignKey)
 
-	der, err := cl.ReadCertificate(jpki.AuthCert)
+	der, err := cl.ReadCertificate(cardos.AuthCert)
 	switch {
 	case err == nil:
 		if c, perr := x509.ParseCertificate(der); perr == nil {
@@ -270,20 +270,20 @@ func inspectOnce(t cardos.Transport, now time.Time) (*cardStatus, error) {
 			auth.CertificateState = certUnknown
 			auth.Notes = append(auth.Notes, "The authentication certificate does not parse.")
 		}
-	case errors.Is(err, jpki.ErrNotFound):
+	case errors.Is(err, cardos.ErrNotFound):
 		auth.CertificateState = certAbsent
-	case errors.Is(err, jpki.ErrPINRequired):
+	case errors.Is(err, cardos.ErrPINRequired):
 		auth.CertificateState = certUnknown
 		auth.Notes = append(auth.Notes, "The card only shows the authentication certificate after the PIN (as smartphone JPKI does).")
 	default:
 		return nil, err
 	}
 	for _, ca := range []struct {
-		id jpki.CertID
+		id cardos.CertID
 		ks *keyStatus
-	}{{jpki.AuthCACert, auth}, {jpki.SignCACert, sign}} {
+	}{{cardos.AuthCACert, auth}, {cardos.SignCACert, sign}} {
 		der, err := cl.ReadCertificate(ca.id)
-		if errors.Is(err, jpki.ErrNotFound) {
+		if errors.Is(err, cardos.ErrNotFound) {
 			continue
 		}
 		if err != nil {
@@ -343,7 +343,7 @@ func addNotes(st *cardStatus, now time.Time) {
 
 func keyNounByName(name string) string {
 	if name == "sign" {
-		return keyNoun(jpki.SignKey)
+		return keyNoun(cardos.SignKey)
 	}
-	return keyNoun(jpki.AuthKey)
+	return keyNoun(cardos.AuthKey)
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/backend"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/diag"
-	"github.com/myna-pkcs11/myna-pkcs11/cardos/jpki"
 	"github.com/myna-pkcs11/myna-pkcs11/p11"
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 )
@@ -310,7 +309,7 @@ func (p *probe) conclude() {
 		for _, fc := range []struct {
 			name     string
 			got, doc int
-		}{{"authentication PIN", b.AuthFullTries, jpki.AuthKey.MaxTries()}, {"signature password", b.SignFullTries, jpki.SignKey.MaxTries()}} {
+		}{{"authentication PIN", b.AuthFullTries, cardos.AuthKey.MaxTries()}, {"signature password", b.SignFullTries, cardos.SignKey.MaxTries()}} {
 			if fc.got > 0 && fc.got != fc.doc {
 				r.Conclusions = append(r.Conclusions, fmt.Sprintf("the card counts %d tries for a full %s (documented: %d); the module goes by the card's count", fc.got, fc.name, fc.doc))
 			}

@@ -55,25 +55,25 @@ func (p *probe) reselectProbe(reader string, pin []byte) {
 
 // reselect is the probe's conversation inside the transaction.
 func reselect(c *jpki.Client, pin []byte) (string, error) {
-	n, err := c.TriesLeft(jpki.AuthKey)
+	n, err := c.TriesLeft(cardos.AuthKey)
 	if err != nil {
 		return "", err
 	}
-	if n != jpki.AuthKey.MaxTries() {
-		return fmt.Sprintf("skipped: the card shows %d tries left, not %d (no PIN sent)", n, jpki.AuthKey.MaxTries()), nil
+	if n != cardos.AuthKey.MaxTries() {
+		return fmt.Sprintf("skipped: the card shows %d tries left, not %d (no PIN sent)", n, cardos.AuthKey.MaxTries()), nil
 	}
-	if err := c.Verify(jpki.AuthKey, pin); err != nil {
+	if err := c.Verify(cardos.AuthKey, pin); err != nil {
 		return "", err
 	}
 	c.Forget() // the next command selects the AP again
 	if err := c.Select(); err != nil {
 		return "", err
 	}
-	_, err = c.Sign(jpki.AuthKey, probeDigestInfo())
+	_, err = c.Sign(cardos.AuthKey, probeDigestInfo())
 	switch {
 	case err == nil:
 		return "selecting the JPKI AP again keeps a verified PIN (the auth key signed)", nil
-	case errors.Is(err, jpki.ErrPINRequired):
+	case errors.Is(err, cardos.ErrPINRequired):
 		return "selecting the JPKI AP again drops a verified PIN (the auth key refused to sign: 6982)", nil
 	}
 	return "", err

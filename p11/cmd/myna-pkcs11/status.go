@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
-	"github.com/myna-pkcs11/myna-pkcs11/cardos/jpki"
 	"github.com/myna-pkcs11/myna-pkcs11/p11"
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 )
@@ -124,7 +123,7 @@ func showSignCert(rep *statusReport, ctx cardos.Context, o statusOptions, stdin 
 		}
 		rr = &rep.Readers[i]
 	}
-	sign := rr.Card.key(jpki.SignKey)
+	sign := rr.Card.key(cardos.SignKey)
 	refuse := func(msg, advice string) bool {
 		rep.Error, rep.Advice = "--show-sign-cert: "+msg, advice
 		return false
@@ -143,19 +142,19 @@ func showSignCert(rep *statusReport, ctx cardos.Context, o statusOptions, stdin 
 		return refuse(err.Error(), "")
 	}
 	defer clear(pin)
-	tok, err := openToken(ctx, rr.Reader, jpki.SignKey, true)
+	tok, err := openToken(ctx, rr.Reader, cardos.SignKey, true)
 	if err != nil {
 		ce := explain(err)
 		return refuse(ce.msg, ce.advice)
 	}
-	if err := tok.checkFormat(jpki.SignKey, pin); err != nil {
+	if err := tok.checkFormat(cardos.SignKey, pin); err != nil {
 		tok.close()
 		return refuse(err.Error()+"; nothing was sent to the card", "")
 	}
 	der, err := tok.readSignCert(pin)
 	tok.close()
 	defer clear(der)
-	if errors.Is(err, jpki.ErrNotFound) {
+	if errors.Is(err, cardos.ErrNotFound) {
 		// The password was right but EF 0001 holds no certificate.
 		sign.CertificateState = certAbsent
 		rr.Card.NoSignCert = true
@@ -163,7 +162,7 @@ func showSignCert(rep *statusReport, ctx cardos.Context, o statusOptions, stdin 
 		return true
 	}
 	if err != nil {
-		return refuse(pinFailure(ctx, rr.Reader, jpki.SignKey, err, now))
+		return refuse(pinFailure(ctx, rr.Reader, cardos.SignKey, err, now))
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
@@ -210,7 +209,7 @@ func readSignPIN(o statusOptions, stdin *os.File, stderr io.Writer) ([]byte, err
 
 // pinFailure explains a failed VERIFY (through the module) with the tries
 // left, read again from the card without spending one.
-func pinFailure(ctx cardos.Context, reader string, key jpki.KeyID, err error, now time.Time) (string, string) {
+func pinFailure(ctx cardos.Context, reader string, key cardos.Key, err error, now time.Time) (string, string) {
 	ce := explain(err)
 	msg, advice := ce.msg, ce.advice
 	st, ierr := inspect(ctx, reader, now)
