@@ -214,7 +214,7 @@ func TestReadCertificateUnknownID(t *testing.T) {
 	s := newScript(t)
 	_, err := NewClient(s).ReadCertificate(cardos.CertID(9))
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "cardos.CertID(9)")
+	assert.Contains(t, err.Error(), "CertID(9)")
 }
 
 func TestReadCertificateHeader(t *testing.T) {
