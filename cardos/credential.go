@@ -1,8 +1,10 @@
 package cardos
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Key names one of the two key pairs of a My Number credential, and the
@@ -19,23 +21,15 @@ const (
 	SignKey Key = 2 // 署名用
 )
 
-// String names the key.
+// String names the key in one word for log lines: "auth" or "sign".
 func (k Key) String() string {
 	switch k {
 	case AuthKey:
-		return "authentication key"
+		return "auth"
 	case SignKey:
-		return "signature key"
-	}
-	return fmt.Sprintf("Key(%d)", int(k))
-}
-
-// Short is the key's one-word name for log lines: "auth" or "sign".
-func (k Key) Short() string {
-	if k == SignKey {
 		return "sign"
 	}
-	return "auth"
+	return fmt.Sprintf("Key(%d)", int(k))
 }
 
 // MaxTries returns the documented retry limit of the key's PIN: 3 for
@@ -132,3 +126,127 @@ func (e *WrongPINError) Error() string {
 func Gone(err error) bool {
 	return errors.Is(err, ErrCardRemoved) || errors.Is(err, ErrReaderGone) || errors.Is(err, ErrNoCard)
 }
+
+// CertPresence is what is known about whether a certificate is on the
+// credential.
+type CertPresence int
+
+const (
+	CertUnknown CertPresence = iota // not yet known (the signature certificate needs the password)
+	CertPresent
+	CertAbsent // a card without signature certificate (holder under 15, face-authentication card)
+)
+
+// State is what a credential shows of one key without a PIN.
+type State struct {
+	// Serial identifies the credential: 16 hex digits derived from the
+	// start of its authentication certificate; "" when that could not be
+	// read without a PIN.
+	Serial string
+	// TriesLeft is the key's PIN retry counter.
+	TriesLeft int
+	// FullTries is the counter with every try left: as the card reported
+	// it right after a successful VERIFY, or Key.MaxTries until then.
+	FullTries int
+	// SignCert says whether the signature certificate exists.
+	SignCert CertPresence
+}
+
+// Logger receives the card layer's log lines. They never carry a PIN
+// or the signature certificate's contents.
+type Logger interface {
+	Infof(format string, args ...any)
+	Debugf(format string, args ...any)
+}
+
+// CredentialOptions configures one insertion.
+type CredentialOptions struct {
+	// Reader is the reader the credential is in.
+	Reader string
+	// Events is the reader's event count when the insertion was seen.
+	Events uint64
+	// HoldPIN says, per key, that a login keeps the PIN in locked memory
+	// and verifies it again inside each transaction that needs it, the
+	// card being left unverified at the end of each (PIN scope
+	// operation); otherwise the card stays verified from the login to
+	// the logout (PIN scope session).
+	HoldPIN map[Key]bool
+	// Log receives log lines; nil discards them.
+	Log Logger
+	// Clock is the clock of the retry-counter cache; nil is time.Now.
+	Clock func() time.Time
+}
+
+// Credential is one insertion of a My Number credential (a card, or a
+// phone's JPKI applet held to a reader): everything the module does
+// with it, each operation one card conversation (one PC/SC transaction
+// that selects what it needs), with the credential's errors above
+// (ErrPINLocked, *WrongPINError, ErrPINRequired, ErrCardRemoved, ...).
+// Nothing learnt from it crosses to another insertion: a card swapped
+// or not proven the same after a reconnection reports ErrCardRemoved
+// for good. All methods are safe for concurrent use.
+type Credential interface {
+	// Probe finds out, once, whether the card is a My Number credential
+	// and reads its identity; later calls check the connection without
+	// card traffic. It reports Found.
+	Probe() bool
+	// Found reports, without card traffic, whether the probe found a My
+	// Number credential that is still there.
+	Found() bool
+	// Removed reports whether the credential is gone (taken out,
+	// swapped, closed).
+	Removed() bool
+	// Close marks it gone and disconnects once the current conversation,
+	// if any, is over.
+	Close()
+
+	// State returns what the credential shows of key k, reading what is
+	// not known yet (the retry counter, whether a signature certificate
+	// exists) in one conversation.
+	State(k Key) (State, error)
+	// InUse says that an application started to use key k (its first
+	// session opened): a retry counter older than a few seconds is read
+	// again at the next State.
+	InUse(k Key)
+	// SignCert reports, without card traffic, what is known about the
+	// signature certificate.
+	SignCert() CertPresence
+	// Shows reports, without card traffic, whether certificate id is
+	// known to exist (its start was read, and for SignCert the signature
+	// key is logged in).
+	Shows(id CertID) bool
+	// Cert returns certificate id, reading it once per insertion (the
+	// signature certificate once per login, and only while logged in).
+	Cert(id CertID) ([]byte, *x509.Certificate, error)
+
+	// LoggedIn reports whether key k is logged in.
+	LoggedIn(k Key) bool
+	// Login verifies key k's PIN (already checked for its format). With
+	// again it verifies it once more without changing the login state
+	// (CKU_CONTEXT_SPECIFIC). The caller's pin is cleared.
+	Login(k Key, pin []byte, again bool) error
+	// Logout logs both keys out (the card keeps no separate PIN states)
+	// and makes the card forget its verified PINs.
+	Logout(why string) error
+	// LogoutIfUnused is Logout when key k is logged in and unused, asked
+	// while no login can run, still reports true.
+	LogoutIfUnused(k Key, unused func() bool, why string) error
+	// LogoutAtExit logs out at process exit, without waiting for a
+	// conversation in progress.
+	LogoutAtExit()
+	// ChangePIN verifies oldPIN, sets newPIN and confirms it. Both are
+	// cleared.
+	ChangePIN(k Key, oldPIN, newPIN []byte) error
+
+	// CheckSignInput reports whether the card can sign n bytes of input
+	// (ErrBadDataLength otherwise).
+	CheckSignInput(n int) error
+	// SignatureLen is the length of key k's signatures.
+	SignatureLen(k Key) int
+	// Sign has key k sign input (a DigestInfo; the card pads it).
+	Sign(k Key, input []byte) ([]byte, error)
+}
+
+// Attach makes the Credential of the card in o.Reader over ctx. It does
+// no card traffic.
+type Attach func(ctx Context, o CredentialOptions) Credential

@@ -3,6 +3,7 @@ package p11
 import (
 	"fmt"
 
+	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 )
 
@@ -32,14 +33,14 @@ func (m *Module) TokenInfo(slot SlotID) (TokenInfo, error) {
 	if err != nil {
 		return TokenInfo{}, err
 	}
-	ctx, err := m.context()
-	if err != nil {
+	if _, err := m.context(); err != nil {
 		return TokenInfo{}, err
 	}
-	serial, tries, err := c.tokenState(ctx, ref.kind)
+	st, err := c.card.State(ref.kind)
 	if err != nil {
-		return TokenInfo{}, m.cardGone(c, err)
+		return TokenInfo{}, m.cardResult(c, err)
 	}
+	serial, tries := st.Serial, st.TriesLeft
 	if serial == "" {
 		// No readable authentication certificate (smartphone JPKI, damaged
 		// card): still show the token, with a serial that says so.
@@ -62,10 +63,10 @@ func (m *Module) TokenInfo(slot SlotID) (TokenInfo, error) {
 		HardwareVersion:    Version{1, 0},
 		FirmwareVersion:    Version{1, 0},
 	}
-	maxTries := c.fullTries(ref.kind)
+	maxTries := st.FullTries
 	if ref.kind == signToken {
 		info.Label, info.MinPinLen, info.MaxPinLen = signLabel, signPINMinLen, signPINMaxLen
-		if c.signCertKnown() == certAbsent {
+		if st.SignCert == cardos.CertAbsent {
 			info.Label = signLabelNoCert
 			info.Flags &^= ck.CKF_USER_PIN_INITIALIZED
 		}
@@ -83,19 +84,6 @@ func (m *Module) TokenInfo(slot SlotID) (TokenInfo, error) {
 	info.RwSessionCount = m.countLocked(c, ref.kind, true)
 	m.mu.Unlock()
 	return info, nil
-}
-
-// cardGone closes the sessions of card c when err, the result of an
-// operation on it, says the card was removed; the operation itself
-// returns err (CKR_DEVICE_REMOVED), later calls on those sessions
-// CKR_SESSION_HANDLE_INVALID.
-func (m *Module) cardGone(c *card, err error) error {
-	if ck.RV(err) == ck.CKR_DEVICE_REMOVED {
-		m.mu.Lock()
-		m.dropSessionsLocked(c)
-		m.mu.Unlock()
-	}
-	return err
 }
 
 // MechanismList implements C_GetMechanismList.

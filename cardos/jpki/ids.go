@@ -57,3 +57,16 @@ var (
 
 // efTokenInfo holds the token name in its first 32 bytes.
 const efTokenInfo uint16 = 0x0006
+
+// Token names in EF 0006 (efTokenInfo), as TokenName returns them.
+const (
+	// TokenCard is the My Number Card.
+	TokenCard = "JPKIAPICCTOKEN2"
+	// TokenJuki is the old Basic Resident Registration (Juki) card, not a
+	// My Number Card.
+	TokenJuki = "JPKIAPICCTOKEN"
+	// TokenAndroid is the Android smartphone credential (secure element).
+	TokenAndroid = "JPKIAPGPSETOKEN"
+	// TokenIPhone is the iPhone smartphone credential.
+	TokenIPhone = "JPKIAPIOSTOKEN"
+)

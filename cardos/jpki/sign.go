@@ -41,8 +41,13 @@ func (c *Client) Sign(key cardos.Key, digestInfo []byte) ([]byte, error) {
 // digestInfo to the card (1 to MaxSignInput bytes), so that a caller can
 // refuse it before a transaction that verifies a PIN for it.
 func CheckSignInput(digestInfo []byte) error {
-	if len(digestInfo) == 0 || len(digestInfo) > MaxSignInput {
-		return fmt.Errorf("%w: signature input of %d bytes, the card takes 1 to %d", cardos.ErrBadDataLength, len(digestInfo), MaxSignInput)
+	return CheckSignLen(len(digestInfo))
+}
+
+// CheckSignLen is CheckSignInput for input of n bytes.
+func CheckSignLen(n int) error {
+	if n <= 0 || n > MaxSignInput {
+		return fmt.Errorf("%w: signature input of %d bytes, the card takes 1 to %d", cardos.ErrBadDataLength, n, MaxSignInput)
 	}
 	return nil
 }

@@ -228,7 +228,7 @@ func TestErrorMessages(t *testing.T) {
 	err := swError("VERIFY 0018", 0x63C0)
 	assert.True(t, errors.Is(err, cardos.ErrPINLocked))
 	assert.Contains(t, err.Error(), "63C0")
-	assert.Equal(t, "authentication key", cardos.AuthKey.String())
+	assert.Equal(t, "auth", cardos.AuthKey.String())
 	assert.Equal(t, "signature CA certificate", cardos.SignCACert.String())
 	assert.Equal(t, 0, cardos.Key(9).MaxTries())
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/backend"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/jpki"
-	"github.com/myna-pkcs11/myna-pkcs11/p11"
 )
 
 // Advice printed with errors and warnings. Plain words: the people reading
@@ -64,7 +63,7 @@ func explain(err error) *cardError {
 		return &cardError{msg: "the card reader was unplugged", advice: "Plug the reader in again.", err: err}
 	case errors.Is(err, cardos.ErrTimeout), errors.Is(err, cardos.ErrCommFailure):
 		return &cardError{msg: "the card did not answer properly: " + err.Error(), advice: "On a contactless reader, keep the card still and flat on the reader, then try again.", err: err}
-	case errors.Is(err, p11.ErrPINChangeUnconfirmed):
+	case errors.Is(err, cardos.ErrPINChangeUnconfirmed):
 		return &cardError{msg: "the card answered that it changed the PIN, but then refused the new PIN: it did not store what was sent (one try was spent finding out)",
 			advice: "Do not rely on the new PIN. Check the tries left with `myna-pkcs11 status` before you try the old PIN; if it is not accepted either, the 市区町村の窓口 can set a new one. Please report this card with `myna-pkcs11 diagnose`.", err: err}
 	case errors.Is(err, jpki.ErrNotJPKI):

@@ -13,6 +13,7 @@ import (
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/backend"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/diag"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/mynacard"
 	"github.com/myna-pkcs11/myna-pkcs11/p11"
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 )
@@ -123,7 +124,7 @@ func diagnose(base cardos.Context, backendName string, o diagOptions, ask asks) 
 		rep.Conclusions = append(rep.Conclusions, "no reader found: is the reader plugged in and pcscd running?")
 	}
 	p := &probe{rep: rep, rec: rec, ctx: ctx}
-	m := p11.NewModule(func() (cardos.Context, error) { return sharedContext{ctx}, nil })
+	m := p11.NewModule(func() (cardos.Context, error) { return sharedContext{ctx}, nil }, mynacard.Attach)
 	cfg, _ := p11.LoadConfig()
 	cfg.AuthToken, cfg.SignToken, cfg.Readers = true, true, o.reader
 	m.UseConfig(cfg)

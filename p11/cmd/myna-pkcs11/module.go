@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/mynacard"
 	"github.com/myna-pkcs11/myna-pkcs11/p11"
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 )
@@ -33,7 +34,7 @@ type token struct {
 // openToken initialises a module over ctx and opens a session on the
 // token of key in reader (read/write when rw, as C_SetPIN requires).
 func openToken(ctx cardos.Context, reader string, key cardos.Key, rw bool) (*token, error) {
-	m := p11.NewModule(func() (cardos.Context, error) { return sharedContext{ctx}, nil })
+	m := p11.NewModule(func() (cardos.Context, error) { return sharedContext{ctx}, nil }, mynacard.Attach)
 	// The companion manages both PINs of every card, whatever the
 	// module's configuration hides from applications; logging settings
 	// still apply.

@@ -9,7 +9,7 @@ import (
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/jpki"
-	"github.com/myna-pkcs11/myna-pkcs11/p11"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/pkcs1"
 )
 
 // reselectStep names the probe in the report's steps.
@@ -83,7 +83,7 @@ func reselect(c *jpki.Client, pin []byte) (string, error) {
 // text that says what it is, never of anything a verifier would take.
 func probeDigestInfo() []byte {
 	h := sha256.Sum256([]byte("myna-pkcs11 diagnose: re-select probe, not a signature of any document"))
-	return p11.DigestInfo(crypto.SHA256, h[:])
+	return pkcs1.DigestInfo(crypto.SHA256, h[:])
 }
 
 // connectReader connects to reader, or to the reader whose name starts

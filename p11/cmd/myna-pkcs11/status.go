@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
-	"github.com/myna-pkcs11/myna-pkcs11/p11"
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 )
 
@@ -220,7 +219,7 @@ func pinFailure(ctx cardos.Context, reader string, key cardos.Key, err error, no
 	switch {
 	case ks.PIN.Locked:
 		return "the " + keyNoun(key) + " is locked (wrong too many times)", lockedAdvice
-	case errors.Is(err, p11.ErrPINChangeUnconfirmed):
+	case errors.Is(err, cardos.ErrPINChangeUnconfirmed):
 		msg = fmt.Sprintf("%s; %d of %d tries left", msg, ks.PIN.TriesLeft, ks.PIN.MaxTries)
 	case isWrongPIN(err):
 		msg = fmt.Sprintf("wrong %s: %d of %d tries left", keyNoun(key), ks.PIN.TriesLeft, ks.PIN.MaxTries)
