@@ -23,22 +23,17 @@ const tokenNameLen = 32
 // "JPKIAPICCTOKEN" on an old Juki card, "JPKIAPGPSETOKEN" for smartphone
 // JPKI.
 func (c *Client) TokenName() (string, error) {
-	var name string
-	err := c.run(func() error {
-		if err := c.selectEF(efTokenInfo); err != nil {
-			return err
-		}
-		data, eof, err := c.readBinary(0, tokenNameLen)
-		if err != nil {
-			return err
-		}
-		if eof && len(data) == 0 {
-			return fmt.Errorf("%w: token information EF 0006 is empty", cardos.ErrNotFound)
-		}
-		name = strings.TrimRight(string(data), " \x00")
-		return nil
-	})
-	return name, err
+	if err := c.selectEF(efTokenInfo); err != nil {
+		return "", err
+	}
+	data, eof, err := c.readBinary(0, tokenNameLen)
+	if err != nil {
+		return "", err
+	}
+	if eof && len(data) == 0 {
+		return "", fmt.Errorf("%w: token information EF 0006 is empty", cardos.ErrNotFound)
+	}
+	return strings.TrimRight(string(data), " \x00"), nil
 }
 
 // ReadCertificate reads one certificate and returns its DER encoding. The
@@ -70,13 +65,7 @@ func (c *Client) ReadCertificateRest(id cardos.CertID, head []byte) ([]byte, err
 	if err != nil {
 		return nil, err
 	}
-	var cert []byte
-	err = c.run(func() error {
-		var err error
-		cert, err = c.readCertificateRest(id, fid, head)
-		return err
-	})
-	return cert, err
+	return c.readCertificateRest(id, fid, head)
 }
 
 // readCertificateRest is ReadCertificateRest inside the transaction. A
@@ -109,12 +98,7 @@ func (c *Client) ReadCertificateHeader(id cardos.CertID, n int) ([]byte, error) 
 	if err != nil {
 		return nil, err
 	}
-	var out []byte
-	err = c.run(func() error {
-		var err error
-		out, _, err = c.readCertUpTo(id, fid, nil, n)
-		return err
-	})
+	out, _, err := c.readCertUpTo(id, fid, nil, n)
 	return out, err
 }
 

@@ -132,7 +132,7 @@ func TestReadCertificateChunks(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newScript(t, step{cmd: selJPKI, resp: ok}, step{cmd: selEF(tt.fid), resp: ok})
 			s.add(tt.reads...)
-			got, err := NewClient(s).ReadCertificate(tt.id)
+			got, err := began(t, s).ReadCertificate(tt.id)
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, got)
 		})
@@ -195,7 +195,7 @@ func TestReadCertificateErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newScript(t, step{cmd: selJPKI, resp: ok}, step{cmd: selEF("0001"), resp: tt.selEF})
 			s.add(tt.reads...)
-			got, err := NewClient(s).ReadCertificate(cardos.SignCert)
+			got, err := began(t, s).ReadCertificate(cardos.SignCert)
 			require.Error(t, err)
 			assert.Nil(t, got)
 			if tt.err != nil {
@@ -212,7 +212,7 @@ func TestReadCertificateErrors(t *testing.T) {
 
 func TestReadCertificateUnknownID(t *testing.T) {
 	s := newScript(t)
-	_, err := NewClient(s).ReadCertificate(cardos.CertID(9))
+	_, err := began(t, s).ReadCertificate(cardos.CertID(9))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "CertID(9)")
 }
@@ -251,7 +251,7 @@ func TestReadCertificateHeader(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newScript(t, step{cmd: selJPKI, resp: ok}, step{cmd: selEF("000A"), resp: ok})
 			s.add(tt.reads...)
-			got, err := NewClient(s).ReadCertificateHeader(cardos.AuthCert, tt.n)
+			got, err := began(t, s).ReadCertificateHeader(cardos.AuthCert, tt.n)
 			if tt.err != nil {
 				require.ErrorIs(t, err, tt.err)
 				return
@@ -261,7 +261,7 @@ func TestReadCertificateHeader(t *testing.T) {
 		})
 	}
 	for _, n := range []int{0, -1, maxCertLen + 1} {
-		_, err := NewClient(newScript(t)).ReadCertificateHeader(cardos.AuthCert, n)
+		_, err := began(t, newScript(t)).ReadCertificateHeader(cardos.AuthCert, n)
 		require.ErrorIs(t, err, cardos.ErrBadDataLength, "n=%d", n)
 	}
 }

@@ -22,13 +22,7 @@ func (c *Client) TriesLeft(key cardos.Key) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	var n int
-	err = c.run(func() error {
-		var err error
-		n, err = c.triesLeft(key, fid)
-		return err
-	})
-	return n, err
+	return c.triesLeft(key, fid)
 }
 
 // triesLeft is TriesLeft inside the transaction.
@@ -69,9 +63,7 @@ func (c *Client) Verify(key cardos.Key, pin []byte) error {
 	if len(pin) == 0 || len(pin) > maxPINLen {
 		return fmt.Errorf("%w: PIN of %d bytes", cardos.ErrBadPINLength, len(pin))
 	}
-	return c.run(func() error {
-		return c.command(fid, apdu.Command{CLA: apdu.CLAISO, INS: apdu.INSVerify, P1: 0x00, P2: apdu.RefCurrentEF, Data: pin}, fmt.Sprintf("VERIFY %04X", fid))
-	})
+	return c.command(fid, apdu.Command{CLA: apdu.CLAISO, INS: apdu.INSVerify, P1: 0x00, P2: apdu.RefCurrentEF, Data: pin}, fmt.Sprintf("VERIFY %04X", fid))
 }
 
 // command selects EF fid and sends cmd, which must answer 9000 with no
@@ -105,7 +97,5 @@ func (c *Client) ChangePIN(key cardos.Key, newPIN []byte) error {
 	if len(newPIN) == 0 || len(newPIN) > maxPINLen {
 		return fmt.Errorf("%w: new PIN of %d bytes", cardos.ErrBadPINLength, len(newPIN))
 	}
-	return c.run(func() error {
-		return c.command(fid, apdu.Command{CLA: apdu.CLAISO, INS: apdu.INSChangeReferenceData, P1: apdu.ChangeNewValue, P2: apdu.RefCurrentEF, Data: newPIN}, fmt.Sprintf("CHANGE REFERENCE DATA %04X", fid))
-	})
+	return c.command(fid, apdu.Command{CLA: apdu.CLAISO, INS: apdu.INSChangeReferenceData, P1: apdu.ChangeNewValue, P2: apdu.RefCurrentEF, Data: newPIN}, fmt.Sprintf("CHANGE REFERENCE DATA %04X", fid))
 }

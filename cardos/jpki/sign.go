@@ -28,13 +28,7 @@ func (c *Client) Sign(key cardos.Key, digestInfo []byte) ([]byte, error) {
 	if err := CheckSignInput(digestInfo); err != nil {
 		return nil, err
 	}
-	var sig []byte
-	err = c.run(func() error {
-		var err error
-		sig, err = c.sign(fid, digestInfo)
-		return err
-	})
-	return sig, err
+	return c.sign(fid, digestInfo)
 }
 
 // CheckSignInput returns cardos.ErrBadDataLength unless Sign would send

@@ -273,11 +273,16 @@ func TestSimSelectCount(t *testing.T) {
 			if tc.oneTx {
 				require.NoError(t, c.Begin())
 			}
+			call := func(fn func() error) {
+				if !tc.oneTx {
+					require.NoError(t, c.Begin())
+					defer c.End(false)
+				}
+				require.NoError(t, fn())
+			}
 			for i := 0; i < 3; i++ {
-				_, err := c.TriesLeft(cardos.AuthKey)
-				require.NoError(t, err)
-				_, err = c.ReadCertificate(cardos.AuthCert)
-				require.NoError(t, err)
+				call(func() error { _, err := c.TriesLeft(cardos.AuthKey); return err })
+				call(func() error { _, err := c.ReadCertificate(cardos.AuthCert); return err })
 			}
 			if tc.oneTx {
 				require.NoError(t, c.End(false))
