@@ -85,6 +85,12 @@ func (id CertID) String() string {
 // transport (jpki, mynacard). Callers test them with errors.Is or
 // errors.As; the status word behind them stays wrapped.
 var (
+	// ErrNotJPKI means the card has no JPKI applet: SELECT by AID was
+	// refused with 6A82 (not found), 6A86 (wrong P1-P2), 6D00 or 6E00
+	// (instruction or class not supported). Any other refusal (6Fxx,
+	// 64xx, 65xx: a bad contact, a glitch) is a plain *apdu.Error, after
+	// which the next look must try again.
+	ErrNotJPKI = errors.New("the card has no JPKI applet (not a My Number Card?)")
 	// ErrNotFound means the file is absent or empty (6A82, or an EF that
 	// holds no certificate, as on cards without a signature certificate).
 	ErrNotFound = errors.New("file not found or empty on the card")
@@ -250,3 +256,33 @@ type Credential interface {
 // Attach makes the Credential of the card in o.Reader over ctx. It does
 // no card traffic.
 type Attach func(ctx Context, o CredentialOptions) Credential
+
+// Kind is what kind of My Number credential answers in the reader, as
+// its JPKI token name (EF 0006) says.
+type Kind int
+
+const (
+	KindUnknown Kind = iota // no JPKI applet, or a token name not listed
+	KindCard                // a My Number Card
+	KindJuki                // an old Juki card (住民基本台帳カード): not a My Number Card
+	KindAndroid             // the Android smartphone credential (スマホ用電子証明書)
+	KindIPhone              // the iPhone smartphone credential
+)
+
+// String names the kind for people.
+func (k Kind) String() string {
+	switch k {
+	case KindCard:
+		return "My Number Card"
+	case KindJuki:
+		return "Juki card (not a My Number Card)"
+	case KindAndroid:
+		return "smartphone certificate (Android)"
+	case KindIPhone:
+		return "smartphone certificate (iPhone)"
+	}
+	return "unknown"
+}
+
+// Usable reports whether the module gives the kind its tokens.
+func (k Kind) Usable() bool { return k == KindCard || k == KindAndroid || k == KindIPhone }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/apdu"
-	"github.com/myna-pkcs11/myna-pkcs11/cardos/jpki"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 )
@@ -60,7 +59,7 @@ func TestStatusWordChain(t *testing.T) {
 			assert.Equal(t, tc.sw, ae.SW)
 			switch want := tc.sentinel.(type) {
 			case nil:
-				for _, s := range []error{cardos.ErrPINLocked, cardos.ErrPINRequired, cardos.ErrNotFound, jpki.ErrNotJPKI} {
+				for _, s := range []error{cardos.ErrPINLocked, cardos.ErrPINRequired, cardos.ErrNotFound, cardos.ErrNotJPKI} {
 					assert.NotErrorIs(t, err, s)
 				}
 			case *cardos.WrongPINError:

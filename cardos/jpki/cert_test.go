@@ -54,7 +54,7 @@ func TestTokenName(t *testing.T) {
 func TestTokenNameSelectFailures(t *testing.T) {
 	s := newScript(t, step{cmd: selJPKI, resp: "6A82"})
 	_, err := NewClient(s).TokenName()
-	require.ErrorIs(t, err, ErrNotJPKI)
+	require.ErrorIs(t, err, cardos.ErrNotJPKI)
 	var ae *apdu.Error
 	require.ErrorAs(t, err, &ae)
 	assert.Equal(t, apdu.SW(0x6A82), ae.SW)

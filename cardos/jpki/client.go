@@ -92,7 +92,7 @@ func (c *Client) forget() {
 }
 
 // Select selects the JPKI applet unless this transaction already did. It
-// returns ErrNotJPKI when the card has no such applet.
+// returns cardos.ErrNotJPKI when the card has no such applet.
 func (c *Client) Select() error {
 	return c.selectJPKI()
 }
@@ -108,7 +108,7 @@ func (c *Client) selectJPKI() error {
 	if r.SW != apdu.SWOK {
 		ae := &apdu.Error{SW: r.SW, Cmd: "SELECT JPKI AP"}
 		if notJPKI(r.SW) {
-			return fmt.Errorf("%w: %w", ErrNotJPKI, ae)
+			return fmt.Errorf("%w: %w", cardos.ErrNotJPKI, ae)
 		}
 		return fmt.Errorf("jpki: the card refused to select the JPKI applet, try again: %w", ae)
 	}

@@ -12,12 +12,6 @@ import (
 // status word that caused them stays available with errors.As to
 // *apdu.Error.
 var (
-	// ErrNotJPKI means the card has no JPKI applet: SELECT by AID was
-	// refused with 6A82 (not found), 6A86 (wrong P1-P2), 6D00 or 6E00
-	// (instruction or class not supported). Any other refusal (6Fxx,
-	// 64xx, 65xx: a bad contact, a glitch) is a plain *apdu.Error, after
-	// which the next look must try again.
-	ErrNotJPKI = errors.New("jpki: the card has no JPKI applet (not a My Number Card?)")
 	// ErrResetRequired is returned by Logout when no other applet could be
 	// selected: the caller must reset the card (Transport.End(true)) to
 	// drop the verified PINs, then call Forget.
@@ -43,7 +37,7 @@ func swError(op string, sw apdu.SW) error {
 }
 
 // notJPKI reports whether a refused SELECT of the JPKI applet means the
-// card has no such applet (see ErrNotJPKI).
+// card has no such applet (see cardos.ErrNotJPKI).
 func notJPKI(sw apdu.SW) bool {
 	switch sw {
 	case apdu.SWFileNotFound, apdu.SWIncorrectP1P2, apdu.SWINSNotSupported, apdu.SWCLANotSupported:

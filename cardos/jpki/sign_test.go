@@ -191,7 +191,7 @@ func TestSelectTracking(t *testing.T) {
 	_, err = c.ReadCertificate(cardos.AuthCert)
 	require.NoError(t, err)
 	c.Forget()
-	require.ErrorIs(t, c.Select(), ErrNotJPKI)
+	require.ErrorIs(t, c.Select(), cardos.ErrNotJPKI)
 	require.NoError(t, c.Select())
 	assert.Equal(t, uint64(s.sent()), c.APDUs())
 }

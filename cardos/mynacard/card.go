@@ -98,10 +98,13 @@ func ix(k cardos.Key) int {
 // the signature certificate exists.
 const HeadLen = 256
 
-// tokenNames the layer accepts as a JPKI token in EF 0006: the My Number
-// Card and the smartphone JPKI tokens. The old Juki card
-// ("JPKIAPICCTOKEN") is not a My Number Card and gets no token.
-var tokenNames = map[string]bool{jpki.TokenCard: true, jpki.TokenAndroid: true, jpki.TokenIPhone: true}
+// kinds maps the JPKI token names in EF 0006 to the credential they
+// stand for. The old Juki card is not a My Number Card and gets no token
+// (cardos.Kind.Usable).
+var kinds = map[string]cardos.Kind{
+	jpki.TokenCard: cardos.KindCard, jpki.TokenJuki: cardos.KindJuki,
+	jpki.TokenAndroid: cardos.KindAndroid, jpki.TokenIPhone: cardos.KindIPhone,
+}
 
 // Attach returns the Card in o.Reader over ctx; it does no card traffic
 // (cardos.Attach).
@@ -162,7 +165,7 @@ func (c *Card) Probe() bool {
 			return err
 		}
 		var err error
-		if name, err = cl.TokenName(); err != nil || !tokenNames[name] {
+		if name, err = cl.TokenName(); err != nil || !kinds[name].Usable() {
 			return err
 		}
 		head, err = c.readIdentityIO(cl)
@@ -172,7 +175,7 @@ func (c *Card) Probe() bool {
 	defer c.mu.Unlock()
 	switch {
 	case err == nil:
-		c.probed, c.isMyna = true, tokenNames[name]
+		c.probed, c.isMyna = true, kinds[name].Usable()
 		if c.isMyna {
 			if head != nil {
 				c.setAuthHeadLocked(head)
@@ -181,7 +184,7 @@ func (c *Card) Probe() bool {
 		} else {
 			c.log.Infof("reader %q: JPKI token %q is not a My Number Card: no token", c.reader, name)
 		}
-	case errors.Is(err, jpki.ErrNotJPKI), errors.Is(err, cardos.ErrNotFound):
+	case errors.Is(err, cardos.ErrNotJPKI), errors.Is(err, cardos.ErrNotFound):
 		c.probed, c.isMyna = true, false
 		c.log.Infof("reader %q: the card is not a My Number Card (no JPKI applet): no token", c.reader)
 	}

@@ -69,7 +69,7 @@ func (c *Card) proveIO(cl *jpki.Client) error {
 	switch {
 	case cardLevel(err):
 		return err // reset again (doIO retries) or gone
-	case errors.Is(err, jpki.ErrNotJPKI):
+	case errors.Is(err, cardos.ErrNotJPKI):
 		return errOtherCard("it has no JPKI applet")
 	case err != nil:
 		return errOtherCard(fmt.Sprintf("its authentication certificate is unreadable: %v", err))

@@ -38,7 +38,7 @@ type changeResult struct {
 
 // runChangePIN implements "myna-pkcs11 change-pin auth|sign".
 func runChangePIN(o changeOptions, stdin *os.File, stdout, stderr io.Writer) int {
-	res := changeResult{Key: keyName(o.key), MaxTries: o.key.MaxTries()}
+	res := changeResult{Key: o.key.String(), MaxTries: o.key.MaxTries()}
 	changePIN(&res, o, stdin, stdout, stderr)
 	if o.json {
 		writeJSON(stdout, res)

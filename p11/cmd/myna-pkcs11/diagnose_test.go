@@ -16,6 +16,7 @@ import (
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/apdu"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/diag"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/jpki"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/pkcs1"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
 )
 
@@ -215,7 +216,7 @@ func TestReselectProbe(t *testing.T) {
 			tr, err := sim.NewContext(r).Connect("Virtual PCD 00 00")
 			require.NoError(t, err)
 			defer tr.Close()
-			_, err = jpki.NewClient(tr).Sign(cardos.AuthKey, probeDigestInfo())
+			_, err = jpki.NewClient(tr).Sign(cardos.AuthKey, pkcs1.SHA256([]byte("any text")))
 			require.ErrorIs(t, err, cardos.ErrPINRequired, "the probe left the card verified")
 			n, err := jpki.NewClient(tr).TriesLeft(cardos.AuthKey)
 			require.NoError(t, err)
