@@ -1,7 +1,7 @@
 package p11
 
 // This file holds C_Login, C_Logout and the PIN functions of the
-// PKCS#11 API; the card side is in cardlogin.go and cardpin.go.
+// PKCS#11 API; the card side is in cardos/mynacard (login.go, pin.go).
 
 import (
 	"fmt"

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 )
 
@@ -55,17 +56,12 @@ func checkPIN(k tokenKind, pin []byte) ([]byte, error) {
 	return nil, ck.Error(ck.CKR_GENERAL_ERROR)
 }
 
-// CheckPIN applies the module's PIN policy for the signature token (sign
-// true) or the authentication token, without touching any card: it returns
-// the bytes the module would send (the signature password upper-cased) or
-// an error carrying CKR_PIN_LEN_RANGE or CKR_PIN_INVALID. Tools use it to
-// refuse a malformed PIN before asking for confirmation.
-func CheckPIN(sign bool, pin []byte) ([]byte, error) {
-	if sign {
-		return checkPIN(signToken, pin)
-	}
-	return checkPIN(authToken, pin)
-}
+// CheckPIN applies the module's PIN policy for key k's token, without
+// touching any card: it returns the bytes the module would send (the
+// signature password upper-cased) or an error carrying CKR_PIN_LEN_RANGE
+// or CKR_PIN_INVALID. Tools use it to refuse a malformed PIN before
+// asking for confirmation.
+func CheckPIN(k cardos.Key, pin []byte) ([]byte, error) { return checkPIN(k, pin) }
 
 // loginPINError turns checkPIN's error into C_Login's answer: always
 // CKR_PIN_INCORRECT. PKCS#11 lists CKR_PIN_INCORRECT, not CKR_PIN_LEN_RANGE

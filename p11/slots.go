@@ -58,7 +58,7 @@ func (m *Module) applyLocked(st []cardos.ReaderStatus, events bool) []*insertion
 			changed = true
 		case s.Present && (r.card == nil || r.card.events != s.Events || r.card.card.Removed()):
 			// A new insertion, or a card found not to be the one this
-			// value stood for (cardidentity.go): a new token.
+			// value stood for (cardos/mynacard/identity.go): a new token.
 			if r.card != nil {
 				gone = append(gone, r.card)
 			}
@@ -130,7 +130,7 @@ func (m *Module) refresh() error {
 
 // applyAndProbe applies st and probes the cards that need it. A card
 // that the probe found replaced (its connection was lost and another
-// card answers: cardidentity.go) is a new insertion at once, probed in a
+// card answers: cardos/mynacard/identity.go) is a new insertion at once, probed in a
 // second round, so that the call that noticed already shows the new
 // token.
 func (m *Module) applyAndProbe(ctx cardos.Context, st []cardos.ReaderStatus) error {

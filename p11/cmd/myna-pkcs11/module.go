@@ -92,7 +92,7 @@ func (t *token) close() {
 // for this token, without sending anything to the card. It returns nil
 // when the PIN is acceptable and the module's explanation when it is not.
 func (t *token) checkFormat(key cardos.Key, pin []byte) error {
-	norm, err := p11.CheckPIN(key == cardos.SignKey, pin)
+	norm, err := p11.CheckPIN(key, pin)
 	clear(norm)
 	if err != nil {
 		return policyError(err)
