@@ -149,6 +149,8 @@ type State struct {
 	// start of its authentication certificate; "" when that could not be
 	// read without a PIN.
 	Serial string
+	// Kind is what kind of credential it is.
+	Kind Kind
 	// TriesLeft is the key's PIN retry counter.
 	TriesLeft int
 	// FullTries is the counter with every try left: as the card reported

@@ -1,6 +1,8 @@
 package p11
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"sync"
 	"time"
 
@@ -27,6 +29,9 @@ type insertion struct {
 	events uint64 // ReaderStatus.Events when the card was seen
 	card   cardos.Credential
 	log    *logger
+	// ownSerial is the serial shown when the credential has none
+	// readable without a PIN: random, this insertion's own.
+	ownSerial string
 
 	mu sync.Mutex
 	// attrs caches the attribute sets of the public objects. The
@@ -43,9 +48,16 @@ func (m *Module) newInsertionLocked(r *reader, events uint64) *insertion {
 		cardos.AuthKey: m.cfg.AuthPINScope == ScopeOperation,
 		cardos.SignKey: m.cfg.SignPINScope == ScopeOperation,
 	}
-	return &insertion{gen: m.nextGen, reader: r.name, events: events, log: m.log,
+	return &insertion{gen: m.nextGen, reader: r.name, events: events, log: m.log, ownSerial: randomSerial(),
 		card: m.attach(m.ctx, cardos.CredentialOptions{Reader: r.name, Events: events, HoldPIN: hold, Log: m.log,
 			Clock: func() time.Time { return now() }})}
+}
+
+// randomSerial returns 16 random hex digits.
+func randomSerial() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // now is the clock the card layer's retry-counter cache goes by; tests

@@ -15,7 +15,6 @@ const (
 	signLabelNoCert   = "My Number Card (Sign: none)"
 	tokenManufacturer = "J-LIS"
 	tokenModel        = "JPKI"
-	unknownSerial     = "0000000000000000"
 )
 
 // TokenInfo implements C_GetTokenInfo. It reports CKF_USER_PIN_COUNT_LOW,
@@ -42,14 +41,17 @@ func (m *Module) TokenInfo(slot SlotID) (TokenInfo, error) {
 	}
 	serial, tries := st.Serial, st.TriesLeft
 	if serial == "" {
-		// No readable authentication certificate (smartphone JPKI, damaged
-		// card): still show the token, with a serial that says so.
-		serial = unknownSerial
+		// No authentication certificate readable without a PIN
+		// (smartphone JPKI, a damaged card): nothing tells this
+		// credential from another, and the card layer makes it a new
+		// insertion after every reconnection, so its serial is this
+		// insertion's own.
+		serial = c.ownSerial
 	}
 	info := TokenInfo{
 		Label:              authLabel,
 		ManufacturerID:     tokenManufacturer,
-		Model:              tokenModel,
+		Model:              modelOf(st.Kind),
 		SerialNumber:       serial,
 		Flags:              ck.CKF_LOGIN_REQUIRED | ck.CKF_USER_PIN_INITIALIZED | ck.CKF_TOKEN_INITIALIZED | ck.CKF_WRITE_PROTECTED,
 		MaxSessionCount:    ck.CK_EFFECTIVELY_INFINITE,
@@ -84,6 +86,18 @@ func (m *Module) TokenInfo(slot SlotID) (TokenInfo, error) {
 	info.RwSessionCount = m.countLocked(c, ref.kind, true)
 	m.mu.Unlock()
 	return info, nil
+}
+
+// modelOf is CK_TOKEN_INFO's model: the card, or which smartphone
+// credential it is.
+func modelOf(k cardos.Kind) string {
+	switch k {
+	case cardos.KindAndroid:
+		return tokenModel + " Android"
+	case cardos.KindIPhone:
+		return tokenModel + " iPhone"
+	}
+	return tokenModel
 }
 
 // MechanismList implements C_GetMechanismList.

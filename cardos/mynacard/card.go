@@ -47,10 +47,15 @@ type Card struct {
 	// a reset; guarded by io.
 	mustProve bool
 
-	mu      sync.Mutex
-	probed  bool // probe finished (jpki says whether it is JPKI)
-	isMyna  bool
-	removed bool // taken out, swapped or closed: everything learnt is dead
+	mu     sync.Mutex
+	probed bool // probe finished (jpki says whether it is JPKI)
+	isMyna bool
+	kind   cardos.Kind
+	// authBehindPIN says the authentication certificate is readable only
+	// after the auth PIN (smartphone JPKI): it is read at the login and
+	// shown only while logged in, and the card has no identity to prove.
+	authBehindPIN bool
+	removed       bool // taken out, swapped or closed: everything learnt is dead
 
 	// authHead is the start of the authentication certificate (up to
 	// HeadLen bytes, one READ BINARY), read when the card is probed:
@@ -160,6 +165,7 @@ func (c *Card) Probe() bool {
 	}
 	var name string
 	var head []byte
+	behindPIN := false
 	err := c.doIO("probe", func(cl *jpki.Client) error {
 		if err := cl.Select(); err != nil {
 			return err
@@ -168,19 +174,20 @@ func (c *Card) Probe() bool {
 		if name, err = cl.TokenName(); err != nil || !kinds[name].Usable() {
 			return err
 		}
-		head, err = c.readIdentityIO(cl)
+		head, behindPIN, err = c.readIdentityIO(cl)
 		return err
 	})
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch {
 	case err == nil:
-		c.probed, c.isMyna = true, kinds[name].Usable()
+		c.probed, c.kind, c.isMyna = true, kinds[name], kinds[name].Usable()
 		if c.isMyna {
 			if head != nil {
 				c.setAuthHeadLocked(head)
 			}
-			c.log.Infof("reader %q: My Number Card found", c.reader)
+			c.authBehindPIN = behindPIN
+			c.log.Infof("reader %q: %v found", c.reader, c.kind)
 		} else {
 			c.log.Infof("reader %q: JPKI token %q is not a My Number Card: no token", c.reader, name)
 		}

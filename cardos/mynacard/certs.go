@@ -22,6 +22,9 @@ func (c *Card) setAuthHeadLocked(der []byte) {
 		return
 	}
 	c.authHead = append([]byte(nil), der[:min(len(der), HeadLen)]...)
+	if c.authBehindPIN {
+		return // read after the PIN: the serial stays unknown for the insertion
+	}
 	sum := sha256.Sum256(c.authHead)
 	c.serial = hex.EncodeToString(sum[:8])
 }
@@ -60,6 +63,10 @@ func (c *Card) loadCert(id cardos.CertID) error {
 	var head []byte
 	switch id {
 	case cardos.AuthCert:
+		if c.authBehindPIN && !c.loggedIn[ix(cardos.AuthKey)] {
+			c.mu.Unlock()
+			return cardos.ErrPINRequired
+		}
 		head = c.authHead
 	case cardos.SignCert:
 		if !c.loggedIn[ix(cardos.SignKey)] {
@@ -81,6 +88,9 @@ func (c *Card) loadCert(id cardos.CertID) error {
 		}
 		if id == cardos.SignCert {
 			return c.pinIO(cl, cardos.SignKey, read)
+		}
+		if id == cardos.AuthCert && c.authBehindPIN {
+			return c.pinIO(cl, cardos.AuthKey, read)
 		}
 		return read()
 	})
@@ -158,7 +168,7 @@ func (c *Card) Shows(id cardos.CertID) bool {
 	}
 	switch id {
 	case cardos.AuthCert:
-		return c.authHead != nil
+		return c.authHead != nil && (!c.authBehindPIN || c.loggedIn[ix(cardos.AuthKey)])
 	case cardos.AuthCACert:
 		return c.authCA != nil
 	case cardos.SignCACert:

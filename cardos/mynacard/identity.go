@@ -37,17 +37,20 @@ func errOtherCard(why string) error {
 // authentication certificate, inside the caller's transaction (the
 // caller holds c.io). An error that is not about the card or the
 // connection (the certificate is missing or behind a PIN) gives a nil
-// identity and no error: such a card has no identity to prove.
-func (c *Card) readIdentityIO(cl *jpki.Client) (head []byte, err error) {
+// identity and no error: such a card has no identity to prove. behindPIN
+// says the card refused it for want of the PIN, as a smartphone
+// credential does (jpki/myna, https://github.com/jpki/myna, verifies the
+// auth PIN before reading EF 000A when the token is JPKIAPGPSETOKEN).
+func (c *Card) readIdentityIO(cl *jpki.Client) (head []byte, behindPIN bool, err error) {
 	head, err = cl.ReadCertificateHeader(cardos.AuthCert, HeadLen)
 	if cardLevel(err) {
-		return nil, err
+		return nil, false, err
 	}
 	if err != nil {
-		c.log.Infof("reader %q: the authentication certificate is unreadable, so the token's serial is unknown and the card cannot be told from another after a reconnection: %v", c.reader, err)
-		return nil, nil
+		c.log.Infof("reader %q: the authentication certificate is unreadable without a PIN, so the token's serial is unknown and the card cannot be told from another after a reconnection: it is a new token after each: %v", c.reader, err)
+		return nil, errors.Is(err, cardos.ErrPINRequired), nil
 	}
-	return head, nil
+	return head, false, nil
 }
 
 // proveIO checks, when a reconnection or a reset made it necessary

@@ -29,6 +29,9 @@ func (c *Card) Login(k cardos.Key, pin []byte, contextSpecific bool) error {
 			return err
 		}
 		err := c.readSignHeadIO(cl, k, contextSpecific, &signHead, &absent)
+		if err == nil && !contextSpecific {
+			err = c.readAuthHeadIO(cl, k)
+		}
 		if c.hold[ix(k)] {
 			if lerr := c.leaveIO(cl); lerr != nil && err == nil {
 				err = lerr
@@ -61,6 +64,29 @@ func (c *Card) Login(k cardos.Key, pin []byte, contextSpecific bool) error {
 			c.signHead = signHead
 		}
 	}
+	return nil
+}
+
+// readAuthHeadIO reads, after the auth PIN was verified in this
+// transaction, the start of an authentication certificate that was
+// behind the PIN at the probe (smartphone JPKI), once per insertion.
+func (c *Card) readAuthHeadIO(cl *jpki.Client, k cardos.Key) error {
+	c.mu.Lock()
+	need := k == cardos.AuthKey && c.authBehindPIN && c.authHead == nil
+	c.mu.Unlock()
+	if !need {
+		return nil
+	}
+	h, err := cl.ReadCertificateHeader(cardos.AuthCert, HeadLen)
+	if errors.Is(err, cardos.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.setAuthHeadLocked(h)
+	c.mu.Unlock()
 	return nil
 }
 

@@ -96,7 +96,7 @@ func (c *Card) State(k cardos.Key) (cardos.State, error) {
 			c.log.Infof("reader %q: the card holds no signature certificate (holder under 15 or face-authentication card): the sign token cannot be used", c.reader)
 		}
 	}
-	return cardos.State{Serial: c.serial, TriesLeft: c.tries[ix(k)].n, FullTries: c.fullTriesLocked(k), SignCert: c.signCertState}, err
+	return cardos.State{Serial: c.serial, Kind: c.kind, TriesLeft: c.tries[ix(k)].n, FullTries: c.fullTriesLocked(k), SignCert: c.signCertState}, err
 }
 
 // setTries records the retry counter of key k's PIN.
