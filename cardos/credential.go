@@ -277,13 +277,13 @@ func (k Kind) String() string {
 	case KindCard:
 		return "My Number Card"
 	case KindJuki:
-		return "Juki card (not a My Number Card)"
+		return "Juki card (住基カード), not a My Number Card"
 	case KindAndroid:
 		return "smartphone certificate (Android)"
 	case KindIPhone:
 		return "smartphone certificate (iPhone)"
 	}
-	return "unknown"
+	return "unknown JPKI token"
 }
 
 // Usable reports whether the module gives the kind its tokens.

@@ -162,6 +162,7 @@ type keyStatus struct {
 type cardStatus struct {
 	TokenName      string      `json:"token_name"`
 	Kind           string      `json:"kind"`
+	Credential     string      `json:"credential"` // Kind for people: "smartphone certificate (Android)"
 	FaceAuth       bool        `json:"face_auth"`
 	NoSignCert     bool        `json:"no_sign_cert"`
 	Keys           []keyStatus `json:"keys"`
@@ -201,7 +202,7 @@ func inspect(ctx cardos.Context, reader string, now time.Time) (*cardStatus, err
 	if err != nil {
 		return nil, explain(err)
 	}
-	st := &cardStatus{CardExpiryNote: cardExpiryUnknown, TokenName: sv.TokenName, Kind: kindName(sv.Kind)}
+	st := &cardStatus{CardExpiryNote: cardExpiryUnknown, TokenName: sv.TokenName, Kind: kindName(sv.Kind), Credential: sv.Kind.String()}
 	if sv.Kind == cardos.KindJuki {
 		st.Notes = append(st.Notes, "This is a Juki card (住民基本台帳カード), not a My Number Card.")
 	}

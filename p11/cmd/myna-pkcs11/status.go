@@ -257,12 +257,7 @@ func writeStatusText(w, ew io.Writer, rep statusReport) {
 }
 
 func writeCardText(w io.Writer, c *cardStatus) {
-	kind := map[string]string{
-		"my-number-card": "My Number Card",
-		"juki-card":      "Juki card (住基カード)",
-		"smartphone":     "smartphone JPKI",
-		"unknown":        "unknown JPKI token",
-	}[c.Kind]
+	kind := c.Credential
 	name := c.TokenName
 	if name == "" {
 		name = "(none)"
