@@ -21,11 +21,12 @@ package main
 import "C"
 
 import (
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/mynacard"
 	"github.com/myna-pkcs11/myna-pkcs11/p11"
 )
 
 // mod is the one module instance of the process.
-var mod = p11.NewModule(openBackend)
+var mod = p11.NewModule(openBackend, mynacard.Attach)
 
 func main() {}
 

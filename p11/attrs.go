@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
-	"github.com/myna-pkcs11/myna-pkcs11/cardos/jpki"
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 )
 
@@ -39,83 +38,52 @@ func boolean(b bool) []byte {
 func ckDate(t time.Time) []byte { return []byte(t.UTC().Format("20060102")) }
 
 // fullAttrs returns every attribute of object k, reading its
-// certificate first if needed, and caches the set for the insertion (the
-// signature token's until logout).
-func (c *card) fullAttrs(ctx cardos.Context, k objKind) (attrSet, error) {
-	c.mu.Lock()
-	a, ok := c.attrs[k]
-	c.mu.Unlock()
+// certificate first if needed. The sets of the public objects are cached
+// for the insertion; the signature token's are built each time from the
+// certificate the card layer holds while the token is logged in, so that
+// nothing of it outlives the login.
+func (in *insertion) fullAttrs(k objKind) (attrSet, error) {
+	in.mu.Lock()
+	a, ok := in.attrs[k]
+	in.mu.Unlock()
 	if ok {
 		return a, nil
 	}
 	id := certOf(k)
-	if err := c.loadCert(ctx, id); err != nil {
-		return attrSet{}, err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if a, ok := c.attrs[k]; ok {
-		return a, nil
-	}
-	var der []byte
-	var cert *x509.Certificate
-	switch id {
-	case jpki.AuthCert:
-		der, cert = c.authCert, c.authParsed
-	case jpki.SignCert:
-		der, cert = c.signCert, c.signParsed
-	case jpki.AuthCACert:
-		der = c.authCA
-	case jpki.SignCACert:
-		der = c.signCA
-	}
-	if der == nil { // the signature certificate, gone at a logout meanwhile
-		return attrSet{}, ck.Error(ck.CKR_OBJECT_HANDLE_INVALID)
-	}
-	der = append([]byte(nil), der...)
-	if cert == nil {
-		var err error
-		if cert, err = x509.ParseCertificate(der); err != nil {
-			return attrSet{}, fmt.Errorf("certificate does not parse: %w", ck.Error(ck.CKR_DEVICE_ERROR))
-		}
-	}
-	a, err := buildAll(k, der, cert)
+	der, cert, err := in.card.Cert(id)
 	if err != nil {
 		return attrSet{}, err
 	}
-	if c.attrs == nil {
-		c.attrs = map[objKind]attrSet{}
+	if a, err = buildAll(k, der, cert); err != nil {
+		return attrSet{}, err
 	}
-	c.attrs[k] = a
+	if id == cardos.SignCert {
+		return a, nil
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.attrs == nil {
+		in.attrs = map[objKind]attrSet{}
+	}
+	in.attrs[k] = a
 	return a, nil
 }
 
 // parsedCert returns the parsed authentication or signature
 // certificate, reading it first if needed.
-func (c *card) parsedCert(ctx cardos.Context, id jpki.CertID) (*x509.Certificate, error) {
-	if err := c.loadCert(ctx, id); err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	cert := c.authParsed
-	if id == jpki.SignCert {
-		cert = c.signParsed
-	}
-	if cert == nil {
-		return nil, ck.Error(ck.CKR_KEY_HANDLE_INVALID)
-	}
-	return cert, nil
+func (in *insertion) parsedCert(id cardos.CertID) (*x509.Certificate, error) {
+	_, cert, err := in.card.Cert(id)
+	return cert, err
 }
 
 // attributes returns the attributes of object k needed to answer for
 // types: the static set when none of them comes from the certificate
 // (no card access), else the full set.
-func (c *card) attributes(ctx cardos.Context, k objKind, types []uint) (attrSet, error) {
+func (in *insertion) attributes(k objKind, types []uint) (attrSet, error) {
 	if !needsCert(k, types) {
 		return staticAttrs[k], nil
 	}
-	return c.fullAttrs(ctx, k)
+	return in.fullAttrs(k)
 }
 
 // signMechList is CKA_ALLOWED_MECHANISMS of the keys.
@@ -313,15 +281,14 @@ func (m *Module) GetAttributeValue(sess SessionHandle, obj ObjectHandle, reqs []
 	for i, r := range reqs {
 		types[i] = r.Type
 	}
-	var ctx cardos.Context
 	if needsCert(k, types) {
-		if ctx, err = m.context(); err != nil {
+		if _, err = m.context(); err != nil {
 			return err
 		}
 	}
-	a, err := s.c.attributes(ctx, k, types)
+	a, err := s.c.attributes(k, types)
 	if err != nil {
-		return m.cardGone(s.c, err)
+		return m.cardResult(s.c, err)
 	}
 	var sensitive, invalid, small bool
 	for i := range reqs {
@@ -363,13 +330,12 @@ func (m *Module) GetObjectSize(sess SessionHandle, obj ObjectHandle) (uint, erro
 	if err != nil {
 		return 0, err
 	}
-	ctx, err := m.context()
-	if err != nil {
+	if _, err := m.context(); err != nil {
 		return 0, err
 	}
-	a, err := s.c.fullAttrs(ctx, k)
+	a, err := s.c.fullAttrs(k)
 	if err != nil {
-		return 0, m.cardGone(s.c, err)
+		return 0, m.cardResult(s.c, err)
 	}
 	var n uint
 	for _, v := range a.v {

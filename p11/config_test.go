@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/mynacard"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 )
@@ -179,7 +180,7 @@ func configModule(t *testing.T, cfg Config, names ...string) (*Module, []*sim.Re
 		r.Insert(genCard(t, "default"))
 		readers = append(readers, r)
 	}
-	m := NewModule(func() (cardos.Context, error) { return sim.NewContext(readers...), nil })
+	m := NewModule(func() (cardos.Context, error) { return sim.NewContext(readers...), nil }, mynacard.Attach)
 	m.UseConfig(cfg)
 	require.NoError(t, m.Initialize(InitArgs{}))
 	t.Cleanup(func() { m.Finalize() })
@@ -285,7 +286,7 @@ func TestConfigProblemsAreLogged(t *testing.T) {
 	t.Setenv(EnvReaders, "")
 	r := sim.NewReader("Reader A")
 	r.Insert(genCard(t, "default"))
-	m := NewModule(func() (cardos.Context, error) { return sim.NewContext(r), nil })
+	m := NewModule(func() (cardos.Context, error) { return sim.NewContext(r), nil }, mynacard.Attach)
 	require.NoError(t, m.Initialize(InitArgs{}), "a configuration error never stops C_Initialize")
 	slots, err := m.SlotList(true)
 	require.NoError(t, err)

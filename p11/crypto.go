@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"hash"
 
-	"github.com/myna-pkcs11/myna-pkcs11/cardos/jpki"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/pkcs1"
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 )
 
@@ -51,27 +51,6 @@ var mechanisms, signMechs, hashes = func() ([]MechanismType, map[MechanismType]c
 	return list, sign, digest
 }()
 
-// digestInfoPrefix is the DER DigestInfo header (SEQUENCE { AlgorithmIdentifier
-// { OID, NULL }, OCTET STRING } up to the digest) per hash, from PKCS #1.
-var digestInfoPrefix = map[crypto.Hash][]byte{
-	crypto.SHA1:   {0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00, 0x04, 0x14},
-	crypto.SHA224: {0x30, 0x2d, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x04, 0x05, 0x00, 0x04, 0x1c},
-	crypto.SHA256: {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20},
-	crypto.SHA384: {0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02, 0x05, 0x00, 0x04, 0x30},
-	crypto.SHA512: {0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03, 0x05, 0x00, 0x04, 0x40},
-}
-
-// DigestInfo returns the DER DigestInfo of digest made with h, the input
-// the card pads and signs; nil for a hash the module does not sign with
-// (SHA-1, SHA-224, SHA-256, SHA-384 and SHA-512 are known).
-func DigestInfo(h crypto.Hash, digest []byte) []byte {
-	prefix, ok := digestInfoPrefix[h]
-	if !ok {
-		return nil
-	}
-	return append(append([]byte(nil), prefix...), digest...)
-}
-
 // pkcsOp is the data part of a sign or verify operation.
 type pkcsOp struct {
 	mech  MechanismType
@@ -79,10 +58,13 @@ type pkcsOp struct {
 	hash  hash.Hash // multi-part state for hashing mechanisms
 	raw   []byte    // CKM_RSA_PKCS: collected input
 	multi bool      // an Update was called
+	// check says whether the card can sign raw input of n bytes (the
+	// card layer's CheckSignInput).
+	check func(n int) error
 }
 
-func newPKCSOp(mech MechanismType) *pkcsOp {
-	op := &pkcsOp{mech: mech, h: signMechs[mech]}
+func newPKCSOp(mech MechanismType, check func(n int) error) *pkcsOp {
+	op := &pkcsOp{mech: mech, h: signMechs[mech], check: check}
 	if op.h != 0 {
 		op.hash = op.h.New()
 	}
@@ -96,8 +78,8 @@ func (op *pkcsOp) update(part []byte) error {
 		op.hash.Write(part)
 		return nil
 	}
-	if len(op.raw)+len(part) > jpki.MaxSignInput {
-		return fmt.Errorf("CKM_RSA_PKCS input over %d bytes: %w", jpki.MaxSignInput, ck.Error(ck.CKR_DATA_LEN_RANGE))
+	if err := op.check(len(op.raw) + len(part)); err != nil {
+		return ckrOf(fmt.Errorf("CKM_RSA_PKCS: %w", err))
 	}
 	op.raw = append(op.raw, part...)
 	return nil
@@ -107,10 +89,10 @@ func (op *pkcsOp) update(part []byte) error {
 // the raw input (1 to 245 bytes).
 func (op *pkcsOp) input() ([]byte, error) {
 	if op.hash != nil {
-		return DigestInfo(op.h, op.hash.Sum(nil)), nil
+		return pkcs1.DigestInfo(op.h, op.hash.Sum(nil)), nil
 	}
-	if len(op.raw) == 0 || len(op.raw) > jpki.MaxSignInput {
-		return nil, fmt.Errorf("CKM_RSA_PKCS input of %d bytes, the card signs 1 to %d: %w", len(op.raw), jpki.MaxSignInput, ck.Error(ck.CKR_DATA_LEN_RANGE))
+	if err := op.check(len(op.raw)); err != nil {
+		return nil, ckrOf(fmt.Errorf("CKM_RSA_PKCS: %w", err))
 	}
 	return op.raw, nil
 }
@@ -153,7 +135,7 @@ func (s *session) keyFor(h ObjectHandle) (objKind, error) {
 	if !mine || !ok || spec.token != s.kind {
 		return 0, ck.Error(ck.CKR_KEY_HANDLE_INVALID)
 	}
-	if spec.private && !s.c.isLoggedIn(s.kind) {
+	if spec.private && !s.c.card.LoggedIn(s.kind) {
 		return 0, ck.Error(ck.CKR_USER_NOT_LOGGED_IN)
 	}
 	if _, err := s.object(h); err != nil {
@@ -197,13 +179,10 @@ func (m *Module) SignInit(sess SessionHandle, mech Mechanism, key ObjectHandle) 
 	if err != nil {
 		return err
 	}
-	s.sign = &signOp{pkcsOp: newPKCSOp(mech.Type), key: k}
+	s.sign = &signOp{pkcsOp: newPKCSOp(mech.Type, s.c.card.CheckSignInput), key: k}
 	m.log.debugf("C_SignInit: session %d %s", sess, ck.MechName(uint(mech.Type)))
 	return nil
 }
-
-// signatureLen is the length of every signature of the card's keys.
-const signatureLen = jpki.SignatureLen
 
 // Sign implements C_Sign. With out.Nil it returns the length needed and
 // the operation stays active; a buffer that is too small gives
@@ -225,10 +204,11 @@ func (m *Module) Sign(sess SessionHandle, data []byte, out OutBuf) ([]byte, uint
 		s.sign = nil
 		return nil, 0, fmt.Errorf("C_Sign after C_SignUpdate: %w", ck.Error(ck.CKR_OPERATION_ACTIVE))
 	}
-	if op.hash == nil && (len(data) == 0 || len(data) > jpki.MaxSignInput) {
+	if err := op.check(len(data)); op.hash == nil && err != nil {
 		s.sign = nil
-		return nil, 0, fmt.Errorf("CKM_RSA_PKCS input of %d bytes, the card signs 1 to %d: %w", len(data), jpki.MaxSignInput, ck.Error(ck.CKR_DATA_LEN_RANGE))
+		return nil, 0, ckrOf(fmt.Errorf("CKM_RSA_PKCS: %w", err))
 	}
+	signatureLen := uint(s.c.card.SignatureLen(s.kind))
 	if out.Nil {
 		return nil, signatureLen, nil
 	}
@@ -275,6 +255,7 @@ func (m *Module) SignFinal(sess SessionHandle, out OutBuf) ([]byte, uint, error)
 	if op == nil {
 		return nil, 0, ck.Error(ck.CKR_OPERATION_NOT_INITIALIZED)
 	}
+	signatureLen := uint(s.c.card.SignatureLen(s.kind))
 	if out.Nil {
 		return nil, signatureLen, nil
 	}
@@ -293,16 +274,15 @@ func (m *Module) signOnCard(s *session, op *signOp) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !s.c.isLoggedIn(s.kind) {
+	if !s.c.card.LoggedIn(s.kind) {
 		return nil, ck.Error(ck.CKR_USER_NOT_LOGGED_IN)
 	}
-	ctx, err := m.context()
-	if err != nil {
+	if _, err := m.context(); err != nil {
 		return nil, err
 	}
-	sig, err := s.c.sign(ctx, s.kind, in)
+	sig, err := s.c.card.Sign(s.kind, in)
 	if err != nil {
-		return nil, m.cardGone(s.c, err)
+		return nil, m.cardResult(s.c, err)
 	}
 	return sig, nil
 }
@@ -323,19 +303,18 @@ func (m *Module) VerifyInit(sess SessionHandle, mech Mechanism, key ObjectHandle
 	if err != nil {
 		return err
 	}
-	ctx, err := m.context()
-	if err != nil {
+	if _, err := m.context(); err != nil {
 		return err
 	}
-	cert, err := s.c.parsedCert(ctx, certOf(k))
+	cert, err := s.c.parsedCert(certOf(k))
 	if err != nil {
-		return m.cardGone(s.c, err)
+		return m.cardResult(s.c, err)
 	}
 	pub, ok := cert.PublicKey.(*rsa.PublicKey)
 	if !ok {
 		return ck.Error(ck.CKR_KEY_TYPE_INCONSISTENT)
 	}
-	s.verify = &verifyOp{pkcsOp: newPKCSOp(mech.Type), pub: pub}
+	s.verify = &verifyOp{pkcsOp: newPKCSOp(mech.Type, s.c.card.CheckSignInput), pub: pub}
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/pkcs1"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 )
@@ -36,7 +37,7 @@ func TestSignMechanisms(t *testing.T) {
 					hh.Write(data)
 					hashed = hh.Sum(nil)
 				} else {
-					hashed = append(append([]byte(nil), digestInfoPrefix[crypto.SHA256]...), bytes.Repeat([]byte{7}, 32)...)
+					hashed = pkcs1.DigestInfo(crypto.SHA256, bytes.Repeat([]byte{7}, 32))
 					in = hashed
 				}
 				sig := f.sign(s, key, mech, in)

@@ -32,7 +32,7 @@
 //     C_SetPIN needs one.
 //   - The card is shared with every other program: each conversation is
 //     one PC/SC transaction that selects the applet and file it needs
-//     (cardio.go, cardos/jpki). PIN scope operation (the default,
+//     (cardos/mynacard, cardos/jpki). PIN scope operation (the default,
 //     Config.AuthPINScope/SignPINScope) keeps the PIN in locked memory
 //     and verifies it inside each signing transaction, leaving the applet
 //     at its end, so the card is never left verified for other programs;
@@ -43,29 +43,38 @@
 //     Object handles carry the card insertion, so they never name another
 //     card's object. After a reconnection or a reset the card proves it
 //     is the same card before a PIN or a signature command reaches it
-//     (cardidentity.go); a card that does not is a new insertion.
+//     (cardos/mynacard/identity.go); a card that does not is a new
+//     insertion.
 //   - MYNA_PKCS11_DEBUG=1..3 (3: every PKCS#11 call), or log_level in the
 //     configuration file (see Config), logs to stderr or to the file named
 //     by MYNA_PKCS11_LOG.
 //
 // # How the code is laid out
 //
-// C_Sign, from the host to the card and back:
+// Calls only go down: c → p11 → the card layer (cardos/mynacard, behind
+// the cardos.Credential interface, so that this package depends on
+// neither the APDU code nor the JPKI client) → cardos/jpki → cardos/pcsc
+// or cardos/sim. C_Sign, from the host to the card and back:
 //
 //  1. c/export_crypto.go (goSign) turns the C arguments into Go values and
 //     calls Module.Sign; C meets Go only in package c (glue.c, glue_gen.c,
 //     marshal.go).
-//  2. crypto.go (Sign, signOnCard) checks the session and operation and
-//     builds the DigestInfo; cardsign.go (card.sign) starts the card work.
-//  3. cardio.go (card.do, doIO) holds the card for one PC/SC transaction,
-//     proving first, after a reconnection or a reset, that the card is the
-//     same (cardidentity.go); cardpin.go (pinIO) verifies a held PIN in it
-//     when the scope says so, and cardleave.go (leaveIO) makes the card
-//     forget it before the transaction ends.
+//  2. crypto.go (Sign, signOnCard) checks the session and the operation,
+//     asks the card layer once whether the card takes input of that
+//     length (Credential.CheckSignInput) and builds the DigestInfo
+//     (cardos/pkcs1).
+//  3. cardos/mynacard (Card.Sign) holds the card (Card.io, the one lock
+//     that serialises it) for one PC/SC transaction (conv.go), proving
+//     first, after a reconnection or a reset, that the card is the same
+//     (identity.go); pin.go verifies a held PIN in it when the scope says
+//     so, and leave.go makes the card forget it before the transaction
+//     ends.
 //  4. cardos/jpki (Client.Sign) selects the key file and builds the APDU
 //     (bytes named in cardos/apdu/ins.go); cardos/pcsc or cardos/sim
 //     carries it.
-//  5. The answer's status word becomes a jpki sentinel (jpki/errors.go,
-//     swError) and a CKR in cardio.go (mapCardErr), which package c
-//     returns.
+//  5. The answer's status word becomes one of the credential's errors
+//     (cardos/credential.go, via jpki/errors.go swError); the card layer
+//     updates its own state from it (conv.go, fail), and ckr.go (ckrOf)
+//     chooses the CKR code, the one place that does, closing the
+//     sessions of a card that is gone (cardResult).
 package p11

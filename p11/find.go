@@ -12,23 +12,23 @@ import (
 // find returns the kinds of token k's objects that match tmpl,
 // reading only the certificates it must. A certificate that cannot be
 // read is simply not shown; a card that is gone is an error.
-func (c *card) find(ctx cardos.Context, k tokenKind, tmpl []Attribute) ([]objKind, error) {
+func (in *insertion) find(k tokenKind, tmpl []Attribute) ([]objKind, error) {
 	types := make([]uint, len(tmpl))
 	for i, t := range tmpl {
 		types[i] = t.Type
 	}
 	var found []objKind
-	for _, kind := range c.candidates(k) {
+	for _, kind := range in.candidates(k) {
 		if !staticAttrs[kind].matchesStatic(kind, tmpl) {
 			continue // decided by the kind alone: no card access
 		}
-		if needsCert(kind, types) || !c.exists(kind) {
-			a, err := c.fullAttrs(ctx, kind)
-			if ck.RV(err) == ck.CKR_DEVICE_REMOVED {
+		if needsCert(kind, types) || !in.exists(kind) {
+			a, err := in.fullAttrs(kind)
+			if cardos.Gone(err) {
 				return nil, err
 			}
 			if err != nil {
-				c.log.infof("reader %q: C_FindObjectsInit: %v", c.reader, err)
+				in.log.infof("reader %q: C_FindObjectsInit: %v", in.reader, err)
 				continue
 			}
 			if !a.matches(tmpl) {
@@ -42,8 +42,8 @@ func (c *card) find(ctx cardos.Context, k tokenKind, tmpl []Attribute) ([]objKin
 
 // exists reports whether object kind is known to exist without reading
 // anything more.
-func (c *card) exists(kind objKind) bool {
-	for _, v := range c.visibleKinds(specs[kind].token) {
+func (in *insertion) exists(kind objKind) bool {
+	for _, v := range in.visibleKinds(specs[kind].token) {
 		if v == kind {
 			return true
 		}
@@ -92,13 +92,12 @@ func (m *Module) FindObjectsInit(sess SessionHandle, tmpl []Attribute) error {
 	if s, err = m.session(sess); err != nil {
 		return err
 	}
-	ctx, err := m.context()
-	if err != nil {
+	if _, err := m.context(); err != nil {
 		return err
 	}
-	kinds, err := s.c.find(ctx, s.kind, tmpl)
+	kinds, err := s.c.find(s.kind, tmpl)
 	if err != nil {
-		return m.cardGone(s.c, err)
+		return m.cardResult(s.c, err)
 	}
 	found := make([]ObjectHandle, len(kinds))
 	for i, k := range kinds {

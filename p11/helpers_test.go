@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/mynacard"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 )
@@ -82,7 +83,7 @@ func newFixtureCard(t *testing.T, cfg *Config, card *sim.Card) *fixture {
 	f := &fixture{t: t, r: sim.NewReader("Sim Reader 00 00"), card: card}
 	f.r.Insert(f.card)
 	f.readers = []*sim.Reader{f.r}
-	f.m = NewModule(f.open)
+	f.m = NewModule(f.open, mynacard.Attach)
 	if cfg != nil {
 		f.m.UseConfig(*cfg)
 	}

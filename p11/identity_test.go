@@ -12,6 +12,7 @@ import (
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/apdu"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/mynacard"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 )
@@ -235,7 +236,7 @@ func TestRemovedMidCommandIsRemoved(t *testing.T) {
 			card := genCard(t, "default")
 			r.Insert(card)
 			rc := &removingContext{Context: sim.NewContext(r), r: r}
-			m := NewModule(func() (cardos.Context, error) { return rc, nil })
+			m := NewModule(func() (cardos.Context, error) { return rc, nil }, mynacard.Attach)
 			require.NoError(t, m.Initialize(InitArgs{}))
 			t.Cleanup(func() { m.Finalize() })
 			f := &fixture{t: t, m: m, card: card, r: r}

@@ -155,3 +155,8 @@ func roundDuration(d time.Duration) time.Duration {
 	}
 	return d.Round(time.Second)
 }
+
+// Infof and Debugf let the card layer log through the module's logger
+// (cardos.Logger).
+func (l *logger) Infof(format string, args ...any)  { l.infof(format, args...) }
+func (l *logger) Debugf(format string, args ...any) { l.debugf(format, args...) }

@@ -1,11 +1,12 @@
 package p11
 
 // This file holds C_Login, C_Logout and the PIN functions of the
-// PKCS#11 API; the card side is in cardlogin.go and cardpin.go.
+// PKCS#11 API; the card side is in cardos/mynacard (login.go, pin.go).
 
 import (
 	"fmt"
 
+	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 )
 
@@ -39,10 +40,10 @@ func (m *Module) Login(sess SessionHandle, userType uint, pin []byte) error {
 	default:
 		return ck.Error(ck.CKR_USER_TYPE_INVALID)
 	}
-	if userType == ck.CKU_USER && s.c.isLoggedIn(s.kind) {
+	if userType == ck.CKU_USER && s.c.card.LoggedIn(s.kind) {
 		return ck.Error(ck.CKR_USER_ALREADY_LOGGED_IN)
 	}
-	if s.kind == signToken && s.c.signCertKnown() == certAbsent {
+	if s.kind == signToken && s.c.card.SignCert() == cardos.CertAbsent {
 		m.log.infof("C_Login: the card holds no signature certificate (holder under 15 or face-authentication card): the sign token cannot be used")
 		return ck.Error(ck.CKR_USER_PIN_NOT_INITIALIZED)
 	}
@@ -52,22 +53,14 @@ func (m *Module) Login(sess SessionHandle, userType uint, pin []byte) error {
 		m.log.infof("C_Login (%s token): %v", s.kind, err)
 		return err
 	}
-	ctx, err := m.context()
-	if err != nil {
+	if _, err := m.context(); err != nil {
 		return err
 	}
-	err = s.c.login(ctx, s.kind, p, userType == ck.CKU_CONTEXT_SPECIFIC)
+	err = s.c.card.Login(s.kind, p, userType == ck.CKU_CONTEXT_SPECIFIC)
 	if err != nil {
 		m.log.infof("C_Login (%s token): %v", s.kind, err)
 	}
-	return m.cardGone(s.c, err)
-}
-
-// signCertKnown returns what is known about the signature certificate.
-func (c *card) signCertKnown() certState {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.signCertState
+	return m.cardResult(s.c, err)
 }
 
 // LoginUser implements C_LoginUser. The tokens have no user names, so
@@ -84,17 +77,16 @@ func (m *Module) Logout(sess SessionHandle) error {
 	if err != nil {
 		return err
 	}
-	if !s.c.isLoggedIn(s.kind) {
+	if !s.c.card.LoggedIn(s.kind) {
 		return ck.Error(ck.CKR_USER_NOT_LOGGED_IN)
 	}
-	ctx, err := m.context()
-	if err != nil {
+	if _, err := m.context(); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	s.find, s.sign = nil, nil // private objects vanish; operations on them end
 	s.mu.Unlock()
-	return m.cardGone(s.c, s.c.logoutOnCard(ctx, "C_Logout"))
+	return m.cardResult(s.c, s.c.card.Logout("C_Logout"))
 }
 
 // SetPIN implements C_SetPIN: both PINs are checked against the policy
@@ -120,15 +112,14 @@ func (m *Module) SetPIN(sess SessionHandle, oldPIN, newPIN []byte) error {
 		m.log.infof("C_SetPIN (%s token): new PIN: %v", s.kind, err)
 		return err
 	}
-	ctx, err := m.context()
-	if err != nil {
+	if _, err := m.context(); err != nil {
 		return err
 	}
-	err = s.c.changePIN(ctx, s.kind, o, n)
+	err = s.c.card.ChangePIN(s.kind, o, n)
 	if err != nil {
 		m.log.infof("C_SetPIN (%s token): %v", s.kind, err)
 	}
-	return m.cardGone(s.c, err)
+	return m.cardResult(s.c, err)
 }
 
 // InitPIN implements C_InitPIN: the card cannot set a PIN without the old

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/jpki"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
@@ -100,8 +101,8 @@ func assertCardForgotPIN(t *testing.T, f *fixture) {
 	require.NoError(t, err)
 	defer tr.Close()
 	cl := jpki.NewClient(tr)
-	_, err = cl.Sign(jpki.AuthKey, []byte{0x01})
-	assert.True(t, errors.Is(err, jpki.ErrPINRequired), "the card still has the PIN verified: %v", err)
+	_, err = cl.Sign(cardos.AuthKey, []byte{0x01})
+	assert.True(t, errors.Is(err, cardos.ErrPINRequired), "the card still has the PIN verified: %v", err)
 }
 
 func TestLastSessionCloseLogsOut(t *testing.T) {

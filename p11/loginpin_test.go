@@ -28,7 +28,7 @@ func TestLoginPINError(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := CheckPIN(tc.sign, []byte(tc.pin))
+			_, err := CheckPIN(keyOf(tc.sign), []byte(tc.pin))
 			require.Error(t, err)
 			err = loginPINError(err)
 			assert.Equal(t, "CKR_PIN_INCORRECT", ck.Name(ck.RV(err)))

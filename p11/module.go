@@ -36,7 +36,8 @@ var (
 // (one conversation at a time) and mu (its fields, held briefly). Lock
 // order: session.mu, m.mu, card.mu; card.io, card.mu.
 type Module struct {
-	open Opener
+	open   Opener
+	attach cardos.Attach
 
 	refreshMu sync.Mutex // one reader enumeration at a time
 
@@ -63,10 +64,12 @@ type Module struct {
 }
 
 // NewModule returns an uninitialised module that opens its card back end
-// with open at Initialize. It does no work itself.
-func NewModule(open Opener) *Module {
+// with open at Initialize and makes the card layer's credential of each
+// card insertion with attach (mynacard.Attach). It does no work itself.
+func NewModule(open Opener, attach cardos.Attach) *Module {
 	return &Module{
 		open:     open,
+		attach:   attach,
 		readers:  map[string]*reader{},
 		slots:    map[SlotID]slotRef{},
 		sessions: map[SessionHandle]*session{},
@@ -181,7 +184,7 @@ func (m *Module) Finalize() error {
 	m.cancelWait()
 	ctx := m.ctx
 	m.ctx = nil
-	var cards []*card
+	var cards []*insertion
 	for _, r := range m.order {
 		if r.card != nil {
 			cards = append(cards, r.card)
@@ -195,8 +198,8 @@ func (m *Module) Finalize() error {
 	m.mu.Unlock()
 
 	for _, c := range cards {
-		c.logoutOnCard(ctx, "C_Finalize")
-		c.close()
+		c.card.Logout("C_Finalize")
+		c.card.Close()
 	}
 	if ctx != nil {
 		ctx.Close()
@@ -215,7 +218,7 @@ func (m *Module) AtExit() {
 	if !m.mu.TryLock() {
 		return
 	}
-	var cards []*card
+	var cards []*insertion
 	if m.initialized {
 		for _, r := range m.order {
 			if r.card != nil {
@@ -223,10 +226,9 @@ func (m *Module) AtExit() {
 			}
 		}
 	}
-	ctx := m.ctx
 	m.mu.Unlock()
 	for _, c := range cards {
-		c.logoutAtExit(ctx)
+		c.card.LogoutAtExit()
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/mynacard"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 )
@@ -31,7 +32,7 @@ func TestInitializeArgs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := NewModule(func() (cardos.Context, error) { return sim.NewContext(), nil })
+			m := NewModule(func() (cardos.Context, error) { return sim.NewContext(), nil }, mynacard.Attach)
 			err := m.Initialize(tt.args)
 			assert.Equal(t, ck.Name(tt.want), rv(err))
 			if err == nil {
@@ -45,7 +46,7 @@ func TestInitializeArgs(t *testing.T) {
 
 func TestNotInitialized(t *testing.T) {
 	opened := false
-	m := NewModule(func() (cardos.Context, error) { opened = true; return sim.NewContext(), nil })
+	m := NewModule(func() (cardos.Context, error) { opened = true; return sim.NewContext(), nil }, mynacard.Attach)
 	calls := map[string]func() error{
 		"Initialized": m.Initialized,
 		"Finalize":    m.Finalize,
@@ -119,7 +120,7 @@ func TestOpenerFailureShowsNoSlots(t *testing.T) {
 			return nil, errors.New("no pcscd")
 		}
 		return ctx, nil
-	})
+	}, mynacard.Attach)
 	require.NoError(t, m.Initialize(InitArgs{}))
 	defer m.Finalize()
 	list, err := m.SlotList(false)

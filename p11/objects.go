@@ -1,7 +1,7 @@
 package p11
 
 import (
-	"github.com/myna-pkcs11/myna-pkcs11/cardos/jpki"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 )
 
@@ -23,14 +23,14 @@ const (
 
 const kindBits = 4
 
-func handleOf(c *card, k objKind) ObjectHandle {
-	return ObjectHandle(c.gen)<<kindBits | ObjectHandle(k)
+func handleOf(in *insertion, k objKind) ObjectHandle {
+	return ObjectHandle(in.gen)<<kindBits | ObjectHandle(k)
 }
 
 // kindOf decodes a handle made by handleOf: the object kind, and whether
 // the handle belongs to this insertion of the card at all.
-func (c *card) kindOf(h ObjectHandle) (objKind, bool) {
-	return objKind(h & (1<<kindBits - 1)), h>>kindBits == ObjectHandle(c.gen)
+func (in *insertion) kindOf(h ObjectHandle) (objKind, bool) {
+	return objKind(h & (1<<kindBits - 1)), h>>kindBits == ObjectHandle(in.gen)
 }
 
 // CKA_ID values: 01 for the authentication key and its certificate, 02
@@ -87,30 +87,29 @@ var specs = map[objKind]objectSpec{
 // exist once the start of their certificate was read (the key's
 // existence does not depend on it), and their other attributes are read
 // when asked for.
-func (c *card) visibleKinds(k tokenKind) []objKind {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.removed {
+func (in *insertion) visibleKinds(k tokenKind) []objKind {
+	c := in.card
+	if c.Removed() {
 		return nil
 	}
 	if k == authToken {
 		var out []objKind
-		if c.authHead != nil {
+		if c.Shows(cardos.AuthCert) {
 			out = append(out, objAuthCert, objAuthPub)
 		}
-		if c.loggedIn[authToken] {
+		if c.LoggedIn(authToken) {
 			out = append(out, objAuthPriv)
 		}
-		if c.authCA != nil {
+		if c.Shows(cardos.AuthCACert) {
 			out = append(out, objAuthCA)
 		}
 		return out
 	}
 	var out []objKind
-	if c.loggedIn[signToken] && c.signHead != nil {
+	if c.Shows(cardos.SignCert) {
 		out = append(out, objSignCert, objSignPub, objSignPriv)
 	}
-	if c.signCA != nil {
+	if c.Shows(cardos.SignCACert) {
 		out = append(out, objSignCA)
 	}
 	return out
@@ -119,37 +118,36 @@ func (c *card) visibleKinds(k tokenKind) []objKind {
 // candidates returns the objects token k may show in its login state,
 // each with the certificate whose reading decides whether it exists
 // (0: it exists without reading anything more).
-func (c *card) candidates(k tokenKind) []objKind {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.removed {
+func (in *insertion) candidates(k tokenKind) []objKind {
+	c := in.card
+	if c.Removed() {
 		return nil
 	}
 	if k == authToken {
 		out := []objKind{objAuthCert, objAuthPub}
-		if c.loggedIn[authToken] {
+		if c.LoggedIn(authToken) {
 			out = append(out, objAuthPriv)
 		}
 		return append(out, objAuthCA)
 	}
 	var out []objKind
-	if c.loggedIn[signToken] && c.signHead != nil {
+	if c.Shows(cardos.SignCert) {
 		out = append(out, objSignCert, objSignPub, objSignPriv)
 	}
 	return append(out, objSignCA)
 }
 
 // certOf names the certificate an object's attributes come from.
-func certOf(k objKind) jpki.CertID {
+func certOf(k objKind) cardos.CertID {
 	switch k {
 	case objAuthCert, objAuthPub, objAuthPriv:
-		return jpki.AuthCert
+		return cardos.AuthCert
 	case objAuthCA:
-		return jpki.AuthCACert
+		return cardos.AuthCACert
 	case objSignCA:
-		return jpki.SignCACert
+		return cardos.SignCACert
 	}
-	return jpki.SignCert
+	return cardos.SignCert
 }
 
 // object returns the kind behind handle h for session s, or

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 )
@@ -142,8 +143,10 @@ func TestSignTokenObjectsOnlyWhileLoggedIn(t *testing.T) {
 	c := f.m.sessions[s].c
 	f.m.mu.Unlock()
 	c.mu.Lock()
-	assert.Nil(t, c.signCert, "the signature certificate is not kept after logout")
+	assert.NotContains(t, c.attrs, objSignCert, "no attribute of the signature certificate is kept")
 	c.mu.Unlock()
+	_, _, err := c.card.Cert(cardos.SignCert)
+	assert.ErrorIs(t, err, cardos.ErrPINRequired, "the card layer gives the signature certificate only while logged in")
 }
 
 func TestObjectsAreReadOnly(t *testing.T) {

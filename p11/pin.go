@@ -2,8 +2,8 @@ package p11
 
 import (
 	"fmt"
-	"strings"
 
+	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 )
 
@@ -21,22 +21,26 @@ const (
 // the card stores the password in upper case and a lower-case attempt
 // would only burn a try. Wrong lengths (including a missing PIN: there is
 // no protected authentication path) give CKR_PIN_LEN_RANGE, other
-// characters CKR_PIN_INVALID. Errors never contain the PIN.
+// characters CKR_PIN_INVALID (a *pinFormatError). Errors never contain
+// the PIN.
 func checkPIN(k tokenKind, pin []byte) ([]byte, error) {
+	bad := func(rv uint, format string, args ...any) error {
+		return &pinFormatError{why: fmt.Sprintf(format, args...), rv: rv}
+	}
 	switch k {
 	case authToken:
 		if len(pin) != authPINLen {
-			return nil, fmt.Errorf("the authentication PIN has %d characters, it must have exactly %d digits: %w", len(pin), authPINLen, ck.Error(ck.CKR_PIN_LEN_RANGE))
+			return nil, bad(ck.CKR_PIN_LEN_RANGE, "the authentication PIN has %d characters, it must have exactly %d digits", len(pin), authPINLen)
 		}
 		for _, b := range pin {
 			if b < '0' || b > '9' {
-				return nil, fmt.Errorf("the authentication PIN must be 4 digits 0-9: %w", ck.Error(ck.CKR_PIN_INVALID))
+				return nil, bad(ck.CKR_PIN_INVALID, "the authentication PIN must be 4 digits 0-9")
 			}
 		}
 		return append([]byte(nil), pin...), nil
 	case signToken:
 		if len(pin) < signPINMinLen || len(pin) > signPINMaxLen {
-			return nil, fmt.Errorf("the signature password has %d characters, it must have %d to %d: %w", len(pin), signPINMinLen, signPINMaxLen, ck.Error(ck.CKR_PIN_LEN_RANGE))
+			return nil, bad(ck.CKR_PIN_LEN_RANGE, "the signature password has %d characters, it must have %d to %d", len(pin), signPINMinLen, signPINMaxLen)
 		}
 		out := make([]byte, len(pin))
 		for i, b := range pin {
@@ -47,7 +51,7 @@ func checkPIN(k tokenKind, pin []byte) ([]byte, error) {
 				out[i] = b
 			default:
 				clear(out)
-				return nil, fmt.Errorf("the signature password may only contain letters A-Z and digits 0-9: %w", ck.Error(ck.CKR_PIN_INVALID))
+				return nil, bad(ck.CKR_PIN_INVALID, "the signature password may only contain letters A-Z and digits 0-9")
 			}
 		}
 		return out, nil
@@ -55,17 +59,12 @@ func checkPIN(k tokenKind, pin []byte) ([]byte, error) {
 	return nil, ck.Error(ck.CKR_GENERAL_ERROR)
 }
 
-// CheckPIN applies the module's PIN policy for the signature token (sign
-// true) or the authentication token, without touching any card: it returns
-// the bytes the module would send (the signature password upper-cased) or
-// an error carrying CKR_PIN_LEN_RANGE or CKR_PIN_INVALID. Tools use it to
-// refuse a malformed PIN before asking for confirmation.
-func CheckPIN(sign bool, pin []byte) ([]byte, error) {
-	if sign {
-		return checkPIN(signToken, pin)
-	}
-	return checkPIN(authToken, pin)
-}
+// CheckPIN applies the module's PIN policy for key k's token, without
+// touching any card: it returns the bytes the module would send (the
+// signature password upper-cased) or an error carrying CKR_PIN_LEN_RANGE
+// or CKR_PIN_INVALID. Tools use it to refuse a malformed PIN before
+// asking for confirmation.
+func CheckPIN(k cardos.Key, pin []byte) ([]byte, error) { return checkPIN(k, pin) }
 
 // loginPINError turns checkPIN's error into C_Login's answer: always
 // CKR_PIN_INCORRECT. PKCS#11 lists CKR_PIN_INCORRECT, not CKR_PIN_LEN_RANGE
@@ -83,9 +82,19 @@ func CheckPIN(sign bool, pin []byte) ([]byte, error) {
 // (for the log) says what was wrong and that the card was not asked,
 // never the PIN. C_SetPIN keeps checkPIN's codes.
 func loginPINError(err error) error {
-	msg := err.Error()
-	for _, rv := range []uint{ck.CKR_PIN_LEN_RANGE, ck.CKR_PIN_INVALID} {
-		msg = strings.TrimSuffix(msg, ": "+ck.Error(rv).Error())
+	why := err.Error()
+	if pe, ok := err.(*pinFormatError); ok {
+		why = pe.why
 	}
-	return fmt.Errorf("%s (not sent to the card, no try spent; answered as a wrong PIN so that the program asks again): %w", msg, ck.Error(ck.CKR_PIN_INCORRECT))
+	return fmt.Errorf("%s (not sent to the card, no try spent; answered as a wrong PIN so that the program asks again): %w", why, ck.Error(ck.CKR_PIN_INCORRECT))
 }
+
+// pinFormatError is a PIN refused by the token's policy: what is wrong
+// (never the PIN) and the code C_SetPIN answers.
+type pinFormatError struct {
+	why string
+	rv  uint
+}
+
+func (e *pinFormatError) Error() string { return e.why + ": " + ck.Error(e.rv).Error() }
+func (e *pinFormatError) Unwrap() error { return ck.Error(e.rv) }

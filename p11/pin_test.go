@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 )
 
@@ -32,7 +33,7 @@ func TestCheckPIN(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := CheckPIN(tt.sign, []byte(tt.pin))
+			got, err := CheckPIN(keyOf(tt.sign), []byte(tt.pin))
 			require.Equal(t, ck.Name(tt.rv), ck.Name(ck.RV(err)))
 			assert.Equal(t, tt.want, string(got))
 			if err != nil && tt.pin != "" {
@@ -40,4 +41,12 @@ func TestCheckPIN(t *testing.T) {
 			}
 		})
 	}
+}
+
+// keyOf is the key of the sign or the auth token.
+func keyOf(sign bool) cardos.Key {
+	if sign {
+		return signToken
+	}
+	return authToken
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/apdu"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/mynacard"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
 )
 
@@ -24,7 +25,7 @@ func TestProbeRetriesAfterTransientSelectFault(t *testing.T) {
 			card := genCard(t, "default")
 			r.Insert(card)
 			card.SetFault(sim.Fault{Kind: sim.FaultWrongSW, SW: tt.sw, OnINS: true, INS: 0xA4, Repeat: true})
-			m := NewModule(func() (cardos.Context, error) { return sim.NewContext(r), nil })
+			m := NewModule(func() (cardos.Context, error) { return sim.NewContext(r), nil }, mynacard.Attach)
 			require.NoError(t, m.Initialize(InitArgs{}))
 			defer m.Finalize()
 			list, err := m.SlotList(true)

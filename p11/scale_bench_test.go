@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/mynacard"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 )
@@ -17,7 +18,7 @@ func benchModule(b *testing.B, n int) (*Module, []SessionHandle, ObjectHandle) {
 	b.Helper()
 	r := sim.NewReader("Bench Reader 00 00")
 	r.Insert(genCard(b, "default"))
-	m := NewModule(func() (cardos.Context, error) { return sim.NewContext(r), nil })
+	m := NewModule(func() (cardos.Context, error) { return sim.NewContext(r), nil }, mynacard.Attach)
 	if err := m.Initialize(InitArgs{}); err != nil {
 		b.Fatal(err)
 	}
@@ -105,7 +106,7 @@ func BenchmarkWaitForSlotEvent(b *testing.B) {
 		card := genCard(b, "default")
 		open := func() (cardos.Context, error) { return sim.NewContext(readers...), nil }
 		b.Run(fmt.Sprintf("readers=%d/insert", nr), func(b *testing.B) {
-			m := NewModule(open)
+			m := NewModule(open, mynacard.Attach)
 			if err := m.Initialize(InitArgs{}); err != nil {
 				b.Fatal(err)
 			}
@@ -138,7 +139,7 @@ func BenchmarkWaitForSlotEvent(b *testing.B) {
 			}
 		})
 		b.Run(fmt.Sprintf("readers=%d/poll", nr), func(b *testing.B) {
-			m := NewModule(open)
+			m := NewModule(open, mynacard.Attach)
 			if err := m.Initialize(InitArgs{}); err != nil {
 				b.Fatal(err)
 			}

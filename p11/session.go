@@ -12,7 +12,7 @@ type session struct {
 	id   SessionHandle
 	slot SlotID
 	kind tokenKind
-	c    *card // the card the session was opened on
+	c    *insertion // the card insertion the session was opened on
 	rw   bool
 
 	mu     sync.Mutex
@@ -23,7 +23,7 @@ type session struct {
 }
 
 // dropSessionsLocked closes every session of card c.
-func (m *Module) dropSessionsLocked(c *card) {
+func (m *Module) dropSessionsLocked(c *insertion) {
 	for id, s := range m.sessions {
 		if s.c == c {
 			delete(m.sessions, id)
@@ -43,7 +43,7 @@ func (m *Module) session(id SessionHandle) (*session, error) {
 	if s == nil {
 		return nil, ck.Error(ck.CKR_SESSION_HANDLE_INVALID)
 	}
-	if s.c.isRemoved() {
+	if s.c.card.Removed() {
 		m.dropSessionsLocked(s.c)
 		return nil, ck.Error(ck.CKR_SESSION_HANDLE_INVALID)
 	}
@@ -70,13 +70,13 @@ func (m *Module) OpenSession(slot SlotID, flags uint) (SessionHandle, error) {
 	if !m.initialized {
 		return 0, ck.Error(ck.CKR_CRYPTOKI_NOT_INITIALIZED)
 	}
-	if ref.r.card != c || c.isRemoved() {
+	if ref.r.card != c || c.card.Removed() {
 		return 0, ck.Error(ck.CKR_DEVICE_REMOVED)
 	}
 	m.nextSession++
 	s := &session{id: m.nextSession, slot: slot, kind: ref.kind, c: c, rw: flags&ck.CKF_RW_SESSION != 0}
 	if m.countLocked(c, ref.kind, false) == 0 {
-		c.tokenInUse(ref.kind)
+		c.card.InUse(ref.kind)
 	}
 	m.sessions[s.id] = s
 	m.log.debugf("C_OpenSession: slot %d (%s token) session %d rw=%v", slot, ref.kind, s.id, s.rw)
@@ -92,12 +92,11 @@ func (m *Module) CloseSession(sess SessionHandle) error {
 	}
 	m.mu.Lock()
 	delete(m.sessions, s.id)
-	ctx := m.ctx
 	m.mu.Unlock()
 	if testHookClosing != nil {
 		testHookClosing()
 	}
-	return m.cardGone(s.c, s.c.logoutIfUnused(ctx, s.kind, m.unusedFunc(s.c, s.kind), "last session closed"))
+	return m.cardResult(s.c, s.c.card.LogoutIfUnused(s.kind, m.unusedFunc(s.c, s.kind), "last session closed"))
 }
 
 // testHookClosing, set by tests, runs in CloseSession between removing
@@ -107,7 +106,7 @@ var testHookClosing func()
 
 // unusedFunc returns a check that token kind of card c has no open
 // session, for logoutIfUnused.
-func (m *Module) unusedFunc(c *card, kind tokenKind) func() bool {
+func (m *Module) unusedFunc(c *insertion, kind tokenKind) func() bool {
 	return func() bool {
 		m.mu.Lock()
 		defer m.mu.Unlock()
@@ -122,24 +121,23 @@ func (m *Module) CloseAllSessions(slot SlotID) error {
 		return err
 	}
 	m.mu.Lock()
-	var c *card
+	var c *insertion
 	for id, s := range m.sessions {
 		if s.slot == slot {
 			c = s.c
 			delete(m.sessions, id)
 		}
 	}
-	ctx := m.ctx
 	m.mu.Unlock()
 	if c != nil {
-		c.logoutIfUnused(ctx, ref.kind, m.unusedFunc(c, ref.kind), "all sessions closed")
+		c.card.LogoutIfUnused(ref.kind, m.unusedFunc(c, ref.kind), "all sessions closed")
 	}
 	return nil
 }
 
 // countLocked counts the sessions on token kind of card c (only the
 // read/write ones with rwOnly).
-func (m *Module) countLocked(c *card, kind tokenKind, rwOnly bool) uint {
+func (m *Module) countLocked(c *insertion, kind tokenKind, rwOnly bool) uint {
 	var n uint
 	for _, s := range m.sessions {
 		if s.c == c && s.kind == kind && (!rwOnly || s.rw) {
@@ -151,7 +149,7 @@ func (m *Module) countLocked(c *card, kind tokenKind, rwOnly bool) uint {
 
 // state returns the session's CKS_ state.
 func (s *session) state() uint {
-	user := s.c.isLoggedIn(s.kind)
+	user := s.c.card.LoggedIn(s.kind)
 	switch {
 	case s.rw && user:
 		return ck.CKS_RW_USER_FUNCTIONS

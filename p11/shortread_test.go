@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/mynacard"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 )
@@ -23,7 +24,7 @@ import (
 func TestShortReadAnswers(t *testing.T) {
 	base := genCard(t, "default")
 	certs := base.Certificates()
-	sum := sha256.Sum256(certs.AuthCert[:certHeadLen])
+	sum := sha256.Sum256(certs.AuthCert[:mynacard.HeadLen])
 	wantSerial := hex.EncodeToString(sum[:8])
 	for _, maxResp := range []int{0, 255, 200, 128, 64} {
 		t.Run(fmt.Sprint("max ", maxResp), func(t *testing.T) {

@@ -14,8 +14,8 @@ import (
 type reader struct {
 	name               string
 	authSlot, signSlot SlotID
-	attached           bool  // listed by the back end now
-	card               *card // current insertion, nil when empty
+	attached           bool       // listed by the back end now
+	card               *insertion // current insertion, nil when empty
 }
 
 // slotRef names the reader and token kind of a slot ID.
@@ -32,8 +32,8 @@ const slotManufacturer = "myna-pkcs11"
 // closing waits for a conversation in progress). With events set it queues a slot event for every reader
 // whose card changed, appeared or disappeared. Sessions of departed cards
 // are dropped.
-func (m *Module) applyLocked(st []cardos.ReaderStatus, events bool) []*card {
-	var gone []*card
+func (m *Module) applyLocked(st []cardos.ReaderStatus, events bool) []*insertion {
+	var gone []*insertion
 	seen := map[string]bool{}
 	for _, s := range st {
 		if !strings.Contains(s.Name, m.cfg.Readers) {
@@ -56,15 +56,13 @@ func (m *Module) applyLocked(st []cardos.ReaderStatus, events bool) []*card {
 			gone = append(gone, r.card)
 			r.card = nil
 			changed = true
-		case s.Present && (r.card == nil || r.card.events != s.Events || r.card.isRemoved()):
+		case s.Present && (r.card == nil || r.card.events != s.Events || r.card.card.Removed()):
 			// A new insertion, or a card found not to be the one this
-			// value stood for (cardidentity.go): a new token.
+			// value stood for (cardos/mynacard/identity.go): a new token.
 			if r.card != nil {
 				gone = append(gone, r.card)
 			}
-			m.nextGen++
-			r.card = &card{gen: m.nextGen, reader: r.name, events: s.Events, log: m.log,
-				scope: [2]PINScope{authToken: m.cfg.AuthPINScope, signToken: m.cfg.SignPINScope}}
+			r.card = m.newInsertionLocked(r, s.Events)
 			changed = true
 		}
 		if changed && events {
@@ -104,9 +102,9 @@ func (m *Module) queueEventLocked(r *reader) {
 	}
 }
 
-func closeCards(cards []*card) {
+func closeCards(cards []*insertion) {
 	for _, c := range cards {
-		c.close()
+		c.card.Close()
 	}
 }
 
@@ -132,7 +130,7 @@ func (m *Module) refresh() error {
 
 // applyAndProbe applies st and probes the cards that need it. A card
 // that the probe found replaced (its connection was lost and another
-// card answers: cardidentity.go) is a new insertion at once, probed in a
+// card answers: cardos/mynacard/identity.go) is a new insertion at once, probed in a
 // second round, so that the call that noticed already shows the new
 // token.
 func (m *Module) applyAndProbe(ctx cardos.Context, st []cardos.ReaderStatus) error {
@@ -143,7 +141,7 @@ func (m *Module) applyAndProbe(ctx cardos.Context, st []cardos.ReaderStatus) err
 			return ck.Error(ck.CKR_CRYPTOKI_NOT_INITIALIZED)
 		}
 		gone := m.applyLocked(st, true)
-		var cards []*card
+		var cards []*insertion
 		for _, r := range m.order {
 			if r.card != nil {
 				cards = append(cards, r.card)
@@ -153,8 +151,8 @@ func (m *Module) applyAndProbe(ctx cardos.Context, st []cardos.ReaderStatus) err
 		closeCards(gone)
 		replaced := false
 		for _, c := range cards {
-			c.probe(ctx)
-			replaced = replaced || c.isRemoved()
+			c.card.Probe()
+			replaced = replaced || c.card.Removed()
 		}
 		if !replaced {
 			break
@@ -218,9 +216,7 @@ func (r *reader) hasToken() bool {
 	if c == nil {
 		return false
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.probed && c.jpki && !c.removed
+	return c.card.Found()
 }
 
 // slot returns the reader and kind of a slot ID.
@@ -262,7 +258,7 @@ func (m *Module) SlotInfo(slot SlotID) (SlotInfo, error) {
 }
 
 // tokenCard returns the JPKI card in a slot, refreshing first.
-func (m *Module) tokenCard(slot SlotID) (slotRef, *card, error) {
+func (m *Module) tokenCard(slot SlotID) (slotRef, *insertion, error) {
 	if err := m.refresh(); err != nil {
 		return slotRef{}, nil, err
 	}

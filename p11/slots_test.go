@@ -9,6 +9,7 @@ import (
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/apdu"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/mynacard"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 )
@@ -54,7 +55,7 @@ func TestReaderHotplugAndEvents(t *testing.T) {
 	f := newFixture(t)
 	ctx := sim.NewContext(f.r)
 	f.m.Finalize()
-	f.m = NewModule(func() (cardos.Context, error) { return ctx, nil })
+	f.m = NewModule(func() (cardos.Context, error) { return ctx, nil }, mynacard.Attach)
 	require.NoError(t, f.m.Initialize(InitArgs{}))
 	first, err := f.m.SlotList(false)
 	require.NoError(t, err)
@@ -129,7 +130,7 @@ func (notJPKI) Connect(string) (cardos.Transport, error) { return plainTransport
 func (notJPKI) Close() error                             { return nil }
 
 func TestNonJPKICardHasNoToken(t *testing.T) {
-	m := NewModule(func() (cardos.Context, error) { return notJPKI{}, nil })
+	m := NewModule(func() (cardos.Context, error) { return notJPKI{}, nil }, mynacard.Attach)
 	require.NoError(t, m.Initialize(InitArgs{}))
 	defer m.Finalize()
 	all, err := m.SlotList(false)

@@ -7,8 +7,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/apdu"
-	"github.com/myna-pkcs11/myna-pkcs11/cardos/jpki"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 )
@@ -25,18 +25,18 @@ func TestStatusWordChain(t *testing.T) {
 		sentinel error // nil: no jpki sentinel, an *apdu.Error only
 		want     uint
 	}{
-		{verify, 0x63C2, &jpki.WrongPINError{}, ck.CKR_PIN_INCORRECT},
-		{verify, 0x63C1, &jpki.WrongPINError{}, ck.CKR_PIN_INCORRECT},
-		{verify, apdu.SWNoTriesLeft, jpki.ErrPINLocked, ck.CKR_PIN_LOCKED},
-		{verify, apdu.SWAuthBlocked, jpki.ErrPINLocked, ck.CKR_PIN_LOCKED},
-		{verify, apdu.SWRefDataBlocked, jpki.ErrPINLocked, ck.CKR_PIN_LOCKED},
-		{verify, apdu.SWFileNotFound, jpki.ErrNotFound, ck.CKR_DEVICE_ERROR},
+		{verify, 0x63C2, &cardos.WrongPINError{}, ck.CKR_PIN_INCORRECT},
+		{verify, 0x63C1, &cardos.WrongPINError{}, ck.CKR_PIN_INCORRECT},
+		{verify, apdu.SWNoTriesLeft, cardos.ErrPINLocked, ck.CKR_PIN_LOCKED},
+		{verify, apdu.SWAuthBlocked, cardos.ErrPINLocked, ck.CKR_PIN_LOCKED},
+		{verify, apdu.SWRefDataBlocked, cardos.ErrPINLocked, ck.CKR_PIN_LOCKED},
+		{verify, apdu.SWFileNotFound, cardos.ErrNotFound, ck.CKR_DEVICE_ERROR},
 		{verify, apdu.SWWrongLength, nil, ck.CKR_DEVICE_ERROR},
 		{verify, apdu.SWNoPreciseDiagnosis, nil, ck.CKR_DEVICE_ERROR},
-		{sign, apdu.SWSecurityStatus, jpki.ErrPINRequired, ck.CKR_USER_NOT_LOGGED_IN},
+		{sign, apdu.SWSecurityStatus, cardos.ErrPINRequired, ck.CKR_USER_NOT_LOGGED_IN},
 		{sign, apdu.SWConditionsNotMet, nil, ck.CKR_DEVICE_ERROR},
 		{sign, apdu.SWWrongLength, nil, ck.CKR_DEVICE_ERROR},
-		{sign, apdu.SWFileNotFound, jpki.ErrNotFound, ck.CKR_DEVICE_ERROR},
+		{sign, apdu.SWFileNotFound, cardos.ErrNotFound, ck.CKR_DEVICE_ERROR},
 		{sign, apdu.SWINSNotSupported, nil, ck.CKR_DEVICE_ERROR},
 	} {
 		t.Run(fmt.Sprintf("%02X %v", tc.ins, tc.sw), func(t *testing.T) {
@@ -59,10 +59,10 @@ func TestStatusWordChain(t *testing.T) {
 			assert.Equal(t, tc.sw, ae.SW)
 			switch want := tc.sentinel.(type) {
 			case nil:
-				for _, s := range []error{jpki.ErrPINLocked, jpki.ErrPINRequired, jpki.ErrNotFound, jpki.ErrNotJPKI} {
+				for _, s := range []error{cardos.ErrPINLocked, cardos.ErrPINRequired, cardos.ErrNotFound, cardos.ErrNotJPKI} {
 					assert.NotErrorIs(t, err, s)
 				}
-			case *jpki.WrongPINError:
+			case *cardos.WrongPINError:
 				require.ErrorAs(t, err, &want)
 				assert.Equal(t, tc.sw.TriesLeft(), want.TriesLeft)
 			default:

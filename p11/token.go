@@ -3,6 +3,7 @@ package p11
 import (
 	"fmt"
 
+	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 )
 
@@ -14,7 +15,6 @@ const (
 	signLabelNoCert   = "My Number Card (Sign: none)"
 	tokenManufacturer = "J-LIS"
 	tokenModel        = "JPKI"
-	unknownSerial     = "0000000000000000"
 )
 
 // TokenInfo implements C_GetTokenInfo. It reports CKF_USER_PIN_COUNT_LOW,
@@ -32,23 +32,26 @@ func (m *Module) TokenInfo(slot SlotID) (TokenInfo, error) {
 	if err != nil {
 		return TokenInfo{}, err
 	}
-	ctx, err := m.context()
-	if err != nil {
+	if _, err := m.context(); err != nil {
 		return TokenInfo{}, err
 	}
-	serial, tries, err := c.tokenState(ctx, ref.kind)
+	st, err := c.card.State(ref.kind)
 	if err != nil {
-		return TokenInfo{}, m.cardGone(c, err)
+		return TokenInfo{}, m.cardResult(c, err)
 	}
+	serial, tries := st.Serial, st.TriesLeft
 	if serial == "" {
-		// No readable authentication certificate (smartphone JPKI, damaged
-		// card): still show the token, with a serial that says so.
-		serial = unknownSerial
+		// No authentication certificate readable without a PIN
+		// (smartphone JPKI, a damaged card): nothing tells this
+		// credential from another, and the card layer makes it a new
+		// insertion after every reconnection, so its serial is this
+		// insertion's own.
+		serial = c.ownSerial
 	}
 	info := TokenInfo{
 		Label:              authLabel,
 		ManufacturerID:     tokenManufacturer,
-		Model:              tokenModel,
+		Model:              modelOf(st.Kind),
 		SerialNumber:       serial,
 		Flags:              ck.CKF_LOGIN_REQUIRED | ck.CKF_USER_PIN_INITIALIZED | ck.CKF_TOKEN_INITIALIZED | ck.CKF_WRITE_PROTECTED,
 		MaxSessionCount:    ck.CK_EFFECTIVELY_INFINITE,
@@ -62,10 +65,10 @@ func (m *Module) TokenInfo(slot SlotID) (TokenInfo, error) {
 		HardwareVersion:    Version{1, 0},
 		FirmwareVersion:    Version{1, 0},
 	}
-	maxTries := c.fullTries(ref.kind)
+	maxTries := st.FullTries
 	if ref.kind == signToken {
 		info.Label, info.MinPinLen, info.MaxPinLen = signLabel, signPINMinLen, signPINMaxLen
-		if c.signCertKnown() == certAbsent {
+		if st.SignCert == cardos.CertAbsent {
 			info.Label = signLabelNoCert
 			info.Flags &^= ck.CKF_USER_PIN_INITIALIZED
 		}
@@ -85,17 +88,16 @@ func (m *Module) TokenInfo(slot SlotID) (TokenInfo, error) {
 	return info, nil
 }
 
-// cardGone closes the sessions of card c when err, the result of an
-// operation on it, says the card was removed; the operation itself
-// returns err (CKR_DEVICE_REMOVED), later calls on those sessions
-// CKR_SESSION_HANDLE_INVALID.
-func (m *Module) cardGone(c *card, err error) error {
-	if ck.RV(err) == ck.CKR_DEVICE_REMOVED {
-		m.mu.Lock()
-		m.dropSessionsLocked(c)
-		m.mu.Unlock()
+// modelOf is CK_TOKEN_INFO's model: the card, or which smartphone
+// credential it is.
+func modelOf(k cardos.Kind) string {
+	switch k {
+	case cardos.KindAndroid:
+		return tokenModel + " Android"
+	case cardos.KindIPhone:
+		return tokenModel + " iPhone"
 	}
-	return err
+	return tokenModel
 }
 
 // MechanismList implements C_GetMechanismList.

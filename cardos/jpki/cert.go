@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/apdu"
 )
 
@@ -22,28 +23,23 @@ const tokenNameLen = 32
 // "JPKIAPICCTOKEN" on an old Juki card, "JPKIAPGPSETOKEN" for smartphone
 // JPKI.
 func (c *Client) TokenName() (string, error) {
-	var name string
-	err := c.run(func() error {
-		if err := c.selectEF(efTokenInfo); err != nil {
-			return err
-		}
-		data, eof, err := c.readBinary(0, tokenNameLen)
-		if err != nil {
-			return err
-		}
-		if eof && len(data) == 0 {
-			return fmt.Errorf("%w: token information EF 0006 is empty", ErrNotFound)
-		}
-		name = strings.TrimRight(string(data), " \x00")
-		return nil
-	})
-	return name, err
+	if err := c.selectEF(efTokenInfo); err != nil {
+		return "", err
+	}
+	data, eof, err := c.readBinary(0, tokenNameLen)
+	if err != nil {
+		return "", err
+	}
+	if eof && len(data) == 0 {
+		return "", fmt.Errorf("%w: token information EF 0006 is empty", cardos.ErrNotFound)
+	}
+	return strings.TrimRight(string(data), " \x00"), nil
 }
 
 // ReadCertificate reads one certificate and returns its DER encoding. The
 // length comes from the DER header; the filler the card stores after the
-// certificate is not returned. It returns ErrNotFound when the EF is
-// absent or holds no certificate, ErrPINRequired for SignCert before the
+// certificate is not returned. It returns cardos.ErrNotFound when the EF is
+// absent or holds no certificate, cardos.ErrPINRequired for cardos.SignCert before the
 // signature password was verified, and an error wrapping
 // cardos.ErrCommFailure for a malformed or truncated certificate.
 //
@@ -51,9 +47,9 @@ func (c *Client) TokenName() (string, error) {
 // per 256 bytes of certificate, the most a short APDU returns (more when
 // the card answers fewer bytes than asked).
 //
-// The result is not kept by the client; callers must not cache SignCert
+// The result is not kept by the client; callers must not cache cardos.SignCert
 // either, since it carries the holder's personal data.
-func (c *Client) ReadCertificate(id CertID) ([]byte, error) {
+func (c *Client) ReadCertificate(id cardos.CertID) ([]byte, error) {
 	return c.ReadCertificateRest(id, nil)
 }
 
@@ -64,24 +60,18 @@ func (c *Client) ReadCertificate(id CertID) ([]byte, error) {
 // head it is ReadCertificate; a head that already holds the whole
 // certificate costs no APDU. The result is a new slice. Errors are those
 // of ReadCertificate.
-func (c *Client) ReadCertificateRest(id CertID, head []byte) ([]byte, error) {
-	fid, err := id.fid()
+func (c *Client) ReadCertificateRest(id cardos.CertID, head []byte) ([]byte, error) {
+	fid, err := fid(id)
 	if err != nil {
 		return nil, err
 	}
-	var cert []byte
-	err = c.run(func() error {
-		var err error
-		cert, err = c.readCertificateRest(id, fid, head)
-		return err
-	})
-	return cert, err
+	return c.readCertificateRest(id, fid, head)
 }
 
 // readCertificateRest is ReadCertificateRest inside the transaction. A
 // head without a complete, valid DER header is not trusted: the
 // certificate is read from offset 0.
-func (c *Client) readCertificateRest(id CertID, fid uint16, head []byte) ([]byte, error) {
+func (c *Client) readCertificateRest(id cardos.CertID, fid uint16, head []byte) ([]byte, error) {
 	if _, err := certLength(head); err != nil {
 		head = nil
 	}
@@ -99,21 +89,16 @@ func (c *Client) readCertificateRest(id CertID, fid uint16, head []byte) ([]byte
 
 // ReadCertificateHeader returns the first n bytes of a certificate (fewer
 // when the certificate is shorter), for a cheap identity check of the
-// card. Errors are those of ReadCertificate; n < 1 gives ErrBadDataLength.
-func (c *Client) ReadCertificateHeader(id CertID, n int) ([]byte, error) {
+// card. Errors are those of ReadCertificate; n < 1 gives cardos.ErrBadDataLength.
+func (c *Client) ReadCertificateHeader(id cardos.CertID, n int) ([]byte, error) {
 	if n < 1 || n > maxCertLen {
-		return nil, fmt.Errorf("%w: header length %d", ErrBadDataLength, n)
+		return nil, fmt.Errorf("%w: header length %d", cardos.ErrBadDataLength, n)
 	}
-	fid, err := id.fid()
+	fid, err := fid(id)
 	if err != nil {
 		return nil, err
 	}
-	var out []byte
-	err = c.run(func() error {
-		var err error
-		out, _, err = c.readCertUpTo(id, fid, nil, n)
-		return err
-	})
+	out, _, err := c.readCertUpTo(id, fid, nil, n)
 	return out, err
 }
 
@@ -129,7 +114,7 @@ func (c *Client) ReadCertificateHeader(id CertID, n int) ([]byte, error) {
 // READ asks for the rest. The EF ends with 6282, 6B00 or an
 // answer with no data; as every other answer brings at least one byte,
 // the reads are bounded by limit.
-func (c *Client) readCertUpTo(id CertID, fid uint16, have []byte, limit int) ([]byte, int, error) {
+func (c *Client) readCertUpTo(id cardos.CertID, fid uint16, have []byte, limit int) ([]byte, int, error) {
 	out := append([]byte(nil), have...)
 	total := 0
 	setTotal := func() error {
@@ -173,9 +158,9 @@ func (c *Client) readCertUpTo(id CertID, fid uint16, have []byte, limit int) ([]
 
 // checkCertStart tells an empty certificate EF (nothing, or filler bytes
 // 00/FF where the SEQUENCE tag should be) from a certificate.
-func checkCertStart(id CertID, first []byte) error {
+func checkCertStart(id cardos.CertID, first []byte) error {
 	if len(first) == 0 || first[0] == 0x00 || first[0] == 0xFF {
-		return fmt.Errorf("%w: the card holds no %v", ErrNotFound, id)
+		return fmt.Errorf("%w: the card holds no %v", cardos.ErrNotFound, id)
 	}
 	return nil
 }
@@ -228,12 +213,12 @@ const (
 // and clears them. Errors other than "missing" and "needs the password"
 // are returned.
 func (c *Client) LookForSignCert() (SignCertPresence, error) {
-	hdr, err := c.ReadCertificateHeader(SignCert, 4)
+	hdr, err := c.ReadCertificateHeader(cardos.SignCert, 4)
 	clear(hdr)
 	switch {
-	case err == nil, errors.Is(err, ErrPINRequired):
+	case err == nil, errors.Is(err, cardos.ErrPINRequired):
 		return SignCertHidden, nil
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, cardos.ErrNotFound):
 		return SignCertAbsent, nil
 	}
 	return SignCertHidden, err

@@ -5,10 +5,11 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/myna-pkcs11/myna-pkcs11/cardos"
-	"github.com/myna-pkcs11/myna-pkcs11/cardos/apdu"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/myna-pkcs11/myna-pkcs11/cardos"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/apdu"
 )
 
 func TestTokenName(t *testing.T) {
@@ -28,8 +29,8 @@ func TestTokenName(t *testing.T) {
 		{"space padded", pad("JPKIAPICCTOKEN2", ' '), "JPKIAPICCTOKEN2", nil},
 		{"NUL padded", pad("JPKIAPGPSETOKEN", 0), "JPKIAPGPSETOKEN", nil},
 		{"short EF", hx([]byte("JPKIAPICCTOKEN  ")) + ok, "JPKIAPICCTOKEN", nil},
-		{"empty EF", "6B00", "", ErrNotFound},
-		{"EF missing", "6A82", "", ErrNotFound},
+		{"empty EF", "6B00", "", cardos.ErrNotFound},
+		{"EF missing", "6A82", "", cardos.ErrNotFound},
 		{"too long answer", hx(make([]byte, 33)) + ok, "", cardos.ErrCommFailure},
 		{"one byte", "90", "", cardos.ErrCommFailure},
 	}
@@ -53,14 +54,14 @@ func TestTokenName(t *testing.T) {
 func TestTokenNameSelectFailures(t *testing.T) {
 	s := newScript(t, step{cmd: selJPKI, resp: "6A82"})
 	_, err := NewClient(s).TokenName()
-	require.ErrorIs(t, err, ErrNotJPKI)
+	require.ErrorIs(t, err, cardos.ErrNotJPKI)
 	var ae *apdu.Error
 	require.ErrorAs(t, err, &ae)
 	assert.Equal(t, apdu.SW(0x6A82), ae.SW)
 
 	s = newScript(t, step{cmd: selJPKI, resp: ok}, step{cmd: selEF("0006"), resp: "6A82"})
 	_, err = NewClient(s).TokenName()
-	require.ErrorIs(t, err, ErrNotFound)
+	require.ErrorIs(t, err, cardos.ErrNotFound)
 }
 
 // certEF returns an EF image: the certificate followed by FF filler.
@@ -77,52 +78,52 @@ func TestReadCertificateChunks(t *testing.T) {
 	mid, midEF := certEF(200, 100)     // 81 long form, one READ
 	tests := []struct {
 		name  string
-		id    CertID
+		id    cardos.CertID
 		fid   string
 		reads []step
 		want  []byte
 	}{
-		{"auth cert three reads", AuthCert, "000A", []step{
+		{"auth cert three reads", cardos.AuthCert, "000A", []step{
 			{cmd: "00 B0 00 00 00", resp: hx(longEF[:256]) + ok},
 			{cmd: "00 B0 01 00 00", resp: hx(longEF[256:512]) + ok},
 			{cmd: "00 B0 02 00 C0", resp: hx(longEF[512:704]) + ok},
 		}, long},
-		{"auth CA exactly two chunks", AuthCACert, "000B", []step{
+		{"auth CA exactly two chunks", cardos.AuthCACert, "000B", []step{
 			{cmd: "00 B0 00 00 00", resp: hx(exactEF[:256]) + ok},
 			{cmd: "00 B0 01 00 00", resp: hx(exactEF[256:512]) + ok},
 		}, exact},
-		{"sign CA short form", SignCACert, "0002", []step{
+		{"sign CA short form", cardos.SignCACert, "0002", []step{
 			{cmd: "00 B0 00 00 00", resp: hx(shortEF[:256]) + ok},
 		}, short},
-		{"sign cert 81 form", SignCert, "0001", []step{
+		{"sign cert 81 form", cardos.SignCert, "0001", []step{
 			{cmd: "00 B0 00 00 00", resp: hx(midEF[:256]) + ok},
 		}, mid},
-		{"EF shorter than 256, card answers the rest", SignCert, "0001", []step{
+		{"EF shorter than 256, card answers the rest", cardos.SignCert, "0001", []step{
 			{cmd: "00 B0 00 00 00", resp: hx(midEF[:250]) + ok},
 		}, mid},
-		{"6282 end of file with the data", SignCert, "0001", []step{
+		{"6282 end of file with the data", cardos.SignCert, "0001", []step{
 			{cmd: "00 B0 00 00 00", resp: hx(mid) + "6282"},
 		}, mid},
-		{"61xx chained through GET RESPONSE", AuthCert, "000A", []step{
+		{"61xx chained through GET RESPONSE", cardos.AuthCert, "000A", []step{
 			{cmd: "00 B0 00 00 00", resp: hx(longEF[:100]) + "619C"},
 			{cmd: "00 C0 00 00 9C", resp: hx(longEF[100:256]) + ok},
 			{cmd: "00 B0 01 00 00", resp: "6100"},
 			{cmd: "00 C0 00 00 00", resp: hx(longEF[256:512]) + ok},
 			{cmd: "00 B0 02 00 C0", resp: hx(longEF[512:704]) + ok},
 		}, long},
-		{"short answers (255, 200, 1 byte): read on to the DER length", AuthCert, "000A", []step{
+		{"short answers (255, 200, 1 byte): read on to the DER length", cardos.AuthCert, "000A", []step{
 			{cmd: "00 B0 00 00 00", resp: hx(longEF[:255]) + ok},
 			{cmd: "00 B0 00 FF 00", resp: hx(longEF[255:455]) + ok},
 			{cmd: "00 B0 01 C7 F9", resp: hx(longEF[455:456]) + ok},
 			{cmd: "00 B0 01 C8 F8", resp: hx(longEF[456:704]) + ok},
 		}, long},
-		{"header in pieces", SignCert, "0001", []step{
+		{"header in pieces", cardos.SignCert, "0001", []step{
 			{cmd: "00 B0 00 00 00", resp: hx(midEF[:1]) + ok},
 			{cmd: "00 B0 00 01 00", resp: hx(midEF[1:2]) + ok},
 			{cmd: "00 B0 00 02 00", resp: hx(midEF[2:100]) + ok},
 			{cmd: "00 B0 00 64 67", resp: hx(midEF[100:203]) + ok},
 		}, mid},
-		{"6Cxx resent with the corrected Le", AuthCert, "000A", []step{
+		{"6Cxx resent with the corrected Le", cardos.AuthCert, "000A", []step{
 			{cmd: "00 B0 00 00 00", resp: "6C68"},
 			{cmd: "00 B0 00 00 68", resp: hx(shortEF[:0x68]) + ok},
 		}, short},
@@ -131,7 +132,7 @@ func TestReadCertificateChunks(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newScript(t, step{cmd: selJPKI, resp: ok}, step{cmd: selEF(tt.fid), resp: ok})
 			s.add(tt.reads...)
-			got, err := NewClient(s).ReadCertificate(tt.id)
+			got, err := began(t, s).ReadCertificate(tt.id)
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, got)
 		})
@@ -147,12 +148,12 @@ func TestReadCertificateErrors(t *testing.T) {
 		err   error
 		sw    apdu.SW // when non-zero, the wrapped *apdu.Error's SW
 	}{
-		{"EF absent", "6A82", nil, ErrNotFound, 0x6A82},
-		{"sign cert before PIN", ok, []step{{cmd: "00 B0 00 00 00", resp: "6982"}}, ErrPINRequired, 0x6982},
-		{"empty EF 6B00", ok, []step{{cmd: "00 B0 00 00 00", resp: "6B00"}}, ErrNotFound, 0},
-		{"empty EF no data", ok, []step{{cmd: "00 B0 00 00 00", resp: ok}}, ErrNotFound, 0},
-		{"FF filler only", ok, []step{{cmd: "00 B0 00 00 00", resp: hx(bytes.Repeat([]byte{0xFF}, 256)) + ok}}, ErrNotFound, 0},
-		{"00 filler only", ok, []step{{cmd: "00 B0 00 00 00", resp: hx(make([]byte, 256)) + ok}}, ErrNotFound, 0},
+		{"EF absent", "6A82", nil, cardos.ErrNotFound, 0x6A82},
+		{"sign cert before PIN", ok, []step{{cmd: "00 B0 00 00 00", resp: "6982"}}, cardos.ErrPINRequired, 0x6982},
+		{"empty EF 6B00", ok, []step{{cmd: "00 B0 00 00 00", resp: "6B00"}}, cardos.ErrNotFound, 0},
+		{"empty EF no data", ok, []step{{cmd: "00 B0 00 00 00", resp: ok}}, cardos.ErrNotFound, 0},
+		{"FF filler only", ok, []step{{cmd: "00 B0 00 00 00", resp: hx(bytes.Repeat([]byte{0xFF}, 256)) + ok}}, cardos.ErrNotFound, 0},
+		{"00 filler only", ok, []step{{cmd: "00 B0 00 00 00", resp: hx(make([]byte, 256)) + ok}}, cardos.ErrNotFound, 0},
 		{"garbage tag", ok, []step{{cmd: "00 B0 00 00 00", resp: "31820100" + hx(make([]byte, 252)) + ok}}, cardos.ErrCommFailure, 0},
 		{"indefinite length", ok, []step{{cmd: "00 B0 00 00 00", resp: "3080" + hx(make([]byte, 254)) + ok}}, cardos.ErrCommFailure, 0},
 		{"absurd length", ok, []step{{cmd: "00 B0 00 00 00", resp: "3084FFFFFFFF" + hx(make([]byte, 250)) + ok}}, cardos.ErrCommFailure, 0},
@@ -194,7 +195,7 @@ func TestReadCertificateErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newScript(t, step{cmd: selJPKI, resp: ok}, step{cmd: selEF("0001"), resp: tt.selEF})
 			s.add(tt.reads...)
-			got, err := NewClient(s).ReadCertificate(SignCert)
+			got, err := began(t, s).ReadCertificate(cardos.SignCert)
 			require.Error(t, err)
 			assert.Nil(t, got)
 			if tt.err != nil {
@@ -211,7 +212,7 @@ func TestReadCertificateErrors(t *testing.T) {
 
 func TestReadCertificateUnknownID(t *testing.T) {
 	s := newScript(t)
-	_, err := NewClient(s).ReadCertificate(CertID(9))
+	_, err := began(t, s).ReadCertificate(cardos.CertID(9))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "CertID(9)")
 }
@@ -242,15 +243,15 @@ func TestReadCertificateHeader(t *testing.T) {
 			{cmd: "00 B0 00 02 00", resp: hx(ef[2:200]) + ok},
 			{cmd: "00 B0 00 C8 64", resp: hx(ef[200:300]) + ok},
 		}, cert[:300], nil},
-		{"empty", 64, []step{{cmd: "00 B0 00 00 40", resp: "6B00"}}, nil, ErrNotFound},
+		{"empty", 64, []step{{cmd: "00 B0 00 00 40", resp: "6B00"}}, nil, cardos.ErrNotFound},
 		{"absurd length", 8, []step{{cmd: "00 B0 00 00 08", resp: "3084FFFFFFFF0000" + ok}}, nil, cardos.ErrCommFailure},
-		{"PIN required", 8, []step{{cmd: "00 B0 00 00 08", resp: "6982"}}, nil, ErrPINRequired},
+		{"PIN required", 8, []step{{cmd: "00 B0 00 00 08", resp: "6982"}}, nil, cardos.ErrPINRequired},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newScript(t, step{cmd: selJPKI, resp: ok}, step{cmd: selEF("000A"), resp: ok})
 			s.add(tt.reads...)
-			got, err := NewClient(s).ReadCertificateHeader(AuthCert, tt.n)
+			got, err := began(t, s).ReadCertificateHeader(cardos.AuthCert, tt.n)
 			if tt.err != nil {
 				require.ErrorIs(t, err, tt.err)
 				return
@@ -260,8 +261,8 @@ func TestReadCertificateHeader(t *testing.T) {
 		})
 	}
 	for _, n := range []int{0, -1, maxCertLen + 1} {
-		_, err := NewClient(newScript(t)).ReadCertificateHeader(AuthCert, n)
-		require.ErrorIs(t, err, ErrBadDataLength, "n=%d", n)
+		_, err := began(t, newScript(t)).ReadCertificateHeader(cardos.AuthCert, n)
+		require.ErrorIs(t, err, cardos.ErrBadDataLength, "n=%d", n)
 	}
 }
 

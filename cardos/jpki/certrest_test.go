@@ -6,7 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/myna-pkcs11/myna-pkcs11/cardos/jpki"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 )
 
 // ReadCertificateRest reads only what the head does not hold, and each
@@ -37,7 +37,7 @@ func TestReadCertificateRestCountsAPDUs(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.selected {
-				_, err := cl.ReadCertificateHeader(jpki.AuthCert, 4)
+				_, err := cl.ReadCertificateHeader(cardos.AuthCert, 4)
 				require.NoError(t, err)
 			} else {
 				_, err := cl.TokenName() // selects EF 0006
@@ -45,7 +45,7 @@ func TestReadCertificateRestCountsAPDUs(t *testing.T) {
 			}
 			head := append([]byte(nil), want[:tc.head]...)
 			before := card.Stats()
-			got, err := cl.ReadCertificateRest(jpki.AuthCert, head)
+			got, err := cl.ReadCertificateRest(cardos.AuthCert, head)
 			require.NoError(t, err)
 			after := card.Stats()
 			assert.Equal(t, want, got)
@@ -63,7 +63,7 @@ func TestHeaderThenRestEqualsFullRead(t *testing.T) {
 	require.NoError(t, cl.Begin())
 	defer cl.End(false)
 	require.NoError(t, cl.Select())
-	for _, id := range []jpki.CertID{jpki.AuthCert, jpki.AuthCACert, jpki.SignCACert} {
+	for _, id := range []cardos.CertID{cardos.AuthCert, cardos.AuthCACert, cardos.SignCACert} {
 		before := card.Stats().APDUs
 		full, err := cl.ReadCertificate(id)
 		require.NoError(t, err)
@@ -84,12 +84,12 @@ func TestHeaderThenRestEqualsFullRead(t *testing.T) {
 // Errors of the first chunk are those of ReadCertificate.
 func TestReadCertificateRestErrors(t *testing.T) {
 	cl, _ := connect(t, simCard(t, false))
-	_, err := cl.ReadCertificateRest(jpki.SignCert, nil)
-	assert.ErrorIs(t, err, jpki.ErrPINRequired)
-	_, err = cl.ReadCertificateRest(jpki.CertID(9), []byte{0x30})
+	_, err := cl.ReadCertificateRest(cardos.SignCert, nil)
+	assert.ErrorIs(t, err, cardos.ErrPINRequired)
+	_, err = cl.ReadCertificateRest(cardos.CertID(9), []byte{0x30})
 	assert.Error(t, err)
 	// A head without a DER length is not trusted: the card is asked.
-	got, err := cl.ReadCertificateRest(jpki.AuthCert, []byte{0xFF, 0xFF, 0xFF, 0xFF})
+	got, err := cl.ReadCertificateRest(cardos.AuthCert, []byte{0xFF, 0xFF, 0xFF, 0xFF})
 	require.NoError(t, err)
 	assert.Equal(t, byte(0x30), got[0])
 }

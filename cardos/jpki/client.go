@@ -3,7 +3,6 @@ package jpki
 import (
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
@@ -23,9 +22,11 @@ const (
 // answering 61xx forever cannot hang the client.
 const maxGetResponse = 256
 
-// Client talks to the JPKI applet over a cardos.Transport. It is safe for
-// concurrent use, but a multi-APDU operation is only atomic on the card
-// inside a transaction (Begin/End).
+// Client talks to the JPKI applet over a cardos.Transport: it builds the
+// APDUs and reads the answers, nothing more. It has one owner (the card
+// layer, or a test) and is not safe for concurrent use; it opens no
+// transaction of its own: its owner holds one (Begin/End) around every
+// conversation, so that a multi-APDU operation is atomic on the card.
 //
 // The card is shared: between two transactions any other program may
 // select another applet or file, or drop the verified PINs, and PC/SC
@@ -37,7 +38,6 @@ type Client struct {
 	t     cardos.Transport
 	apdus atomic.Uint64
 
-	mu     sync.Mutex
 	inTx   bool   // between a successful Begin and End
 	applet applet // what this transaction selected
 	ef     uint16 // selected EF inside the JPKI AP; 0 = unknown
@@ -56,8 +56,6 @@ func NewClient(t cardos.Transport) *Client {
 // the card was reset since; the transaction is then held and End must be
 // called.
 func (c *Client) Begin() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.forget()
 	err := c.t.Begin()
 	c.inTx = err == nil || isReset(err)
@@ -68,8 +66,6 @@ func (c *Client) Begin() error {
 // every verified PIN) and forgets the selection: once the transaction is
 // over, another program may change it.
 func (c *Client) End(reset bool) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.inTx = false
 	c.forget()
 	return c.t.End(reset)
@@ -87,8 +83,6 @@ func (c *Client) APDUs() uint64 { return c.apdus.Load() }
 // reported cardos.ErrCardReset; the next operation selects the applet
 // again.
 func (c *Client) Forget() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.forget()
 }
 
@@ -98,38 +92,9 @@ func (c *Client) forget() {
 }
 
 // Select selects the JPKI applet unless this transaction already did. It
-// returns ErrNotJPKI when the card has no such applet.
+// returns cardos.ErrNotJPKI when the card has no such applet.
 func (c *Client) Select() error {
-	return c.run(c.selectJPKI)
-}
-
-// run runs fn holding c.mu inside a transaction: the caller's when it
-// holds one (Begin), otherwise one of its own around fn, so that the
-// SELECTs fn sends and the commands that depend on them reach the card
-// with no other program's command in between. A reset reported when
-// the own transaction begins is returned (wrapping cardos.ErrCardReset)
-// without running fn, as Transport.Transmit does.
-func (c *Client) run(fn func() error) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.inTx {
-		return fn()
-	}
-	if err := c.t.Begin(); err != nil {
-		if isReset(err) {
-			c.t.End(false)
-		}
-		return fmt.Errorf("jpki: begin transaction: %w", err)
-	}
-	c.forget()
-	c.inTx = true
-	err := fn()
-	c.inTx = false
-	c.forget()
-	if endErr := c.t.End(false); err == nil && endErr != nil && !isReset(endErr) {
-		err = fmt.Errorf("jpki: end transaction: %w", endErr)
-	}
-	return err
+	return c.selectJPKI()
 }
 
 func (c *Client) selectJPKI() error {
@@ -143,7 +108,7 @@ func (c *Client) selectJPKI() error {
 	if r.SW != apdu.SWOK {
 		ae := &apdu.Error{SW: r.SW, Cmd: "SELECT JPKI AP"}
 		if notJPKI(r.SW) {
-			return fmt.Errorf("%w: %w", ErrNotJPKI, ae)
+			return fmt.Errorf("%w: %w", cardos.ErrNotJPKI, ae)
 		}
 		return fmt.Errorf("jpki: the card refused to select the JPKI applet, try again: %w", ae)
 	}

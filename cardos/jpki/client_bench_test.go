@@ -3,6 +3,7 @@ package jpki_test
 import (
 	"testing"
 
+	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/jpki"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
 )
@@ -12,13 +13,13 @@ import (
 func BenchmarkSign(b *testing.B) {
 	card := simCard(&testing.T{}, false)
 	cl := connectB(b, card)
-	if err := cl.Verify(jpki.AuthKey, []byte(sim.DefaultAuthPIN)); err != nil {
+	if err := cl.Verify(cardos.AuthKey, []byte(sim.DefaultAuthPIN)); err != nil {
 		b.Fatal(err)
 	}
 	info, _ := sha256DigestInfo([]byte("bench"))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := cl.Sign(jpki.AuthKey, info); err != nil {
+		if _, err := cl.Sign(cardos.AuthKey, info); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -32,7 +33,7 @@ func BenchmarkReadCertificate(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		cl.Forget()
-		if _, err := cl.ReadCertificate(jpki.AuthCert); err != nil {
+		if _, err := cl.ReadCertificate(cardos.AuthCert); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -3,11 +3,11 @@
 //
 // The applet holds two RSA-2048 key pairs with their certificates:
 //
-//   - the user-authentication key (AuthKey), behind a 4-digit PIN with 3
-//     tries, certificate AuthCert (EF 000A) issued by AuthCACert (EF 000B);
-//   - the digital-signature key (SignKey), behind a 6–16 character
-//     password (A–Z, 0–9) with 5 tries, certificate SignCert (EF 0001, only
-//     readable once the password is verified) issued by SignCACert (EF 0002).
+//   - the user-authentication key (cardos.AuthKey), behind a 4-digit PIN with 3
+//     tries, certificate cardos.AuthCert (EF 000A) issued by cardos.AuthCACert (EF 000B);
+//   - the digital-signature key (cardos.SignKey), behind a 6–16 character
+//     password (A–Z, 0–9) with 5 tries, certificate cardos.SignCert (EF 0001, only
+//     readable once the password is verified) issued by cardos.SignCACert (EF 0002).
 //
 // A Client sends the short APDUs every known implementation uses and keeps
 // track of the selected applet and elementary file so that it sends no
@@ -15,8 +15,8 @@
 // multi-APDU operation with Transport.Begin and Transport.End, and calls
 // Forget when the transport reports cardos.ErrCardReset.
 //
-// Status words become the sentinel errors of this package (ErrNotFound,
-// ErrPINRequired, ErrPINLocked, *WrongPINError), with the *apdu.Error
+// Status words become the sentinel errors of this package (cardos.ErrNotFound,
+// cardos.ErrPINRequired, cardos.ErrPINLocked, *cardos.WrongPINError), with the *apdu.Error
 // still wrapped for detail. No error or message ever carries PIN bytes.
 //
 // FACTS.md beside this file lists the card facts the package relies on

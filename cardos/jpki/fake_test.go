@@ -68,6 +68,15 @@ const (
 	ok      = "9000"
 )
 
+// began returns a client over s inside a transaction, as its owner
+// holds one around every conversation.
+func began(t *testing.T, s *script) *Client {
+	t.Helper()
+	c := NewClient(s)
+	require.NoError(t, c.Begin())
+	return c
+}
+
 func selEF(fid string) string { return "00 A4 02 0C 02 " + fid }
 
 // fakeCert returns a DER SEQUENCE with a value of n bytes (a stand-in for

@@ -83,7 +83,7 @@ func (e *efCard) Close() error   { return nil }
 
 // FuzzReadCertificate checks the chunked certificate reader against EF
 // images and short-answering cards: it never panics, returns either a
-// prefix of the EF whose DER length is its own length, or ErrNotFound /
+// prefix of the EF whose DER length is its own length, or cardos.ErrNotFound /
 // ErrCommFailure, and ReadCertificateHeader returns a prefix of the EF.
 func FuzzReadCertificate(f *testing.F) {
 	f.Add(fakeCert(700), 256, 64)
@@ -99,9 +99,9 @@ func FuzzReadCertificate(f *testing.F) {
 		}
 		card := &efCard{ef: ef, chunk: chunk}
 		c := NewClient(card)
-		cert, err := c.ReadCertificate(AuthCert)
+		cert, err := c.ReadCertificate(cardos.AuthCert)
 		if err != nil {
-			if !errors.Is(err, ErrNotFound) && !errors.Is(err, cardos.ErrCommFailure) {
+			if !errors.Is(err, cardos.ErrNotFound) && !errors.Is(err, cardos.ErrCommFailure) {
 				t.Fatalf("EF % X: unexpected error %v", ef, err)
 			}
 		} else {
@@ -115,9 +115,9 @@ func FuzzReadCertificate(f *testing.F) {
 		if n < 1 || n > 2048 {
 			return
 		}
-		hdr, err := c.ReadCertificateHeader(AuthCert, n)
+		hdr, err := c.ReadCertificateHeader(cardos.AuthCert, n)
 		if err != nil {
-			if !errors.Is(err, ErrNotFound) && !errors.Is(err, cardos.ErrCommFailure) {
+			if !errors.Is(err, cardos.ErrNotFound) && !errors.Is(err, cardos.ErrCommFailure) {
 				t.Fatalf("EF % X: header: unexpected error %v", ef, err)
 			}
 			return

@@ -1,110 +1,46 @@
 package jpki
 
-import "fmt"
+import (
+	"fmt"
 
-// KeyID names one of the two private keys of the JPKI applet.
-type KeyID int
-
-// The two keys of the applet.
-const (
-	// AuthKey is the user-authentication key (利用者証明用), EF 0017,
-	// guarded by the 4-digit PIN in EF 0018 (3 tries).
-	AuthKey KeyID = 1
-	// SignKey is the digital-signature key (署名用), EF 001A, guarded by the
-	// 6–16 character password in EF 001B (5 tries).
-	SignKey KeyID = 2
+	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 )
 
-// String names the key.
-func (k KeyID) String() string {
-	switch k {
-	case AuthKey:
-		return "authentication key"
-	case SignKey:
-		return "signature key"
-	}
-	return fmt.Sprintf("KeyID(%d)", int(k))
-}
-
-// MaxTries returns the retry limit of the key's PIN: 3 for AuthKey, 5 for
-// SignKey, 0 for an unknown key.
-func (k KeyID) MaxTries() int {
-	switch k {
-	case AuthKey:
-		return 3
-	case SignKey:
-		return 5
-	}
-	return 0
-}
-
 // keyEF returns the FID of the key's internal EF.
-func (k KeyID) keyEF() (uint16, error) {
+func keyEF(k cardos.Key) (uint16, error) {
 	switch k {
-	case AuthKey:
+	case cardos.AuthKey:
 		return 0x0017, nil
-	case SignKey:
+	case cardos.SignKey:
 		return 0x001A, nil
 	}
-	return 0, fmt.Errorf("jpki: unknown %v (use AuthKey or SignKey)", k)
+	return 0, fmt.Errorf("jpki: unknown %v (use cardos.AuthKey or cardos.SignKey)", k)
 }
 
 // pinEF returns the FID of the key's PIN EF.
-func (k KeyID) pinEF() (uint16, error) {
+func pinEF(k cardos.Key) (uint16, error) {
 	switch k {
-	case AuthKey:
+	case cardos.AuthKey:
 		return 0x0018, nil
-	case SignKey:
+	case cardos.SignKey:
 		return 0x001B, nil
 	}
-	return 0, fmt.Errorf("jpki: unknown %v (use AuthKey or SignKey)", k)
-}
-
-// CertID names one of the four certificates of the JPKI applet.
-type CertID int
-
-// The four certificates of the applet.
-const (
-	// AuthCert is the user-authentication certificate, EF 000A.
-	AuthCert CertID = iota + 1
-	// AuthCACert is the CA certificate that issued AuthCert, EF 000B.
-	AuthCACert
-	// SignCert is the digital-signature certificate, EF 0001. It carries
-	// the holder's name, address, birth date and sex, and the card only
-	// lets it be read after the signature password was verified.
-	SignCert
-	// SignCACert is the CA certificate that issued SignCert, EF 0002.
-	SignCACert
-)
-
-// String names the certificate.
-func (id CertID) String() string {
-	switch id {
-	case AuthCert:
-		return "authentication certificate"
-	case AuthCACert:
-		return "authentication CA certificate"
-	case SignCert:
-		return "signature certificate"
-	case SignCACert:
-		return "signature CA certificate"
-	}
-	return fmt.Sprintf("CertID(%d)", int(id))
+	return 0, fmt.Errorf("jpki: unknown %v (use cardos.AuthKey or cardos.SignKey)", k)
 }
 
 // fid returns the certificate's EF.
-func (id CertID) fid() (uint16, error) {
+func fid(id cardos.CertID) (uint16, error) {
 	switch id {
-	case AuthCert:
+	case cardos.AuthCert:
 		return 0x000A, nil
-	case AuthCACert:
+	case cardos.AuthCACert:
 		return 0x000B, nil
-	case SignCert:
+	case cardos.SignCert:
 		return 0x0001, nil
-	case SignCACert:
+	case cardos.SignCACert:
 		return 0x0002, nil
 	}
-	return 0, fmt.Errorf("jpki: unknown %v (use AuthCert, AuthCACert, SignCert or SignCACert)", id)
+	return 0, fmt.Errorf("jpki: unknown %v (use cardos.AuthCert, cardos.AuthCACert, cardos.SignCert or cardos.SignCACert)", id)
 }
 
 // Application identifiers.
@@ -121,3 +57,16 @@ var (
 
 // efTokenInfo holds the token name in its first 32 bytes.
 const efTokenInfo uint16 = 0x0006
+
+// Token names in EF 0006 (efTokenInfo), as TokenName returns them.
+const (
+	// TokenCard is the My Number Card.
+	TokenCard = "JPKIAPICCTOKEN2"
+	// TokenJuki is the old Basic Resident Registration (Juki) card, not a
+	// My Number Card.
+	TokenJuki = "JPKIAPICCTOKEN"
+	// TokenAndroid is the Android smartphone credential (secure element).
+	TokenAndroid = "JPKIAPGPSETOKEN"
+	// TokenIPhone is the iPhone smartphone credential.
+	TokenIPhone = "JPKIAPIOSTOKEN"
+)

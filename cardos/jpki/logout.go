@@ -20,10 +20,6 @@ import (
 // transport reporting cardos.ErrCardReset counts as logged out (the
 // reset already dropped the PINs) and gives nil.
 func (c *Client) Logout() error {
-	return c.run(c.logout)
-}
-
-func (c *Client) logout() error {
 	var last error
 	for _, a := range []struct {
 		aid []byte

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/apdu"
 )
 
@@ -16,22 +17,16 @@ const maxPINLen = 255
 // spends a try. 0 means the PIN is locked (63C0 or 6984/6983). A card that
 // answers 9000 (PIN already verified, counter not reported) counts as
 // having all its tries.
-func (c *Client) TriesLeft(key KeyID) (int, error) {
-	fid, err := key.pinEF()
+func (c *Client) TriesLeft(key cardos.Key) (int, error) {
+	fid, err := pinEF(key)
 	if err != nil {
 		return 0, err
 	}
-	var n int
-	err = c.run(func() error {
-		var err error
-		n, err = c.triesLeft(key, fid)
-		return err
-	})
-	return n, err
+	return c.triesLeft(key, fid)
 }
 
 // triesLeft is TriesLeft inside the transaction.
-func (c *Client) triesLeft(key KeyID, fid uint16) (int, error) {
+func (c *Client) triesLeft(key cardos.Key, fid uint16) (int, error) {
 	if err := c.selectEF(fid); err != nil {
 		return 0, err
 	}
@@ -44,11 +39,11 @@ func (c *Client) triesLeft(key KeyID, fid uint16) (int, error) {
 		return key.MaxTries(), nil
 	}
 	err = swError(op, r.SW)
-	var wrong *WrongPINError
+	var wrong *cardos.WrongPINError
 	switch {
 	case errors.As(err, &wrong):
 		return wrong.TriesLeft, nil
-	case errors.Is(err, ErrPINLocked):
+	case errors.Is(err, cardos.ErrPINLocked):
 		return 0, nil
 	}
 	return 0, err
@@ -56,21 +51,19 @@ func (c *Client) triesLeft(key KeyID, fid uint16) (int, error) {
 
 // Verify presents pin for key (00 20 00 80 Lc PIN). The PIN is sent as
 // given: the caller checks its format and upper-cases the signature
-// password. It returns nil when the card accepted it, *WrongPINError with
-// the tries left when it did not, and ErrPINLocked when the PIN is (or
-// just became) locked. An empty PIN gives ErrBadPINLength without talking to
+// password. It returns nil when the card accepted it, *cardos.WrongPINError with
+// the tries left when it did not, and cardos.ErrPINLocked when the PIN is (or
+// just became) locked. An empty PIN gives cardos.ErrBadPINLength without talking to
 // the card. The PIN never appears in an error.
-func (c *Client) Verify(key KeyID, pin []byte) error {
-	fid, err := key.pinEF()
+func (c *Client) Verify(key cardos.Key, pin []byte) error {
+	fid, err := pinEF(key)
 	if err != nil {
 		return err
 	}
 	if len(pin) == 0 || len(pin) > maxPINLen {
-		return fmt.Errorf("%w: PIN of %d bytes", ErrBadPINLength, len(pin))
+		return fmt.Errorf("%w: PIN of %d bytes", cardos.ErrBadPINLength, len(pin))
 	}
-	return c.run(func() error {
-		return c.command(fid, apdu.Command{CLA: apdu.CLAISO, INS: apdu.INSVerify, P1: 0x00, P2: apdu.RefCurrentEF, Data: pin}, fmt.Sprintf("VERIFY %04X", fid))
-	})
+	return c.command(fid, apdu.Command{CLA: apdu.CLAISO, INS: apdu.INSVerify, P1: 0x00, P2: apdu.RefCurrentEF, Data: pin}, fmt.Sprintf("VERIFY %04X", fid))
 }
 
 // command selects EF fid and sends cmd, which must answer 9000 with no
@@ -94,17 +87,15 @@ func (c *Client) command(fid uint16, cmd apdu.Command, op string) error {
 // 00 24 01 80 Lc new). The current PIN must have been verified with
 // Verify in the same transaction (Begin ... End): a verification from an
 // earlier one may have been dropped by another program since, or be
-// another program's. Without it the card answers ErrPINRequired. The
-// caller checks newPIN's format; an empty value gives ErrBadPINLength.
-func (c *Client) ChangePIN(key KeyID, newPIN []byte) error {
-	fid, err := key.pinEF()
+// another program's. Without it the card answers cardos.ErrPINRequired. The
+// caller checks newPIN's format; an empty value gives cardos.ErrBadPINLength.
+func (c *Client) ChangePIN(key cardos.Key, newPIN []byte) error {
+	fid, err := pinEF(key)
 	if err != nil {
 		return err
 	}
 	if len(newPIN) == 0 || len(newPIN) > maxPINLen {
-		return fmt.Errorf("%w: new PIN of %d bytes", ErrBadPINLength, len(newPIN))
+		return fmt.Errorf("%w: new PIN of %d bytes", cardos.ErrBadPINLength, len(newPIN))
 	}
-	return c.run(func() error {
-		return c.command(fid, apdu.Command{CLA: apdu.CLAISO, INS: apdu.INSChangeReferenceData, P1: apdu.ChangeNewValue, P2: apdu.RefCurrentEF, Data: newPIN}, fmt.Sprintf("CHANGE REFERENCE DATA %04X", fid))
-	})
+	return c.command(fid, apdu.Command{CLA: apdu.CLAISO, INS: apdu.INSChangeReferenceData, P1: apdu.ChangeNewValue, P2: apdu.RefCurrentEF, Data: newPIN}, fmt.Sprintf("CHANGE REFERENCE DATA %04X", fid))
 }

@@ -3,6 +3,7 @@ package jpki
 import (
 	"fmt"
 
+	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/apdu"
 )
 
@@ -17,31 +18,30 @@ const SignatureLen = 256
 // digestInfo (COMPUTE DIGITAL SIGNATURE, 80 2A 00 80 Lc data 00): the card
 // pads the bytes as given with type-01 padding, so pass a DER DigestInfo
 // for a standard signature. The key's PIN must be verified (otherwise
-// ErrPINRequired). Input outside 1–245 bytes gives ErrBadDataLength without
+// cardos.ErrPINRequired). Input outside 1–245 bytes gives cardos.ErrBadDataLength without
 // talking to the card. The result is the 256-byte signature.
-func (c *Client) Sign(key KeyID, digestInfo []byte) ([]byte, error) {
-	fid, err := key.keyEF()
+func (c *Client) Sign(key cardos.Key, digestInfo []byte) ([]byte, error) {
+	fid, err := keyEF(key)
 	if err != nil {
 		return nil, err
 	}
 	if err := CheckSignInput(digestInfo); err != nil {
 		return nil, err
 	}
-	var sig []byte
-	err = c.run(func() error {
-		var err error
-		sig, err = c.sign(fid, digestInfo)
-		return err
-	})
-	return sig, err
+	return c.sign(fid, digestInfo)
 }
 
-// CheckSignInput returns ErrBadDataLength unless Sign would send
+// CheckSignInput returns cardos.ErrBadDataLength unless Sign would send
 // digestInfo to the card (1 to MaxSignInput bytes), so that a caller can
 // refuse it before a transaction that verifies a PIN for it.
 func CheckSignInput(digestInfo []byte) error {
-	if len(digestInfo) == 0 || len(digestInfo) > MaxSignInput {
-		return fmt.Errorf("%w: signature input of %d bytes, the card takes 1 to %d", ErrBadDataLength, len(digestInfo), MaxSignInput)
+	return CheckSignLen(len(digestInfo))
+}
+
+// CheckSignLen is CheckSignInput for input of n bytes.
+func CheckSignLen(n int) error {
+	if n <= 0 || n > MaxSignInput {
+		return fmt.Errorf("%w: signature input of %d bytes, the card takes 1 to %d", cardos.ErrBadDataLength, n, MaxSignInput)
 	}
 	return nil
 }

@@ -6,10 +6,11 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/myna-pkcs11/myna-pkcs11/cardos"
-	"github.com/myna-pkcs11/myna-pkcs11/cardos/apdu"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/myna-pkcs11/myna-pkcs11/cardos"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/apdu"
 )
 
 // sha256DigestInfo is a DER DigestInfo prefix for SHA-256 followed by a
@@ -29,25 +30,25 @@ func TestSign(t *testing.T) {
 	signCmd := "80 2A 00 80 33 " + hx(sha256DigestInfo) + " 00"
 	tests := []struct {
 		name  string
-		key   KeyID
+		key   cardos.Key
 		fid   string
 		steps []step
 		want  []byte
 		err   error
 		sw    apdu.SW
 	}{
-		{"auth key", AuthKey, "0017", []step{{cmd: signCmd, resp: hx(sig) + ok}}, sig, nil, 0},
-		{"sign key", SignKey, "001A", []step{{cmd: signCmd, resp: hx(sig) + ok}}, sig, nil, 0},
-		{"PIN not verified", SignKey, "001A", []step{{cmd: signCmd, resp: "6982"}}, nil, ErrPINRequired, 0x6982},
-		{"conditions not met", AuthKey, "0017", []step{{cmd: signCmd, resp: "6985"}}, nil, nil, 0x6985},
-		{"short signature", AuthKey, "0017", []step{{cmd: signCmd, resp: hx(sig[:255]) + ok}}, nil, cardos.ErrCommFailure, 0},
-		{"no signature", AuthKey, "0017", []step{{cmd: signCmd, resp: ok}}, nil, cardos.ErrCommFailure, 0},
-		{"garbage", AuthKey, "0017", []step{{cmd: signCmd, resp: "00"}}, nil, cardos.ErrCommFailure, 0},
-		{"61xx split", AuthKey, "0017", []step{
+		{"auth key", cardos.AuthKey, "0017", []step{{cmd: signCmd, resp: hx(sig) + ok}}, sig, nil, 0},
+		{"sign key", cardos.SignKey, "001A", []step{{cmd: signCmd, resp: hx(sig) + ok}}, sig, nil, 0},
+		{"PIN not verified", cardos.SignKey, "001A", []step{{cmd: signCmd, resp: "6982"}}, nil, cardos.ErrPINRequired, 0x6982},
+		{"conditions not met", cardos.AuthKey, "0017", []step{{cmd: signCmd, resp: "6985"}}, nil, nil, 0x6985},
+		{"short signature", cardos.AuthKey, "0017", []step{{cmd: signCmd, resp: hx(sig[:255]) + ok}}, nil, cardos.ErrCommFailure, 0},
+		{"no signature", cardos.AuthKey, "0017", []step{{cmd: signCmd, resp: ok}}, nil, cardos.ErrCommFailure, 0},
+		{"garbage", cardos.AuthKey, "0017", []step{{cmd: signCmd, resp: "00"}}, nil, cardos.ErrCommFailure, 0},
+		{"61xx split", cardos.AuthKey, "0017", []step{
 			{cmd: signCmd, resp: hx(sig[:16]) + "61F0"},
 			{cmd: "00 C0 00 00 F0", resp: hx(sig[16:]) + ok},
 		}, sig, nil, 0},
-		{"card reset", AuthKey, "0017", []step{{cmd: signCmd, err: cardos.ErrCardReset}}, nil, cardos.ErrCardReset, 0},
+		{"card reset", cardos.AuthKey, "0017", []step{{cmd: signCmd, err: cardos.ErrCardReset}}, nil, cardos.ErrCardReset, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -85,15 +86,15 @@ func TestSignLengths(t *testing.T) {
 		step{cmd: "80 2A 00 80 01 07 00", resp: hx(sig) + ok},
 	)
 	c := NewClient(s)
-	_, err := c.Sign(AuthKey, max)
+	_, err := c.Sign(cardos.AuthKey, max)
 	require.NoError(t, err)
-	_, err = c.Sign(AuthKey, []byte{7}) // its own transaction: selects again
+	_, err = c.Sign(cardos.AuthKey, []byte{7}) // its own transaction: selects again
 	require.NoError(t, err)
 	for _, n := range []int{0, MaxSignInput + 1, 255, 300} {
-		_, err := c.Sign(AuthKey, make([]byte, n))
-		require.ErrorIs(t, err, ErrBadDataLength, "n=%d", n)
+		_, err := c.Sign(cardos.AuthKey, make([]byte, n))
+		require.ErrorIs(t, err, cardos.ErrBadDataLength, "n=%d", n)
 	}
-	_, err = c.Sign(KeyID(5), []byte{1})
+	_, err = c.Sign(cardos.Key(5), []byte{1})
 	require.Error(t, err)
 	assert.Equal(t, uint64(6), c.APDUs(), "refused inputs must not reach the card")
 }
@@ -128,15 +129,15 @@ func TestLogout(t *testing.T) {
 			s.add(step{cmd: selJPKI, resp: ok}, step{cmd: selEF("0017"), resp: ok},
 				step{cmd: "80 2A 00 80 01 01 00", resp: "6982"})
 			c := NewClient(s)
-			require.NoError(t, c.Verify(AuthKey, []byte("1234")))
+			require.NoError(t, c.Verify(cardos.AuthKey, []byte("1234")))
 			err := c.Logout()
 			if tt.err != nil {
 				require.ErrorIs(t, err, tt.err)
 			} else {
 				require.NoError(t, err)
 			}
-			_, err = c.Sign(AuthKey, []byte{1})
-			require.ErrorIs(t, err, ErrPINRequired)
+			_, err = c.Sign(cardos.AuthKey, []byte{1})
+			require.ErrorIs(t, err, cardos.ErrPINRequired)
 		})
 	}
 }
@@ -174,23 +175,23 @@ func TestSelectTracking(t *testing.T) {
 	require.NoError(t, c.Select())
 	require.NoError(t, c.Select())
 	for i := 0; i < 2; i++ {
-		got, err := c.ReadCertificate(AuthCert)
+		got, err := c.ReadCertificate(cardos.AuthCert)
 		require.NoError(t, err)
 		assert.Equal(t, ef, got)
 	}
-	_, err := c.ReadCertificate(AuthCert)
+	_, err := c.ReadCertificate(cardos.AuthCert)
 	require.ErrorIs(t, err, cardos.ErrCardReset)
-	_, err = c.ReadCertificate(AuthCert)
+	_, err = c.ReadCertificate(cardos.AuthCert)
 	require.NoError(t, err)
-	_, err = c.ReadCertificate(SignCert)
-	require.ErrorIs(t, err, ErrNotFound)
-	_, err = c.ReadCertificate(AuthCert)
-	require.NoError(t, err)
-	c.Forget()
-	_, err = c.ReadCertificate(AuthCert)
+	_, err = c.ReadCertificate(cardos.SignCert)
+	require.ErrorIs(t, err, cardos.ErrNotFound)
+	_, err = c.ReadCertificate(cardos.AuthCert)
 	require.NoError(t, err)
 	c.Forget()
-	require.ErrorIs(t, c.Select(), ErrNotJPKI)
+	_, err = c.ReadCertificate(cardos.AuthCert)
+	require.NoError(t, err)
+	c.Forget()
+	require.ErrorIs(t, c.Select(), cardos.ErrNotJPKI)
 	require.NoError(t, c.Select())
 	assert.Equal(t, uint64(s.sent()), c.APDUs())
 }
@@ -201,13 +202,13 @@ func TestTransmitLoops(t *testing.T) {
 	for i := 0; i < maxGetResponse; i++ {
 		steps = append(steps, step{cmd: "00 C0 00 00 01", resp: "AA6101"})
 	}
-	_, err := NewClient(newScript(t, steps...)).ReadCertificate(AuthCert)
+	_, err := NewClient(newScript(t, steps...)).ReadCertificate(cardos.AuthCert)
 	require.ErrorIs(t, err, cardos.ErrCommFailure)
 
 	// 6Cxx is followed once; a second 6Cxx is an error, not a loop.
 	s := newScript(t, step{cmd: selJPKI, resp: ok}, step{cmd: selEF("000A"), resp: ok},
 		step{cmd: "00 B0 00 00 00", resp: "6C10"}, step{cmd: "00 B0 00 00 10", resp: "6C20"})
-	_, err = NewClient(s).ReadCertificate(AuthCert)
+	_, err = NewClient(s).ReadCertificate(cardos.AuthCert)
 	var ae *apdu.Error
 	require.ErrorAs(t, err, &ae)
 	assert.Equal(t, apdu.SW(0x6C20), ae.SW)
@@ -215,19 +216,19 @@ func TestTransmitLoops(t *testing.T) {
 	// 6Cxx on a command without Le (VERIFY) is not resent.
 	s = newScript(t, step{cmd: selJPKI, resp: ok}, step{cmd: selEF("0018"), resp: ok},
 		step{cmd: "00 20 00 80 04 31323334", resp: "6C04"})
-	err = NewClient(s).Verify(AuthKey, []byte("1234"))
+	err = NewClient(s).Verify(cardos.AuthKey, []byte("1234"))
 	require.ErrorAs(t, err, &ae)
 	assert.Equal(t, apdu.SW(0x6C04), ae.SW)
 }
 
 func TestErrorMessages(t *testing.T) {
-	we := &WrongPINError{TriesLeft: 2}
-	assert.Equal(t, "jpki: wrong PIN, 2 tries left", we.Error())
-	assert.Contains(t, (&WrongPINError{TriesLeft: 1}).Error(), "1 try left")
+	we := &cardos.WrongPINError{TriesLeft: 2}
+	assert.Equal(t, "wrong PIN, 2 tries left", we.Error())
+	assert.Contains(t, (&cardos.WrongPINError{TriesLeft: 1}).Error(), "1 try left")
 	err := swError("VERIFY 0018", 0x63C0)
-	assert.True(t, errors.Is(err, ErrPINLocked))
+	assert.True(t, errors.Is(err, cardos.ErrPINLocked))
 	assert.Contains(t, err.Error(), "63C0")
-	assert.Equal(t, "authentication key", AuthKey.String())
-	assert.Equal(t, "signature CA certificate", SignCACert.String())
-	assert.Equal(t, 0, KeyID(9).MaxTries())
+	assert.Equal(t, "auth", cardos.AuthKey.String())
+	assert.Equal(t, "signature CA certificate", cardos.SignCACert.String())
+	assert.Equal(t, 0, cardos.Key(9).MaxTries())
 }

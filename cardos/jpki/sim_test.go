@@ -70,7 +70,7 @@ func TestSimTokenAndCertificates(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "JPKIAPICCTOKEN2", name)
 
-	for id, der := range map[jpki.CertID][]byte{jpki.AuthCert: want.AuthCert, jpki.AuthCACert: want.AuthCA, jpki.SignCACert: want.SignCA} {
+	for id, der := range map[cardos.CertID][]byte{cardos.AuthCert: want.AuthCert, cardos.AuthCACert: want.AuthCA, cardos.SignCACert: want.SignCA} {
 		got, err := c.ReadCertificate(id)
 		require.NoError(t, err, "%v", id)
 		assert.Equal(t, der, got, "%v", id)
@@ -81,10 +81,10 @@ func TestSimTokenAndCertificates(t *testing.T) {
 		assert.Equal(t, der[:64], hdr)
 	}
 
-	_, err = c.ReadCertificate(jpki.SignCert)
-	require.ErrorIs(t, err, jpki.ErrPINRequired, "the signature certificate needs the password")
-	require.NoError(t, c.Verify(jpki.SignKey, []byte(sim.DefaultSignPIN)))
-	got, err := c.ReadCertificate(jpki.SignCert)
+	_, err = c.ReadCertificate(cardos.SignCert)
+	require.ErrorIs(t, err, cardos.ErrPINRequired, "the signature certificate needs the password")
+	require.NoError(t, c.Verify(cardos.SignKey, []byte(sim.DefaultSignPIN)))
+	got, err := c.ReadCertificate(cardos.SignCert)
 	require.NoError(t, err)
 	assert.Equal(t, want.SignCert, got)
 }
@@ -94,24 +94,24 @@ func TestSimNoSignCert(t *testing.T) {
 		card := simCard(t, true)
 		require.NoError(t, card.SetQuirks(sim.Quirks{NoSignCertEF: q}))
 		c, _ := connect(t, card)
-		require.NoError(t, c.Verify(jpki.SignKey, []byte(sim.DefaultSignPIN)))
-		_, err := c.ReadCertificate(jpki.SignCert)
-		require.ErrorIs(t, err, jpki.ErrNotFound, "quirk %d", q)
-		_, err = c.ReadCertificateHeader(jpki.SignCert, 32)
-		require.ErrorIs(t, err, jpki.ErrNotFound, "quirk %d", q)
-		_, err = c.ReadCertificate(jpki.AuthCert)
+		require.NoError(t, c.Verify(cardos.SignKey, []byte(sim.DefaultSignPIN)))
+		_, err := c.ReadCertificate(cardos.SignCert)
+		require.ErrorIs(t, err, cardos.ErrNotFound, "quirk %d", q)
+		_, err = c.ReadCertificateHeader(cardos.SignCert, 32)
+		require.ErrorIs(t, err, cardos.ErrNotFound, "quirk %d", q)
+		_, err = c.ReadCertificate(cardos.AuthCert)
 		require.NoError(t, err)
 	}
 }
 
 func TestSimLockout(t *testing.T) {
 	tests := []struct {
-		key       jpki.KeyID
+		key       cardos.Key
 		good, bad string
 		max       int
 	}{
-		{jpki.AuthKey, sim.DefaultAuthPIN, "9999", 3},
-		{jpki.SignKey, sim.DefaultSignPIN, "WRONG1", 5},
+		{cardos.AuthKey, sim.DefaultAuthPIN, "9999", 3},
+		{cardos.SignKey, sim.DefaultSignPIN, "WRONG1", 5},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key.String(), func(t *testing.T) {
@@ -124,7 +124,7 @@ func TestSimLockout(t *testing.T) {
 			// Wrong PINs count down; a correct one restores the counter.
 			for left := tt.max - 1; left >= 1; left-- {
 				err := c.Verify(tt.key, []byte(tt.bad))
-				var we *jpki.WrongPINError
+				var we *cardos.WrongPINError
 				require.ErrorAs(t, err, &we)
 				assert.Equal(t, left, we.TriesLeft)
 				n, err := c.TriesLeft(tt.key)
@@ -140,23 +140,23 @@ func TestSimLockout(t *testing.T) {
 			for i := 1; i <= tt.max; i++ {
 				err := c.Verify(tt.key, []byte(tt.bad))
 				if i < tt.max {
-					var we *jpki.WrongPINError
+					var we *cardos.WrongPINError
 					require.ErrorAs(t, err, &we)
 					assert.Equal(t, tt.max-i, we.TriesLeft)
 				} else {
-					require.ErrorIs(t, err, jpki.ErrPINLocked)
+					require.ErrorIs(t, err, cardos.ErrPINLocked)
 				}
 			}
 			n, err = c.TriesLeft(tt.key)
 			require.NoError(t, err)
 			assert.Equal(t, 0, n)
 			assert.Equal(t, 0, card.TriesLeft(int(tt.key)))
-			require.ErrorIs(t, c.Verify(tt.key, []byte(tt.good)), jpki.ErrPINLocked, "even the right PIN")
+			require.ErrorIs(t, c.Verify(tt.key, []byte(tt.good)), cardos.ErrPINLocked, "even the right PIN")
 			_, err = c.Sign(tt.key, []byte{1, 2, 3})
 			require.Error(t, err)
 
 			// The other PIN is untouched.
-			other := map[jpki.KeyID]jpki.KeyID{jpki.AuthKey: jpki.SignKey, jpki.SignKey: jpki.AuthKey}[tt.key]
+			other := map[cardos.Key]cardos.Key{cardos.AuthKey: cardos.SignKey, cardos.SignKey: cardos.AuthKey}[tt.key]
 			n, err = c.TriesLeft(other)
 			require.NoError(t, err)
 			assert.Equal(t, other.MaxTries(), n)
@@ -176,9 +176,9 @@ func TestSimLockedQuery6984(t *testing.T) {
 	require.NoError(t, card.SetQuirks(sim.Quirks{BlockedQuerySW: 0x6984}))
 	c, _ := connect(t, card)
 	for i := 0; i < 3; i++ {
-		_ = c.Verify(jpki.AuthKey, []byte("0000"))
+		_ = c.Verify(cardos.AuthKey, []byte("0000"))
 	}
-	n, err := c.TriesLeft(jpki.AuthKey)
+	n, err := c.TriesLeft(cardos.AuthKey)
 	require.NoError(t, err)
 	assert.Equal(t, 0, n)
 }
@@ -186,21 +186,21 @@ func TestSimLockedQuery6984(t *testing.T) {
 func TestSimChangePIN(t *testing.T) {
 	card := simCard(t, false)
 	c, tr := connect(t, card)
-	require.ErrorIs(t, c.ChangePIN(jpki.AuthKey, []byte("5678")), jpki.ErrPINRequired)
-	require.NoError(t, c.Verify(jpki.AuthKey, []byte(sim.DefaultAuthPIN)))
-	require.NoError(t, c.ChangePIN(jpki.AuthKey, []byte("5678")))
-	require.NoError(t, c.Verify(jpki.SignKey, []byte(sim.DefaultSignPIN)))
-	require.NoError(t, c.ChangePIN(jpki.SignKey, []byte("NEWPASS2024")))
+	require.ErrorIs(t, c.ChangePIN(cardos.AuthKey, []byte("5678")), cardos.ErrPINRequired)
+	require.NoError(t, c.Verify(cardos.AuthKey, []byte(sim.DefaultAuthPIN)))
+	require.NoError(t, c.ChangePIN(cardos.AuthKey, []byte("5678")))
+	require.NoError(t, c.Verify(cardos.SignKey, []byte(sim.DefaultSignPIN)))
+	require.NoError(t, c.ChangePIN(cardos.SignKey, []byte("NEWPASS2024")))
 
 	// Power-cycle the card: the new values hold.
 	require.NoError(t, tr.Begin())
 	require.NoError(t, tr.End(true))
 	c.Forget()
-	var we *jpki.WrongPINError
-	require.ErrorAs(t, c.Verify(jpki.AuthKey, []byte(sim.DefaultAuthPIN)), &we)
-	require.NoError(t, c.Verify(jpki.AuthKey, []byte("5678")))
-	require.ErrorAs(t, c.Verify(jpki.SignKey, []byte(sim.DefaultSignPIN)), &we)
-	require.NoError(t, c.Verify(jpki.SignKey, []byte("NEWPASS2024")))
+	var we *cardos.WrongPINError
+	require.ErrorAs(t, c.Verify(cardos.AuthKey, []byte(sim.DefaultAuthPIN)), &we)
+	require.NoError(t, c.Verify(cardos.AuthKey, []byte("5678")))
+	require.ErrorAs(t, c.Verify(cardos.SignKey, []byte(sim.DefaultSignPIN)), &we)
+	require.NoError(t, c.Verify(cardos.SignKey, []byte("NEWPASS2024")))
 }
 
 func TestSimSign(t *testing.T) {
@@ -208,10 +208,10 @@ func TestSimSign(t *testing.T) {
 	c, _ := connect(t, card)
 	certs := card.Certificates()
 	info, digest := sha256DigestInfo([]byte("hello, My Number Card"))
-	for key, der := range map[jpki.KeyID][]byte{jpki.AuthKey: certs.AuthCert, jpki.SignKey: certs.SignCert} {
+	for key, der := range map[cardos.Key][]byte{cardos.AuthKey: certs.AuthCert, cardos.SignKey: certs.SignCert} {
 		_, err := c.Sign(key, info)
-		require.ErrorIs(t, err, jpki.ErrPINRequired, "%v before Verify", key)
-		pin := map[jpki.KeyID]string{jpki.AuthKey: sim.DefaultAuthPIN, jpki.SignKey: sim.DefaultSignPIN}[key]
+		require.ErrorIs(t, err, cardos.ErrPINRequired, "%v before Verify", key)
+		pin := map[cardos.Key]string{cardos.AuthKey: sim.DefaultAuthPIN, cardos.SignKey: sim.DefaultSignPIN}[key]
 		require.NoError(t, c.Verify(key, []byte(pin)))
 		sig, err := c.Sign(key, info)
 		require.NoError(t, err)
@@ -226,7 +226,7 @@ func TestSimSign(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, sig, sig2, "PKCS#1 v1.5 is deterministic")
 		_, err = c.Sign(key, make([]byte, jpki.MaxSignInput+1))
-		require.ErrorIs(t, err, jpki.ErrBadDataLength)
+		require.ErrorIs(t, err, cardos.ErrBadDataLength)
 	}
 	assert.Equal(t, uint64(4), card.Stats().Signatures)
 }
@@ -235,19 +235,19 @@ func TestSimLogout(t *testing.T) {
 	card := simCard(t, false)
 	c, _ := connect(t, card)
 	info, _ := sha256DigestInfo([]byte("x"))
-	require.NoError(t, c.Verify(jpki.AuthKey, []byte(sim.DefaultAuthPIN)))
-	require.NoError(t, c.Verify(jpki.SignKey, []byte(sim.DefaultSignPIN)))
-	_, err := c.Sign(jpki.AuthKey, info)
+	require.NoError(t, c.Verify(cardos.AuthKey, []byte(sim.DefaultAuthPIN)))
+	require.NoError(t, c.Verify(cardos.SignKey, []byte(sim.DefaultSignPIN)))
+	_, err := c.Sign(cardos.AuthKey, info)
 	require.NoError(t, err)
 
 	require.NoError(t, c.Logout())
-	_, err = c.Sign(jpki.AuthKey, info)
-	require.ErrorIs(t, err, jpki.ErrPINRequired, "logout drops the auth PIN")
-	_, err = c.Sign(jpki.SignKey, info)
-	require.ErrorIs(t, err, jpki.ErrPINRequired, "logout drops the sign PIN")
-	_, err = c.ReadCertificate(jpki.SignCert)
-	require.ErrorIs(t, err, jpki.ErrPINRequired)
-	n, err := c.TriesLeft(jpki.AuthKey)
+	_, err = c.Sign(cardos.AuthKey, info)
+	require.ErrorIs(t, err, cardos.ErrPINRequired, "logout drops the auth PIN")
+	_, err = c.Sign(cardos.SignKey, info)
+	require.ErrorIs(t, err, cardos.ErrPINRequired, "logout drops the sign PIN")
+	_, err = c.ReadCertificate(cardos.SignCert)
+	require.ErrorIs(t, err, cardos.ErrPINRequired)
+	n, err := c.TriesLeft(cardos.AuthKey)
 	require.NoError(t, err)
 	assert.Equal(t, 3, n)
 }
@@ -273,11 +273,16 @@ func TestSimSelectCount(t *testing.T) {
 			if tc.oneTx {
 				require.NoError(t, c.Begin())
 			}
+			call := func(fn func() error) {
+				if !tc.oneTx {
+					require.NoError(t, c.Begin())
+					defer c.End(false)
+				}
+				require.NoError(t, fn())
+			}
 			for i := 0; i < 3; i++ {
-				_, err := c.TriesLeft(jpki.AuthKey)
-				require.NoError(t, err)
-				_, err = c.ReadCertificate(jpki.AuthCert)
-				require.NoError(t, err)
+				call(func() error { _, err := c.TriesLeft(cardos.AuthKey); return err })
+				call(func() error { _, err := c.ReadCertificate(cardos.AuthCert); return err })
 			}
 			if tc.oneTx {
 				require.NoError(t, c.End(false))
@@ -295,26 +300,26 @@ func TestSimResetAndFaults(t *testing.T) {
 	card := simCard(t, false)
 	c, _ := connect(t, card)
 	info, _ := sha256DigestInfo([]byte("x"))
-	require.NoError(t, c.Verify(jpki.AuthKey, []byte(sim.DefaultAuthPIN)))
+	require.NoError(t, c.Verify(cardos.AuthKey, []byte(sim.DefaultAuthPIN)))
 
 	// Another application resets the card: the client forgets its
 	// selection, and the PIN is gone.
 	card.SetFault(sim.Fault{Kind: sim.FaultReset})
-	_, err := c.Sign(jpki.AuthKey, info)
+	_, err := c.Sign(cardos.AuthKey, info)
 	require.ErrorIs(t, err, cardos.ErrCardReset)
-	_, err = c.Sign(jpki.AuthKey, info)
-	require.ErrorIs(t, err, jpki.ErrPINRequired)
+	_, err = c.Sign(cardos.AuthKey, info)
+	require.ErrorIs(t, err, cardos.ErrPINRequired)
 
 	card.SetFault(sim.Fault{Kind: sim.FaultGarbage})
 	_, err = c.TokenName()
 	require.ErrorIs(t, err, cardos.ErrCommFailure)
 
 	card.SetFault(sim.Fault{Kind: sim.FaultTruncate, OnINS: true, INS: 0xB0, After: 0})
-	_, err = c.ReadCertificate(jpki.AuthCACert)
+	_, err = c.ReadCertificate(cardos.AuthCACert)
 	require.Error(t, err)
 
 	card.SetFault(sim.Fault{Kind: sim.FaultWrongSW, SW: 0x6F00, OnINS: true, INS: 0x20})
-	_, err = c.TriesLeft(jpki.SignKey)
+	_, err = c.TriesLeft(cardos.SignKey)
 	require.Error(t, err)
 
 	card.SetFault(sim.Fault{Kind: sim.FaultNone})
@@ -347,20 +352,20 @@ func TestAnotherProgramBetweenTransactions(t *testing.T) {
 
 	// A asks for its tries (EF 0018 selected), B looks at the sign PIN
 	// (EF 001B selected), A logs in with the correct auth PIN.
-	_, err := a.TriesLeft(jpki.AuthKey)
+	_, err := a.TriesLeft(cardos.AuthKey)
 	require.NoError(t, err)
-	_, err = b.TriesLeft(jpki.SignKey)
+	_, err = b.TriesLeft(cardos.SignKey)
 	require.NoError(t, err)
-	require.NoError(t, a.Verify(jpki.AuthKey, []byte("1234")))
+	require.NoError(t, a.Verify(cardos.AuthKey, []byte("1234")))
 	assert.Equal(t, 5, card.TriesLeft(2), "the sign password must keep all its tries")
 	assert.Equal(t, 3, card.TriesLeft(1))
 
 	// B logs in with the sign password and selects the sign key; A signs
 	// with the auth key: the signature must be the auth key's.
-	require.NoError(t, b.Verify(jpki.SignKey, []byte("ABC123")))
-	_, err = b.Sign(jpki.SignKey, info)
+	require.NoError(t, b.Verify(cardos.SignKey, []byte("ABC123")))
+	_, err = b.Sign(cardos.SignKey, info)
 	require.NoError(t, err)
-	sig, err := a.Sign(jpki.AuthKey, info)
+	sig, err := a.Sign(cardos.AuthKey, info)
 	require.NoError(t, err)
 	require.NoError(t, rsa.VerifyPKCS1v15(authPub, crypto.SHA256, digest, sig), "signed by the auth key")
 	require.Error(t, rsa.VerifyPKCS1v15(signPub, crypto.SHA256, digest, sig), "not by the sign key")
@@ -368,8 +373,8 @@ func TestAnotherProgramBetweenTransactions(t *testing.T) {
 	// B leaves the applet (its logout): A's next signature is refused as
 	// not logged in, not a device error.
 	require.NoError(t, b.Logout())
-	_, err = a.Sign(jpki.AuthKey, info)
-	require.ErrorIs(t, err, jpki.ErrPINRequired)
+	_, err = a.Sign(cardos.AuthKey, info)
+	require.ErrorIs(t, err, cardos.ErrPINRequired)
 }
 
 // certKey returns the RSA public key of a DER certificate.

@@ -9,7 +9,7 @@ import (
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 )
 
-// ErrClosed is returned by every method of a Context or Card after Close.
+// ErrClosed is returned by every method of a Context or Conn after Close.
 var ErrClosed = errors.New("pcsc: already closed")
 
 // sentinel returns the cardos error a PC/SC error stands for, or nil.

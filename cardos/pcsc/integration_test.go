@@ -106,14 +106,14 @@ func TestPCSCSimulatedCard(t *testing.T) {
 		name, err := cl.TokenName()
 		require.NoError(t, err)
 		assert.Equal(t, "JPKIAPICCTOKEN2", name)
-		der, err := cl.ReadCertificate(jpki.AuthCert)
+		der, err := cl.ReadCertificate(cardos.AuthCert)
 		require.NoError(t, err)
 		assert.Equal(t, certs.AuthCert, der)
-		n, err := cl.TriesLeft(jpki.AuthKey)
+		n, err := cl.TriesLeft(cardos.AuthKey)
 		require.NoError(t, err)
 		assert.Equal(t, 3, n)
-		require.NoError(t, cl.Verify(jpki.AuthKey, []byte(sim.DefaultAuthPIN)))
-		sig, err := cl.Sign(jpki.AuthKey, digestInfo("over PC/SC"))
+		require.NoError(t, cl.Verify(cardos.AuthKey, []byte(sim.DefaultAuthPIN)))
+		sig, err := cl.Sign(cardos.AuthKey, digestInfo("over PC/SC"))
 		require.NoError(t, err)
 		cert, err := x509.ParseCertificate(der)
 		require.NoError(t, err)
@@ -125,22 +125,22 @@ func TestPCSCSimulatedCard(t *testing.T) {
 		require.NoError(t, tr.Begin())
 		require.NoError(t, tr.End(true))
 		cl.Forget()
-		_, err := cl.Sign(jpki.AuthKey, digestInfo("x"))
-		require.ErrorIs(t, err, jpki.ErrPINRequired, "End(true) dropped the PIN")
+		_, err := cl.Sign(cardos.AuthKey, digestInfo("x"))
+		require.ErrorIs(t, err, cardos.ErrPINRequired, "End(true) dropped the PIN")
 		require.NotErrorIs(t, err, cardos.ErrCardReset)
 
 		// End(true) without a transaction still resets (the fallback for
 		// a Logout that could not leave the applet).
-		require.NoError(t, cl.Verify(jpki.AuthKey, []byte(sim.DefaultAuthPIN)))
+		require.NoError(t, cl.Verify(cardos.AuthKey, []byte(sim.DefaultAuthPIN)))
 		require.NoError(t, tr.End(true))
 		cl.Forget()
-		_, err = cl.Sign(jpki.AuthKey, digestInfo("x"))
-		require.ErrorIs(t, err, jpki.ErrPINRequired, "End(true) outside a transaction dropped the PIN")
+		_, err = cl.Sign(cardos.AuthKey, digestInfo("x"))
+		require.ErrorIs(t, err, cardos.ErrPINRequired, "End(true) outside a transaction dropped the PIN")
 		require.NotErrorIs(t, err, cardos.ErrCardReset)
 	})
 
 	t.Run("reset by another application", func(t *testing.T) {
-		require.NoError(t, cl.Verify(jpki.AuthKey, []byte(sim.DefaultAuthPIN)))
+		require.NoError(t, cl.Verify(cardos.AuthKey, []byte(sim.DefaultAuthPIN)))
 		other, err := c.Connect(readerName)
 		require.NoError(t, err)
 		require.NoError(t, other.Begin())
@@ -149,14 +149,14 @@ func TestPCSCSimulatedCard(t *testing.T) {
 
 		err = tr.Begin()
 		require.ErrorIs(t, err, cardos.ErrCardReset, "Begin reports the reset")
-		_, err = cl.Sign(jpki.AuthKey, digestInfo("x"))
+		_, err = cl.Sign(cardos.AuthKey, digestInfo("x"))
 		require.NoError(t, tr.End(false))
 		// The client had not been told: its SELECT state is stale but
 		// the card has no PIN any more.
 		require.Error(t, err)
 		cl.Forget()
-		_, err = cl.Sign(jpki.AuthKey, digestInfo("x"))
-		require.ErrorIs(t, err, jpki.ErrPINRequired)
+		_, err = cl.Sign(cardos.AuthKey, digestInfo("x"))
+		require.ErrorIs(t, err, cardos.ErrPINRequired)
 
 		// Reset seen by Transmit outside a transaction.
 		other, err = c.Connect(readerName)
@@ -174,12 +174,12 @@ func TestPCSCSimulatedCard(t *testing.T) {
 	t.Run("logout drops the PIN", func(t *testing.T) {
 		require.NoError(t, tr.Begin())
 		defer func() { require.NoError(t, tr.End(false)) }()
-		require.NoError(t, cl.Verify(jpki.SignKey, []byte(sim.DefaultSignPIN)))
-		_, err := cl.ReadCertificate(jpki.SignCert)
+		require.NoError(t, cl.Verify(cardos.SignKey, []byte(sim.DefaultSignPIN)))
+		_, err := cl.ReadCertificate(cardos.SignCert)
 		require.NoError(t, err)
 		require.NoError(t, cl.Logout())
-		_, err = cl.Sign(jpki.SignKey, digestInfo("x"))
-		require.ErrorIs(t, err, jpki.ErrPINRequired)
+		_, err = cl.Sign(cardos.SignKey, digestInfo("x"))
+		require.ErrorIs(t, err, cardos.ErrPINRequired)
 	})
 
 	t.Run("removal and reinsertion", func(t *testing.T) {

@@ -4,7 +4,7 @@ import "github.com/ebfe/scard"
 
 // Protocol returns the transmission protocol PC/SC negotiated with the
 // card ("T=0", "T=1", or "" when unknown), for diagnose reports.
-func (c *Card) Protocol() string {
+func (c *Conn) Protocol() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	st, err := c.card.Status()

@@ -9,8 +9,7 @@ import (
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/backend"
-	"github.com/myna-pkcs11/myna-pkcs11/cardos/jpki"
-	"github.com/myna-pkcs11/myna-pkcs11/p11"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/mynacard"
 )
 
 // Advice printed with errors and warnings. Plain words: the people reading
@@ -64,10 +63,10 @@ func explain(err error) *cardError {
 		return &cardError{msg: "the card reader was unplugged", advice: "Plug the reader in again.", err: err}
 	case errors.Is(err, cardos.ErrTimeout), errors.Is(err, cardos.ErrCommFailure):
 		return &cardError{msg: "the card did not answer properly: " + err.Error(), advice: "On a contactless reader, keep the card still and flat on the reader, then try again.", err: err}
-	case errors.Is(err, p11.ErrPINChangeUnconfirmed):
+	case errors.Is(err, cardos.ErrPINChangeUnconfirmed):
 		return &cardError{msg: "the card answered that it changed the PIN, but then refused the new PIN: it did not store what was sent (one try was spent finding out)",
 			advice: "Do not rely on the new PIN. Check the tries left with `myna-pkcs11 status` before you try the old PIN; if it is not accepted either, the 市区町村の窓口 can set a new one. Please report this card with `myna-pkcs11 diagnose`.", err: err}
-	case errors.Is(err, jpki.ErrNotJPKI):
+	case errors.Is(err, cardos.ErrNotJPKI):
 		return &cardError{msg: "the card is not a My Number Card (it has no JPKI applet)", err: err}
 	}
 	return &cardError{msg: err.Error(), err: err}
@@ -163,6 +162,7 @@ type keyStatus struct {
 type cardStatus struct {
 	TokenName      string      `json:"token_name"`
 	Kind           string      `json:"kind"`
+	Credential     string      `json:"credential"` // Kind for people: "smartphone certificate (Android)"
 	FaceAuth       bool        `json:"face_auth"`
 	NoSignCert     bool        `json:"no_sign_cert"`
 	Keys           []keyStatus `json:"keys"`
@@ -172,8 +172,8 @@ type cardStatus struct {
 }
 
 // key returns the status of key k.
-func (c *cardStatus) key(k jpki.KeyID) *keyStatus {
-	name := keyName(k)
+func (c *cardStatus) key(k cardos.Key) *keyStatus {
+	name := k.String()
 	for i := range c.Keys {
 		if c.Keys[i].Key == name {
 			return &c.Keys[i]
@@ -182,136 +182,81 @@ func (c *cardStatus) key(k jpki.KeyID) *keyStatus {
 	return nil
 }
 
-// keyName is the JSON and command-line name of a key.
-func keyName(k jpki.KeyID) string {
-	if k == jpki.SignKey {
-		return "sign"
-	}
-	return "auth"
-}
-
 // keyNoun names a key's PIN for people.
-func keyNoun(k jpki.KeyID) string {
-	if k == jpki.SignKey {
+func keyNoun(k cardos.Key) string {
+	if k == cardos.SignKey {
 		return "signature password (署名用パスワード)"
 	}
 	return "authentication PIN (利用者証明用暗証番号)"
 }
 
 // inspect reads everything status shows from the card in reader, without
-// any PIN: token name, both retry counters (empty VERIFY, no try spent),
-// the authentication and CA certificates, and whether a signature
-// certificate exists. The signature certificate itself is never read.
+// any PIN, through the card layer (mynacard.Card.Survey): token name,
+// both retry counters (empty VERIFY, no try spent), the authentication
+// and CA certificates, and whether a signature certificate exists. The
+// signature certificate itself is never read.
 func inspect(ctx cardos.Context, reader string, now time.Time) (*cardStatus, error) {
-	t, err := ctx.Connect(reader)
+	card := mynacard.New(ctx, cardos.CredentialOptions{Reader: reader})
+	defer card.Close()
+	sv, err := card.Survey()
 	if err != nil {
 		return nil, explain(err)
 	}
-	defer t.Close()
-	var st *cardStatus
-	for attempt := 0; ; attempt++ {
-		st, err = inspectOnce(t, now)
-		if errors.Is(err, cardos.ErrCardReset) && attempt == 0 {
-			continue // another program reset the card: read again
-		}
-		break
-	}
-	if err != nil {
-		return nil, explain(err)
-	}
-	return st, nil
-}
-
-func inspectOnce(t cardos.Transport, now time.Time) (*cardStatus, error) {
-	cl := jpki.NewClient(t)
-	if err := cl.Begin(); err != nil {
-		if errors.Is(err, cardos.ErrCardReset) {
-			cl.End(false)
-		}
-		return nil, err // a reset: inspect reads again
-	}
-	defer cl.End(false)
-	if err := cl.Select(); err != nil {
-		return nil, err
-	}
-	st := &cardStatus{CardExpiryNote: cardExpiryUnknown}
-	name, err := cl.TokenName()
-	if err != nil && !errors.Is(err, jpki.ErrNotFound) {
-		return nil, err
-	}
-	st.TokenName = name
-	switch name {
-	case "JPKIAPICCTOKEN2":
-		st.Kind = "my-number-card"
-	case "JPKIAPICCTOKEN":
-		st.Kind = "juki-card"
+	st := &cardStatus{CardExpiryNote: cardExpiryUnknown, TokenName: sv.TokenName, Kind: kindName(sv.Kind), Credential: sv.Kind.String()}
+	if sv.Kind == cardos.KindJuki {
 		st.Notes = append(st.Notes, "This is a Juki card (住民基本台帳カード), not a My Number Card.")
-	case "JPKIAPGPSETOKEN", "JPKIAPIOSTOKEN":
-		st.Kind = "smartphone"
-	default:
-		st.Kind = "unknown"
 	}
-	for _, k := range []jpki.KeyID{jpki.AuthKey, jpki.SignKey} {
-		n, err := cl.TriesLeft(k)
-		if err != nil {
-			return nil, err
-		}
-		st.Keys = append(st.Keys, keyStatus{Key: keyName(k), PIN: pinState{TriesLeft: n, MaxTries: k.MaxTries(), Locked: n == 0}})
+	for _, k := range cardos.Keys {
+		n := sv.TriesLeft[k]
+		st.Keys = append(st.Keys, keyStatus{Key: k.String(), PIN: pinState{TriesLeft: n, MaxTries: k.MaxTries(), Locked: n == 0}})
 	}
-	auth, sign := st.key(jpki.AuthKey), st.key(jpki.SignKey)
-
-	der, err := cl.ReadCertificate(jpki.AuthCert)
-	switch {
-	case err == nil:
-		if c, perr := x509.ParseCertificate(der); perr == nil {
+	auth, sign := st.key(cardos.AuthKey), st.key(cardos.SignKey)
+	switch sv.AuthCertState {
+	case cardos.CertPresent:
+		if c, perr := x509.ParseCertificate(sv.AuthCert); perr == nil {
 			s := summarize(c, now, true)
 			auth.Certificate, auth.CertificateState = &s, certShown
 		} else {
 			auth.CertificateState = certUnknown
 			auth.Notes = append(auth.Notes, "The authentication certificate does not parse.")
 		}
-	case errors.Is(err, jpki.ErrNotFound):
+	case cardos.CertAbsent:
 		auth.CertificateState = certAbsent
-	case errors.Is(err, jpki.ErrPINRequired):
+	default:
 		auth.CertificateState = certUnknown
 		auth.Notes = append(auth.Notes, "The card only shows the authentication certificate after the PIN (as smartphone JPKI does).")
-	default:
-		return nil, err
 	}
-	for _, ca := range []struct {
-		id jpki.CertID
-		ks *keyStatus
-	}{{jpki.AuthCACert, auth}, {jpki.SignCACert, sign}} {
-		der, err := cl.ReadCertificate(ca.id)
-		if errors.Is(err, jpki.ErrNotFound) {
-			continue
+	for id, ks := range map[cardos.CertID]*keyStatus{cardos.AuthCACert: auth, cardos.SignCACert: sign} {
+		if der := sv.CA[id]; der != nil {
+			if c, perr := x509.ParseCertificate(der); perr == nil {
+				s := summarize(c, now, false)
+				ks.CA = &s
+			}
 		}
-		if err != nil {
-			return nil, err
-		}
-		if c, perr := x509.ParseCertificate(der); perr == nil {
-			s := summarize(c, now, false)
-			ca.ks.CA = &s
-		}
-	}
-
-	// Only whether a signature certificate exists: the first bytes of EF
-	// 0001 are refused without the password (present) or missing (absent).
-	presence, err := cl.LookForSignCert()
-	if err != nil {
-		return nil, err
 	}
 	sign.CertificateState = certHidden
-	if presence == jpki.SignCertAbsent {
+	if sv.SignCert == cardos.CertAbsent {
 		sign.CertificateState = certAbsent
 		st.NoSignCert = true
 	}
-	// A face-authentication card has no PINs (both counters read 0) and
-	// no signature certificate. Whether EF 0001 is empty can often only
-	// be learnt with the password, which such a card does not have.
-	st.FaceAuth = auth.PIN.TriesLeft == 0 && sign.PIN.TriesLeft == 0
+	// Whether EF 0001 is empty can often only be learnt with the
+	// password, which a face-authentication card does not have.
+	st.FaceAuth = sv.FaceAuth
 	addNotes(st, now)
 	return st, nil
+}
+
+// kindName is the kind field of status --json.
+func kindName(k cardos.Kind) string {
+	switch k {
+	case cardos.KindCard:
+		return "my-number-card"
+	case cardos.KindJuki:
+		return "juki-card"
+	case cardos.KindAndroid, cardos.KindIPhone:
+		return "smartphone"
+	}
+	return "unknown"
 }
 
 // addNotes adds the plain-language notes for locked PINs, face-auth
@@ -343,7 +288,7 @@ func addNotes(st *cardStatus, now time.Time) {
 
 func keyNounByName(name string) string {
 	if name == "sign" {
-		return keyNoun(jpki.SignKey)
+		return keyNoun(cardos.SignKey)
 	}
-	return keyNoun(jpki.AuthKey)
+	return keyNoun(cardos.AuthKey)
 }

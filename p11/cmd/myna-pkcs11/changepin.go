@@ -8,13 +8,13 @@ import (
 	"os"
 	"time"
 
-	"github.com/myna-pkcs11/myna-pkcs11/cardos/jpki"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 )
 
 // changeOptions are the flags of the change-pin command.
 type changeOptions struct {
-	key       jpki.KeyID
+	key       cardos.Key
 	reader    string
 	json      bool
 	pinStdin  bool
@@ -38,7 +38,7 @@ type changeResult struct {
 
 // runChangePIN implements "myna-pkcs11 change-pin auth|sign".
 func runChangePIN(o changeOptions, stdin *os.File, stdout, stderr io.Writer) int {
-	res := changeResult{Key: keyName(o.key), MaxTries: o.key.MaxTries()}
+	res := changeResult{Key: o.key.String(), MaxTries: o.key.MaxTries()}
 	changePIN(&res, o, stdin, stdout, stderr)
 	if o.json {
 		writeJSON(stdout, res)
@@ -86,7 +86,7 @@ func changePIN(res *changeResult, o changeOptions, stdin *os.File, stdout, stder
 	case st.FaceAuth:
 		fail(&cardError{msg: "no PIN of this card can be used: both read 0 tries left (a face-authentication card, or both PINs locked)", advice: faceAuthAdvice})
 		return
-	case o.key == jpki.SignKey && st.NoSignCert:
+	case o.key == cardos.SignKey && st.NoSignCert:
 		fail(&cardError{msg: "this card holds no signature certificate, so its signature password cannot be used", advice: noSignCertAdvice})
 		return
 	case ks.PIN.Locked:
@@ -122,7 +122,7 @@ func changePIN(res *changeResult, o changeOptions, stdin *os.File, stdout, stder
 	defer closeToken()
 
 	what, rule := "PIN", "4 digits"
-	if o.key == jpki.SignKey {
+	if o.key == cardos.SignKey {
 		what, rule = "password", "6-16 letters A-Z and digits 0-9"
 	}
 	cur, err := in.secret(fmt.Sprintf("Current %s: ", what))
@@ -196,7 +196,7 @@ func changePIN(res *changeResult, o changeOptions, stdin *os.File, stdout, stder
 		t := o.key.MaxTries()
 		res.TriesLeft = &t
 	}
-	if o.key == jpki.SignKey && !bytes.Equal(newPIN, bytes.ToUpper(newPIN)) && !o.json {
+	if o.key == cardos.SignKey && !bytes.Equal(newPIN, bytes.ToUpper(newPIN)) && !o.json {
 		fmt.Fprintln(stderr, "Note: the card stores the password in capital letters. This module accepts it in either case; other software may need capitals.")
 	}
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/backend"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/diag"
-	"github.com/myna-pkcs11/myna-pkcs11/cardos/jpki"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/mynacard"
 	"github.com/myna-pkcs11/myna-pkcs11/p11"
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 )
@@ -124,7 +124,7 @@ func diagnose(base cardos.Context, backendName string, o diagOptions, ask asks) 
 		rep.Conclusions = append(rep.Conclusions, "no reader found: is the reader plugged in and pcscd running?")
 	}
 	p := &probe{rep: rep, rec: rec, ctx: ctx}
-	m := p11.NewModule(func() (cardos.Context, error) { return sharedContext{ctx}, nil })
+	m := p11.NewModule(func() (cardos.Context, error) { return sharedContext{ctx}, nil }, mynacard.Attach)
 	cfg, _ := p11.LoadConfig()
 	cfg.AuthToken, cfg.SignToken, cfg.Readers = true, true, o.reader
 	m.UseConfig(cfg)
@@ -310,7 +310,7 @@ func (p *probe) conclude() {
 		for _, fc := range []struct {
 			name     string
 			got, doc int
-		}{{"authentication PIN", b.AuthFullTries, jpki.AuthKey.MaxTries()}, {"signature password", b.SignFullTries, jpki.SignKey.MaxTries()}} {
+		}{{"authentication PIN", b.AuthFullTries, cardos.AuthKey.MaxTries()}, {"signature password", b.SignFullTries, cardos.SignKey.MaxTries()}} {
 			if fc.got > 0 && fc.got != fc.doc {
 				r.Conclusions = append(r.Conclusions, fmt.Sprintf("the card counts %d tries for a full %s (documented: %d); the module goes by the card's count", fc.got, fc.name, fc.doc))
 			}

@@ -12,9 +12,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/apdu"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/diag"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/jpki"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/pkcs1"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
 )
 
@@ -214,9 +216,9 @@ func TestReselectProbe(t *testing.T) {
 			tr, err := sim.NewContext(r).Connect("Virtual PCD 00 00")
 			require.NoError(t, err)
 			defer tr.Close()
-			_, err = jpki.NewClient(tr).Sign(jpki.AuthKey, probeDigestInfo())
-			require.ErrorIs(t, err, jpki.ErrPINRequired, "the probe left the card verified")
-			n, err := jpki.NewClient(tr).TriesLeft(jpki.AuthKey)
+			_, err = jpki.NewClient(tr).Sign(cardos.AuthKey, pkcs1.SHA256([]byte("any text")))
+			require.ErrorIs(t, err, cardos.ErrPINRequired, "the probe left the card verified")
+			n, err := jpki.NewClient(tr).TriesLeft(cardos.AuthKey)
 			require.NoError(t, err)
 			assert.Equal(t, tt.tries, n, "no try spent")
 		})

@@ -41,7 +41,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/myna-pkcs11/myna-pkcs11/cardos/jpki"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 )
 
 const usage = `myna-pkcs11: check and manage your My Number Card (マイナンバーカード) for the myna-pkcs11 module.
@@ -191,9 +191,9 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		o := changeOptions{reader: *reader, json: *jsonOut, pinStdin: *pinStdin, yes: *yes, forceLast: *forceLast}
 		switch pos[0] {
 		case "auth":
-			o.key = jpki.AuthKey
+			o.key = cardos.AuthKey
 		case "sign":
-			o.key = jpki.SignKey
+			o.key = cardos.SignKey
 		default:
 			return bad("change-pin: unknown PIN %q: say auth (4-digit PIN) or sign (signature password)", pos[0])
 		}

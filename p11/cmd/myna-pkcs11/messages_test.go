@@ -9,7 +9,6 @@ import (
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
-	"github.com/myna-pkcs11/myna-pkcs11/p11"
 )
 
 // A card that answers 9000 to the PIN change but keeps the old PIN: the
@@ -37,7 +36,7 @@ func TestExplainCardErrors(t *testing.T) {
 	}{
 		{fmt.Errorf("pcsc: establish context: %w", cardos.ErrAccessDenied), "refused this program", "polkit"},
 		{fmt.Errorf("pcsc: establish context (is pcscd running?): %w", cardos.ErrNoService), "not running", "pcscd"},
-		{fmt.Errorf("x: %w", p11.ErrPINChangeUnconfirmed), "refused the new PIN", "Do not rely on the new PIN"},
+		{fmt.Errorf("x: %w", cardos.ErrPINChangeUnconfirmed), "refused the new PIN", "Do not rely on the new PIN"},
 	} {
 		ce := explain(tt.err)
 		assert.Contains(t, ce.msg, tt.msg)

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
-	"github.com/myna-pkcs11/myna-pkcs11/cardos/jpki"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/mynacard"
 	"github.com/myna-pkcs11/myna-pkcs11/p11"
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 )
@@ -33,8 +33,8 @@ type token struct {
 
 // openToken initialises a module over ctx and opens a session on the
 // token of key in reader (read/write when rw, as C_SetPIN requires).
-func openToken(ctx cardos.Context, reader string, key jpki.KeyID, rw bool) (*token, error) {
-	m := p11.NewModule(func() (cardos.Context, error) { return sharedContext{ctx}, nil })
+func openToken(ctx cardos.Context, reader string, key cardos.Key, rw bool) (*token, error) {
+	m := p11.NewModule(func() (cardos.Context, error) { return sharedContext{ctx}, nil }, mynacard.Attach)
 	// The companion manages both PINs of every card, whatever the
 	// module's configuration hides from applications; logging settings
 	// still apply.
@@ -62,7 +62,7 @@ func openToken(ctx cardos.Context, reader string, key jpki.KeyID, rw bool) (*tok
 		}
 		// The auth token takes exactly 4 characters, the sign token 6–16.
 		isAuth := ti.MinPinLen == 4 && ti.MaxPinLen == 4
-		if isAuth == (key == jpki.AuthKey) {
+		if isAuth == (key == cardos.AuthKey) {
 			t.slot, found = s, true
 			break
 		}
@@ -91,8 +91,8 @@ func (t *token) close() {
 // checkFormat applies the module's own PIN policy (p11.CheckPIN) to pin
 // for this token, without sending anything to the card. It returns nil
 // when the PIN is acceptable and the module's explanation when it is not.
-func (t *token) checkFormat(key jpki.KeyID, pin []byte) error {
-	norm, err := p11.CheckPIN(key == jpki.SignKey, pin)
+func (t *token) checkFormat(key cardos.Key, pin []byte) error {
+	norm, err := p11.CheckPIN(key, pin)
 	clear(norm)
 	if err != nil {
 		return policyError(err)
@@ -148,7 +148,7 @@ func (t *token) readSignCert(pin []byte) ([]byte, error) {
 			return bytes.Clone(reqs[0].Value), nil
 		}
 	}
-	return nil, jpki.ErrNotFound
+	return nil, cardos.ErrNotFound
 }
 
 // ckULong encodes a CK_ULONG attribute value as the module expects it

@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
-	"github.com/myna-pkcs11/myna-pkcs11/cardos/jpki"
-	"github.com/myna-pkcs11/myna-pkcs11/p11"
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 )
 
@@ -124,7 +122,7 @@ func showSignCert(rep *statusReport, ctx cardos.Context, o statusOptions, stdin 
 		}
 		rr = &rep.Readers[i]
 	}
-	sign := rr.Card.key(jpki.SignKey)
+	sign := rr.Card.key(cardos.SignKey)
 	refuse := func(msg, advice string) bool {
 		rep.Error, rep.Advice = "--show-sign-cert: "+msg, advice
 		return false
@@ -143,19 +141,19 @@ func showSignCert(rep *statusReport, ctx cardos.Context, o statusOptions, stdin 
 		return refuse(err.Error(), "")
 	}
 	defer clear(pin)
-	tok, err := openToken(ctx, rr.Reader, jpki.SignKey, true)
+	tok, err := openToken(ctx, rr.Reader, cardos.SignKey, true)
 	if err != nil {
 		ce := explain(err)
 		return refuse(ce.msg, ce.advice)
 	}
-	if err := tok.checkFormat(jpki.SignKey, pin); err != nil {
+	if err := tok.checkFormat(cardos.SignKey, pin); err != nil {
 		tok.close()
 		return refuse(err.Error()+"; nothing was sent to the card", "")
 	}
 	der, err := tok.readSignCert(pin)
 	tok.close()
 	defer clear(der)
-	if errors.Is(err, jpki.ErrNotFound) {
+	if errors.Is(err, cardos.ErrNotFound) {
 		// The password was right but EF 0001 holds no certificate.
 		sign.CertificateState = certAbsent
 		rr.Card.NoSignCert = true
@@ -163,7 +161,7 @@ func showSignCert(rep *statusReport, ctx cardos.Context, o statusOptions, stdin 
 		return true
 	}
 	if err != nil {
-		return refuse(pinFailure(ctx, rr.Reader, jpki.SignKey, err, now))
+		return refuse(pinFailure(ctx, rr.Reader, cardos.SignKey, err, now))
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
@@ -210,7 +208,7 @@ func readSignPIN(o statusOptions, stdin *os.File, stderr io.Writer) ([]byte, err
 
 // pinFailure explains a failed VERIFY (through the module) with the tries
 // left, read again from the card without spending one.
-func pinFailure(ctx cardos.Context, reader string, key jpki.KeyID, err error, now time.Time) (string, string) {
+func pinFailure(ctx cardos.Context, reader string, key cardos.Key, err error, now time.Time) (string, string) {
 	ce := explain(err)
 	msg, advice := ce.msg, ce.advice
 	st, ierr := inspect(ctx, reader, now)
@@ -221,7 +219,7 @@ func pinFailure(ctx cardos.Context, reader string, key jpki.KeyID, err error, no
 	switch {
 	case ks.PIN.Locked:
 		return "the " + keyNoun(key) + " is locked (wrong too many times)", lockedAdvice
-	case errors.Is(err, p11.ErrPINChangeUnconfirmed):
+	case errors.Is(err, cardos.ErrPINChangeUnconfirmed):
 		msg = fmt.Sprintf("%s; %d of %d tries left", msg, ks.PIN.TriesLeft, ks.PIN.MaxTries)
 	case isWrongPIN(err):
 		msg = fmt.Sprintf("wrong %s: %d of %d tries left", keyNoun(key), ks.PIN.TriesLeft, ks.PIN.MaxTries)
@@ -259,12 +257,7 @@ func writeStatusText(w, ew io.Writer, rep statusReport) {
 }
 
 func writeCardText(w io.Writer, c *cardStatus) {
-	kind := map[string]string{
-		"my-number-card": "My Number Card",
-		"juki-card":      "Juki card (住基カード)",
-		"smartphone":     "smartphone JPKI",
-		"unknown":        "unknown JPKI token",
-	}[c.Kind]
+	kind := c.Credential
 	name := c.TokenName
 	if name == "" {
 		name = "(none)"

@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/mynacard"
 	"github.com/myna-pkcs11/myna-pkcs11/p11"
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 )
@@ -18,7 +19,7 @@ func (c *InProcess) Module() *p11.Module { return c.m }
 
 // Initialize creates and initialises a new module.
 func (c *InProcess) Initialize() error {
-	c.m = p11.NewModule(c.Open)
+	c.m = p11.NewModule(c.Open, mynacard.Attach)
 	return c.m.Initialize(p11.InitArgs{})
 }
 

@@ -1,4 +1,4 @@
-package p11
+package mynacard
 
 // This file holds the leave: how the card is made to forget its verified
 // PINs at the end of a transaction, and the proof, once per insertion,
@@ -9,16 +9,18 @@ import (
 	"crypto/sha256"
 	"errors"
 
+	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/jpki"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/pkcs1"
 )
 
 // leaveIO makes the card forget its verified PINs at the end of the
 // caller's transaction: it selects another applet, or, where none can be
 // selected, or where this card was found to keep its PINs across that
 // (proveLeaveIO), has the transaction end with a card reset. It leaves
-// the card verified while a ScopeSession token is logged in, whose login
+// the card verified while a scope session token is logged in, whose login
 // would go with it. The caller holds c.io, inside doIO.
-func (c *card) leaveIO(cl *jpki.Client) error {
+func (c *Card) leaveIO(cl *jpki.Client) error {
 	c.mu.Lock()
 	keep := c.sessionOnCardLocked()
 	c.mu.Unlock()
@@ -54,30 +56,30 @@ func (c *card) leaveIO(cl *jpki.Client) error {
 // verified PIN (ISO/IEC 7816-4 section 5.4: the security status is
 // volatile), and so does every later leave. The caller holds c.io, inside
 // doIO, after the leave.
-func (c *card) proveLeaveIO(cl *jpki.Client) error {
-	for _, k := range []tokenKind{authToken, signToken} {
-		if !c.verifiedInTx[k] || c.leaveProven[k] {
+func (c *Card) proveLeaveIO(cl *jpki.Client) error {
+	for _, k := range []cardos.Key{cardos.AuthKey, cardos.SignKey} {
+		if !c.verifiedInTx[ix(k)] || c.leaveProven[ix(k)] {
 			continue
 		}
 		var err error
-		if k == signToken {
-			_, err = cl.ReadCertificateHeader(jpki.SignCert, 1)
+		if k == cardos.SignKey {
+			_, err = cl.ReadCertificateHeader(cardos.SignCert, 1)
 		} else {
-			_, err = cl.Sign(jpki.AuthKey, leaveProbeDigestInfo())
+			_, err = cl.Sign(cardos.AuthKey, leaveProbeDigestInfo())
 		}
 		switch {
-		case errors.Is(err, jpki.ErrPINRequired):
-			c.leaveProven[k] = true
-			c.log.debugf("reader %q: selecting another applet makes this card forget the %s PIN (checked once)", c.reader, k)
+		case errors.Is(err, cardos.ErrPINRequired):
+			c.leaveProven[ix(k)] = true
+			c.log.Debugf("reader %q: selecting another applet makes this card forget the %s PIN (checked once)", c.reader, k)
 		case cardLevel(err):
 			return err
 		case err == nil:
 			c.leaveByReset, c.endReset = true, true
-			c.log.infof("reader %q: this card keeps the %s PIN verified after another applet is selected: every leave is now a card reset, so that the card is never left verified", c.reader, k)
+			c.log.Infof("reader %q: this card keeps the %s PIN verified after another applet is selected: every leave is now a card reset, so that the card is never left verified", c.reader, k)
 			return nil
 		default:
 			c.endReset = true
-			c.log.infof("reader %q: could not check that the card forgot the %s PIN (%v): this transaction ends with a card reset", c.reader, k, err)
+			c.log.Infof("reader %q: could not check that the card forgot the %s PIN (%v): this transaction ends with a card reset", c.reader, k, err)
 		}
 	}
 	return nil
@@ -88,5 +90,5 @@ func (c *card) proveLeaveIO(cl *jpki.Client) error {
 // verifier would take. The card refuses it when the leave worked.
 func leaveProbeDigestInfo() []byte {
 	h := sha256.Sum256([]byte("myna-pkcs11: check that the card forgot the PIN, not a signature of any document"))
-	return DigestInfo(crypto.SHA256, h[:])
+	return pkcs1.DigestInfo(crypto.SHA256, h[:])
 }

@@ -1,4 +1,4 @@
-package p11
+package mynacard
 
 // This file holds how a PIN reaches the card: the VERIFY of a login and,
 // in PIN scope operation, the held PIN verified inside each operation's
@@ -10,23 +10,22 @@ import (
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/jpki"
-	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 )
 
 // errLockedNoVerify is returned when the retry counter is already 0: the
 // module does not send a VERIFY that cannot succeed.
-func errLockedNoVerify(k tokenKind) error {
-	return fmt.Errorf("the %s PIN is locked (or not set, as on a face-authentication card); only the municipal office can reset it: %w", k, ck.Error(ck.CKR_PIN_LOCKED))
+func errLockedNoVerify(k cardos.Key) error {
+	return fmt.Errorf("the %s PIN is locked (or not set, as on a face-authentication card); only the municipal office can reset it: %w", k, cardos.ErrPINLocked)
 }
 
 // verifyIO presents pin, unless the PIN is already known to be locked
-// (then CKR_PIN_LOCKED without a VERIFY: it could not succeed). It sends
+// (then cardos.ErrPINLocked without a VERIFY: it could not succeed). It sends
 // no retry query first, unless the answer to an earlier PIN command was
 // lost (checkDoubtIO): the card's answer to the VERIFY carries the
 // counter (9000: all tries back, 63Cx: x left, 63C0/6984: locked), which
-// is cached for C_GetTokenInfo. The caller holds c.io and runs it inside
+// is cached for State. The caller holds c.io and runs it inside
 // doIO, where the client selects the PIN EF in the same transaction.
-func (c *card) verifyIO(cl *jpki.Client, k tokenKind, pin []byte) error {
+func (c *Card) verifyIO(cl *jpki.Client, k cardos.Key, pin []byte) error {
 	if err := c.checkDoubtIO(cl, k); err != nil {
 		return err
 	}
@@ -39,12 +38,12 @@ func (c *card) verifyIO(cl *jpki.Client, k tokenKind, pin []byte) error {
 	return c.learnFullIO(cl, k)
 }
 
-// presentIO sends token k's PIN (VERIFY) and records what the answer
+// presentIO sends key k's PIN (VERIFY) and records what the answer
 // says: the retry counter (noteVerify) or, when the answer was lost, that
 // the card may have counted the try (pinAnswerLost, which what names).
 // The caller holds c.io, inside doIO.
-func (c *card) presentIO(cl *jpki.Client, k tokenKind, pin []byte, what string) error {
-	err := cl.Verify(k.key(), pin)
+func (c *Card) presentIO(cl *jpki.Client, k cardos.Key, pin []byte, what string) error {
+	err := cl.Verify(k, pin)
 	if fateUnknown(err) {
 		c.pinAnswerLost(k, what, err)
 		return err
@@ -53,7 +52,7 @@ func (c *card) presentIO(cl *jpki.Client, k tokenKind, pin []byte, what string) 
 	return err
 }
 
-// learnFullIO reads, once per insertion, token k's retry counter right
+// learnFullIO reads, once per insertion, key k's retry counter right
 // after a successful VERIFY: the counter this card reports with every try
 // left. J-LIS documents 3 and 5 tries, and a published trace shows 63C3
 // for the auth PIN right after a correct one (OpenSC pull request #959,
@@ -63,40 +62,45 @@ func (c *card) presentIO(cl *jpki.Client, k tokenKind, pin []byte, what string) 
 // than 5 would otherwise get the held PIN after another program's wrong
 // try, and one reporting less would never get it. The caller holds c.io,
 // inside doIO, with the PIN EF selected (one empty VERIFY).
-func (c *card) learnFullIO(cl *jpki.Client, k tokenKind) error {
+func (c *Card) learnFullIO(cl *jpki.Client, k cardos.Key) error {
 	c.mu.Lock()
-	known := c.full[k] > 0
+	known := c.full[ix(k)] > 0
 	c.mu.Unlock()
 	if known {
 		return nil
 	}
-	n, err := cl.TriesLeft(k.key())
+	n, err := cl.TriesLeft(k)
 	if cardLevel(err) {
 		return err
 	}
 	if err != nil || n <= 0 {
-		c.log.infof("reader %q: the %s PIN's full retry counter could not be read after a successful VERIFY (%v, %d): %d is assumed", c.reader, k, err, n, k.key().MaxTries())
+		c.log.Infof("reader %q: the %s PIN's full retry counter could not be read after a successful VERIFY (%v, %d): %d is assumed", c.reader, k, err, n, k.MaxTries())
 		return nil
 	}
 	c.mu.Lock()
-	c.full[k] = n
+	c.full[ix(k)] = n
 	c.mu.Unlock()
 	c.setTries(k, n)
-	if n != k.key().MaxTries() {
-		c.log.infof("reader %q: this card reports %d tries for a full %s PIN counter (documented: %d); the module goes by the card's count", c.reader, n, k, k.key().MaxTries())
+	if n != k.MaxTries() {
+		c.log.Infof("reader %q: this card reports %d tries for a full %s PIN counter (documented: %d); the module goes by the card's count", c.reader, n, k, k.MaxTries())
 	}
 	return nil
 }
 
-// fullTries returns the retry counter token k's PIN has with every try
+// fullTries returns the retry counter key k's PIN has with every try
 // left: as learnt from this card (learnFullIO), or as documented.
-func (c *card) fullTries(k tokenKind) int {
+func (c *Card) fullTries(k cardos.Key) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.full[k] > 0 {
-		return c.full[k]
+	return c.fullTriesLocked(k)
+}
+
+// fullTriesLocked is fullTries; the caller holds c.mu.
+func (c *Card) fullTriesLocked(k cardos.Key) int {
+	if c.full[ix(k)] > 0 {
+		return c.full[ix(k)]
 	}
-	return k.key().MaxTries()
+	return k.MaxTries()
 }
 
 // fateUnknown reports whether err leaves it open whether the card ran
@@ -107,65 +111,65 @@ func fateUnknown(err error) bool {
 	return cardLevel(err) && !errors.Is(err, cardos.ErrCardReset)
 }
 
-// pinAnswerLost handles a command carrying token k's PIN (VERIFY, CHANGE
+// pinAnswerLost handles a command carrying key k's PIN (VERIFY, CHANGE
 // REFERENCE DATA) whose answer was lost: the card may have counted a
 // try, verified the PIN or stored the new one, and nobody can know which.
 // Nothing is sent again on the module's own initiative: the token is
 // logged out and its held PIN wiped, the tries are read before the next
-// VERIFY (checkDoubtIO) and shown by the next C_GetTokenInfo, and the
+// VERIFY (checkDoubtIO) and shown by the next State, and the
 // transaction ends with a card reset, so that a PIN the card may have
 // verified does not stay verified. The caller holds c.io, inside doIO.
-func (c *card) pinAnswerLost(k tokenKind, what string, err error) {
+func (c *Card) pinAnswerLost(k cardos.Key, what string, err error) {
 	c.endReset = true
 	c.mu.Lock()
-	c.triesInDoubt[k] = true
-	c.tries[k].known = false
+	c.triesInDoubt[ix(k)] = true
+	c.tries[ix(k)].known = false
 	c.logOutLocked(k)
 	c.mu.Unlock()
-	c.log.infof("reader %q: the answer to the %s of the %s PIN was lost (%v): the card may have counted this try; the PIN is not sent again on the module's own, the tries are read before the next VERIFY, and the card is reset so that it is not left verified", c.reader, what, k, err)
+	c.log.Infof("reader %q: the answer to the %s of the %s PIN was lost (%v): the card may have counted this try; the PIN is not sent again on the module's own, the tries are read before the next VERIFY, and the card is reset so that it is not left verified", c.reader, what, k, err)
 }
 
-// checkDoubtIO reads token k's retry counter before a VERIFY when the
+// checkDoubtIO reads key k's retry counter before a VERIFY when the
 // answer to an earlier PIN command was lost, so that what the card
-// counted is known (logged, and shown by C_GetTokenInfo) before the user's
+// counted is known (logged, and shown by State) before the user's
 // PIN is sent, and a PIN the lost try locked gets no VERIFY.
-func (c *card) checkDoubtIO(cl *jpki.Client, k tokenKind) error {
+func (c *Card) checkDoubtIO(cl *jpki.Client, k cardos.Key) error {
 	c.mu.Lock()
-	doubt := c.triesInDoubt[k]
+	doubt := c.triesInDoubt[ix(k)]
 	c.mu.Unlock()
 	if !doubt {
 		return nil
 	}
-	n, err := cl.TriesLeft(k.key())
+	n, err := cl.TriesLeft(k)
 	if err != nil {
 		return err
 	}
 	c.setTries(k, n)
 	c.mu.Lock()
-	c.triesInDoubt[k] = false
+	c.triesInDoubt[ix(k)] = false
 	c.mu.Unlock()
-	c.log.infof("reader %q: after the lost answer the card counts %d of %d tries left for the %s PIN", c.reader, n, c.fullTries(k), k)
+	c.log.Infof("reader %q: after the lost answer the card counts %d of %d tries left for the %s PIN", c.reader, n, c.fullTries(k), k)
 	return nil
 }
 
 // noteVerify records the retry counter a VERIFY answer carries.
-func (c *card) noteVerify(k tokenKind, err error) {
-	var wrong *jpki.WrongPINError
+func (c *Card) noteVerify(k cardos.Key, err error) {
+	var wrong *cardos.WrongPINError
 	switch {
 	case err == nil:
-		c.verifiedInTx[k] = true
+		c.verifiedInTx[ix(k)] = true
 		c.setTries(k, c.fullTries(k))
 	case errors.As(err, &wrong):
 		c.setTries(k, wrong.TriesLeft)
-	case errors.Is(err, jpki.ErrPINLocked):
+	case errors.Is(err, cardos.ErrPINLocked):
 		c.setTries(k, 0)
 	}
 }
 
-// pinIO runs fn, which needs token k's PIN verified on the card, inside
+// pinIO runs fn, which needs key k's PIN verified on the card, inside
 // the caller's transaction (the caller holds c.io, inside doIO). In
-// ScopeSession the card is still verified from the login, or fn meets
-// 6982 and the token is logged out. In ScopeOperation pinIO verifies the
+// scope session the card is still verified from the login, or fn meets
+// 6982 and the token is logged out. In scope operation pinIO verifies the
 // held PIN first and leaves the applet after fn, so the card is verified
 // only while this transaction lasts and no other program can use the key
 // without the PIN.
@@ -179,17 +183,17 @@ func (c *card) noteVerify(k tokenKind, err error) {
 // only when the PIN was changed elsewhere since the login. (Several
 // processes holding the old PIN can each spend one when a login with the
 // new PIN refills the counter in between.)
-func (c *card) pinIO(cl *jpki.Client, k tokenKind, fn func() error) error {
-	if c.scope[k] == ScopeSession {
+func (c *Card) pinIO(cl *jpki.Client, k cardos.Key, fn func() error) error {
+	if !c.hold[ix(k)] {
 		return fn()
 	}
 	c.mu.Lock()
-	h := c.held[k]
+	h := c.held[ix(k)]
 	c.mu.Unlock()
 	if h == nil {
-		return fmt.Errorf("the %s token is not logged in: %w", k, ck.Error(ck.CKR_USER_NOT_LOGGED_IN))
+		return fmt.Errorf("the %s token is not logged in: %w", k, cardos.ErrPINRequired)
 	}
-	n, err := cl.TriesLeft(k.key())
+	n, err := cl.TriesLeft(k)
 	if err != nil {
 		return err
 	}
@@ -205,8 +209,8 @@ func (c *card) pinIO(cl *jpki.Client, k tokenKind, fn func() error) error {
 		if errors.Is(err, cardos.ErrCardReset) {
 			return err // not sent: the transaction runs again
 		}
-		var wrong *jpki.WrongPINError
-		if errors.As(err, &wrong) || errors.Is(err, jpki.ErrPINLocked) {
+		var wrong *cardos.WrongPINError
+		if errors.As(err, &wrong) || errors.Is(err, cardos.ErrPINLocked) {
 			return c.dropHeld(k, fmt.Sprintf("the card refused the remembered %s PIN (changed by another program since the login?): %v; log in again", k, err))
 		}
 		c.dropHeld(k, fmt.Sprintf("verifying the remembered %s PIN failed: %v; it is not sent again: log in again", k, err))
@@ -216,12 +220,12 @@ func (c *card) pinIO(cl *jpki.Client, k tokenKind, fn func() error) error {
 	if fateUnknown(err) {
 		// The card is verified and the leave cannot be trusted to reach
 		// it: the transaction ends with a reset.
-		c.log.infof("reader %q: the %s operation got no answer (%v): the card is reset so that it is not left verified", c.reader, k, err)
+		c.log.Infof("reader %q: the %s operation got no answer (%v): the card is reset so that it is not left verified", c.reader, k, err)
 		c.endReset = true
 		return err
 	}
 	if lerr := c.leaveIO(cl); lerr != nil {
-		c.log.infof("reader %q: could not leave the applet after the %s operation, the card may stay verified until it is reset or removed: %v", c.reader, k, lerr)
+		c.log.Infof("reader %q: could not leave the applet after the %s operation, the card may stay verified until it is reset or removed: %v", c.reader, k, lerr)
 		if err == nil && !errors.Is(lerr, jpki.ErrResetRequired) {
 			err = lerr
 		}
@@ -229,13 +233,13 @@ func (c *card) pinIO(cl *jpki.Client, k tokenKind, fn func() error) error {
 	return err
 }
 
-// dropHeld wipes token k's held PIN, logs it out with the reason and
-// returns CKR_USER_NOT_LOGGED_IN, so that the application asks for the
+// dropHeld wipes key k's held PIN, logs it out with the reason and
+// returns cardos.ErrPINRequired, so that the application asks for the
 // PIN again.
-func (c *card) dropHeld(k tokenKind, why string) error {
-	c.log.infof("reader %q: %s", c.reader, why)
+func (c *Card) dropHeld(k cardos.Key, why string) error {
+	c.log.Infof("reader %q: %s", c.reader, why)
 	c.mu.Lock()
 	c.logOutLocked(k)
 	c.mu.Unlock()
-	return fmt.Errorf("%s: %w", why, ck.Error(ck.CKR_USER_NOT_LOGGED_IN))
+	return fmt.Errorf("%s: %w", why, cardos.ErrPINRequired)
 }

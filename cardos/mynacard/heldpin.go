@@ -1,4 +1,4 @@
-package p11
+package mynacard
 
 import (
 	"os"
@@ -11,7 +11,7 @@ const (
 	madvWipeOnFork = 18 // MADV_WIPEONFORK: a forked child sees zeros
 )
 
-// heldPIN is a PIN kept while a token in ScopeOperation is logged in, so
+// heldPIN is a PIN kept while a token in scope operation is logged in, so
 // that each signature can verify it inside its own transaction. It lives
 // in a page of its own outside the Go heap: locked against swapping,
 // left out of core dumps and wiped in a forked child. Where the system

@@ -1,4 +1,4 @@
-package p11
+package mynacard
 
 // This file holds the card's identity: what proves, after a reconnection
 // or a reset, that the card in the reader is still the one whose PINs,
@@ -37,17 +37,20 @@ func errOtherCard(why string) error {
 // authentication certificate, inside the caller's transaction (the
 // caller holds c.io). An error that is not about the card or the
 // connection (the certificate is missing or behind a PIN) gives a nil
-// identity and no error: such a card has no identity to prove.
-func (c *card) readIdentityIO(cl *jpki.Client) (head []byte, err error) {
-	head, err = cl.ReadCertificateHeader(jpki.AuthCert, certHeadLen)
+// identity and no error: such a card has no identity to prove. behindPIN
+// says the card refused it for want of the PIN, as a smartphone
+// credential does (jpki/myna, https://github.com/jpki/myna, verifies the
+// auth PIN before reading EF 000A when the token is JPKIAPGPSETOKEN).
+func (c *Card) readIdentityIO(cl *jpki.Client) (head []byte, behindPIN bool, err error) {
+	head, err = cl.ReadCertificateHeader(cardos.AuthCert, HeadLen)
 	if cardLevel(err) {
-		return nil, err
+		return nil, false, err
 	}
 	if err != nil {
-		c.log.infof("reader %q: the authentication certificate is unreadable, so the token's serial is unknown and the card cannot be told from another after a reconnection: %v", c.reader, err)
-		return nil, nil
+		c.log.Infof("reader %q: the authentication certificate is unreadable without a PIN, so the token's serial is unknown and the card cannot be told from another after a reconnection: it is a new token after each: %v", c.reader, err)
+		return nil, errors.Is(err, cardos.ErrPINRequired), nil
 	}
-	return head, nil
+	return head, false, nil
 }
 
 // proveIO checks, when a reconnection or a reset made it necessary
@@ -55,7 +58,7 @@ func (c *card) readIdentityIO(cl *jpki.Client) (head []byte, err error) {
 // for, before anything else is sent in the transaction; the caller holds
 // c.io, inside doIO. It costs the identity read (SELECT EF 000A and one
 // READ BINARY; the applet is selected anyway by the transaction).
-func (c *card) proveIO(cl *jpki.Client) error {
+func (c *Card) proveIO(cl *jpki.Client) error {
 	if !c.mustProve {
 		return nil
 	}
@@ -65,11 +68,11 @@ func (c *card) proveIO(cl *jpki.Client) error {
 	if want == nil {
 		return errOtherCard("its authentication certificate could not be read when it was inserted")
 	}
-	got, err := cl.ReadCertificateHeader(jpki.AuthCert, len(want))
+	got, err := cl.ReadCertificateHeader(cardos.AuthCert, len(want))
 	switch {
 	case cardLevel(err):
 		return err // reset again (doIO retries) or gone
-	case errors.Is(err, jpki.ErrNotJPKI):
+	case errors.Is(err, cardos.ErrNotJPKI):
 		return errOtherCard("it has no JPKI applet")
 	case err != nil:
 		return errOtherCard(fmt.Sprintf("its authentication certificate is unreadable: %v", err))
@@ -77,29 +80,6 @@ func (c *card) proveIO(cl *jpki.Client) error {
 		return errOtherCard("its authentication certificate differs")
 	}
 	c.mustProve = false
-	c.log.debugf("reader %q: the card is the same after the reconnection or reset", c.reader)
+	c.log.Debugf("reader %q: the card is the same after the reconnection or reset", c.reader)
 	return nil
-}
-
-// checkConnIO looks, without sending anything to the card, at the
-// connection of a probed card (the caller holds c.io). When it died while
-// the card sat idle (the service restarted, the handle became invalid),
-// it connects again at once and proves the card is the same, so that a
-// card swapped meanwhile is a new token, with its own serial, at the next
-// slot or token listing rather than at the application's next operation.
-// A connection lost earlier (a failed conversation) is taken up the same
-// way.
-func (c *card) checkConnIO(ctx cardos.Context) {
-	if c.isRemoved() {
-		return
-	}
-	if c.t != nil {
-		err := c.t.Alive()
-		if err == nil {
-			return
-		}
-		c.log.infof("reader %q: the connection to the card was lost while it was idle: %v", c.reader, err)
-		c.closeTransportIO()
-	}
-	c.doIO(ctx, "check the card after the lost connection", func(*jpki.Client) error { return nil })
 }

@@ -1,4 +1,4 @@
-package p11
+package mynacard
 
 // This file holds what C_GetTokenInfo shows of a token: the serial, the
 // signature certificate's presence and the PIN retry counter.
@@ -33,22 +33,19 @@ type triesInfo struct {
 // reader.
 const triesMaxAge = 5 * time.Second
 
-// now is the clock of the retry-counter cache; tests move it.
-var now = time.Now
-
-// tokenInUse records that token k's first session opened: the next
+// InUse records that key k's first session opened: the next
 // C_GetTokenInfo reads the retry counter again if it is older than
 // triesMaxAge.
-func (c *card) tokenInUse(k tokenKind) {
+func (c *Card) InUse(k cardos.Key) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	t := &c.tries[k]
-	if t.known && t.n != 0 && now().Sub(t.at) >= triesMaxAge {
+	t := &c.tries[ix(k)]
+	if t.known && t.n != 0 && c.now().Sub(t.at) >= triesMaxAge {
 		t.stale = true
 	}
 }
 
-// tokenState returns what C_GetTokenInfo shows of token k: the card's
+// State returns what a token shows of key k: the card's
 // serial (see setAuthHeadLocked; "" when the authentication certificate
 // was unreadable at the probe), whether the card has a signature
 // certificate (sign token), and the PIN's retry counter. What is not
@@ -60,17 +57,18 @@ func (c *card) tokenInUse(k tokenKind) {
 //     means it is there behind the password;
 //   - the retry counter (the empty VERIFY, which never spends a try),
 //     when unknown or stale (see triesMaxAge).
-func (c *card) tokenState(ctx cardos.Context, k tokenKind) (serial string, tries int, err error) {
+func (c *Card) State(k cardos.Key) (cardos.State, error) {
+	var err error
 	c.io.Lock()
 	defer c.io.Unlock()
 	c.mu.Lock()
-	needProbe := k == signToken && !c.signProbed && c.signCertState == certUnknown
-	t := c.tries[k]
+	needProbe := k == cardos.SignKey && !c.signProbed && c.signCertState == cardos.CertUnknown
+	t := c.tries[ix(k)]
 	needTries := !t.known || t.stale
 	c.mu.Unlock()
 	absent := false
 	if needProbe || needTries {
-		err = c.doIO(ctx, "read the "+k.String()+" token's state", func(cl *jpki.Client) error {
+		err = c.doIO("read the "+k.String()+" token's state", func(cl *jpki.Client) error {
 			absent = false
 			if needProbe {
 				p, perr := cl.LookForSignCert()
@@ -80,7 +78,7 @@ func (c *card) tokenState(ctx cardos.Context, k tokenKind) (serial string, tries
 				absent = perr == nil && p == jpki.SignCertAbsent
 			}
 			if needTries {
-				n, terr := cl.TriesLeft(k.key())
+				n, terr := cl.TriesLeft(k)
 				if terr == nil {
 					c.setTries(k, n)
 				}
@@ -94,23 +92,23 @@ func (c *card) tokenState(ctx cardos.Context, k tokenKind) (serial string, tries
 	if needProbe && err == nil {
 		c.signProbed = true
 		if absent {
-			c.signCertState = certAbsent
-			c.log.infof("reader %q: the card holds no signature certificate (holder under 15 or face-authentication card): the sign token cannot be used", c.reader)
+			c.signCertState = cardos.CertAbsent
+			c.log.Infof("reader %q: the card holds no signature certificate (holder under 15 or face-authentication card): the sign token cannot be used", c.reader)
 		}
 	}
-	return c.serial, c.tries[k].n, err
+	return cardos.State{Serial: c.serial, Kind: c.kind, TriesLeft: c.tries[ix(k)].n, FullTries: c.fullTriesLocked(k), SignCert: c.signCertState}, err
 }
 
-// setTries records the retry counter of token k's PIN.
-func (c *card) setTries(k tokenKind, n int) {
+// setTries records the retry counter of key k's PIN.
+func (c *Card) setTries(k cardos.Key, n int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.tries[k] = triesInfo{n: n, at: now(), known: true}
+	c.tries[ix(k)] = triesInfo{n: n, at: c.now(), known: true}
 }
 
-// knownLocked reports whether token k's PIN is known to be locked.
-func (c *card) knownLocked(k tokenKind) bool {
+// knownLocked reports whether key k's PIN is known to be locked.
+func (c *Card) knownLocked(k cardos.Key) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.tries[k].known && c.tries[k].n == 0
+	return c.tries[ix(k)].known && c.tries[ix(k)].n == 0
 }

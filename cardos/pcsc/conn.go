@@ -10,9 +10,9 @@ import (
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 )
 
-// Card is a shared connection to the card in one reader; it implements
+// Conn is a shared connection to the card in one reader; it implements
 // cardos.Transport. It is safe for concurrent use.
-type Card struct {
+type Conn struct {
 	mu     sync.Mutex
 	sc     *scard.Context // this connection's own PC/SC context
 	card   *scard.Card
@@ -27,10 +27,10 @@ type Card struct {
 	closed       bool
 }
 
-var _ cardos.Transport = (*Card)(nil)
+var _ cardos.Transport = (*Conn)(nil)
 
 // connect opens reader's card over a new PC/SC context.
-func connect(reader string) (*Card, error) {
+func connect(reader string) (*Conn, error) {
 	sc, err := scard.EstablishContext()
 	if err != nil {
 		return nil, establishErr(err, true)
@@ -40,24 +40,24 @@ func connect(reader string) (*Card, error) {
 		sc.Release()
 		return nil, wrap(fmt.Sprintf("connect to %q", reader), err, true)
 	}
-	c := &Card{sc: sc, card: card, reader: reader}
+	c := &Conn{sc: sc, card: card, reader: reader}
 	c.refreshATR()
 	return c, nil
 }
 
 // refreshATR reads the card's ATR. c.mu is held (or c is not shared yet).
-func (c *Card) refreshATR() {
+func (c *Conn) refreshATR() {
 	if st, err := c.card.Status(); err == nil {
 		c.atr = append([]byte(nil), st.Atr...)
 	}
 }
 
 // Reader returns the name of the card's reader.
-func (c *Card) Reader() string { return c.reader }
+func (c *Conn) Reader() string { return c.reader }
 
 // reconnect takes the connection back after pcsc-lite reported a reset,
 // leaving the card as it is. c.mu is held.
-func (c *Card) reconnect(op string) error {
+func (c *Conn) reconnect(op string) error {
 	if err := c.card.Reconnect(scard.ShareShared, scard.ProtocolT1|scard.ProtocolT0, scard.LeaveCard); err != nil {
 		return wrap(op+": reconnect after reset", err, false)
 	}
@@ -72,7 +72,7 @@ func (c *Card) reconnect(op string) error {
 // power cycle) reset the card; with rerun unset f is then not run, so no
 // command reaches a card whose applet is gone. A reset that could not be
 // reported because f failed is reported by the next call. c.mu is held.
-func (c *Card) call(op string, f func() error, rerun bool) (reset bool, err error) {
+func (c *Conn) call(op string, f func() error, rerun bool) (reset bool, err error) {
 	own := c.ownReset
 	c.ownReset = false
 	if c.pendingReset && !rerun {
@@ -109,7 +109,7 @@ func errReset(op string) error {
 // another application reset the card since the last call, it reconnects
 // and returns an error wrapping cardos.ErrCardReset without sending the
 // command: the caller must select its applet again.
-func (c *Card) Transmit(cmd []byte) ([]byte, error) {
+func (c *Conn) Transmit(cmd []byte) ([]byte, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
@@ -151,7 +151,7 @@ const settleTime = time.Second
 // settleTime, on this connection's own context; no command reaches the
 // card) for the reader's state to settle and reports whether it holds no
 // card. c.mu is held.
-func (c *Card) cardLeft() bool {
+func (c *Conn) cardLeft() bool {
 	st := []scard.ReaderState{{Reader: c.reader, CurrentState: scard.StateUnaware}}
 	if err := c.sc.GetStatusChange(st, 0); err != nil {
 		return false
@@ -170,7 +170,7 @@ func (c *Card) cardLeft() bool {
 // application holds one. When another application reset the card since
 // the last call it reconnects, takes the transaction and returns an error
 // wrapping cardos.ErrCardReset; End must then still be called.
-func (c *Card) Begin() error {
+func (c *Conn) Begin() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
@@ -189,7 +189,7 @@ func (c *Card) Begin() error {
 // End ends the transaction. With reset set the card is reset
 // (SCARD_RESET_CARD), which drops every verified PIN; when no transaction
 // is held the reset is still done, by reconnecting.
-func (c *Card) End(reset bool) error {
+func (c *Conn) End(reset bool) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
@@ -218,7 +218,7 @@ func (c *Card) End(reset bool) error {
 // Alive asks pcsc-lite for the card's status (SCardStatus: no command
 // reaches the card) and reports whether the connection still stands. A
 // reset it reports is kept for the next Begin or Transmit, as call does.
-func (c *Card) Alive() error {
+func (c *Conn) Alive() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
@@ -236,7 +236,7 @@ func (c *Card) Alive() error {
 }
 
 // ATR returns the card's answer to reset.
-func (c *Card) ATR() []byte {
+func (c *Conn) ATR() []byte {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]byte(nil), c.atr...)
@@ -244,7 +244,7 @@ func (c *Card) ATR() []byte {
 
 // Close disconnects from the card, leaving it as it is, and releases the
 // connection's PC/SC context.
-func (c *Card) Close() error {
+func (c *Conn) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
