@@ -103,7 +103,7 @@ func (t *tracer) num(name string, v uint) {
 }
 
 // flags adds a flags word with its bits by name.
-func (t *tracer) flags(name string, v uint, names []flagName) {
+func (t *tracer) flags(name string, v uint, names []ck.Flag) {
 	if t != nil {
 		t.arg(name, fmtFlags(v, names))
 	}

@@ -15,7 +15,7 @@ func TestFmtFlags(t *testing.T) {
 	tests := []struct {
 		name  string
 		v     uint
-		names []flagName
+		names []ck.Flag
 		want  string
 	}{
 		{"none", 0, sessionFlags, "0"},

@@ -16,78 +16,27 @@ import (
 // every other buffer (PINs, data to sign, signatures, certificates) only
 // by its length.
 
-// flagName names one bit of a flags word.
-type flagName struct {
-	bit  uint
-	name string
-}
-
 // Flag tables of the calls that take or return flags.
 var (
-	initFlags = []flagName{
-		{ck.CKF_LIBRARY_CANT_CREATE_OS_THREADS, "CKF_LIBRARY_CANT_CREATE_OS_THREADS"},
-		{ck.CKF_OS_LOCKING_OK, "CKF_OS_LOCKING_OK"},
-	}
-	sessionFlags = []flagName{
-		{ck.CKF_RW_SESSION, "CKF_RW_SESSION"},
-		{ck.CKF_SERIAL_SESSION, "CKF_SERIAL_SESSION"},
-	}
-	waitFlags = []flagName{{ck.CKF_DONT_BLOCK, "CKF_DONT_BLOCK"}}
-	slotFlags = []flagName{
-		{ck.CKF_TOKEN_PRESENT, "CKF_TOKEN_PRESENT"},
-		{ck.CKF_REMOVABLE_DEVICE, "CKF_REMOVABLE_DEVICE"},
-		{ck.CKF_HW_SLOT, "CKF_HW_SLOT"},
-	}
-	tokenFlags = []flagName{
-		{ck.CKF_RNG, "CKF_RNG"},
-		{ck.CKF_WRITE_PROTECTED, "CKF_WRITE_PROTECTED"},
-		{ck.CKF_LOGIN_REQUIRED, "CKF_LOGIN_REQUIRED"},
-		{ck.CKF_USER_PIN_INITIALIZED, "CKF_USER_PIN_INITIALIZED"},
-		{ck.CKF_RESTORE_KEY_NOT_NEEDED, "CKF_RESTORE_KEY_NOT_NEEDED"},
-		{ck.CKF_CLOCK_ON_TOKEN, "CKF_CLOCK_ON_TOKEN"},
-		{ck.CKF_PROTECTED_AUTHENTICATION_PATH, "CKF_PROTECTED_AUTHENTICATION_PATH"},
-		{ck.CKF_DUAL_CRYPTO_OPERATIONS, "CKF_DUAL_CRYPTO_OPERATIONS"},
-		{ck.CKF_TOKEN_INITIALIZED, "CKF_TOKEN_INITIALIZED"},
-		{ck.CKF_SECONDARY_AUTHENTICATION, "CKF_SECONDARY_AUTHENTICATION"},
-		{ck.CKF_USER_PIN_COUNT_LOW, "CKF_USER_PIN_COUNT_LOW"},
-		{ck.CKF_USER_PIN_FINAL_TRY, "CKF_USER_PIN_FINAL_TRY"},
-		{ck.CKF_USER_PIN_LOCKED, "CKF_USER_PIN_LOCKED"},
-		{ck.CKF_USER_PIN_TO_BE_CHANGED, "CKF_USER_PIN_TO_BE_CHANGED"},
-		{ck.CKF_SO_PIN_COUNT_LOW, "CKF_SO_PIN_COUNT_LOW"},
-		{ck.CKF_SO_PIN_FINAL_TRY, "CKF_SO_PIN_FINAL_TRY"},
-		{ck.CKF_SO_PIN_LOCKED, "CKF_SO_PIN_LOCKED"},
-		{ck.CKF_SO_PIN_TO_BE_CHANGED, "CKF_SO_PIN_TO_BE_CHANGED"},
-		{ck.CKF_ERROR_STATE, "CKF_ERROR_STATE"},
-	}
-	mechFlags = []flagName{
-		{ck.CKF_HW, "CKF_HW"},
-		{ck.CKF_ENCRYPT, "CKF_ENCRYPT"},
-		{ck.CKF_DECRYPT, "CKF_DECRYPT"},
-		{ck.CKF_DIGEST, "CKF_DIGEST"},
-		{ck.CKF_SIGN, "CKF_SIGN"},
-		{ck.CKF_SIGN_RECOVER, "CKF_SIGN_RECOVER"},
-		{ck.CKF_VERIFY, "CKF_VERIFY"},
-		{ck.CKF_VERIFY_RECOVER, "CKF_VERIFY_RECOVER"},
-		{ck.CKF_GENERATE, "CKF_GENERATE"},
-		{ck.CKF_GENERATE_KEY_PAIR, "CKF_GENERATE_KEY_PAIR"},
-		{ck.CKF_WRAP, "CKF_WRAP"},
-		{ck.CKF_UNWRAP, "CKF_UNWRAP"},
-		{ck.CKF_DERIVE, "CKF_DERIVE"},
-		{ck.CKF_EXTENSION, "CKF_EXTENSION"},
-	}
+	initFlags    = ck.InitFlags
+	sessionFlags = ck.SessionFlags
+	waitFlags    = ck.WaitFlags
+	slotFlags    = ck.SlotFlags
+	tokenFlags   = ck.TokenFlags
+	mechFlags    = ck.MechFlags
 )
 
 // fmtFlags names the set bits of v ("0" when none); unknown bits are
 // shown in hex.
-func fmtFlags(v uint, names []flagName) string {
+func fmtFlags(v uint, names []ck.Flag) string {
 	if v == 0 {
 		return "0"
 	}
 	var parts []string
 	for _, f := range names {
-		if v&f.bit != 0 {
-			parts = append(parts, f.name)
-			v &^= f.bit
+		if v&f.Bit != 0 {
+			parts = append(parts, f.Name)
+			v &^= f.Bit
 		}
 	}
 	if v != 0 {

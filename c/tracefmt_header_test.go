@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck/cheader"
 )
 
@@ -17,11 +18,11 @@ func TestTraceFlagTablesMatchHeader(t *testing.T) {
 	require.NoError(t, err, "the header is missing: run test/install-deps.sh")
 	vals["CKF_ERROR_STATE"] = 0x01000000 // PKCS#11 3.0 §4.3.1, newer than p11-kit 0.24's header
 	n := 0
-	for _, table := range [][]flagName{initFlags, sessionFlags, waitFlags, slotFlags, tokenFlags, mechFlags} {
+	for _, table := range [][]ck.Flag{initFlags, sessionFlags, waitFlags, slotFlags, tokenFlags, mechFlags} {
 		for _, f := range table {
-			v, ok := vals[f.name]
-			if assert.True(t, ok, "%s is not in the header", f.name) {
-				assert.Equal(t, uint64(f.bit), v, f.name)
+			v, ok := vals[f.Name]
+			if assert.True(t, ok, "%s is not in the header", f.Name) {
+				assert.Equal(t, uint64(f.Bit), v, f.Name)
 				n++
 			}
 		}

@@ -84,3 +84,81 @@ const (
 	CKS_RW_USER_FUNCTIONS = 3
 	CKS_RW_SO_FUNCTIONS   = 4
 )
+
+// Flag names one flag bit.
+type Flag struct {
+	Bit  uint
+	Name string
+}
+
+var (
+	// InitFlags names the flags of CK_C_INITIALIZE_ARGS.
+	InitFlags = []Flag{
+		{CKF_LIBRARY_CANT_CREATE_OS_THREADS, "CKF_LIBRARY_CANT_CREATE_OS_THREADS"},
+		{CKF_OS_LOCKING_OK, "CKF_OS_LOCKING_OK"},
+	}
+	// SessionFlags names the flags of C_OpenSession.
+	SessionFlags = []Flag{
+		{CKF_RW_SESSION, "CKF_RW_SESSION"},
+		{CKF_SERIAL_SESSION, "CKF_SERIAL_SESSION"},
+	}
+	// WaitFlags names the flags of C_WaitForSlotEvent.
+	WaitFlags = []Flag{{CKF_DONT_BLOCK, "CKF_DONT_BLOCK"}}
+	// SlotFlags names the flags of CK_SLOT_INFO.
+	SlotFlags = []Flag{
+		{CKF_TOKEN_PRESENT, "CKF_TOKEN_PRESENT"},
+		{CKF_REMOVABLE_DEVICE, "CKF_REMOVABLE_DEVICE"},
+		{CKF_HW_SLOT, "CKF_HW_SLOT"},
+	}
+	// MechFlags names the flags of CK_MECHANISM_INFO.
+	MechFlags = []Flag{
+		{CKF_HW, "CKF_HW"},
+		{CKF_ENCRYPT, "CKF_ENCRYPT"},
+		{CKF_DECRYPT, "CKF_DECRYPT"},
+		{CKF_DIGEST, "CKF_DIGEST"},
+		{CKF_SIGN, "CKF_SIGN"},
+		{CKF_SIGN_RECOVER, "CKF_SIGN_RECOVER"},
+		{CKF_VERIFY, "CKF_VERIFY"},
+		{CKF_VERIFY_RECOVER, "CKF_VERIFY_RECOVER"},
+		{CKF_GENERATE, "CKF_GENERATE"},
+		{CKF_GENERATE_KEY_PAIR, "CKF_GENERATE_KEY_PAIR"},
+		{CKF_WRAP, "CKF_WRAP"},
+		{CKF_UNWRAP, "CKF_UNWRAP"},
+		{CKF_DERIVE, "CKF_DERIVE"},
+		{CKF_EXTENSION, "CKF_EXTENSION"},
+	}
+	// TokenFlags names the flags of CK_TOKEN_INFO, in bit order.
+	TokenFlags = []Flag{
+		{CKF_RNG, "CKF_RNG"},
+		{CKF_WRITE_PROTECTED, "CKF_WRITE_PROTECTED"},
+		{CKF_LOGIN_REQUIRED, "CKF_LOGIN_REQUIRED"},
+		{CKF_USER_PIN_INITIALIZED, "CKF_USER_PIN_INITIALIZED"},
+		{CKF_RESTORE_KEY_NOT_NEEDED, "CKF_RESTORE_KEY_NOT_NEEDED"},
+		{CKF_CLOCK_ON_TOKEN, "CKF_CLOCK_ON_TOKEN"},
+		{CKF_PROTECTED_AUTHENTICATION_PATH, "CKF_PROTECTED_AUTHENTICATION_PATH"},
+		{CKF_DUAL_CRYPTO_OPERATIONS, "CKF_DUAL_CRYPTO_OPERATIONS"},
+		{CKF_TOKEN_INITIALIZED, "CKF_TOKEN_INITIALIZED"},
+		{CKF_SECONDARY_AUTHENTICATION, "CKF_SECONDARY_AUTHENTICATION"},
+		{CKF_USER_PIN_COUNT_LOW, "CKF_USER_PIN_COUNT_LOW"},
+		{CKF_USER_PIN_FINAL_TRY, "CKF_USER_PIN_FINAL_TRY"},
+		{CKF_USER_PIN_LOCKED, "CKF_USER_PIN_LOCKED"},
+		{CKF_USER_PIN_TO_BE_CHANGED, "CKF_USER_PIN_TO_BE_CHANGED"},
+		{CKF_SO_PIN_COUNT_LOW, "CKF_SO_PIN_COUNT_LOW"},
+		{CKF_SO_PIN_FINAL_TRY, "CKF_SO_PIN_FINAL_TRY"},
+		{CKF_SO_PIN_LOCKED, "CKF_SO_PIN_LOCKED"},
+		{CKF_SO_PIN_TO_BE_CHANGED, "CKF_SO_PIN_TO_BE_CHANGED"},
+		{CKF_ERROR_STATE, "CKF_ERROR_STATE"},
+	}
+)
+
+// FlagNames returns the names in table of the bits set in v, in the
+// table's order; bits the table does not name are left out.
+func FlagNames(v uint, table []Flag) []string {
+	var out []string
+	for _, f := range table {
+		if v&f.Bit != 0 {
+			out = append(out, f.Name)
+		}
+	}
+	return out
+}

@@ -356,22 +356,11 @@ func readerReports(ctx cardos.Context, only string) []diag.ReaderReport {
 	return out
 }
 
+// flagNames names the token flags set in f, without the CKF_ prefix.
 func flagNames(f uint) []string {
-	names := []struct {
-		bit  uint
-		name string
-	}{
-		{ck.CKF_RNG, "RNG"}, {ck.CKF_WRITE_PROTECTED, "WRITE_PROTECTED"}, {ck.CKF_LOGIN_REQUIRED, "LOGIN_REQUIRED"},
-		{ck.CKF_USER_PIN_INITIALIZED, "USER_PIN_INITIALIZED"}, {ck.CKF_PROTECTED_AUTHENTICATION_PATH, "PROTECTED_AUTHENTICATION_PATH"},
-		{ck.CKF_TOKEN_INITIALIZED, "TOKEN_INITIALIZED"}, {ck.CKF_USER_PIN_COUNT_LOW, "USER_PIN_COUNT_LOW"},
-		{ck.CKF_USER_PIN_FINAL_TRY, "USER_PIN_FINAL_TRY"}, {ck.CKF_USER_PIN_LOCKED, "USER_PIN_LOCKED"},
-		{ck.CKF_USER_PIN_TO_BE_CHANGED, "USER_PIN_TO_BE_CHANGED"},
-	}
-	var out []string
-	for _, n := range names {
-		if f&n.bit != 0 {
-			out = append(out, n.name)
-		}
+	out := ck.FlagNames(f, ck.TokenFlags)
+	for i, n := range out {
+		out[i] = strings.TrimPrefix(n, "CKF_")
 	}
 	return out
 }
