@@ -56,11 +56,11 @@ func (m *Module) Login(sess SessionHandle, userType uint, pin []byte) error {
 	if _, err := m.context(); err != nil {
 		return err
 	}
-	err = s.c.card.Login(s.kind, p, userType == ck.CKU_CONTEXT_SPECIFIC)
+	err = m.cardResult(s.c, s.c.card.Login(s.kind, p, userType == ck.CKU_CONTEXT_SPECIFIC))
 	if err != nil {
 		m.log.infof("C_Login (%s token): %v", s.kind, err)
 	}
-	return m.cardResult(s.c, err)
+	return err
 }
 
 // LoginUser implements C_LoginUser. The tokens have no user names, so
@@ -115,11 +115,11 @@ func (m *Module) SetPIN(sess SessionHandle, oldPIN, newPIN []byte) error {
 	if _, err := m.context(); err != nil {
 		return err
 	}
-	err = s.c.card.ChangePIN(s.kind, o, n)
+	err = m.cardResult(s.c, s.c.card.ChangePIN(s.kind, o, n))
 	if err != nil {
 		m.log.infof("C_SetPIN (%s token): %v", s.kind, err)
 	}
-	return m.cardResult(s.c, err)
+	return err
 }
 
 // InitPIN implements C_InitPIN: the card cannot set a PIN without the old
