@@ -177,3 +177,29 @@ func TestLeaveProven(t *testing.T) {
 		})
 	}
 }
+
+// A token in scope session leaves the card verified between
+// transactions; its C_Logout must leave it unverified whether or not
+// selecting another applet makes this card forget its PINs, though no
+// VERIFY was sent in the logout's own transaction.
+func TestSessionLogoutLeaves(t *testing.T) {
+	for _, keeps := range []bool{false, true} {
+		t.Run(fmt.Sprintf("leave keeps PINs %v", keeps), func(t *testing.T) {
+			f := newFixtureConfig(t, scopeConfig(ScopeSession, ScopeSession))
+			require.NoError(t, f.card.SetQuirks(sim.Quirks{LeaveKeepsPINs: keeps}))
+			auth, sign := f.slots()
+			for _, tok := range []struct {
+				slot  SlotID
+				pin   string
+				keyEF string
+			}{{auth, sim.DefaultAuthPIN, "0017"}, {sign, sim.DefaultSignPIN, "001A"}} {
+				s := f.open1(tok.slot, false)
+				f.login(s, tok.pin)
+				require.NoError(t, f.m.Logout(s))
+				assert.Equal(t, "6982", f.pinLessSign(tok.keyEF), "not verified after C_Logout")
+			}
+			assert.Equal(t, sim.AuthMaxTries, f.card.TriesLeft(1))
+			assert.Equal(t, sim.SignMaxTries, f.card.TriesLeft(2))
+		})
+	}
+}

@@ -36,10 +36,13 @@ type Card struct {
 	// logout where no other applet could be selected); guarded by io.
 	endReset bool
 	// verifiedInTx says which PINs the current transaction verified;
-	// leaveProven which PINs this card was seen to forget when another
-	// applet is selected; leaveByReset that it does not, so that every
-	// leave is a card reset (leave.go). Guarded by io.
-	verifiedInTx [2]bool
+	// verifiedBefore which PINs an earlier transaction left verified (a
+	// logout in scope session); leaveProven which PINs this card was seen
+	// to forget when another applet is selected; leaveByReset that it
+	// does not, so that every leave is a card reset (leave.go). Guarded
+	// by io.
+	verifiedInTx   [2]bool
+	verifiedBefore [2]bool
 	leaveProven  [2]bool
 	leaveByReset bool
 	// mustProve says the card must prove its identity (proveIO) before

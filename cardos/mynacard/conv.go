@@ -58,7 +58,7 @@ func (c *Card) doIO(what string, fn func(cl *jpki.Client) error) error {
 			c.onReset()
 		}
 		c.endReset = false
-		c.verifiedInTx = [2]bool{}
+		c.verifiedInTx, c.verifiedBefore = [2]bool{}, [2]bool{}
 		err = c.proveIO(c.cl)
 		if err == nil {
 			err = fn(c.cl)

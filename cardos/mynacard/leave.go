@@ -54,11 +54,16 @@ func (c *Card) leaveIO(cl *jpki.Client) error {
 // the proof. When the card answers anything else the leave is useless on
 // this card: the transaction ends with a reset, which drops every
 // verified PIN (ISO/IEC 7816-4 section 5.4: the security status is
-// volatile), and so does every later leave. The caller holds c.io, inside
-// doIO, after the leave.
+// volatile), and so does every later leave.
+//
+// A PIN an earlier transaction left verified (verifiedBefore: a logout in
+// scope session) gets the same witness, but its 6982 proves nothing for
+// later leaves: another program may have made the card forget the PIN
+// before this transaction. The caller holds c.io, inside doIO, after the
+// leave.
 func (c *Card) proveLeaveIO(cl *jpki.Client) error {
-	for _, k := range []cardos.Key{cardos.AuthKey, cardos.SignKey} {
-		if !c.verifiedInTx[ix(k)] || c.leaveProven[ix(k)] {
+	for _, k := range cardos.Keys {
+		if !(c.verifiedInTx[ix(k)] || c.verifiedBefore[ix(k)]) || c.leaveProven[ix(k)] {
 			continue
 		}
 		var err error
@@ -68,6 +73,8 @@ func (c *Card) proveLeaveIO(cl *jpki.Client) error {
 			_, err = cl.Sign(cardos.AuthKey, leaveProbeDigestInfo())
 		}
 		switch {
+		case errors.Is(err, cardos.ErrPINRequired) && !c.verifiedInTx[ix(k)]:
+			c.log.Debugf("reader %q: the card does not have the %s PIN verified after the leave", c.reader, k)
 		case errors.Is(err, cardos.ErrPINRequired):
 			c.leaveProven[ix(k)] = true
 			c.log.Debugf("reader %q: selecting another applet makes this card forget the %s PIN (checked once)", c.reader, k)

@@ -147,22 +147,30 @@ func (c *Card) LogoutAtExit() {
 func (c *Card) logoutIO(why string) error {
 	c.mu.Lock()
 	was := c.loggedIn
-	onCard := c.sessionOnCardLocked()
+	var onCard [2]bool // verified on the card since an earlier transaction
+	for _, k := range cardos.Keys {
+		onCard[ix(k)] = was[ix(k)] && !c.hold[ix(k)]
+	}
 	c.setLoggedOutLocked()
 	c.mu.Unlock()
 	if was[0] && was[1] {
 		c.log.Infof("reader %q: %s: both tokens are logged out (the card keeps no separate PIN states)", c.reader, why)
 	}
-	if !onCard {
+	if onCard == [2]bool{} {
 		return nil
 	}
-	return c.dropPINsIO(why)
+	return c.dropPINsIO(why, onCard)
 }
 
 // dropPINsIO leaves the JPKI applet, or resets the card when that is not
-// possible, so that no PIN stays verified; the caller holds c.io.
-func (c *Card) dropPINsIO(why string) error {
-	return c.doIO(why+": logout", c.leaveIO)
+// possible, so that none of the PINs an earlier transaction left verified
+// (onCard) stays verified; the leave is checked as proveLeaveIO does.
+// The caller holds c.io.
+func (c *Card) dropPINsIO(why string, onCard [2]bool) error {
+	return c.doIO(why+": logout", func(cl *jpki.Client) error {
+		c.verifiedBefore = onCard
+		return c.leaveIO(cl)
+	})
 }
 
 // ChangePIN verifies oldPIN, sets newPIN (both checked by checkPIN) and

@@ -24,7 +24,7 @@ import (
 // each check fails by itself.
 var budget = map[string]map[string]int{
 	"operation": {"a-list": 13, "b-objects": 25, "c-sign-auth": 24, "d-sign-sign": 28, "e-sign10": 93},
-	"session":   {"a-list": 13, "b-objects": 25, "c-sign-auth": 17, "d-sign-sign": 21, "e-sign10": 41},
+	"session":   {"a-list": 13, "b-objects": 25, "c-sign-auth": 19, "d-sign-sign": 23, "e-sign10": 43},
 }
 
 var base *sim.Card

@@ -52,12 +52,15 @@ func Reads(n int) int { return (n + 255) / 256 }
 //     it ends every transaction that verified a PIN (so the card is never
 //     left verified); in scope session it is the logout when the last
 //     session closes.
-//   - leave proof (2, scope operation, once per insertion and PIN): that
-//     the leave made the card forget the PIN is unproven on real cards,
-//     so the first leave after a VERIFY is followed by a command the card
-//     runs only while the PIN is verified: SELECT EF + SIGN with the auth
-//     key (or a 1-byte READ of the signature certificate), which must
-//     answer 6982.
+//   - leave proof (2): that the leave made the card forget the PIN is
+//     unproven on real cards, so the leave is followed by a command the
+//     card runs only while the PIN is verified: SELECT EF + SIGN with the
+//     auth key (or a 1-byte READ of the signature certificate), which
+//     must answer 6982. In scope operation once per insertion and PIN,
+//     after the first leave that follows a VERIFY; in scope session at
+//     every logout, since the PIN was verified in an earlier transaction
+//     and another program may have dropped it since, so that the 6982
+//     proves nothing for the next logout.
 //   - sign, scope session (3): tx + SELECT key EF + SIGN per signature.
 //   - sign, scope operation (8): tx + SELECT PIN EF + empty VERIFY (a
 //     held PIN is only sent while every try is left) + VERIFY + SELECT
@@ -70,7 +73,7 @@ func Minimum(name, scope string, c CertLens) (int, string) {
 	)
 	const leave = 2
 	op := scope == "operation"
-	sign, loginLeave, logout, sl := 3, 0, leave, "3 (tx + SELECT key + SIGN)"
+	sign, loginLeave, logout, sl := 3, 0, leave+2, "3 (tx + SELECT key + SIGN)"
 	if op {
 		sign, loginLeave, logout, sl = 6+leave, leave+2, 0, "8 (tx + SELECT PIN EF + tries + VERIFY + SELECT key + SIGN + leave 2)"
 	}
@@ -79,6 +82,9 @@ func Minimum(name, scope string, c CertLens) (int, string) {
 		loginWhy += " (with the leave and its proof)"
 	}
 	logoutWhy := fmt.Sprintf("logout %d", logout)
+	if !op {
+		logoutWhy += " (the leave and its proof)"
+	}
 	switch name {
 	case "a-list":
 		return detect + tokenInfoAuth + tokenInfoSignOnly, "detect 5 (with the identity) + token info auth 3 (tx + tries 2) + token info sign 5 (tx + sign-cert probe 2 + tries 2)"
