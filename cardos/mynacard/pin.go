@@ -15,7 +15,13 @@ import (
 // errLockedNoVerify is returned when the retry counter is already 0: the
 // module does not send a VERIFY that cannot succeed.
 func errLockedNoVerify(k cardos.Key) error {
-	return fmt.Errorf("the %s PIN is locked (or not set, as on a face-authentication card); only the municipal office can reset it: %w", k, cardos.ErrPINLocked)
+	return lockedError(k, cardos.ErrPINLocked)
+}
+
+// lockedError says in words what a locked PIN k means to its holder,
+// wrapping err (which is cardos.ErrPINLocked).
+func lockedError(k cardos.Key, err error) error {
+	return fmt.Errorf("the %s PIN is locked (or not set, as on a face-authentication card); only the municipal office can reset it: %w", k, err)
 }
 
 // verifyIO presents pin, unless the PIN is already known to be locked
@@ -49,6 +55,9 @@ func (c *Card) presentIO(cl *jpki.Client, k cardos.Key, pin []byte, what string)
 		return err
 	}
 	c.noteVerify(k, err)
+	if errors.Is(err, cardos.ErrPINLocked) {
+		return lockedError(k, err)
+	}
 	return err
 }
 

@@ -151,7 +151,7 @@ pam locked "$AUTH_PIN"$'\n'
 expect "on the locked PIN the right PIN is refused without a VERIFY (pam_pkcs11 says: Error 2320)" 1 1 0 0 0 \
   "$WRONG" "$OK|Password:"
 expect_in "  ... the module log says why" "$MYNA_PKCS11_LOG" \
-  'the auth PIN is locked .*only the municipal office can reset it: CKR_PIN_LOCKED'
+  'CKR_PIN_LOCKED: the auth PIN is locked .*only the municipal office can reset it'
 run_to "$T/status.log" "$ROOT/build/out/myna-pkcs11" status
 expect_in "  ... and so does myna-pkcs11 status: LOCKED" "$T/status.log" '^    PIN: LOCKED \(0 of 3 tries left\)$'
 expect_in "  ... only the municipal office unlocks it" "$T/status.log" 'Only your municipal office can unlock it'
