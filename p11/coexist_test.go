@@ -19,10 +19,10 @@ import (
 func (f *fixture) efOnly(after string) {
 	f.t.Helper()
 	for _, c := range []struct{ what, cmd, want string }{
-		{"SELECT EF 0018", "00A4020C020018", "9000"}, {"auth tries", "00200080", "63C3"},
-		{"SELECT EF 001B", "00A4020C02001B", "9000"}, {"sign tries", "00200080", "63C5"},
-		{"SELECT EF 0018", "00A4020C020018", "9000"}, {"VERIFY", rawVerify(sim.DefaultAuthPIN), "9000"},
-		{"SELECT EF 0017", "00A4020C020017", "9000"}, {"SIGN", fmt.Sprintf("802A0080%02X%s00", len(rawSignInfo)/2, rawSignInfo), "9000"},
+		{"SELECT PIN EF", rawSelectEF(efAuthPIN), "9000"}, {"auth tries", "00200080", "63C3"},
+		{"SELECT EF 001B", rawSelectEF(efSignPIN), "9000"}, {"sign tries", "00200080", "63C5"},
+		{"SELECT PIN EF", rawSelectEF(efAuthPIN), "9000"}, {"VERIFY", rawVerify(sim.DefaultAuthPIN), "9000"},
+		{"SELECT EF 0017", rawSelectEF(efAuthKey), "9000"}, {"SIGN", fmt.Sprintf("802A0080%02X%s00", len(rawSignInfo)/2, rawSignInfo), "9000"},
 	} {
 		assert.Equal(f.t, c.want, f.other(c.cmd), "%s after our %s", c.what, after)
 	}

@@ -281,7 +281,7 @@ func TestFullCounterLearnt(t *testing.T) {
 
 			// Another program tries a wrong password.
 			require.Equal(t, "9000", f.other(rawSelectJPKI))
-			require.Equal(t, "9000", f.other("00A4020C02001B"))
+			require.Equal(t, "9000", f.other(rawSelectEF(efSignPIN)))
 			f.other(rawVerify("WRONG0"))
 			verifies := f.card.Stats().Verifies
 			_, err = f.trySign(s, key, "3")

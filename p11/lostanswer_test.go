@@ -68,7 +68,7 @@ func TestLostAnswer(t *testing.T) {
 			assert.Equal(t, "CKR_DEVICE_ERROR", rv(err), "the answer was lost")
 			verifies := f.card.Stats().Verifies
 
-			assert.Equal(t, "6982", f.pinLessSign("0017"), "the card is not left verified")
+			assert.Equal(t, "6982", f.pinLessSign(efAuthKey), "the card is not left verified")
 			assert.Equal(t, tt.wantTries, f.card.TriesLeft(1))
 			info, err := f.m.SessionInfo(s)
 			require.NoError(t, err)
@@ -126,7 +126,7 @@ func TestPINChangeOnEveryCard(t *testing.T) {
 			assert.Equal(t, tt.want, rv(err))
 			assert.Equal(t, tt.verifies, f.card.Stats().Verifies-v, "the old PIN, then the new one to confirm the change")
 			assert.Equal(t, tt.tries, f.card.TriesLeft(1))
-			assert.Equal(t, "6982", f.pinLessSign("0017"), "the card is not left verified")
+			assert.Equal(t, "6982", f.pinLessSign(efAuthKey), "the card is not left verified")
 			info, err := f.m.SessionInfo(s)
 			require.NoError(t, err)
 			assert.Equal(t, tt.want != "CKR_FUNCTION_FAILED", info.State == ck.CKS_RW_USER_FUNCTIONS, "logged out when the change is unconfirmed")
@@ -156,7 +156,7 @@ func TestLeaveProven(t *testing.T) {
 				pin    string
 				keyEF  string
 				tokKey int
-			}{{auth, sim.DefaultAuthPIN, "0017", 1}, {sign, sim.DefaultSignPIN, "001A", 2}} {
+			}{{auth, sim.DefaultAuthPIN, efAuthKey, 1}, {sign, sim.DefaultSignPIN, efSignKey, 2}} {
 				s := f.open1(tok.slot, false)
 				f.login(s, tok.pin)
 				assert.Equal(t, "6982", f.pinLessSign(tok.keyEF), "not verified after the login")
@@ -192,7 +192,7 @@ func TestSessionLogoutLeaves(t *testing.T) {
 				slot  SlotID
 				pin   string
 				keyEF string
-			}{{auth, sim.DefaultAuthPIN, "0017"}, {sign, sim.DefaultSignPIN, "001A"}} {
+			}{{auth, sim.DefaultAuthPIN, efAuthKey}, {sign, sim.DefaultSignPIN, efSignKey}} {
 				s := f.open1(tok.slot, false)
 				f.login(s, tok.pin)
 				require.NoError(t, f.m.Logout(s))

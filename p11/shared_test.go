@@ -15,7 +15,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/apdu"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/jpki"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/pkcs1"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 )
@@ -34,18 +37,41 @@ func (f *fixture) other(cmd string) string {
 	return strings.ToUpper(hex.EncodeToString(r[len(r)-2:]))
 }
 
-const (
-	rawSelectJPKI = "00A4040C0AD392F000260100000001"
-	rawSelectISD  = "00A4040C07A0000001510000"
-	rawSignInfo   = "3031300d060960864801650304020105000420" + "0000000000000000000000000000000000000000000000000000000000000000"
+// Another program's APDUs, as hex, built by hand from the facts the card
+// layer's client defines (cardos/jpki/ids.go, cardos/pkcs1).
+var (
+	rawSelectJPKI = rawSelectAID(jpki.AID)
+	rawSelectISD  = rawSelectAID(jpki.AIDISD)
+	rawSelectText = rawSelectAID(jpki.AIDTextAP)
+	rawSignInfo   = hex.EncodeToString(pkcs1.DigestInfo(crypto.SHA256, make([]byte, 32)))
+
+	efAuthKey  = efHex(jpki.KeyEF(cardos.AuthKey))
+	efAuthPIN  = efHex(jpki.PINEF(cardos.AuthKey))
+	efSignKey  = efHex(jpki.KeyEF(cardos.SignKey))
+	efSignPIN  = efHex(jpki.PINEF(cardos.SignKey))
+	efSignCert = efHex(jpki.CertEF(cardos.SignCert))
 )
+
+// rawSelectAID is SELECT by DF name without FCI (00 A4 04 0C).
+func rawSelectAID(aid []byte) string { return fmt.Sprintf("00A4040C%02X%X", len(aid), aid) }
+
+// rawSelectEF is SELECT EF under the current DF without FCI (00 A4 02 0C).
+func rawSelectEF(fid string) string { return "00A4020C02" + fid }
+
+// efHex spells a FID as the raw APDUs do.
+func efHex(fid uint16, err error) string {
+	if err != nil {
+		panic(err)
+	}
+	return fmt.Sprintf("%04X", fid)
+}
 
 // pinLessSign is another program asking the card to sign with the key in
 // EF fid without any VERIFY: 9000 means the card was left verified.
 func (f *fixture) pinLessSign(fid string) string {
 	f.t.Helper()
 	require.Equal(f.t, "9000", f.other(rawSelectJPKI))
-	require.Equal(f.t, "9000", f.other("00A4020C02"+fid))
+	require.Equal(f.t, "9000", f.other(rawSelectEF(fid)))
 	return f.other(fmt.Sprintf("802A0080%02X%s00", len(rawSignInfo)/2, rawSignInfo))
 }
 
@@ -81,16 +107,16 @@ func certPub(t *testing.T, der []byte) *rsa.PublicKey {
 // program selected since the module's last transaction.
 func TestCorrectPINAfterOtherProgramSelected(t *testing.T) {
 	for _, scope := range []PINScope{ScopeOperation, ScopeSession} {
-		for _, other := range []string{"0018", "001B", "0017", "001A", "0001"} {
+		for _, other := range []string{efAuthPIN, efSignPIN, efAuthKey, efSignKey, efSignCert} {
 			t.Run(scope.String()+"/other selected "+other, func(t *testing.T) {
 				f := newFixtureConfig(t, scopeConfig(scope, scope))
 				auth, sign := f.slots()
 				_, err := f.m.TokenInfo(auth) // selects EF 0018 on the card
 				require.NoError(t, err)
 				f.other(rawSelectJPKI)
-				f.other("00A4020C02" + other)
+				f.other(rawSelectEF(other))
 				f.login(f.open1(auth, false), sim.DefaultAuthPIN)
-				f.other("00A4020C02" + other)
+				f.other(rawSelectEF(other))
 				f.login(f.open1(sign, false), sim.DefaultSignPIN)
 				assert.Equal(t, 3, f.card.TriesLeft(1))
 				assert.Equal(t, 5, f.card.TriesLeft(2))
@@ -110,9 +136,9 @@ func TestSignatureByTheRightKey(t *testing.T) {
 		key := f.privKey(s)
 		// Another program logs in to the sign key and leaves it selected.
 		f.other(rawSelectJPKI)
-		f.other("00A4020C02001B")
+		f.other(rawSelectEF(efSignPIN))
 		require.Equal(t, "9000", f.other(rawVerify(sim.DefaultSignPIN)))
-		require.Equal(t, "9000", f.other("00A4020C02001A"))
+		require.Equal(t, "9000", f.other(rawSelectEF(efSignKey)))
 		sig := f.sign(s, key, ck.CKM_SHA256_RSA_PKCS, []byte("data"))
 		sum := sha256.Sum256([]byte("data"))
 		certs := f.card.Certificates()
@@ -139,7 +165,7 @@ func TestOtherProgramLogsOut(t *testing.T) {
 				case "select ISD":
 					f.other(rawSelectISD)
 				case "select text AP":
-					f.other("00A4040C0AD3921000310001010408")
+					f.other(rawSelectText)
 				case "card reset":
 					f.card.Reset()
 				}
@@ -174,17 +200,17 @@ func TestNoPINWindow(t *testing.T) {
 		}
 		s := f.open1(auth, false)
 		f.login(s, sim.DefaultAuthPIN)
-		assert.Equal(t, want, f.pinLessSign("0017"), "after the auth login")
+		assert.Equal(t, want, f.pinLessSign(efAuthKey), "after the auth login")
 		f.sign(s, f.privKey(s), ck.CKM_SHA256_RSA_PKCS, []byte("x"))
-		assert.Equal(t, want, f.pinLessSign("0017"), "after an auth signature")
+		assert.Equal(t, want, f.pinLessSign(efAuthKey), "after an auth signature")
 		ss := f.open1(sign, false)
 		f.login(ss, sim.DefaultSignPIN)
-		assert.Equal(t, want, f.pinLessSign("001A"), "after the sign login")
+		assert.Equal(t, want, f.pinLessSign(efSignKey), "after the sign login")
 		f.sign(ss, f.privKey(ss), ck.CKM_SHA256_RSA_PKCS, []byte("x"))
-		assert.Equal(t, want, f.pinLessSign("001A"), "after a sign signature")
+		assert.Equal(t, want, f.pinLessSign(efSignKey), "after a sign signature")
 		require.NoError(t, f.m.Logout(s))
-		assert.Equal(t, "6982", f.pinLessSign("0017"), "after logout")
-		assert.Equal(t, "6982", f.pinLessSign("001A"), "after logout")
+		assert.Equal(t, "6982", f.pinLessSign(efAuthKey), "after logout")
+		assert.Equal(t, "6982", f.pinLessSign(efSignKey), "after logout")
 	})
 }
 
@@ -199,7 +225,7 @@ func TestHeldPINNeverBurnsMoreThanOneTry(t *testing.T) {
 		f.login(s, sim.DefaultAuthPIN)
 		key := f.privKey(s)
 		f.other(rawSelectJPKI)
-		f.other("00A4020C020018")
+		f.other(rawSelectEF(efAuthPIN))
 		require.Equal(t, "63C2", f.other(rawVerify("0000")))
 		stats := f.card.Stats()
 		require.NoError(t, f.m.SignInit(s, Mechanism{Type: ck.CKM_SHA256_RSA_PKCS}, key))
@@ -220,7 +246,7 @@ func TestHeldPINNeverBurnsMoreThanOneTry(t *testing.T) {
 		f.login(s, sim.DefaultAuthPIN)
 		key := f.privKey(s)
 		f.other(rawSelectJPKI)
-		f.other("00A4020C020018")
+		f.other(rawSelectEF(efAuthPIN))
 		require.Equal(t, "9000", f.other(rawVerify(sim.DefaultAuthPIN)))
 		require.Equal(t, "9000", f.other("00240180"+fmt.Sprintf("%02X", 4)+hex.EncodeToString([]byte("9999"))))
 		for i := 0; i < 3; i++ {
@@ -329,7 +355,7 @@ func TestIdleTokenInfoCostsNoAPDU(t *testing.T) {
 	// Another program spends a try; our first session on the token makes
 	// the next C_GetTokenInfo show it.
 	f.other(rawSelectJPKI)
-	f.other("00A4020C020018")
+	f.other(rawSelectEF(efAuthPIN))
 	require.Equal(t, "63C2", f.other(rawVerify("0000")))
 	s := f.open1(auth, false)
 	info, err := f.m.TokenInfo(auth)
@@ -394,7 +420,7 @@ func TestAtExitLogsSessionScopeOut(t *testing.T) {
 		if scope == ScopeOperation {
 			assert.Equal(t, before, f.card.Stats().APDUs, "nothing to do")
 		}
-		assert.Equal(t, "6982", f.pinLessSign("0017"), "the card is not left verified")
+		assert.Equal(t, "6982", f.pinLessSign(efAuthKey), "the card is not left verified")
 		assert.Equal(t, 3, f.card.TriesLeft(1))
 	})
 }
@@ -431,10 +457,10 @@ func TestLeaveFallsBack(t *testing.T) {
 			after := f.card.Stats()
 			if tc.applet != "" {
 				assert.Equal(t, before.Selects[tc.applet]+1, after.Selects[tc.applet], "selected %s", tc.applet)
-				assert.Equal(t, "9000", f.other("00A4020C020018"), "the JPKI AP is the current applet again")
+				assert.Equal(t, "9000", f.other(rawSelectEF(efAuthPIN)), "the JPKI AP is the current applet again")
 			}
 			assert.Equal(t, tc.resets, after.Resets > before.Resets, "card reset")
-			assert.Equal(t, "6982", f.pinLessSign("0017"), "the card is not left verified")
+			assert.Equal(t, "6982", f.pinLessSign(efAuthKey), "the card is not left verified")
 			assert.Equal(t, 3, f.card.TriesLeft(1))
 		})
 	}

@@ -19,19 +19,31 @@ import (
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/apdu"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/jpki"
 )
 
 // Public identifiers the recorder understands (cardos/jpki/FACTS.md §1,
-// §2).
-var jpkiAID = []byte{0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01}
+// §2), as the card layer's client defines them.
+var (
+	jpkiAID = jpki.AID
+	// jpkiAIDHex is jpkiAID as an APDU.Target spells it.
+	jpkiAIDHex = strings.ToUpper(hex.EncodeToString(jpkiAID))
 
-// jpkiAIDHex is jpkiAID as an APDU.Target spells it.
-var jpkiAIDHex = strings.ToUpper(hex.EncodeToString(jpkiAID))
+	efSignCert = certEF(cardos.SignCert)
+	efAuthCert = certEF(cardos.AuthCert)
+	efAuthCA   = certEF(cardos.AuthCACert)
+)
+
+// certEF is the FID of certificate id.
+func certEF(id cardos.CertID) uint16 {
+	fid, err := jpki.CertEF(id)
+	if err != nil {
+		panic(err)
+	}
+	return fid
+}
 
 const (
-	efSignCert uint16 = 0x0001
-	efAuthCert uint16 = 0x000A
-	efAuthCA   uint16 = 0x000B
 	// publicHeaderLen is how many bytes of a public certificate a report
 	// may keep: the two DER headers (30 82 LL LL 30 82 LL LL), which say
 	// how the card lays out the EF, and nothing that identifies anyone.

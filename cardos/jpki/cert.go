@@ -23,7 +23,7 @@ const tokenNameLen = 32
 // "JPKIAPICCTOKEN" on an old Juki card, "JPKIAPGPSETOKEN" for smartphone
 // JPKI.
 func (c *Client) TokenName() (string, error) {
-	if err := c.selectEF(efTokenInfo); err != nil {
+	if err := c.selectEF(EFToken); err != nil {
 		return "", err
 	}
 	data, eof, err := c.readBinary(0, tokenNameLen)
@@ -61,7 +61,7 @@ func (c *Client) ReadCertificate(id cardos.CertID) ([]byte, error) {
 // certificate costs no APDU. The result is a new slice. Errors are those
 // of ReadCertificate.
 func (c *Client) ReadCertificateRest(id cardos.CertID, head []byte) ([]byte, error) {
-	fid, err := fid(id)
+	fid, err := CertEF(id)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +94,7 @@ func (c *Client) ReadCertificateHeader(id cardos.CertID, n int) ([]byte, error) 
 	if n < 1 || n > maxCertLen {
 		return nil, fmt.Errorf("%w: header length %d", cardos.ErrBadDataLength, n)
 	}
-	fid, err := fid(id)
+	fid, err := CertEF(id)
 	if err != nil {
 		return nil, err
 	}

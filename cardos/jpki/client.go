@@ -101,7 +101,7 @@ func (c *Client) selectJPKI() error {
 	if c.inTx && c.applet == appletJPKI {
 		return nil
 	}
-	r, err := c.selectAID(aidJPKI, "SELECT JPKI AP")
+	r, err := c.selectAID(AID, "SELECT JPKI AP")
 	if err != nil {
 		return err
 	}

@@ -6,8 +6,13 @@ import (
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 )
 
-// keyEF returns the FID of the key's internal EF.
-func keyEF(k cardos.Key) (uint16, error) {
+// This file is the one place where the JPKI applet's identifiers are
+// defined (cardos/jpki/FACTS.md §1 and §2; OpenSC's driver spells the same
+// values in src/libopensc/card-jpki.c and jpki.h). The simulator, the
+// recorder and the tests that stand for another program import them.
+
+// KeyEF returns the FID of the key's internal EF.
+func KeyEF(k cardos.Key) (uint16, error) {
 	switch k {
 	case cardos.AuthKey:
 		return 0x0017, nil
@@ -17,8 +22,8 @@ func keyEF(k cardos.Key) (uint16, error) {
 	return 0, fmt.Errorf("jpki: unknown %v (use cardos.AuthKey or cardos.SignKey)", k)
 }
 
-// pinEF returns the FID of the key's PIN EF.
-func pinEF(k cardos.Key) (uint16, error) {
+// PINEF returns the FID of the key's PIN EF.
+func PINEF(k cardos.Key) (uint16, error) {
 	switch k {
 	case cardos.AuthKey:
 		return 0x0018, nil
@@ -28,8 +33,8 @@ func pinEF(k cardos.Key) (uint16, error) {
 	return 0, fmt.Errorf("jpki: unknown %v (use cardos.AuthKey or cardos.SignKey)", k)
 }
 
-// fid returns the certificate's EF.
-func fid(id cardos.CertID) (uint16, error) {
+// CertEF returns the FID of the certificate's EF.
+func CertEF(id cardos.CertID) (uint16, error) {
 	switch id {
 	case cardos.AuthCert:
 		return 0x000A, nil
@@ -45,20 +50,20 @@ func fid(id cardos.CertID) (uint16, error) {
 
 // Application identifiers.
 var (
-	// aidJPKI is the JPKI applet.
-	aidJPKI = []byte{0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01}
-	// aidISD is the GlobalPlatform issuer security domain, selected at
+	// AID is the JPKI applet.
+	AID = []byte{0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01}
+	// AIDISD is the GlobalPlatform issuer security domain, selected at
 	// power-on.
-	aidISD = []byte{0xA0, 0x00, 0x00, 0x01, 0x51, 0x00, 0x00}
-	// aidTextAP is the card-info input-assist applet (券面事項入力補助AP),
+	AIDISD = []byte{0xA0, 0x00, 0x00, 0x01, 0x51, 0x00, 0x00}
+	// AIDTextAP is the card-info input-assist applet (券面事項入力補助AP),
 	// the fallback applet for logging out.
-	aidTextAP = []byte{0xD3, 0x92, 0x10, 0x00, 0x31, 0x00, 0x01, 0x01, 0x04, 0x08}
+	AIDTextAP = []byte{0xD3, 0x92, 0x10, 0x00, 0x31, 0x00, 0x01, 0x01, 0x04, 0x08}
 )
 
-// efTokenInfo holds the token name in its first 32 bytes.
-const efTokenInfo uint16 = 0x0006
+// EFToken holds the token name in its first 32 bytes.
+const EFToken uint16 = 0x0006
 
-// Token names in EF 0006 (efTokenInfo), as TokenName returns them.
+// Token names in EF 0006 (EFToken), as TokenName returns them.
 const (
 	// TokenCard is the My Number Card.
 	TokenCard = "JPKIAPICCTOKEN2"

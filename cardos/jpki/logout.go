@@ -24,7 +24,7 @@ func (c *Client) Logout() error {
 	for _, a := range []struct {
 		aid []byte
 		op  string
-	}{{aidISD, "SELECT GP ISD"}, {aidTextAP, "SELECT text AP"}} {
+	}{{AIDISD, "SELECT GP ISD"}, {AIDTextAP, "SELECT text AP"}} {
 		r, err := c.selectAID(a.aid, a.op)
 		if isReset(err) {
 			c.forget()

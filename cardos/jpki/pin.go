@@ -18,7 +18,7 @@ const maxPINLen = 255
 // answers 9000 (PIN already verified, counter not reported) counts as
 // having all its tries.
 func (c *Client) TriesLeft(key cardos.Key) (int, error) {
-	fid, err := pinEF(key)
+	fid, err := PINEF(key)
 	if err != nil {
 		return 0, err
 	}
@@ -56,7 +56,7 @@ func (c *Client) triesLeft(key cardos.Key, fid uint16) (int, error) {
 // just became) locked. An empty PIN gives cardos.ErrBadPINLength without talking to
 // the card. The PIN never appears in an error.
 func (c *Client) Verify(key cardos.Key, pin []byte) error {
-	fid, err := pinEF(key)
+	fid, err := PINEF(key)
 	if err != nil {
 		return err
 	}
@@ -90,7 +90,7 @@ func (c *Client) command(fid uint16, cmd apdu.Command, op string) error {
 // another program's. Without it the card answers cardos.ErrPINRequired. The
 // caller checks newPIN's format; an empty value gives cardos.ErrBadPINLength.
 func (c *Client) ChangePIN(key cardos.Key, newPIN []byte) error {
-	fid, err := pinEF(key)
+	fid, err := PINEF(key)
 	if err != nil {
 		return err
 	}

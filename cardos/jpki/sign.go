@@ -21,7 +21,7 @@ const SignatureLen = 256
 // cardos.ErrPINRequired). Input outside 1–245 bytes gives cardos.ErrBadDataLength without
 // talking to the card. The result is the 256-byte signature.
 func (c *Client) Sign(key cardos.Key, digestInfo []byte) ([]byte, error) {
-	fid, err := keyEF(key)
+	fid, err := KeyEF(key)
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,7 @@ package jpki
 
 import (
 	"bytes"
-	"encoding/hex"
+	"crypto"
 	"errors"
 	"testing"
 
@@ -11,19 +11,12 @@ import (
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/apdu"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/pkcs1"
 )
 
 // sha256DigestInfo is a DER DigestInfo prefix for SHA-256 followed by a
 // made-up 32-byte digest.
-var sha256DigestInfo = append(unhexMust("3031300d060960864801650304020105000420"), bytes.Repeat([]byte{0xAB}, 32)...)
-
-func unhexMust(s string) []byte {
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		panic(err)
-	}
-	return b
-}
+var sha256DigestInfo = pkcs1.DigestInfo(crypto.SHA256, bytes.Repeat([]byte{0xAB}, 32))
 
 func TestSign(t *testing.T) {
 	sig := bytes.Repeat([]byte{0x5A}, 256)

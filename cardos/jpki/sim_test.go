@@ -13,6 +13,7 @@ import (
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/jpki"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/pkcs1"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
 )
 
@@ -57,8 +58,7 @@ func connect(t *testing.T, card *sim.Card) (*jpki.Client, cardos.Transport) {
 // sha256DigestInfo returns the DER DigestInfo of SHA-256(msg) and the digest.
 func sha256DigestInfo(msg []byte) (info, digest []byte) {
 	d := sha256.Sum256(msg)
-	prefix := []byte{0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20}
-	return append(prefix, d[:]...), d[:]
+	return pkcs1.DigestInfo(crypto.SHA256, d[:]), d[:]
 }
 
 func TestSimTokenAndCertificates(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/jpki"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/pkcs1"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
 )
 
@@ -222,8 +223,4 @@ func TestPCSCSimulatedCard(t *testing.T) {
 }
 
 // digestInfo is the SHA-256 DigestInfo of msg.
-func digestInfo(msg string) []byte {
-	d := sha256.Sum256([]byte(msg))
-	prefix := []byte{0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20}
-	return append(prefix, d[:]...)
-}
+func digestInfo(msg string) []byte { return pkcs1.SHA256([]byte(msg)) }

@@ -35,6 +35,9 @@ import (
 	"github.com/miekg/pkcs11"
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/apdu"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/jpki"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/pkcs1"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
 	"github.com/myna-pkcs11/myna-pkcs11/test/bench/browserbench"
 	"github.com/myna-pkcs11/myna-pkcs11/test/bench/scenario"
@@ -231,19 +234,23 @@ func inProc(args []string) (any, error) {
 	d := time.Since(start).Seconds()
 	res := InProcResult{Module: RateResult{*n, d, float64(*n) / d}}
 	// The card alone: VERIFY once, then SIGN APDUs straight to Process.
-	raw := [][]byte{
-		{0x00, 0xA4, 0x04, 0x0C, 0x0A, 0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01},
-		{0x00, 0xA4, 0x02, 0x0C, 0x02, 0x00, 0x18},
-		append([]byte{0x00, 0x20, 0x00, 0x80, 0x04}, sim.DefaultAuthPIN...),
-		{0x00, 0xA4, 0x02, 0x0C, 0x02, 0x00, 0x17},
+	pinEF, _ := jpki.PINEF(cardos.AuthKey)
+	keyEF, _ := jpki.KeyEF(cardos.AuthKey)
+	selectEF := func(fid uint16) apdu.Command {
+		return apdu.Command{CLA: apdu.CLAISO, INS: apdu.INSSelect, P1: apdu.SelectEFUnderDF, P2: apdu.SelectNoFCI, Data: []byte{byte(fid >> 8), byte(fid)}}
 	}
-	for _, cmd := range raw {
-		if resp := card.Process(cmd); len(resp) < 2 || resp[len(resp)-2] != 0x90 {
-			return nil, fmt.Errorf("card refused % X", cmd[:4])
+	for _, cmd := range []apdu.Command{
+		{CLA: apdu.CLAISO, INS: apdu.INSSelect, P1: apdu.SelectByDFName, P2: apdu.SelectNoFCI, Data: jpki.AID},
+		selectEF(pinEF),
+		{CLA: apdu.CLAISO, INS: apdu.INSVerify, P2: apdu.RefCurrentEF, Data: []byte(sim.DefaultAuthPIN)},
+		selectEF(keyEF),
+	} {
+		b, _ := cmd.Bytes()
+		if resp := card.Process(b); len(resp) < 2 || apdu.SW(uint16(resp[len(resp)-2])<<8|uint16(resp[len(resp)-1])) != apdu.SWOK {
+			return nil, fmt.Errorf("card refused %v", cmd)
 		}
 	}
-	info := append([]byte{0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20}, make([]byte, 32)...)
-	sign := append(append([]byte{0x80, 0x2A, 0x00, 0x80, byte(len(info))}, info...), 0x00)
+	sign, _ := apdu.Command{CLA: apdu.CLAProprietary, INS: apdu.INSComputeSignature, P1: apdu.SignPKCS1Padding, P2: apdu.RefCurrentEF, Data: pkcs1.SHA256(nil), Le: 256}.Bytes()
 	start = time.Now()
 	for i := 0; i < *n; i++ {
 		if resp := card.Process(sign); len(resp) != 258 {

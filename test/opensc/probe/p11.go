@@ -12,45 +12,18 @@ import (
 	"time"
 
 	"github.com/miekg/pkcs11"
+
+	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 )
 
-// tokenFlags names the CK_TOKEN_INFO flags, in bit order.
-var tokenFlags = []struct {
-	bit  uint
-	name string
-}{
-	{pkcs11.CKF_RNG, "RNG"}, {pkcs11.CKF_WRITE_PROTECTED, "WRITE_PROTECTED"},
-	{pkcs11.CKF_LOGIN_REQUIRED, "LOGIN_REQUIRED"}, {pkcs11.CKF_USER_PIN_INITIALIZED, "USER_PIN_INITIALIZED"},
-	{pkcs11.CKF_RESTORE_KEY_NOT_NEEDED, "RESTORE_KEY_NOT_NEEDED"}, {pkcs11.CKF_CLOCK_ON_TOKEN, "CLOCK_ON_TOKEN"},
-	{pkcs11.CKF_PROTECTED_AUTHENTICATION_PATH, "PROTECTED_AUTHENTICATION_PATH"},
-	{pkcs11.CKF_DUAL_CRYPTO_OPERATIONS, "DUAL_CRYPTO_OPERATIONS"}, {pkcs11.CKF_TOKEN_INITIALIZED, "TOKEN_INITIALIZED"},
-	{pkcs11.CKF_SECONDARY_AUTHENTICATION, "SECONDARY_AUTHENTICATION"},
-	{pkcs11.CKF_USER_PIN_COUNT_LOW, "USER_PIN_COUNT_LOW"}, {pkcs11.CKF_USER_PIN_FINAL_TRY, "USER_PIN_FINAL_TRY"},
-	{pkcs11.CKF_USER_PIN_LOCKED, "USER_PIN_LOCKED"}, {pkcs11.CKF_USER_PIN_TO_BE_CHANGED, "USER_PIN_TO_BE_CHANGED"},
-	{pkcs11.CKF_SO_PIN_COUNT_LOW, "SO_PIN_COUNT_LOW"}, {pkcs11.CKF_SO_PIN_FINAL_TRY, "SO_PIN_FINAL_TRY"},
-	{pkcs11.CKF_SO_PIN_LOCKED, "SO_PIN_LOCKED"}, {pkcs11.CKF_SO_PIN_TO_BE_CHANGED, "SO_PIN_TO_BE_CHANGED"},
-}
-
-// flagNames returns the names of the flags set in f, in bit order.
+// flagNames returns the names of the CK_TOKEN_INFO flags set in f, in bit
+// order, without their CKF_ prefix.
 func flagNames(f uint) []string {
 	names := []string{}
-	for _, t := range tokenFlags {
-		if f&t.bit != 0 {
-			names = append(names, t.name)
-		}
+	for _, n := range ck.FlagNames(f, ck.TokenFlags) {
+		names = append(names, strings.TrimPrefix(n, "CKF_"))
 	}
 	return names
-}
-
-// ckrNames are the return codes the suite's table shows by name.
-var ckrNames = map[uint]string{
-	pkcs11.CKR_OK: "CKR_OK", pkcs11.CKR_GENERAL_ERROR: "CKR_GENERAL_ERROR",
-	pkcs11.CKR_FUNCTION_FAILED: "CKR_FUNCTION_FAILED", pkcs11.CKR_DEVICE_ERROR: "CKR_DEVICE_ERROR",
-	pkcs11.CKR_FUNCTION_NOT_SUPPORTED: "CKR_FUNCTION_NOT_SUPPORTED", pkcs11.CKR_PIN_INCORRECT: "CKR_PIN_INCORRECT",
-	pkcs11.CKR_PIN_INVALID: "CKR_PIN_INVALID", pkcs11.CKR_PIN_LEN_RANGE: "CKR_PIN_LEN_RANGE",
-	pkcs11.CKR_PIN_LOCKED: "CKR_PIN_LOCKED", pkcs11.CKR_SESSION_HANDLE_INVALID: "CKR_SESSION_HANDLE_INVALID",
-	pkcs11.CKR_TOKEN_NOT_PRESENT: "CKR_TOKEN_NOT_PRESENT", pkcs11.CKR_USER_ALREADY_LOGGED_IN: "CKR_USER_ALREADY_LOGGED_IN",
-	pkcs11.CKR_USER_NOT_LOGGED_IN: "CKR_USER_NOT_LOGGED_IN",
 }
 
 // ckr names the return code of err (nil is CKR_OK); codes without a name
@@ -63,10 +36,7 @@ func ckr(err error) string {
 	if !errors.As(err, &e) {
 		return err.Error()
 	}
-	if n, ok := ckrNames[uint(e)]; ok {
-		return n
-	}
-	return fmt.Sprintf("0x%x", uint(e))
+	return ck.Name(uint(e))
 }
 
 // module is an initialised PKCS#11 module.

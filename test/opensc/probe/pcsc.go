@@ -1,24 +1,23 @@
 package main
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/ebfe/scard"
+
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/apdu"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/jpki"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/pkcs1"
 )
 
-// jpkiAID is the JPKI applet's AID.
-var jpkiAID = []byte{0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01}
-
-// sha256DigestInfo is the DER prefix of a SHA-256 DigestInfo.
-var sha256DigestInfo = []byte{0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20}
-
+// The probe builds its APDUs by hand, as another program would, from the
+// protocol facts the module defines once (cardos/jpki/ids.go, cardos/apdu).
 const (
-	claISO, claJPKI   = 0x00, 0x80
-	insSelect, insSig = 0xA4, 0x2A
+	claISO, claJPKI   = apdu.CLAISO, apdu.CLAProprietary
+	insSelect, insSig = apdu.INSSelect, apdu.INSComputeSignature
 	selectByAID       = 0x04
 	selectEF          = 0x02
 	selectNoFCI       = 0x0C
@@ -102,7 +101,7 @@ func signProbe(reader, ef string) string {
 		name string
 		apdu []byte
 	}{
-		{"SELECT-AP-", append([]byte{claISO, insSelect, selectByAID, selectNoFCI, byte(len(jpkiAID))}, jpkiAID...)},
+		{"SELECT-AP-", append([]byte{claISO, insSelect, selectByAID, selectNoFCI, byte(len(jpki.AID))}, jpki.AID...)},
 		{"SELECT-EF-", append([]byte{claISO, insSelect, selectEF, selectNoFCI, 2}, efID...)},
 	}
 	for _, s := range steps {
@@ -114,10 +113,8 @@ func signProbe(reader, ef string) string {
 			return s.name + got
 		}
 	}
-	h := sha256.Sum256([]byte("probe"))
-	di := append(append([]byte(nil), sha256DigestInfo...), h[:]...)
-	apdu := append(append([]byte{claJPKI, insSig, 0x00, sigP2, byte(len(di))}, di...), 0x00)
-	r, err := c.tx(apdu)
+	di := pkcs1.SHA256([]byte("probe"))
+	r, err := c.tx(append(append([]byte{claJPKI, insSig, 0x00, sigP2, byte(len(di))}, di...), 0x00))
 	if err != nil {
 		return "ERROR " + err.Error()
 	}

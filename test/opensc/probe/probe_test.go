@@ -31,7 +31,7 @@ func TestCKR(t *testing.T) {
 		{nil, "CKR_OK"},
 		{pkcs11.Error(pkcs11.CKR_PIN_INCORRECT), "CKR_PIN_INCORRECT"},
 		{pkcs11.Error(pkcs11.CKR_PIN_LEN_RANGE), "CKR_PIN_LEN_RANGE"},
-		{pkcs11.Error(0x1234), "0x1234"},
+		{pkcs11.Error(0x1234), "CKR_0x00001234"},
 		{errors.New("no module"), "no module"},
 	}
 	for _, tc := range tests {

@@ -1,39 +1,44 @@
 package main
 
 import (
-	"crypto/sha256"
 	"errors"
 	"fmt"
 
 	"github.com/ebfe/scard"
+
+	"github.com/myna-pkcs11/myna-pkcs11/cardos"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/apdu"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/jpki"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/pkcs1"
 )
 
-// APDU bytes of the raw PC/SC client (cardos/jpki/FACTS.md §1, §5, §8).
+// The raw client builds its APDUs by hand, as another program would, from
+// the protocol facts the module defines once (cardos/jpki/ids.go,
+// cardos/apdu; cardos/jpki/FACTS.md §1, §5, §8).
 var (
-	aidJPKI   = []byte{0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01}
-	aidISD    = []byte{0xA0, 0x00, 0x00, 0x01, 0x51, 0x00, 0x00}                   // GlobalPlatform ISD
-	aidTextAP = []byte{0xD3, 0x92, 0x10, 0x00, 0x31, 0x00, 0x01, 0x01, 0x04, 0x08} // card-info input-assist AP
-	// digestInfoSHA256 is the DER prefix of a SHA-256 DigestInfo.
-	digestInfoSHA256 = []byte{0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20}
+	aidJPKI   = jpki.AID
+	aidISD    = jpki.AIDISD
+	aidTextAP = jpki.AIDTextAP
+
+	efAuthKey  = ef(jpki.KeyEF(cardos.AuthKey))
+	efAuthPIN  = ef(jpki.PINEF(cardos.AuthKey))
+	efSignKey  = ef(jpki.KeyEF(cardos.SignKey))
+	efSignPIN  = ef(jpki.PINEF(cardos.SignKey))
+	efAuthCert = ef(jpki.CertEF(cardos.AuthCert))
 )
 
-// EFs of the JPKI AP the raw client selects.
 const (
-	efAuthKey  uint16 = 0x0017
-	efAuthPIN  uint16 = 0x0018
-	efSignKey  uint16 = 0x001A
-	efSignPIN  uint16 = 0x001B
-	efAuthCert uint16 = 0x000A
+	swOK     = uint16(apdu.SWOK)
+	swNoAuth = uint16(apdu.SWSecurityStatus)
 )
 
-// Instruction and status bytes.
-const (
-	insSelect  = 0xA4
-	insSign    = 0x2A
-	claPropSig = 0x80   // COMPUTE DIGITAL SIGNATURE is proprietary (80 2A 00 80)
-	swOK       = 0x9000 // success
-	swNoAuth   = 0x6982 // security status not satisfied
-)
+// ef is the FID of a file the module's facts name.
+func ef(fid uint16, err error) uint16 {
+	if err != nil {
+		panic(err)
+	}
+	return fid
+}
 
 // rawClient is a PC/SC program that talks APDUs to the card itself, as
 // another card application on the machine would: it selects other applets
@@ -117,13 +122,13 @@ func (r *rawClient) transmit(apdu []byte) ([]byte, uint16, error) {
 
 // selectAID sends SELECT by DF name, no FCI (00 A4 04 0C).
 func (r *rawClient) selectAID(aid []byte) (uint16, error) {
-	_, sw, err := r.transmit(append([]byte{0x00, insSelect, 0x04, 0x0C, byte(len(aid))}, aid...))
+	_, sw, err := r.transmit(append([]byte{apdu.CLAISO, apdu.INSSelect, 0x04, 0x0C, byte(len(aid))}, aid...))
 	return sw, err
 }
 
 // selectEF sends SELECT EF under the current DF (00 A4 02 0C 02 FID).
 func (r *rawClient) selectEF(fid uint16) (uint16, error) {
-	_, sw, err := r.transmit([]byte{0x00, insSelect, 0x02, 0x0C, 0x02, byte(fid >> 8), byte(fid)})
+	_, sw, err := r.transmit([]byte{apdu.CLAISO, apdu.INSSelect, 0x02, 0x0C, 0x02, byte(fid >> 8), byte(fid)})
 	return sw, err
 }
 
@@ -208,8 +213,7 @@ func (r *rawClient) probeSignInPlace(fid uint16) (signed bool, err error) {
 }
 
 func (r *rawClient) probe(fid uint16, inPlace bool) (signed bool, err error) {
-	h := sha256.Sum256([]byte("PIN-less probe"))
-	di := append(append([]byte(nil), digestInfoSHA256...), h[:]...)
+	di := pkcs1.SHA256([]byte("PIN-less probe"))
 	err = r.inTx(func() error {
 		away := true // the JPKI AP is not the current applet
 		if inPlace {
@@ -229,7 +233,7 @@ func (r *rawClient) probe(fid uint16, inPlace bool) (signed bool, err error) {
 				return err
 			}
 		}
-		cmd := append(append([]byte{claPropSig, insSign, 0x00, 0x80, byte(len(di))}, di...), 0x00)
+		cmd := append(append([]byte{apdu.CLAProprietary, apdu.INSComputeSignature, 0x00, 0x80, byte(len(di))}, di...), 0x00)
 		_, sw, err := r.transmit(cmd)
 		if err != nil {
 			return fmt.Errorf("probe: SIGN: %w", err)
