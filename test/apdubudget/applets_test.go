@@ -9,6 +9,7 @@ import (
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
 	"github.com/myna-pkcs11/myna-pkcs11/p11"
+	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 	"github.com/myna-pkcs11/myna-pkcs11/test/bench/scenario"
 )
 
@@ -75,10 +76,10 @@ func wrongLoginLogout(t *testing.T, c *sim.Card) {
 	require.NoError(t, err)
 	assert.Error(t, mod.Login(s, "9999"), "wrong PIN")
 	require.NoError(t, mod.Login(s, sim.DefaultAuthPIN))
-	keys, err := mod.Find(s, []scenario.Attr{{Type: scenario.CKA_CLASS, Value: []byte{3, 0, 0, 0, 0, 0, 0, 0}}})
+	keys, err := mod.Find(s, []scenario.Attr{{Type: ck.CKA_CLASS, Value: []byte{3, 0, 0, 0, 0, 0, 0, 0}}})
 	require.NoError(t, err)
 	require.NotEmpty(t, keys)
-	require.NoError(t, mod.SignInit(s, scenario.CKM_SHA256_RSA_PKCS, keys[0]))
+	require.NoError(t, mod.SignInit(s, ck.CKM_SHA256_RSA_PKCS, keys[0]))
 	_, err = mod.Sign(s, []byte("applets"))
 	require.NoError(t, err)
 	require.NoError(t, mod.Module().Logout(p11.SessionHandle(s)))

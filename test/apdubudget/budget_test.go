@@ -16,6 +16,7 @@ import (
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
+	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 	"github.com/myna-pkcs11/myna-pkcs11/test/bench/scenario"
 )
 
@@ -114,7 +115,7 @@ func TestHeaderIsReused(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, objs, 3, "auth certificate, public key, CA certificate")
 	for _, o := range objs {
-		_, err := mod.Attr(s, o, scenario.CKA_SUBJECT)
+		_, err := mod.Attr(s, o, ck.CKA_SUBJECT)
 		require.NoError(t, err)
 	}
 	certs := c.Certificates()
@@ -124,7 +125,7 @@ func TestHeaderIsReused(t *testing.T) {
 	_, err = mod.Find(s, nil)
 	require.NoError(t, err)
 	for _, o := range objs {
-		_, err := mod.Attr(s, o, scenario.CKA_SUBJECT)
+		_, err := mod.Attr(s, o, ck.CKA_SUBJECT)
 		require.NoError(t, err)
 	}
 	assert.Equal(t, before, c.Stats().APDUs)
@@ -139,13 +140,13 @@ func TestKeyLookupReadsNoCertificate(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, mod.Login(s, sim.DefaultAuthPIN))
 	before := c.Stats().ByINS[0xB0]
-	keys, err := mod.Find(s, []scenario.Attr{{Type: scenario.CKA_CLASS, Value: []byte{3, 0, 0, 0, 0, 0, 0, 0}}, {Type: scenario.CKA_ID, Value: []byte{1}}})
+	keys, err := mod.Find(s, []scenario.Attr{{Type: ck.CKA_CLASS, Value: []byte{3, 0, 0, 0, 0, 0, 0, 0}}, {Type: ck.CKA_ID, Value: []byte{1}}})
 	require.NoError(t, err)
 	require.Len(t, keys, 1)
-	_, err = mod.Attr(s, keys[0], scenario.CKA_ALWAYS_AUTHENTICATE)
+	_, err = mod.Attr(s, keys[0], ck.CKA_ALWAYS_AUTHENTICATE)
 	require.NoError(t, err)
 	assert.Equal(t, before, c.Stats().ByINS[0xB0], "no READ BINARY for a static look-up")
-	mod1, err := mod.Attr(s, keys[0], scenario.CKA_MODULUS)
+	mod1, err := mod.Attr(s, keys[0], ck.CKA_MODULUS)
 	require.NoError(t, err)
 	assert.Len(t, mod1, 256)
 	assert.Equal(t, uint64(scenario.Reads(len(c.Certificates().AuthCert))-1), c.Stats().ByINS[0xB0]-before, "the modulus needs the rest of the certificate (its start is the identity, read at the probe), read once")
@@ -167,13 +168,13 @@ func TestReconnectProofBudget(t *testing.T) {
 		s, err := mod.OpenSession(slots[0])
 		require.NoError(t, err)
 		require.NoError(t, mod.Login(s, sim.DefaultAuthPIN))
-		keys, err := mod.Find(s, []scenario.Attr{{Type: scenario.CKA_CLASS, Value: []byte{3, 0, 0, 0, 0, 0, 0, 0}}})
+		keys, err := mod.Find(s, []scenario.Attr{{Type: ck.CKA_CLASS, Value: []byte{3, 0, 0, 0, 0, 0, 0, 0}}})
 		require.NoError(t, err)
 		require.Len(t, keys, 1)
 		ctx.StopService()
 		ctx.StartService()
 		before := c.Stats()
-		require.NoError(t, mod.SignInit(s, scenario.CKM_SHA256_RSA_PKCS, keys[0]))
+		require.NoError(t, mod.SignInit(s, ck.CKM_SHA256_RSA_PKCS, keys[0]))
 		_, err = mod.Sign(s, []byte("after the restart"))
 		if scope == "operation" {
 			require.NoError(t, err)

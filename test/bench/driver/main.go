@@ -39,6 +39,7 @@ import (
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/jpki"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/pkcs1"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
+	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 	"github.com/myna-pkcs11/myna-pkcs11/test/bench/browserbench"
 	"github.com/myna-pkcs11/myna-pkcs11/test/bench/scenario"
 )
@@ -182,13 +183,13 @@ func signRate(args []string) (any, error) {
 	if err := c.Login(s, *pin); err != nil {
 		return nil, err
 	}
-	keys, err := c.Find(s, []scenario.Attr{{Type: scenario.CKA_CLASS, Value: []byte{3, 0, 0, 0, 0, 0, 0, 0}}})
+	keys, err := c.Find(s, []scenario.Attr{{Type: ck.CKA_CLASS, Value: []byte{3, 0, 0, 0, 0, 0, 0, 0}}})
 	if err != nil || len(keys) == 0 {
 		return nil, fmt.Errorf("no private key: %v", err)
 	}
 	msg := []byte("benchmark")
 	// One warm-up signature, not timed.
-	if err := c.SignInit(s, scenario.CKM_SHA256_RSA_PKCS, keys[0]); err != nil {
+	if err := c.SignInit(s, ck.CKM_SHA256_RSA_PKCS, keys[0]); err != nil {
 		return nil, err
 	}
 	if _, err := c.Sign(s, msg); err != nil {
@@ -196,7 +197,7 @@ func signRate(args []string) (any, error) {
 	}
 	start := time.Now()
 	for i := 0; i < *n; i++ {
-		if err := c.SignInit(s, scenario.CKM_SHA256_RSA_PKCS, keys[0]); err != nil {
+		if err := c.SignInit(s, ck.CKM_SHA256_RSA_PKCS, keys[0]); err != nil {
 			return nil, err
 		}
 		if _, err := c.Sign(s, msg); err != nil {
@@ -317,7 +318,7 @@ func scale(args []string) (any, error) {
 		row.FindUs = float64(time.Since(start).Microseconds()) / float64(*iters)
 		start = time.Now()
 		for i := 0; i < *iters; i++ {
-			if _, err := c.Attr(uint(open[i%len(open)]), objs[0], scenario.CKA_LABEL); err != nil {
+			if _, err := c.Attr(uint(open[i%len(open)]), objs[0], ck.CKA_LABEL); err != nil {
 				return nil, err
 			}
 		}

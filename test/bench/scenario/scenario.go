@@ -14,30 +14,8 @@ package scenario
 import (
 	"errors"
 	"fmt"
-)
 
-// PKCS#11 constants the scenarios use (values from the specification).
-const (
-	CKA_CLASS               = 0x000
-	CKA_LABEL               = 0x003
-	CKA_VALUE               = 0x011
-	CKA_CERTIFICATE_TYPE    = 0x080
-	CKA_ISSUER              = 0x081
-	CKA_SERIAL_NUMBER       = 0x082
-	CKA_KEY_TYPE            = 0x100
-	CKA_SUBJECT             = 0x101
-	CKA_ID                  = 0x102
-	CKA_SIGN                = 0x108
-	CKA_VERIFY              = 0x10A
-	CKA_MODULUS             = 0x120
-	CKA_MODULUS_BITS        = 0x121
-	CKA_ALWAYS_AUTHENTICATE = 0x202
-
-	CKO_CERTIFICATE = 1
-	CKO_PUBLIC_KEY  = 2
-	CKO_PRIVATE_KEY = 3
-
-	CKM_SHA256_RSA_PKCS = 0x040
+	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 )
 
 // Attr is one template entry.
@@ -158,9 +136,9 @@ func List(c Cryptoki, _ Params) error {
 
 // listAttrs is what pkcs11-tool -O prints per object class.
 var listAttrs = map[uint][]uint{
-	CKO_CERTIFICATE: {CKA_LABEL, CKA_ID, CKA_CERTIFICATE_TYPE, CKA_SUBJECT, CKA_SERIAL_NUMBER},
-	CKO_PUBLIC_KEY:  {CKA_LABEL, CKA_ID, CKA_KEY_TYPE, CKA_MODULUS_BITS, CKA_VERIFY},
-	CKO_PRIVATE_KEY: {CKA_LABEL, CKA_ID, CKA_KEY_TYPE, CKA_SIGN},
+	ck.CKO_CERTIFICATE: {ck.CKA_LABEL, ck.CKA_ID, ck.CKA_CERTIFICATE_TYPE, ck.CKA_SUBJECT, ck.CKA_SERIAL_NUMBER},
+	ck.CKO_PUBLIC_KEY:  {ck.CKA_LABEL, ck.CKA_ID, ck.CKA_KEY_TYPE, ck.CKA_MODULUS_BITS, ck.CKA_VERIFY},
+	ck.CKO_PRIVATE_KEY: {ck.CKA_LABEL, ck.CKA_ID, ck.CKA_KEY_TYPE, ck.CKA_SIGN},
 }
 
 // Objects lists every object of both tokens without login and reads the
@@ -182,9 +160,9 @@ func Objects(c Cryptoki, _ Params) error {
 				return fmt.Errorf("C_FindObjects: %w", err)
 			}
 			for _, o := range objs {
-				class, err := c.Attr(s, o, CKA_CLASS)
+				class, err := c.Attr(s, o, ck.CKA_CLASS)
 				if err != nil || len(class) == 0 {
-					return fmt.Errorf("C_GetAttributeValue(CKA_CLASS): %v", err)
+					return fmt.Errorf("C_GetAttributeValue(ck.CKA_CLASS): %v", err)
 				}
 				for _, t := range listAttrs[uint(class[0])] {
 					c.Attr(s, o, t)
@@ -207,7 +185,7 @@ func SignSign(c Cryptoki, p Params) error { return signOnce(c, true, p.SignPIN, 
 
 // signOnce is pkcs11-tool's call sequence for one signature: token info,
 // open session, token info again, login, find the private key by ID,
-// sign init, CKA_ALWAYS_AUTHENTICATE (and a context-specific login when
+// sign init, ck.CKA_ALWAYS_AUTHENTICATE (and a context-specific login when
 // it is true), sign, close.
 func signOnce(c Cryptoki, signToken bool, pin string, id byte) error {
 	return session(c, func() error {
@@ -236,10 +214,10 @@ func signOnce(c Cryptoki, signToken bool, pin string, id byte) error {
 		if err != nil {
 			return err
 		}
-		if err := c.SignInit(s, CKM_SHA256_RSA_PKCS, key); err != nil {
+		if err := c.SignInit(s, ck.CKM_SHA256_RSA_PKCS, key); err != nil {
 			return fmt.Errorf("C_SignInit: %w", err)
 		}
-		if always, err := c.Attr(s, key, CKA_ALWAYS_AUTHENTICATE); err == nil && len(always) == 1 && always[0] != 0 {
+		if always, err := c.Attr(s, key, ck.CKA_ALWAYS_AUTHENTICATE); err == nil && len(always) == 1 && always[0] != 0 {
 			if err := c.LoginContext(s, pin); err != nil {
 				return fmt.Errorf("C_Login(CKU_CONTEXT_SPECIFIC): %w", err)
 			}
@@ -252,7 +230,7 @@ func signOnce(c Cryptoki, signToken bool, pin string, id byte) error {
 }
 
 func privateKey(c Cryptoki, s uint, id byte) (uint, error) {
-	keys, err := c.Find(s, []Attr{{CKA_CLASS, ulong(CKO_PRIVATE_KEY)}, {CKA_ID, []byte{id}}})
+	keys, err := c.Find(s, []Attr{{ck.CKA_CLASS, ulong(ck.CKO_PRIVATE_KEY)}, {ck.CKA_ID, []byte{id}}})
 	if err != nil {
 		return 0, fmt.Errorf("C_FindObjects: %w", err)
 	}
@@ -289,7 +267,7 @@ func SignN(c Cryptoki, p Params, n int) error {
 		msg := []byte("myna-pkcs11 benchmark message 0\n")
 		for i := 0; i < n; i++ {
 			msg[len(msg)-2] = byte('0' + i%10)
-			if err := c.SignInit(s, CKM_SHA256_RSA_PKCS, key); err != nil {
+			if err := c.SignInit(s, ck.CKM_SHA256_RSA_PKCS, key); err != nil {
 				return fmt.Errorf("C_SignInit: %w", err)
 			}
 			sig, err := c.Sign(s, msg)
