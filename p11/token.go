@@ -88,6 +88,24 @@ func (m *Module) TokenInfo(slot SlotID) (TokenInfo, error) {
 	return info, nil
 }
 
+// Credential says what the token in slot belongs to (a My Number Card, a
+// smartphone credential), for the companion command's reports; it is not
+// a PKCS#11 function. It reads what TokenInfo reads.
+func (m *Module) Credential(slot SlotID) (cardos.Kind, error) {
+	ref, c, err := m.tokenCard(slot)
+	if err != nil {
+		return cardos.KindUnknown, err
+	}
+	if _, err := m.context(); err != nil {
+		return cardos.KindUnknown, err
+	}
+	st, err := c.card.State(ref.kind)
+	if err != nil {
+		return cardos.KindUnknown, m.cardResult(c, err)
+	}
+	return st.Kind, nil
+}
+
 // modelOf is CK_TOKEN_INFO's model: the card, or which smartphone
 // credential it is.
 func modelOf(k cardos.Kind) string {

@@ -82,12 +82,15 @@ type Step struct {
 
 // TokenReport is one token the module showed.
 type TokenReport struct {
-	Slot      uint     `json:"slot"`
-	Reader    string   `json:"reader"`
-	Label     string   `json:"label"`
-	Flags     []string `json:"flags"`
-	MinPinLen uint     `json:"min_pin_len"`
-	MaxPinLen uint     `json:"max_pin_len"`
+	Slot   uint   `json:"slot"`
+	Reader string `json:"reader"`
+	Label  string `json:"label"`
+	// Credential names what the token belongs to ("My Number Card",
+	// "smartphone certificate (Android)").
+	Credential string   `json:"credential"`
+	Flags      []string `json:"flags"`
+	MinPinLen  uint     `json:"min_pin_len"`
+	MaxPinLen  uint     `json:"max_pin_len"`
 	// Objects lists class and label of each object visible without
 	// login.
 	Objects []string `json:"objects"`

@@ -169,6 +169,12 @@ func (p *probe) tokens(m *p11.Module, ask asks) {
 			continue
 		}
 		tr.Label, tr.Flags = strings.TrimRight(ti.Label, " "), flagNames(ti.Flags)
+		if kind, err := m.Credential(slot); err == nil {
+			tr.Credential = kind.String()
+			if kind == cardos.KindAndroid || kind == cardos.KindIPhone {
+				p.rep.Conclusions = append(p.rep.Conclusions, fmt.Sprintf("token %q is a %s: its authentication certificate and key appear only after the PIN, and it gets a new serial each time it is held to the reader", tr.Label, kind))
+			}
+		}
 		tr.MinPinLen, tr.MaxPinLen = ti.MinPinLen, ti.MaxPinLen
 		if ti.Flags&ck.CKF_USER_PIN_LOCKED != 0 {
 			p.rep.Conclusions = append(p.rep.Conclusions, fmt.Sprintf("token %q: the PIN is locked (unlock at the municipal office)", tr.Label))

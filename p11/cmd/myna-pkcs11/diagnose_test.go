@@ -91,6 +91,10 @@ func TestDiagnoseProfileRoundTrip(t *testing.T) {
 		require.NoError(t, c.SetTriesLeft(2, 0)) // sign: blocked
 	}, sim.DefaultAuthPIN, "")
 	require.Contains(t, strings.Join(want.Conclusions, "\n"), "6984", want.Conclusions)
+	require.Len(t, want.Tokens, 2)
+	for _, tr := range want.Tokens {
+		assert.Equal(t, cardos.KindCard.String(), tr.Credential, "the report names the credential")
+	}
 	path := filepath.Join(dir, "report.json")
 	require.NoError(t, want.WriteFile(path))
 
