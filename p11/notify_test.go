@@ -85,10 +85,11 @@ func TestPINNotifications(t *testing.T) {
 	const wrongAuth, wrongSign = "9999", "WRONG9"
 	type want struct {
 		urgency byte
-		has     string // in summary or body
+		has     []string // in summary or body
 	}
 	tests := []struct {
 		name string
+		card string // genCard's kind; "" is "default"
 		off  bool
 		lang string
 		sign bool
@@ -100,17 +101,19 @@ func TestPINNotifications(t *testing.T) {
 		{name: "right PIN", pins: []string{sim.DefaultAuthPIN}},
 		{name: "malformed PIN, not sent to the card", pins: []string{"12a4", "123"}},
 		{name: "wrong PIN, 2 tries left", pins: []string{wrongAuth},
-			want: []want{{urgencyNormal, "2 tries left"}}},
+			want: []want{{urgencyNormal, []string{"My Number Card: wrong PIN", "authentication PIN", "2 tries left; the right PIN gives back every try."}}}},
 		{name: "last try", pins: []string{wrongAuth, wrongAuth},
-			want: []want{{urgencyNormal, "2 tries left"}, {urgencyCritical, "One try is left"}}},
+			want: []want{{urgencyNormal, []string{"2 tries left"}}, {urgencyCritical, []string{"My Number Card: last try for the PIN", "one more wrong PIN locks it", "If you are not sure of the PIN, do not try again."}}}},
 		{name: "locked, then the right PIN on the locked card", pins: []string{wrongAuth, wrongAuth, wrongAuth, sim.DefaultAuthPIN},
-			want: []want{{urgencyNormal, "2 tries left"}, {urgencyCritical, "last try"}, {urgencyCritical, "is locked"}, {urgencyCritical, "市区町村の窓口"}}},
+			want: []want{{urgencyNormal, []string{"2 tries left"}}, {urgencyCritical, []string{"last try"}}, {urgencyCritical, []string{"My Number Card: the PIN is locked", "Only your municipal office (市区町村の窓口) can set a new PIN: take the card there."}}, {urgencyCritical, []string{"the PIN is locked"}}}},
 		{name: "sign password, 4 tries left", sign: true, pins: []string{wrongSign},
-			want: []want{{urgencyNormal, "signature password"}}},
+			want: []want{{urgencyNormal, []string{"signature password", "4 tries left"}}}},
 		{name: "C_SetPIN with a wrong current PIN", pins: []string{"set:" + wrongAuth},
-			want: []want{{urgencyNormal, "2 tries left"}}},
+			want: []want{{urgencyNormal, []string{"2 tries left"}}}},
 		{name: "Japanese locale, last try", lang: "ja_JP.UTF-8", pins: []string{wrongAuth, wrongAuth},
-			want: []want{{urgencyNormal, "残り2回"}, {urgencyCritical, "残り回数は1回"}}},
+			want: []want{{urgencyNormal, []string{"残り2回"}}, {urgencyCritical, []string{"残り回数は1回"}}}},
+		{name: "face-authentication card (no PIN set)", card: "face", pins: []string{sim.DefaultAuthPIN},
+			want: []want{{urgencyCritical, []string{"face-authentication card"}}}},
 		{name: "notifications = false", off: true, pins: []string{wrongAuth, wrongAuth, wrongAuth}},
 	}
 	for _, tt := range tests {
@@ -121,7 +124,11 @@ func TestPINNotifications(t *testing.T) {
 			t.Setenv("LANG", "C.UTF-8")
 			cfg := DefaultConfig()
 			cfg.NoNotifications = tt.off
-			f := newFixtureConfig(t, &cfg)
+			kind := tt.card
+			if kind == "" {
+				kind = "default"
+			}
+			f := newFixtureCard(t, &cfg, genCard(t, kind))
 			auth, sign := f.slots()
 			slot := auth
 			if tt.sign {
@@ -145,7 +152,9 @@ func TestPINNotifications(t *testing.T) {
 				text := got[i].Summary + "\n" + got[i].Body
 				assert.Equal(t, notifyApp, got[i].App)
 				assert.Equal(t, w.urgency, got[i].Urgency, text)
-				assert.Contains(t, text, w.has)
+				for _, h := range w.has {
+					assert.Contains(t, text, h)
+				}
 				for _, secret := range []string{wrongAuth, wrongSign, newPIN, sim.DefaultAuthPIN, sim.DefaultSignPIN, p.Name, p.Address, p.BirthDate} {
 					assert.NotContains(t, text, secret)
 				}
