@@ -24,12 +24,14 @@ import (
 // https://specifications.freedesktop.org/notification-spec/): the
 // Notify method takes app_name, replaces_id, app_icon, summary, body,
 // actions, hints and expire_timeout and returns the notification's id.
+// Exported for the tests' stand-in notification service.
 const (
-	notifyDest   = "org.freedesktop.Notifications"
-	notifyPath   = dbus.ObjectPath("/org/freedesktop/Notifications")
-	notifyIface  = "org.freedesktop.Notifications"
-	notifyMethod = notifyIface + ".Notify"
-	notifyApp    = "myna-pkcs11"
+	NotifyBusName   = "org.freedesktop.Notifications"
+	NotifyPath      = dbus.ObjectPath("/org/freedesktop/Notifications")
+	NotifyInterface = "org.freedesktop.Notifications"
+	notifyMethod    = NotifyInterface + ".Notify"
+	// NotifyApp is the app_name of the module's notifications.
+	NotifyApp = "myna-pkcs11"
 
 	// Urgency levels of the "urgency" hint (spec: "Urgency Levels").
 	urgencyNormal   byte = 1
@@ -270,8 +272,8 @@ func deliver(p pinNotice, ja bool, replaces uint32, getenv func(string) string) 
 	}
 	hints := map[string]dbus.Variant{"urgency": dbus.MakeVariant(urgency)}
 	var id uint32
-	err = conn.Object(notifyDest, notifyPath).CallWithContext(ctx, notifyMethod, 0,
-		notifyApp, replaces, icon, summary, body, []string{}, hints, int32(-1)).Store(&id)
+	err = conn.Object(NotifyBusName, NotifyPath).CallWithContext(ctx, notifyMethod, 0,
+		NotifyApp, replaces, icon, summary, body, []string{}, hints, int32(-1)).Store(&id)
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", notifyMethod, err)
 	}

@@ -69,8 +69,8 @@ func privateBus(t *testing.T) *notifyServer {
 	require.NoError(t, err)
 	t.Cleanup(func() { conn.Close() })
 	srv := &notifyServer{}
-	require.NoError(t, conn.Export(srv, notifyPath, notifyIface))
-	reply, err := conn.RequestName(notifyDest, dbus.NameFlagDoNotQueue)
+	require.NoError(t, conn.Export(srv, NotifyPath, NotifyInterface))
+	reply, err := conn.RequestName(NotifyBusName, dbus.NameFlagDoNotQueue)
 	require.NoError(t, err)
 	require.Equal(t, dbus.RequestNameReplyPrimaryOwner, reply)
 	return srv
@@ -150,7 +150,7 @@ func TestPINNotifications(t *testing.T) {
 			p := f.card.Profile()
 			for i, w := range tt.want {
 				text := got[i].Summary + "\n" + got[i].Body
-				assert.Equal(t, notifyApp, got[i].App)
+				assert.Equal(t, NotifyApp, got[i].App)
 				assert.Equal(t, w.urgency, got[i].Urgency, text)
 				for _, h := range w.has {
 					assert.Contains(t, text, h)
