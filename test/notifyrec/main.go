@@ -44,12 +44,11 @@ func (s *server) Notify(app string, replaces uint32, icon, summary, body string,
 func main() {
 	out := flag.String("out", "", "file the notifications are appended to")
 	flag.Parse()
-	if err := run(*out); err != nil {
-		fmt.Fprintln(os.Stderr, "notifyrec:", err)
-		os.Exit(1)
-	}
+	fmt.Fprintln(os.Stderr, "notifyrec:", run(*out))
+	os.Exit(1)
 }
 
+// run serves until the process is killed; it returns only an error.
 func run(path string) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
