@@ -40,8 +40,9 @@ const (
 
 // notifyTimeout bounds one notification: connecting to the session bus,
 // authenticating and the Notify call. C_Finalize and the process's exit
-// wait for the notifications not yet delivered at most this long.
-const notifyTimeout = 3 * time.Second
+// wait for the notifications not yet delivered at most this long. A
+// variable for tests only.
+var notifyTimeout = 3 * time.Second
 
 // notifyQueueMax is how many notifications may wait to be delivered;
 // further ones are dropped (a program retrying in a loop gets no flood).

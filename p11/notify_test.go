@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/godbus/dbus/v5"
 	"github.com/stretchr/testify/assert"
@@ -28,11 +29,24 @@ type shown struct {
 type notifyServer struct {
 	mu  sync.Mutex
 	got []shown
+	// hold, when not nil, keeps each Notify from answering until it is
+	// closed; held is set if 30 s passed first (a test's failure).
+	hold chan struct{}
+	held bool
 }
 
 // Notify is the method of the Desktop Notifications interface.
 func (s *notifyServer) Notify(app string, replaces uint32, icon, summary, body string,
 	actions []string, hints map[string]dbus.Variant, timeout int32) (uint32, *dbus.Error) {
+	if s.hold != nil {
+		select {
+		case <-s.hold:
+		case <-time.After(30 * time.Second):
+			s.mu.Lock()
+			s.held = true
+			s.mu.Unlock()
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var u byte
@@ -53,7 +67,7 @@ func (s *notifyServer) shown() []shown {
 // Debian package dbus-daemon, which test/install-deps.sh installs) with
 // a fake notification server on it, and points DBUS_SESSION_BUS_ADDRESS
 // at it.
-func privateBus(t *testing.T) *notifyServer {
+func privateBus(t *testing.T, hold chan struct{}) *notifyServer {
 	t.Helper()
 	cmd := exec.Command("dbus-daemon", "--session", "--nofork", "--print-address=1")
 	out, err := cmd.StdoutPipe()
@@ -68,7 +82,7 @@ func privateBus(t *testing.T) *notifyServer {
 	conn, err := dbus.Connect(addr)
 	require.NoError(t, err)
 	t.Cleanup(func() { conn.Close() })
-	srv := &notifyServer{}
+	srv := &notifyServer{hold: hold}
 	require.NoError(t, conn.Export(srv, NotifyPath, NotifyInterface))
 	reply, err := conn.RequestName(NotifyBusName, dbus.NameFlagDoNotQueue)
 	require.NoError(t, err)
@@ -118,7 +132,7 @@ func TestPINNotifications(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := privateBus(t)
+			srv := privateBus(t, nil)
 			t.Setenv("LC_ALL", tt.lang)
 			t.Setenv("LC_MESSAGES", "")
 			t.Setenv("LANG", "C.UTF-8")
@@ -182,4 +196,29 @@ func TestPINNotificationNoBus(t *testing.T) {
 	b, err := os.ReadFile(logFile)
 	require.NoError(t, err)
 	assert.Contains(t, string(b), "notification not shown: "+errNoSessionBus.Error())
+}
+
+// A notification service that does not answer delays neither the
+// C_Login that sent the notification nor the next one: delivery runs
+// outside the call and outside every card lock. (The module's own
+// timeout is lifted, so that only the service's answer could end a
+// delivery that blocked the call.)
+func TestPINNotificationDoesNotBlock(t *testing.T) {
+	defer func(d time.Duration) { notifyTimeout = d }(notifyTimeout)
+	notifyTimeout = time.Hour
+	hold := make(chan struct{})
+	srv := privateBus(t, hold)
+	cfg := DefaultConfig()
+	f := newFixtureConfig(t, &cfg)
+	auth, _ := f.slots()
+	s := f.open1(auth, false)
+	assert.Equal(t, "CKR_PIN_INCORRECT", rv(f.m.Login(s, ck.CKU_USER, []byte("9999"))))
+	f.login(s, sim.DefaultAuthPIN) // the card is free while the notification waits
+	close(hold)
+	require.NoError(t, f.m.Finalize())
+	srv.mu.Lock()
+	held := srv.held
+	srv.mu.Unlock()
+	assert.False(t, held, "the logins waited for the notification service")
+	assert.Len(t, srv.shown(), 1)
 }
