@@ -82,45 +82,54 @@ func noticeOf(key cardos.Key, err error) (pinNotice, bool) {
 // can be reset (J-LIS, https://www.jpki.go.jp/): it is named in Japanese
 // in both languages, as the person will need to ask for it there.
 func (n pinNotice) text(ja bool) (summary, body string, urgency byte) {
+	auth := n.key != cardos.SignKey
 	if ja {
-		name := "利用者証明用電子証明書の暗証番号（数字4桁）"
-		if n.key == cardos.SignKey {
-			name = "署名用電子証明書の暗証番号（英数字6〜16文字）"
+		name, full := "暗証番号", "利用者証明用電子証明書の暗証番号（数字4桁）"
+		if !auth {
+			name, full = "署名用パスワード", "署名用電子証明書の暗証番号（英数字6〜16文字）"
 		}
 		switch {
 		case n.left == 0:
-			return "マイナンバーカード: 暗証番号がロックされています",
-				name + "は、誤りが続いたためロックされています（顔認証マイナンバーカードの場合は、暗証番号が設定されていません）。" +
-					"このカードでのログインや署名はできません。暗証番号の再設定は、お住まいの市区町村の窓口でのみできます。カードを持って窓口へ行ってください。",
+			face := ""
+			if auth {
+				face = "（顔認証マイナンバーカードの場合は、暗証番号が設定されていません）"
+			}
+			return "マイナンバーカード: " + name + "がロックされています",
+				full + "は、誤りが続いたためロックされています" + face + "。" +
+					"再設定するまで使えません。再設定は、お住まいの市区町村の窓口でのみできます。カードを持って窓口へ行ってください。",
 				urgencyCritical
 		case n.left == 1:
-			return "マイナンバーカード: 暗証番号の残り回数は1回です",
-				name + "が違います。次に間違えるとロックされ、市区町村の窓口でしか解除できません。" +
-					"暗証番号が確かでなければ、入力しないでください。",
+			return "マイナンバーカード: " + name + "の残り回数は1回です",
+				full + "が違います。次に間違えるとロックされ、市区町村の窓口でしか解除できません。" +
+					"確かでなければ、入力しないでください。",
 				urgencyCritical
 		}
-		return "マイナンバーカード: 暗証番号が違います",
-			fmt.Sprintf("%sが違います。残り%d回です。正しい暗証番号を入力すると回数は元に戻ります。", name, n.left),
+		return "マイナンバーカード: " + name + "が違います",
+			fmt.Sprintf("%sが違います。残り%d回です。正しく入力すると回数は元に戻ります。", full, n.left),
 			urgencyNormal
 	}
-	name := "authentication PIN (4 digits)"
-	if n.key == cardos.SignKey {
-		name = "signature password (6 to 16 letters and digits)"
+	name, full := "authentication PIN", "authentication PIN (4 digits)"
+	if !auth {
+		name, full = "signature password", "signature password (6 to 16 letters and digits)"
 	}
 	switch {
 	case n.left == 0:
-		return "My Number Card: the PIN is locked",
-			"The card refuses its " + name + ": it is locked after too many wrong tries (or was never set, as on a face-authentication card). " +
-				"It cannot log in or sign with it. Only your municipal office (市区町村の窓口) can set a new PIN: take the card there.",
+		face := ""
+		if auth {
+			face = " (or was never set, as on a face-authentication card)"
+		}
+		return "My Number Card: the " + name + " is locked",
+			"The card refuses its " + full + ": it is locked after too many wrong tries" + face + ", and cannot be used until it is reset. " +
+				"Only your municipal office (市区町村の窓口) can reset it: take the card there.",
 			urgencyCritical
 	case n.left == 1:
-		return "My Number Card: last try for the PIN",
-			"Wrong " + name + ". One try is left: one more wrong PIN locks it, and only your municipal office (市区町村の窓口) can reset it. " +
-				"If you are not sure of the PIN, do not try again.",
+		return "My Number Card: last try for the " + name,
+			"Wrong " + full + ". One try is left: one more wrong try locks it, and only your municipal office (市区町村の窓口) can reset it. " +
+				"If you are not sure of it, do not try again.",
 			urgencyCritical
 	}
-	return "My Number Card: wrong PIN",
-		fmt.Sprintf("Wrong %s. %d tries left; the right PIN gives back every try.", name, n.left),
+	return "My Number Card: wrong " + name,
+		fmt.Sprintf("Wrong %s. %d tries left; the right one gives back every try.", full, n.left),
 		urgencyNormal
 }
 

@@ -40,7 +40,7 @@ if run_to "$T/wrong.log" "${P11[@]}" --pin 9999; then
 else
   pass "pkcs11-tool --login with a wrong PIN fails"
 fi
-if [ "$(shown_count)" = 1 ] && grep -Eq $'^myna-pkcs11\t1\tMy Number Card: wrong PIN\t.*2 tries left' "$SHOWN"; then
+if [ "$(shown_count)" = 1 ] && grep -Eq $'^myna-pkcs11\t1\tMy Number Card: wrong authentication PIN\t.*2 tries left' "$SHOWN"; then
   pass "one notification (normal urgency, \"2 tries left\") arrived before pkcs11-tool exited (C_Finalize waited for it)"
 else
   fail "one notification (normal urgency, \"2 tries left\") arrived before pkcs11-tool exited (C_Finalize waited for it)" "$(cat "$SHOWN")"
