@@ -31,6 +31,9 @@ const (
 	// EnvSignPINScope sets the same for the signature password
 	// (overrides sign_pin_scope).
 	EnvSignPINScope = "MYNA_PKCS11_SIGN_PIN_SCOPE"
+	// EnvNotifications turns the desktop notifications about the PIN's
+	// tries on or off (overrides notifications).
+	EnvNotifications = "MYNA_PKCS11_NOTIFICATIONS"
 
 	// SystemConfigFile is read when there is no per-user file.
 	SystemConfigFile = "/etc/myna-pkcs11.conf"
@@ -70,6 +73,11 @@ type Config struct {
 	// AuthPINScope and SignPINScope say how long the card stays verified
 	// after a login to each token ("auth_pin_scope", "sign_pin_scope").
 	AuthPINScope, SignPINScope PINScope
+	// NoNotifications turns off the desktop notifications that tell a
+	// wrong PIN that reached the card, the last try and a locked PIN
+	// ("notifications = false"; they are on by default, as OpenSC's
+	// enable_notifications).
+	NoNotifications bool
 }
 
 // PINScope says how long the card stays verified after a login. While
@@ -117,7 +125,8 @@ func parsePINScope(v string) (PINScope, error) {
 
 // DefaultConfig is the configuration without a file or variables and
 // before the host program is looked at: both tokens of every reader, no
-// log, the card verified only inside each operation for both tokens.
+// log, the card verified only inside each operation for both tokens,
+// desktop notifications on.
 func DefaultConfig() Config {
 	return Config{AuthToken: true, SignToken: true}
 }
@@ -125,8 +134,9 @@ func DefaultConfig() Config {
 // LoadConfig reads the configuration the way Initialize does: the file
 // named by MYNA_PKCS11_CONF if set, else $XDG_CONFIG_HOME/myna-pkcs11.conf
 // (~/.config/myna-pkcs11.conf) if it exists, else /etc/myna-pkcs11.conf;
-// then MYNA_PKCS11_DEBUG, MYNA_PKCS11_LOG, MYNA_PKCS11_TOKENS and
-// MYNA_PKCS11_READERS override the file (an empty variable counts as
+// then MYNA_PKCS11_DEBUG, MYNA_PKCS11_LOG, MYNA_PKCS11_TOKENS,
+// MYNA_PKCS11_READERS, the two PIN-scope variables and
+// MYNA_PKCS11_NOTIFICATIONS override the file (an empty variable counts as
 // unset). A missing file means the defaults. When neither the file nor
 // MYNA_PKCS11_TOKENS says which tokens to show, they are chosen from the
 // program that loaded the module (see hostprog.go): browsers get the
@@ -270,10 +280,27 @@ func setKey(c Config, key, value string) (Config, error) {
 		} else {
 			c.SignPINScope = s
 		}
+	case "notifications":
+		on, err := parseSwitch(value)
+		if err != nil {
+			return c, fmt.Errorf("%v, keeping %v", err, !c.NoNotifications)
+		}
+		c.NoNotifications = !on
 	default:
-		return c, errors.New("unknown key, ignored (known: tokens, readers, log_level, log_file, auth_pin_scope, sign_pin_scope)")
+		return c, errors.New("unknown key, ignored (known: tokens, readers, log_level, log_file, auth_pin_scope, sign_pin_scope, notifications)")
 	}
 	return c, nil
+}
+
+// parseSwitch reads true, yes, on or 1, and false, no, off or 0.
+func parseSwitch(v string) (bool, error) {
+	switch strings.ToLower(v) {
+	case "true", "yes", "on", "1":
+		return true, nil
+	case "false", "no", "off", "0":
+		return false, nil
+	}
+	return false, fmt.Errorf("%q is not true or false", v)
 }
 
 // tokensValue writes the tokens shown as a "tokens" value.
@@ -335,6 +362,14 @@ func applyEnv(getenv func(string) string, c Config) (Config, []string) {
 				continue
 			}
 			*e.scope = s
+		}
+	}
+	if v := getenv(EnvNotifications); v != "" {
+		on, err := parseSwitch(v)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s: %v, keeping %v", EnvNotifications, err, !c.NoNotifications))
+		} else {
+			c.NoNotifications = !on
 		}
 	}
 	return c, problems

@@ -47,6 +47,9 @@ func TestParseConfig(t *testing.T) {
 		{"empty key", "= auth\n", def, []string{`test.conf:1: not a "key = value" line`}},
 		{"PIN scopes", "auth_pin_scope = session\nsign_pin_scope = Operation\n", Config{AuthToken: true, SignToken: true, AuthPINScope: ScopeSession}, nil},
 		{"bad PIN scope keeps the default", "sign_pin_scope = forever\n", def, []string{`test.conf:1: sign_pin_scope: "forever" is not operation or session`}},
+		{"notifications off", "notifications = false\n", Config{AuthToken: true, SignToken: true, NoNotifications: true}, nil},
+		{"notifications back on", "notifications = off\nnotifications = Yes\n", def, nil},
+		{"bad notifications keep them", "notifications = maybe\n", def, []string{`test.conf:1: notifications: "maybe" is not true or false, keeping true`}},
 		{"good lines survive bad ones", "foo = 1\ntokens = auth\nlog_level = x\nreaders = R\n",
 			Config{AuthToken: true, Readers: "R"}, []string{"test.conf:1: foo", "test.conf:3: log_level"}},
 	}
@@ -84,7 +87,10 @@ func TestApplyEnv(t *testing.T) {
 		{"tokens", map[string]string{EnvTokens: "sign,auth"}, Config{AuthToken: true, SignToken: true, Readers: "FILE", LogLevel: 2, LogFile: "/file.log"}, 0},
 		{"bad tokens keep the file's", map[string]string{EnvTokens: "both"}, file, 1},
 		{"readers", map[string]string{EnvReaders: "Myna"}, Config{AuthToken: true, Readers: "Myna", LogLevel: 2, LogFile: "/file.log"}, 0},
+		{"notifications off", map[string]string{EnvNotifications: "0"}, Config{AuthToken: true, Readers: "FILE", LogLevel: 2, LogFile: "/file.log", NoNotifications: true}, 0},
+		{"bad notifications keep the file's", map[string]string{EnvNotifications: "none"}, file, 1},
 	}
+	named := map[string]string{"bad tokens keep the file's": EnvTokens, "bad notifications keep the file's": EnvNotifications}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got, problems := applyEnv(func(k string) string { return tc.env[k] }, file)
@@ -92,7 +98,7 @@ func TestApplyEnv(t *testing.T) {
 			assert.Equal(t, tc.want, got)
 			assert.Len(t, problems, tc.problems)
 			for _, p := range problems {
-				assert.Contains(t, p, EnvTokens)
+				assert.Contains(t, p, named[tc.name])
 			}
 		})
 	}

@@ -19,6 +19,9 @@
 //     and so Firefox, asks again; C_SetPIN: CKR_PIN_LEN_RANGE,
 //     CKR_PIN_INVALID); the signature password is upper-cased. A locked
 //     PIN gives CKR_PIN_LOCKED without a VERIFY. Nothing logs a PIN.
+//   - A wrong PIN that reached the card and a locked PIN are also told
+//     in a desktop notification over the session D-Bus (notify.go; off
+//     with Config.NoNotifications), sent outside the call and every lock.
 //   - The authentication token's certificate, public key and CA
 //     certificate are public; its private key (CKA_PRIVATE true) appears
 //     after C_Login. The signature token shows only its CA certificate

@@ -15,7 +15,9 @@ import (
 // CKR_PIN_INCORRECT, see loginPINError); a PIN known to be locked (from
 // C_GetTokenInfo or an earlier VERIFY) gives CKR_PIN_LOCKED without a
 // VERIFY; otherwise the PIN is verified at once, and the card's answer
-// updates the retry counter C_GetTokenInfo reports. The login holds for
+// updates the retry counter C_GetTokenInfo reports; a wrong PIN and a
+// locked one are also told in a desktop notification (notify.go). The
+// login holds for
 // every session of the token. The token
 // has no security officer: CKU_SO gives CKR_USER_TYPE_INVALID.
 // CKU_CONTEXT_SPECIFIC verifies the PIN again during a signing
@@ -59,6 +61,7 @@ func (m *Module) Login(sess SessionHandle, userType uint, pin []byte) error {
 	err = m.cardResult(s.c, s.c.card.Login(s.kind, p, userType == ck.CKU_CONTEXT_SPECIFIC))
 	if err != nil {
 		m.log.infof("C_Login (%s token): %v", s.kind, err)
+		m.notifyPIN(s.kind, err)
 	}
 	return err
 }
@@ -118,6 +121,7 @@ func (m *Module) SetPIN(sess SessionHandle, oldPIN, newPIN []byte) error {
 	err = m.cardResult(s.c, s.c.card.ChangePIN(s.kind, o, n))
 	if err != nil {
 		m.log.infof("C_SetPIN (%s token): %v", s.kind, err)
+		m.notifyPIN(s.kind, err)
 	}
 	return err
 }

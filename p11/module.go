@@ -49,6 +49,7 @@ type Module struct {
 	fixedCfg    *Config // set by UseConfig: used instead of LoadConfig
 	waitCtx     context.Context
 	cancelWait  context.CancelFunc
+	notes       notifier // desktop notifications about the PIN's tries
 
 	readers  map[string]*reader // by name, kept for the module's lifetime
 	order    []*reader          // in order of first appearance
@@ -100,6 +101,7 @@ func (m *Module) Initialize(a InitArgs) error {
 		return ck.Error(ck.CKR_CRYPTOKI_ALREADY_INITIALIZED)
 	}
 	m.loadConfigLocked()
+	m.notes.configure(!m.cfg.NoNotifications, localeJapanese(os.Getenv), m.log)
 	m.initialized = true
 	m.waitCtx, m.cancelWait = context.WithCancel(context.Background())
 	m.known, m.pending = nil, nil
@@ -204,6 +206,7 @@ func (m *Module) Finalize() error {
 	if ctx != nil {
 		ctx.Close()
 	}
+	m.notes.wait(notifyTimeout)
 	log.infof("C_Finalize: ok")
 	log.close()
 	return nil
@@ -213,8 +216,11 @@ func (m *Module) Finalize() error {
 // does after --change-pin. A token of PIN scope session still logged in
 // would leave the card verified for every other program, so its card is
 // logged out. Nothing else is done, and it waits for no lock: a card in
-// use by another thread at that moment is left alone.
+// use by another thread at that moment is left alone. A desktop
+// notification not yet delivered (pkcs11-tool exits right after a wrong
+// PIN) is given up to notifyTimeout to arrive.
 func (m *Module) AtExit() {
+	m.notes.wait(notifyTimeout)
 	if !m.mu.TryLock() {
 		return
 	}

@@ -13,6 +13,7 @@ pkgs=(
   openssh-client openssh-server valgrind default-jdk-headless shellcheck
   chromium firefox-esr xvfb xdotool poppler-utils python3 libpam-pkcs11 pamtester
   python3-pykcs11 xmlsec1 git gnupg gnupg-pkcs11-scd curl iproute2 procps man-db debootstrap
+  dbus-daemon
 )
 # Packages Debian 12 has only in bookworm-backports (installed below); later
 # releases have them in main.

@@ -127,6 +127,7 @@ func diagnose(base cardos.Context, backendName string, o diagOptions, ask asks) 
 	m := p11.NewModule(func() (cardos.Context, error) { return sharedContext{ctx}, nil }, mynacard.Attach)
 	cfg, _ := p11.LoadConfig()
 	cfg.AuthToken, cfg.SignToken, cfg.Readers = true, true, o.reader
+	cfg.NoNotifications = true // the report says what the card answered
 	m.UseConfig(cfg)
 	if p.step("C_Initialize", func() (string, error) { return "", m.Initialize(p11.InitArgs{}) }) == nil {
 		if info, err := m.Info(); err == nil {

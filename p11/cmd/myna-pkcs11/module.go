@@ -37,9 +37,11 @@ func openToken(ctx cardos.Context, reader string, key cardos.Key, rw bool) (*tok
 	m := p11.NewModule(func() (cardos.Context, error) { return sharedContext{ctx}, nil }, mynacard.Attach)
 	// The companion manages both PINs of every card, whatever the
 	// module's configuration hides from applications; logging settings
-	// still apply.
+	// still apply. It tells the user about the PIN's tries itself, on
+	// the terminal: no desktop notification.
 	cfg, _ := p11.LoadConfig()
 	cfg.AuthToken, cfg.SignToken, cfg.Readers = true, true, ""
+	cfg.NoNotifications = true
 	m.UseConfig(cfg)
 	if err := m.Initialize(p11.InitArgs{}); err != nil {
 		return nil, fmt.Errorf("initialise the PKCS#11 module: %w", err)
