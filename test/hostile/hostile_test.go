@@ -32,7 +32,7 @@ import (
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/backend"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
-	"github.com/myna-pkcs11/myna-pkcs11/test/abi/modtest"
+	"github.com/myna-pkcs11/myna-pkcs11/test/internal/modtest"
 )
 
 var (
@@ -356,12 +356,7 @@ func TestHostileCallsValgrind(t *testing.T) {
 	}
 	dbg := filepath.Join(tmp, "libmyna-pkcs11-debug.so")
 	if _, err := os.Stat(dbg); err != nil {
-		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-tags", "mynatest",
-			"-ldflags", "-extldflags=-Wl,--version-script="+filepath.Join(root, "c", "exports.map"), "-o", dbg, "./c")
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
-		b, err := cmd.CombinedOutput()
-		require.NoError(t, err, "%s", b)
+		require.NoError(t, modtest.Build(dbg, false, "-tags", "mynatest"))
 	}
 	saved := lib
 	lib = dbg
