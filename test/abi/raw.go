@@ -9,8 +9,6 @@ package abi
 
 /*
 #cgo CFLAGS: -I${SRCDIR}/../../c
-#cgo LDFLAGS: -ldl
-#include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
 #include "pkcs11t.h"
@@ -23,21 +21,11 @@ static CK_FUNCTION_LIST_3_0 *fl;
 static get_interface_fn get_interface;
 static get_interface_list_fn get_interface_list;
 
-static const char *raw_open(const char *path)
+static void raw_bind(void *list, void *gi, void *gil)
 {
-	CK_VERSION v = {3, 0};
-	CK_INTERFACE_PTR it = NULL;
-	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	if (h == NULL)
-		return dlerror();
-	get_interface = (get_interface_fn)dlsym(h, "C_GetInterface");
-	get_interface_list = (get_interface_list_fn)dlsym(h, "C_GetInterfaceList");
-	if (get_interface == NULL || get_interface_list == NULL)
-		return "C_GetInterface or C_GetInterfaceList not exported";
-	if (get_interface((CK_UTF8CHAR_PTR)"PKCS 11", &v, &it, 0) != CKR_OK || it == NULL)
-		return "C_GetInterface(\"PKCS 11\", 3.0) failed";
-	fl = it->pFunctionList;
-	return NULL;
+	fl = list;
+	get_interface = (get_interface_fn)gi;
+	get_interface_list = (get_interface_list_fn)gil;
 }
 
 static CK_RV dummy_create(CK_VOID_PTR_PTR pp) { *pp = (void *)1; return CKR_OK; }
@@ -202,18 +190,19 @@ static CK_RV raw_unsupported(int op)
 import "C"
 
 import (
-	"errors"
 	"unsafe"
+
+	"github.com/myna-pkcs11/myna-pkcs11/test/internal/p11load"
 )
 
-// RawOpen loads the module at path (the same instance miekg loads) and
-// finds its PKCS#11 3.0 function list.
+// RawOpen loads the module at path (the same instance miekg loads) with
+// p11load and binds the Raw* calls to it.
 func RawOpen(path string) error {
-	cpath := C.CString(path)
-	defer C.free(unsafe.Pointer(cpath))
-	if msg := C.raw_open(cpath); msg != nil {
-		return errors.New("abi: " + C.GoString(msg))
+	m, err := p11load.Open(path)
+	if err != nil {
+		return err
 	}
+	C.raw_bind(m.FunctionList, m.GetInterface, m.GetInterfaceList)
 	return nil
 }
 

@@ -2,14 +2,12 @@
 // through its C ABI, in the states the specification defines, and
 // compares each return code with a table written from the specification
 // (conformance_test.go). This file (cgo is not allowed in _test.go files)
-// loads the module and makes one raw call with any mix of NULL and
+// binds the module test/internal/p11load loaded and makes one raw call with any mix of NULL and
 // non-NULL arguments; memory handed to the module is C memory.
 package conformance
 
 /*
 #cgo CFLAGS: -I${SRCDIR}/../../c
-#cgo LDFLAGS: -ldl
-#include <dlfcn.h>
 #include <stdlib.h>
 #include "pkcs11t.h"
 #include "pkcs11f_gen.h"
@@ -21,21 +19,11 @@ static CK_FUNCTION_LIST_3_0 *fl;
 static get_function_list_fn get_function_list;
 static get_interface_fn get_interface;
 
-static const char *conf_open(const char *path)
+static void conf_bind(void *list, void *gfl, void *gi)
 {
-	CK_VERSION v = {3, 0};
-	CK_INTERFACE_PTR it = NULL;
-	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	if (h == NULL)
-		return dlerror();
-	get_function_list = (get_function_list_fn)dlsym(h, "C_GetFunctionList");
-	get_interface = (get_interface_fn)dlsym(h, "C_GetInterface");
-	if (get_function_list == NULL || get_interface == NULL)
-		return "C_GetFunctionList or C_GetInterface not exported";
-	if (get_interface((CK_UTF8CHAR_PTR)"PKCS 11", &v, &it, 0) != CKR_OK || it == NULL)
-		return "C_GetInterface(\"PKCS 11\", 3.0) failed";
-	fl = it->pFunctionList;
-	return NULL;
+	fl = list;
+	get_function_list = (get_function_list_fn)gfl;
+	get_interface = (get_interface_fn)gi;
 }
 
 // conf_call calls function fn with integer arguments u and pointer
@@ -113,8 +101,9 @@ import "C"
 
 import (
 	"encoding/binary"
-	"errors"
 	"unsafe"
+
+	"github.com/myna-pkcs11/myna-pkcs11/test/internal/p11load"
 )
 
 // Fn names a PKCS#11 function for Call.
@@ -181,13 +170,13 @@ const (
 	FMessageSignInit
 )
 
-// Open loads the module at path and finds its 3.0 function list.
+// Open loads the module at path with p11load and binds Call to it.
 func Open(path string) error {
-	cpath := C.CString(path)
-	defer C.free(unsafe.Pointer(cpath))
-	if msg := C.conf_open(cpath); msg != nil {
-		return errors.New("conformance: " + C.GoString(msg))
+	m, err := p11load.Open(path)
+	if err != nil {
+		return err
 	}
+	C.conf_bind(m.FunctionList, m.GetFunctionList, m.GetInterface)
 	return nil
 }
 
