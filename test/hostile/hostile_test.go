@@ -1,7 +1,8 @@
-// Package hostile runs testdata/hostile.c, a hostile PKCS#11 caller in C,
-// against libmyna-pkcs11.so: every function with bad arguments and out of
-// order (exact CKR_ codes asserted in C), fork while signing, and a stress
-// run of C threads ending in C_Finalize. It runs the harness plain, built
+// Package hostile runs testdata/hostile.c, a hostile PKCS#11 host in C,
+// against libmyna-pkcs11.so: the whole function table swept with bad
+// arguments and out of order (exact CKR_ codes asserted in C), fork (after
+// use, before C_Initialize, while signing), C threads (small stacks, and a
+// stress run ending in C_Finalize). It runs the harness plain, built
 // with -fsanitize=address,undefined, and under valgrind, and checks after
 // every run that the simulated card spent no PIN try and received only the
 // VERIFY commands the harness asked for.
@@ -301,6 +302,37 @@ func TestStressThreadsThenFinalize(t *testing.T) {
 		checkCard(t, r, 2)
 		record(t, map[string]any{"scenarios": 1, "crashes": 0, "threads": threads})
 	}
+}
+
+// The plain host (no sanitizer) forks after using the module and before
+// C_Initialize, and calls in from C threads with small stacks.
+func TestForkAfterUseChildFailsFastParentContinues(t *testing.T) {
+	r := runHarness(t, 2*time.Minute, nil, nil, plain, "forkafteruse")
+	requireOK(t, r)
+	f := r.facts
+	for i := 0; i < 4; i++ {
+		assert.Equal(t, "0x5", f[fmt.Sprintf("child_rv%d", i)], "child call %d must be CKR_GENERAL_ERROR", i)
+	}
+	assert.Equal(t, "0x0", f["parent_getinfo"])
+	assert.Equal(t, "0x0", f["parent_finalize"])
+	assert.Equal(t, f["parent_slots_before"], f["parent_slots_after"], "parent sees the same slots after the fork")
+}
+
+func TestForkBeforeInitializeChildFailsFast(t *testing.T) {
+	r := runHarness(t, 2*time.Minute, nil, nil, plain, "forkearly")
+	requireOK(t, r)
+	f := r.facts
+	for i := 0; i < 4; i++ {
+		assert.Equal(t, "0x5", f[fmt.Sprintf("child_rv%d", i)], "child call %d must be CKR_GENERAL_ERROR", i)
+	}
+	assert.Equal(t, "0x0", f["parent_initialize"])
+}
+
+func TestManyCThreadsWithSmallStacks(t *testing.T) {
+	r := runHarness(t, 2*time.Minute, nil, nil, plain, "threads", "32")
+	requireOK(t, r)
+	f := r.facts
+	assert.Equal(t, "0", f["errors"])
 }
 
 // memcheckBlock is one error of a Memcheck report: a header line, its stack

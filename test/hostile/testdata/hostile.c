@@ -15,6 +15,11 @@
  *                              signatures in all, plus C_WaitForSlotEvent
  *                              threads, a slot/token poller, and C_Finalize
  *                              at the end while they still run.
+ *   hostile LIB forkafteruse   initialise, use, fork: the child must get
+ *                              CKR_GENERAL_ERROR fast; the parent keeps working
+ *   hostile LIB forkearly      fork right after C_GetFunctionList, before any
+ *                              other call: the child must fail fast too
+ *   hostile LIB threads N      N C threads with 64 KiB stacks calling in
  *
  * Output: "key value" lines; "bad ..." for each failed expectation;
  * "sig auth|sign MSGHEX SIGHEX" for each signature (the Go test verifies them
@@ -35,6 +40,7 @@
 
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1091,11 +1097,203 @@ static int mode_stress(int threads, int seconds, int max)
 	return 0;
 }
 
+/* ---------------------------------------------------------------- fork in a plain host, C threads */
+
+/* These modes load the module with C_GetFunctionList only (no other call before they fork). */
+typedef CK_RV (*get_function_list_fn)(CK_FUNCTION_LIST_PTR_PTR);
+
+static void *open_lib(const char *path)
+{
+	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (h == NULL)
+		printf("dlopen_error %s\n", dlerror());
+	return h;
+}
+
+static CK_FUNCTION_LIST_PTR function_list(void *h)
+{
+	get_function_list_fn gfl = (get_function_list_fn)dlsym(h, "C_GetFunctionList");
+	CK_FUNCTION_LIST_PTR fl = NULL;
+	if (gfl == NULL || gfl(&fl) != CKR_OK)
+		return NULL;
+	return fl;
+}
+
+/*
+ * Waits for pid for at most limit seconds; kills it when it is still running
+ * then. Returns the wait status, or -1 when the child hung.
+ */
+static int wait_bounded(pid_t pid, double limit, double *took)
+{
+	double t0 = now();
+	int status = 0;
+	for (;;) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+		if (r == pid) {
+			*took = now() - t0;
+			return status;
+		}
+		if (r < 0 && errno != EINTR) {
+			*took = now() - t0;
+			return -2;
+		}
+		if (now() - t0 > limit) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			*took = now() - t0;
+			return -1;
+		}
+		usleep(10000);
+	}
+}
+
+/* In the child: every call must come back CKR_GENERAL_ERROR. */
+static int child_calls(CK_FUNCTION_LIST_PTR fl)
+{
+	CK_INFO info;
+	CK_ULONG n = 0;
+	CK_RV rvs[4];
+	int i, bad = 0;
+
+	rvs[0] = fl->C_GetInfo(&info);
+	rvs[1] = fl->C_GetSlotList(CK_FALSE, NULL, &n);
+	rvs[2] = fl->C_Initialize(NULL);
+	rvs[3] = fl->C_Finalize(NULL);
+	for (i = 0; i < 4; i++) {
+		printf("child_rv%d 0x%lx\n", i, rvs[i]);
+		if (rvs[i] != CKR_GENERAL_ERROR)
+			bad = 1;
+	}
+	fflush(stdout);
+	return bad;
+}
+
+static int run_fork(const char *lib, int early)
+{
+	void *h = open_lib(lib);
+	CK_FUNCTION_LIST_PTR fl;
+	CK_INFO info;
+	CK_ULONG n = 0;
+	CK_RV rv;
+	pid_t pid;
+	int status;
+	double took;
+
+	if (h == NULL)
+		return fail("dlopen");
+	fl = function_list(h);
+	if (fl == NULL)
+		return fail("C_GetFunctionList");
+	if (!early) {
+		rv = fl->C_Initialize(NULL);
+		printf("parent_initialize 0x%lx\n", rv);
+		if (rv != CKR_OK)
+			return fail("parent C_Initialize");
+		rv = fl->C_GetSlotList(CK_FALSE, NULL, &n);
+		printf("parent_slots_before 0x%lx %lu\n", rv, n);
+	}
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		return fail("fork");
+	if (pid == 0)
+		_exit(child_calls(fl));
+	status = wait_bounded(pid, 10.0, &took);
+	printf("child_seconds %.3f\n", took);
+	if (status == -1)
+		return fail("child hung (killed after 10 s)");
+	if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return fail("child did not get CKR_GENERAL_ERROR from every call");
+	if (early) {
+		rv = fl->C_Initialize(NULL);
+		printf("parent_initialize 0x%lx\n", rv);
+		if (rv != CKR_OK)
+			return fail("parent C_Initialize after fork");
+	}
+	rv = fl->C_GetInfo(&info);
+	printf("parent_getinfo 0x%lx\n", rv);
+	if (rv != CKR_OK)
+		return fail("parent C_GetInfo after fork");
+	rv = fl->C_GetSlotList(CK_FALSE, NULL, &n);
+	printf("parent_slots_after 0x%lx %lu\n", rv, n);
+	if (rv != CKR_OK)
+		return fail("parent C_GetSlotList after fork");
+	rv = fl->C_Finalize(NULL);
+	printf("parent_finalize 0x%lx\n", rv);
+	if (rv != CKR_OK)
+		return fail("parent C_Finalize");
+	printf("RESULT ok\n");
+	return 0;
+}
+
+struct thread_arg {
+	CK_FUNCTION_LIST_PTR fl;
+	int errors;
+};
+
+static void *thread_main(void *p)
+{
+	struct thread_arg *a = p;
+	CK_INFO info;
+	CK_ULONG n;
+	int i;
+
+	for (i = 0; i < 200; i++) {
+		n = 0;
+		if (a->fl->C_GetInfo(&info) != CKR_OK || a->fl->C_GetSlotList(CK_FALSE, NULL, &n) != CKR_OK)
+			a->errors++;
+	}
+	return NULL;
+}
+
+static int run_threads(const char *lib, int nthreads)
+{
+	void *h = open_lib(lib);
+	CK_FUNCTION_LIST_PTR fl;
+	pthread_t *th;
+	struct thread_arg *args;
+	pthread_attr_t attr;
+	int i, errors = 0;
+	CK_RV rv;
+
+	if (h == NULL || (fl = function_list(h)) == NULL)
+		return fail("load");
+	if ((rv = fl->C_Initialize(NULL)) != CKR_OK) {
+		printf("initialize 0x%lx\n", rv);
+		return fail("C_Initialize");
+	}
+	th = calloc(nthreads, sizeof(*th));
+	args = calloc(nthreads, sizeof(*args));
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 64 * 1024);
+	for (i = 0; i < nthreads; i++) {
+		args[i].fl = fl;
+		if (pthread_create(&th[i], &attr, thread_main, &args[i]) != 0)
+			return fail("pthread_create");
+	}
+	for (i = 0; i < nthreads; i++) {
+		pthread_join(th[i], NULL);
+		errors += args[i].errors;
+	}
+	printf("errors %d\n", errors);
+	fl->C_Finalize(NULL);
+	if (errors)
+		return fail("calls failed in threads");
+	printf("RESULT ok\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: hostile LIB calls|fork|stress T S N\n");
+		fprintf(stderr, "usage: hostile LIB calls|fork|stress T S N|forkafteruse|forkearly|threads N\n");
 		return 2;
+	}
+	if (!strcmp(argv[2], "forkafteruse") || !strcmp(argv[2], "forkearly") || !strcmp(argv[2], "threads")) {
+		setvbuf(stdout, NULL, _IOLBF, 0);
+		if (!strcmp(argv[2], "threads"))
+			return argc > 3 ? run_threads(argv[1], atoi(argv[3])) : fail("threads N");
+		return run_fork(argv[1], !strcmp(argv[2], "forkearly"));
 	}
 	signal(SIGALRM, watchdog);
 	alarm(argc > 6 ? (unsigned)atoi(argv[6]) : 120);
