@@ -1,7 +1,12 @@
-// Package abi tests libmyna-pkcs11.so through its real C ABI. The tests use
-// github.com/miekg/pkcs11 for ordinary calls; this file (cgo is not allowed
-// in _test.go files) reaches what miekg cannot: the 3.0 function list,
-// crafted CK_C_INITIALIZE_ARGS, NULL pointers and short buffers.
+// Package abi tests what libmyna-pkcs11.so does, through its real C ABI
+// from a Go host: initialisation arguments, interfaces, tokens and slots,
+// login, objects, signing, configuration and the call trace. The return
+// codes of NULL pointers and of calls before C_Initialize are
+// test/conformance's and test/hostile's; the binary's symbols and tables
+// test/cabi's. The tests use github.com/miekg/pkcs11 for ordinary calls;
+// this file (cgo is not allowed in _test.go files) reaches what miekg
+// cannot: the 3.0 function list, crafted CK_C_INITIALIZE_ARGS and short
+// buffers.
 //
 // Raw opens the same library path as miekg, so both talk to one module
 // instance in this process.
@@ -82,11 +87,6 @@ static CK_RV raw_get_slot_list(CK_BBOOL present, CK_SLOT_ID *list, CK_ULONG *cou
 	return fl->C_GetSlotList(present, list, count);
 }
 
-static CK_RV raw_get_slot_info(CK_SLOT_ID slot, CK_SLOT_INFO *out)
-{
-	return fl->C_GetSlotInfo(slot, out);
-}
-
 static CK_RV raw_get_token_info(CK_SLOT_ID slot, CK_TOKEN_INFO *out)
 {
 	return fl->C_GetTokenInfo(slot, out);
@@ -158,11 +158,6 @@ static CK_RV raw_wait_for_slot_event(CK_FLAGS flags, int null_slot, int reserved
 {
 	int x;
 	return fl->C_WaitForSlotEvent(flags, null_slot ? NULL : slot, reserved ? &x : NULL);
-}
-
-static CK_RV raw_generate_random(CK_SESSION_HANDLE s, CK_BYTE *buf, CK_ULONG n)
-{
-	return fl->C_GenerateRandom(s, buf, n);
 }
 
 // Functions the module answers in C; op selects one.
@@ -350,11 +345,6 @@ func RawGetTokenInfo(slot uint, nullInfo bool) (uint, RawTokenInfo) {
 		UTCTime:        C.GoBytes(unsafe.Pointer(&info.utcTime[0]), 16),
 		Flags:          uint(info.flags),
 	}
-}
-
-// RawGetSlotInfoNull calls C_GetSlotInfo with a NULL pInfo.
-func RawGetSlotInfoNull(slot uint) uint {
-	return uint(C.raw_get_slot_info(C.CK_SLOT_ID(slot), nil))
 }
 
 // RawOpenSession calls C_OpenSession (nullHandle: NULL phSession).
@@ -547,16 +537,6 @@ func RawWaitForSlotEvent(flags uint, nullSlot, reserved bool) (uint, uint) {
 	var slot C.CK_SLOT_ID
 	rv := C.raw_wait_for_slot_event(C.CK_FLAGS(flags), cbool(nullSlot), cbool(reserved), &slot)
 	return uint(rv), uint(slot)
-}
-
-// RawGenerateRandom calls C_GenerateRandom with a NULL buffer when null.
-func RawGenerateRandom(sess uint, n uint, null bool) uint {
-	var buf *C.CK_BYTE
-	if !null {
-		buf = (*C.CK_BYTE)(C.calloc(C.size_t(n+1), 1))
-		defer C.free(unsafe.Pointer(buf))
-	}
-	return uint(C.raw_generate_random(C.CK_SESSION_HANDLE(sess), buf, C.CK_ULONG(n)))
 }
 
 // Unsupported names the functions RawUnsupported can call, by index.
