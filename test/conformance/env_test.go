@@ -36,12 +36,19 @@ func run(m *testing.M) int {
 	if err == nil {
 		err = modtest.NewSimState(card, sim.Options{})
 	}
+	if err == nil && beforeFirstInitialize != nil {
+		err = beforeFirstInitialize()
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "conformance:", err)
 		return 1
 	}
 	return m.Run()
 }
+
+// beforeFirstInitialize, when set, runs after the module is loaded and
+// before the process's first C_Initialize.
+var beforeFirstInitialize func() error
 
 // token is one of the card's two tokens.
 type token struct {

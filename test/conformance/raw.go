@@ -1,7 +1,10 @@
-// Package conformance calls every PKCS#11 function of libmyna-pkcs11.so
-// through its C ABI, in the states the specification defines, and
-// compares each return code with a table written from the specification
-// (conformance_test.go). This file (cgo is not allowed in _test.go files)
+// Package conformance checks the return codes of libmyna-pkcs11.so: it
+// calls every PKCS#11 function through its C ABI, in the states the
+// specification defines, and compares each return code with a table
+// written from the specification (conformance_test.go, table_test.go); it
+// sweeps every entry of the function list before C_Initialize, after
+// C_Finalize and with NULL pointers (sweep_test.go). It is the one home of
+// the NULL-pointer and not-initialised checks. This file (cgo is not allowed in _test.go files)
 // binds the module test/internal/p11load loaded and makes one raw call with any mix of NULL and
 // non-NULL arguments; memory handed to the module is C memory.
 package conformance
@@ -176,9 +179,13 @@ func Open(path string) error {
 	if err != nil {
 		return err
 	}
+	loaded = m
 	C.conf_bind(m.FunctionList, m.GetFunctionList, m.GetInterface)
 	return nil
 }
+
+// loaded is the module Open loaded.
+var loaded p11load.Module
 
 // Arg is one argument of Call: an integer (U) or a pointer (Ptr, Null).
 type Arg struct {

@@ -1,8 +1,10 @@
 // Package hostile runs testdata/hostile.c, a hostile PKCS#11 host in C,
-// against libmyna-pkcs11.so: the whole function table swept with bad
-// arguments and out of order (exact CKR_ codes asserted in C), fork (after
-// use, before C_Initialize, while signing), C threads (small stacks, and a
-// stress run ending in C_Finalize). It runs the harness plain, built
+// against libmyna-pkcs11.so: calls with bad arguments and out of order, bad
+// handles swept over every session function (exact CKR_ codes asserted in
+// C), fork (after use, before C_Initialize, while signing), C threads (small
+// stacks, and a stress run ending in C_Finalize). The sweeps of every
+// function before C_Initialize and with NULL pointers are
+// test/conformance's. It runs the harness plain, built
 // with -fsanitize=address,undefined, and under valgrind, and checks after
 // every run that the simulated card spent no PIN try and received only the
 // VERIFY commands the harness asked for.
@@ -238,7 +240,7 @@ func TestHostileCalls(t *testing.T) {
 	r := runHarness(t, 2*time.Minute, nil, nil, plain, "calls")
 	requireOK(t, r)
 	assert.Empty(t, r.bad)
-	assert.GreaterOrEqual(t, atoi(r.facts["checks"]), 750, "assertions made")
+	assert.GreaterOrEqual(t, atoi(r.facts["checks"]), 310, "assertions made")
 	assert.Len(t, r.sigs, 2, "signatures after short buffers")
 	checkCard(t, r, 1)
 	record(t, map[string]any{"scenarios": 1, "checks": atoi(r.facts["checks"]), "crashes": 0})

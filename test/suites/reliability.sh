@@ -3,10 +3,11 @@
 # fork, threads and faulty cards without crashing and without spending a PIN
 # try nobody asked for.
 #
-#   go test ./test/hostile   hostile.c: every C_* function before init, after
-#                            finalize, with NULLs, short buffers, bad handles,
-#                            templates and mechanisms, out of order (exact
-#                            CKR_ codes); fork while signing; 16 C threads +
+#   go test ./test/hostile   hostile.c: calls before init, after finalize,
+#                            with NULLs, short buffers, bad handles, templates
+#                            and mechanisms, out of order (exact CKR_ codes);
+#                            fork after use, before init and while signing;
+#                            C threads with small stacks, 16 C threads +
 #                            C_WaitForSlotEvent + C_Finalize; plain, ASan+UBSan
 #                            and valgrind runs
 #   go test ./test/faults    faulty card in-process through the .so: removal

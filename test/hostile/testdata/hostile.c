@@ -3,11 +3,14 @@
  * Built and run by ../hostile_test.go (`go test ./test/hostile`), plain, with
  * -fsanitize=address,undefined, and under valgrind.
  *
- *   hostile LIB calls          every function before C_Initialize, after
- *                              C_Finalize, twice; NULL pointers, zero and short
- *                              lengths, invalid/closed handles, bad templates,
- *                              bad mechanisms, calls out of order. Exact CKR_
- *                              codes are asserted here.
+ *   hostile LIB calls          calls before C_Initialize, after C_Finalize,
+ *                              twice; NULL pointers, zero and short lengths,
+ *                              invalid/closed handles swept over every session
+ *                              function, bad templates, bad mechanisms, calls
+ *                              out of order. Exact CKR_ codes are asserted
+ *                              here. (The sweeps of every function before
+ *                              C_Initialize and with NULL pointers are
+ *                              test/conformance's.)
  *   hostile LIB fork           sign, then fork while another thread signs: the
  *                              child must get errors within a second; the parent
  *                              signs again.
@@ -27,8 +30,8 @@
  * The exit status is 0 only with RESULT ok. A watchdog (alarm) turns a hang
  * into "RESULT fail watchdog" and exit status 3.
  *
- * The sweeps call every entry of the 3.0 function table through one generic
- * pointer type with eight integer arguments, all zero except the first. On
+ * The bad-handle sweep calls every session function of the 3.0 function
+ * table through one generic pointer type with eight integer arguments. On
  * x86-64 System V every PKCS#11 argument is INTEGER class (pointers, CK_ULONG,
  * CK_BBOOL) and a callee ignores extra arguments, so this is a well-defined
  * call at the ABI level even though ISO C calls it undefined; the harness
@@ -194,14 +197,6 @@ static generic_fn entry(int i)
 	return fns[i];
 }
 
-static int index_of(const char *name)
-{
-	for (int i = 0; i < 92; i++)
-		if (strcmp(names[i], name) == 0)
-			return i;
-	return -1;
-}
-
 /* What the first argument of a function is, for the sweeps. */
 enum first { FIRST_NONE, FIRST_SLOT, FIRST_SESSION, FIRST_FLAGS };
 
@@ -236,85 +231,6 @@ static int unsupported(const char *n)
 			return 1;
 	return strncmp(n, "C_Message", 9) == 0 || strstr(n, "Message") != NULL;
 }
-
-/*
- * sweep_uninitialised: every function but the four that work without
- * C_Initialize answers CKR_CRYPTOKI_NOT_INITIALIZED (unimplemented ones
- * CKR_FUNCTION_NOT_SUPPORTED), whatever its arguments.
- */
-static void sweep_uninitialised(const char *when)
-{
-	for (int i = 0; i < 92; i++) {
-		const char *n = names[i];
-		if (!strcmp(n, "C_Initialize") || !strcmp(n, "C_GetFunctionList") || !strcmp(n, "C_GetInterfaceList") ||
-		    !strcmp(n, "C_GetInterface"))
-			continue;
-		CK_RV want = unsupported(n) ? CKR_FUNCTION_NOT_SUPPORTED : CKR_CRYPTOKI_NOT_INITIALIZED;
-		/* legacy functions (spec 5.20): always CKR_FUNCTION_NOT_PARALLEL */
-		if (!strcmp(n, "C_GetFunctionStatus") || !strcmp(n, "C_CancelFunction"))
-			want = CKR_FUNCTION_NOT_PARALLEL;
-		/* all zero, then plausible handles 1 */
-		CK_RV rv0 = entry(i)(0, 0, 0, 0, 0, 0, 0, 0);
-		CK_RV rv1 = entry(i)(1, 0, 0, 0, 0, 0, 0, 0);
-		char what[96];
-		snprintf(what, sizeof what, "%s %s (zero args)", when, n);
-		expect(__LINE__, what, rv0, want);
-		snprintf(what, sizeof what, "%s %s (handle 1)", when, n);
-		expect(__LINE__, what, rv1, want);
-	}
-}
-
-/* The NULL-pointer answer of each implemented function given a valid first argument. */
-struct null_want {
-	const char *name;
-	CK_RV want;
-};
-static const struct null_want null_wants[] = {
-	{"C_GetInfo", CKR_ARGUMENTS_BAD},
-	{"C_GetFunctionList", CKR_ARGUMENTS_BAD},
-	{"C_GetSlotList", CKR_ARGUMENTS_BAD},
-	{"C_GetSlotInfo", CKR_ARGUMENTS_BAD},
-	{"C_GetTokenInfo", CKR_ARGUMENTS_BAD},
-	{"C_GetMechanismList", CKR_ARGUMENTS_BAD},
-	{"C_GetMechanismInfo", CKR_ARGUMENTS_BAD},
-	{"C_InitToken", CKR_ARGUMENTS_BAD},
-	{"C_InitPIN", CKR_FUNCTION_NOT_SUPPORTED}, /* the card cannot set a PIN without the old one */
-	{"C_SetPIN", R_SESSION_READ_ONLY},          /* the sweep's session is read-only */
-	{"C_OpenSession", CKR_ARGUMENTS_BAD},
-	{"C_GetSessionInfo", CKR_ARGUMENTS_BAD},
-	{"C_Login", R_USER_TYPE_INVALID}, /* user type 0 is CKU_SO: the tokens have none */
-	{"C_CreateObject", CKR_ARGUMENTS_BAD},
-	{"C_CopyObject", CKR_ARGUMENTS_BAD},
-	{"C_DestroyObject", R_OBJECT_HANDLE_INVALID},
-	{"C_GetObjectSize", CKR_ARGUMENTS_BAD},
-	{"C_GetAttributeValue", R_OBJECT_HANDLE_INVALID}, /* object handle 0 */
-	{"C_SetAttributeValue", R_OBJECT_HANDLE_INVALID},
-	{"C_FindObjectsInit", CKR_OK}, /* NULL template with count 0 is the empty template */
-	{"C_FindObjects", CKR_ARGUMENTS_BAD},
-	{"C_FindObjectsFinal", CKR_OK},
-	{"C_DigestInit", CKR_ARGUMENTS_BAD},
-	{"C_Digest", CKR_ARGUMENTS_BAD}, /* NULL pulDigestLen is checked first */
-	{"C_DigestUpdate", R_OPERATION_NOT_INITIALIZED},
-	{"C_DigestFinal", CKR_ARGUMENTS_BAD},
-	{"C_SignInit", CKR_ARGUMENTS_BAD},
-	{"C_Sign", CKR_ARGUMENTS_BAD},
-	{"C_SignUpdate", R_OPERATION_NOT_INITIALIZED},
-	{"C_SignFinal", CKR_ARGUMENTS_BAD},
-	{"C_VerifyInit", CKR_ARGUMENTS_BAD},
-	{"C_Verify", R_OPERATION_NOT_INITIALIZED},
-	{"C_VerifyUpdate", R_OPERATION_NOT_INITIALIZED},
-	{"C_VerifyFinal", R_OPERATION_NOT_INITIALIZED},
-	{"C_SeedRandom", R_RANDOM_NO_RNG},
-	{"C_GenerateRandom", R_RANDOM_NO_RNG},
-	{"C_GetFunctionStatus", CKR_FUNCTION_NOT_PARALLEL},
-	{"C_CancelFunction", CKR_FUNCTION_NOT_PARALLEL},
-	{"C_WaitForSlotEvent", CKR_ARGUMENTS_BAD},
-	{"C_GetInterfaceList", CKR_ARGUMENTS_BAD},
-	{"C_GetInterface", CKR_ARGUMENTS_BAD},
-	{"C_LoginUser", R_USER_TYPE_INVALID},
-	{"C_SessionCancel", CKR_OK},
-	{NULL, 0},
-};
 
 static CK_SLOT_ID auth_slot, sign_slot;
 
@@ -405,36 +321,6 @@ static int load(const char *lib)
 static const CK_BYTE auth_pin[] = "1234";
 static const CK_BYTE sign_pin[] = "ABC123";
 
-static void null_sweep(CK_SESSION_HANDLE s, CK_SLOT_ID slot)
-{
-	for (int i = 0; null_wants[i].name; i++) {
-		int k = index_of(null_wants[i].name);
-		CK_ULONG a0 = 0;
-		switch (first_arg(null_wants[i].name)) {
-		case FIRST_SLOT:
-			a0 = slot;
-			break;
-		case FIRST_SESSION:
-			a0 = s;
-			break;
-		default:
-			a0 = 0;
-		}
-		CK_RV rv = entry(k)(a0, 0, 0, 0, 0, 0, 0, 0);
-		char what[96];
-		snprintf(what, sizeof what, "%s(valid, NULL...)", null_wants[i].name);
-		expect(__LINE__, what, rv, null_wants[i].want);
-	}
-	for (int i = 0; i < 92; i++) {
-		if (!unsupported(names[i]))
-			continue;
-		CK_RV rv = entry(i)(s, 0, 0, 0, 0, 0, 0, 0);
-		char what[96];
-		snprintf(what, sizeof what, "%s(session, NULL...)", names[i]);
-		expect(__LINE__, what, rv, CKR_FUNCTION_NOT_SUPPORTED);
-	}
-}
-
 /* Invalid handles: every session function with a never-issued and a closed handle. */
 static void bad_handle_sweep(CK_SESSION_HANDLE closed)
 {
@@ -504,8 +390,7 @@ static int mode_calls(void)
 	CK_SLOT_ID slots[8];
 	CK_ULONG n;
 
-	/* 1. before C_Initialize */
-	sweep_uninitialised("before-init");
+	/* 1. before C_Initialize (every function swept: test/conformance) */
 	EXPECT(CKR_ARGUMENTS_BAD, F->C_GetFunctionList(NULL));
 	EXPECT(CKR_ARGUMENTS_BAD, F->C_GetInterfaceList(NULL, NULL));
 	EXPECT(CKR_ARGUMENTS_BAD, F->C_GetInterface(NULL, NULL, NULL, 0));
@@ -586,13 +471,6 @@ static int mode_calls(void)
 	EXPECT(R_SESSION_PARALLEL_NOT_SUPPORTED, F->C_OpenSession(auth_slot, 0, NULL, NULL, &s));
 	EXPECT(CKR_OK, F->C_OpenSession(auth_slot, CKF_SERIAL_SESSION, NULL, NULL, &s));
 	EXPECT(CKR_OK, F->C_OpenSession(sign_slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &rw));
-	null_sweep(s, auth_slot);
-	/* C_SessionCancel in the NULL sweep ended nothing; the session still works. */
-	{
-		CK_SESSION_INFO si;
-		EXPECT(CKR_OK, F->C_GetSessionInfo(s, &si));
-		CHECK(si.slotID == auth_slot);
-	}
 	EXPECT(CKR_OK, F->C_OpenSession(auth_slot, CKF_SERIAL_SESSION, NULL, NULL, &s2));
 	EXPECT(CKR_OK, F->C_CloseSession(s2));
 	EXPECT(R_SESSION_HANDLE_INVALID, F->C_CloseSession(s2));
@@ -842,7 +720,6 @@ static int mode_calls(void)
 	/* 9. finalize, twice; everything fails afterwards; initialize again */
 	EXPECT(CKR_OK, F->C_Finalize(NULL));
 	EXPECT(CKR_CRYPTOKI_NOT_INITIALIZED, F->C_Finalize(NULL));
-	sweep_uninitialised("after-finalize");
 	EXPECT(CKR_OK, F->C_Initialize(NULL));
 	{
 		CK_SESSION_INFO si;
