@@ -56,12 +56,12 @@ static CK_RV raw_finalize(int reserved)
 }
 
 static CK_RV raw_get_interface(const char *name, int has_version, CK_BYTE major, CK_BYTE minor,
-			       CK_FLAGS flags, int null_pp, CK_VERSION *got, CK_FLAGS *got_flags,
+			       CK_FLAGS flags, CK_VERSION *got, CK_FLAGS *got_flags,
 			       CK_FUNCTION_LIST_3_0 **got_list)
 {
 	CK_VERSION v = {major, minor};
 	CK_INTERFACE_PTR it = NULL;
-	CK_RV rv = get_interface((CK_UTF8CHAR_PTR)name, has_version ? &v : NULL, null_pp ? NULL : &it, flags);
+	CK_RV rv = get_interface((CK_UTF8CHAR_PTR)name, has_version ? &v : NULL, &it, flags);
 	if (rv == CKR_OK && it != NULL) {
 		*got = *(CK_VERSION *)it->pFunctionList;
 		*got_flags = it->flags;
@@ -72,9 +72,9 @@ static CK_RV raw_get_interface(const char *name, int has_version, CK_BYTE major,
 	return rv;
 }
 
-static CK_RV raw_get_interface_list(int null_list, int null_count, CK_ULONG *count, CK_INTERFACE *out)
+static CK_RV raw_get_interface_list(int null_list, CK_ULONG *count, CK_INTERFACE *out)
 {
-	return get_interface_list(null_list ? NULL : out, null_count ? NULL : count);
+	return get_interface_list(null_list ? NULL : out, count);
 }
 
 static CK_RV raw_get_info(int null_info, CK_INFO *out)
@@ -229,7 +229,7 @@ type Interface struct {
 
 // RawGetInterface calls C_GetInterface. name "" passes NULL; version nil
 // passes NULL. It returns the version and flags of the interface found.
-func RawGetInterface(name string, version *[2]byte, flags uint, nullPP bool) (uint, Interface) {
+func RawGetInterface(name string, version *[2]byte, flags uint) (uint, Interface) {
 	var cname *C.char
 	if name != "" {
 		cname = C.CString(name)
@@ -242,17 +242,17 @@ func RawGetInterface(name string, version *[2]byte, flags uint, nullPP bool) (ui
 	if version != nil {
 		hasV, major, minor = 1, C.CK_BYTE(version[0]), C.CK_BYTE(version[1])
 	}
-	rv := C.raw_get_interface(cname, hasV, major, minor, C.CK_FLAGS(flags), cbool(nullPP), &v, &f, &list)
+	rv := C.raw_get_interface(cname, hasV, major, minor, C.CK_FLAGS(flags), &v, &f, &list)
 	return uint(rv), Interface{Name: "PKCS 11", Major: byte(v.major), Minor: byte(v.minor), Flags: uint(f)}
 }
 
 // RawGetInterfaceList calls C_GetInterfaceList with a buffer of bufLen
-// entries (nullList: NULL buffer; nullCount: NULL pulCount). It returns the
-// count written back and the interfaces copied.
-func RawGetInterfaceList(nullList bool, bufLen uint, nullCount bool) (uint, uint, []Interface) {
+// entries (nullList: NULL buffer). It returns the count written back and
+// the interfaces copied.
+func RawGetInterfaceList(nullList bool, bufLen uint) (uint, uint, []Interface) {
 	buf := make([]C.CK_INTERFACE, bufLen+1)
 	count := C.CK_ULONG(bufLen)
-	rv := C.raw_get_interface_list(cbool(nullList), cbool(nullCount), &count, &buf[0])
+	rv := C.raw_get_interface_list(cbool(nullList), &count, &buf[0])
 	var out []Interface
 	if rv == C.CKR_OK && !nullList {
 		for _, it := range buf[:count] {

@@ -17,16 +17,19 @@ package conformance
 
 typedef CK_RV (*get_interface_fn)(CK_UTF8CHAR_PTR, CK_VERSION_PTR, CK_INTERFACE_PTR_PTR, CK_FLAGS);
 typedef CK_RV (*get_function_list_fn)(CK_FUNCTION_LIST_PTR_PTR);
+typedef CK_RV (*get_interface_list_fn)(CK_INTERFACE_PTR, CK_ULONG_PTR);
 
 static CK_FUNCTION_LIST_3_0 *fl;
 static get_function_list_fn get_function_list;
 static get_interface_fn get_interface;
+static get_interface_list_fn get_interface_list;
 
-static void conf_bind(void *list, void *gfl, void *gi)
+static void conf_bind(void *list, void *gfl, void *gi, void *gil)
 {
 	fl = list;
 	get_function_list = (get_function_list_fn)gfl;
 	get_interface = (get_interface_fn)gi;
+	get_interface_list = (get_interface_list_fn)gil;
 }
 
 // conf_call calls function fn with integer arguments u and pointer
@@ -94,6 +97,7 @@ static CK_RV conf_call(int fn, CK_ULONG *u, void **p)
 	case 54: return fl->C_LoginUser(U(0), U(1), P(2), U(3), P(4), U(5));
 	case 55: return get_interface(P(0), P(1), P(2), U(3));
 	case 56: return fl->C_MessageSignInit(U(0), P(1), U(2));
+	case 57: return get_interface_list(P(0), P(1));
 #undef U
 #undef P
 	}
@@ -171,6 +175,7 @@ const (
 	FLoginUser
 	FGetInterface
 	FMessageSignInit
+	FGetInterfaceList
 )
 
 // Open loads the module at path with p11load and binds Call to it.
@@ -180,7 +185,7 @@ func Open(path string) error {
 		return err
 	}
 	loaded = m
-	C.conf_bind(m.FunctionList, m.GetFunctionList, m.GetInterface)
+	C.conf_bind(m.FunctionList, m.GetFunctionList, m.GetInterface, m.GetInterfaceList)
 	return nil
 }
 
@@ -232,18 +237,26 @@ func (m *Mem) Bytes(b []byte) Arg { return m.Buf(len(b), b) }
 func (m *Mem) Ulong(v uint) Arg { return m.Bytes(binary.NativeEndian.AppendUint64(nil, uint64(v))) }
 
 // Mechanism is a pointer argument to a CK_MECHANISM without parameter.
-func (m *Mem) Mechanism(mech uint) Arg {
+func (m *Mem) Mechanism(mech uint) Arg { return m.MechanismParam(mech, Null, 0) }
+
+// MechanismParam is a pointer argument to a CK_MECHANISM with pParameter
+// param (a pointer argument) and ulParameterLen n.
+func (m *Mem) MechanismParam(mech uint, param Arg, n uint) Arg {
 	p := (*C.CK_MECHANISM)(m.alloc(int(unsafe.Sizeof(C.CK_MECHANISM{}))))
 	p.mechanism = C.CK_MECHANISM_TYPE(mech)
+	p.pParameter = C.CK_VOID_PTR(param.p)
+	p.ulParameterLen = C.CK_ULONG(n)
 	return Arg{p: unsafe.Pointer(p), ptr: true}
 }
 
 // Attr is one template entry: Value nil with Len 0 is a NULL pValue;
-// Value nil with Len > 0 is a buffer of Len bytes.
+// Value nil with Len > 0 is a buffer of Len bytes; NullLen > 0 is a NULL
+// pValue with ulValueLen NullLen.
 type Attr struct {
-	Type  uint
-	Value []byte
-	Len   uint
+	Type    uint
+	Value   []byte
+	Len     uint
+	NullLen uint
 }
 
 // Template is a pointer argument to a CK_ATTRIBUTE array in C memory.
@@ -260,6 +273,8 @@ func (m *Mem) Template(attrs ...Attr) Arg {
 		case a.Len > 0:
 			t[i].pValue = C.CK_VOID_PTR(m.alloc(int(a.Len)))
 			t[i].ulValueLen = C.CK_ULONG(a.Len)
+		case a.NullLen > 0:
+			t[i].ulValueLen = C.CK_ULONG(a.NullLen)
 		}
 	}
 	return Arg{p: p, ptr: true}

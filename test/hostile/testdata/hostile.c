@@ -4,13 +4,12 @@
  * -fsanitize=address,undefined, and under valgrind.
  *
  *   hostile LIB calls          calls before C_Initialize, after C_Finalize,
- *                              twice; NULL pointers, zero and short lengths,
- *                              invalid/closed handles swept over every session
- *                              function, bad templates, bad mechanisms, calls
+ *                              twice; zero and short lengths, invalid/closed
+ *                              handles swept over every session function, bad
+ *                              templates, bad mechanisms, malformed PINs, calls
  *                              out of order. Exact CKR_ codes are asserted
- *                              here. (The sweeps of every function before
- *                              C_Initialize and with NULL pointers are
- *                              test/conformance's.)
+ *                              here. (NULL pointers and calls before
+ *                              C_Initialize are test/conformance's.)
  *   hostile LIB fork           sign, then fork while another thread signs: the
  *                              child must get errors within a second; the parent
  *                              signs again.
@@ -391,9 +390,6 @@ static int mode_calls(void)
 	CK_ULONG n;
 
 	/* 1. before C_Initialize (every function swept: test/conformance) */
-	EXPECT(CKR_ARGUMENTS_BAD, F->C_GetFunctionList(NULL));
-	EXPECT(CKR_ARGUMENTS_BAD, F->C_GetInterfaceList(NULL, NULL));
-	EXPECT(CKR_ARGUMENTS_BAD, F->C_GetInterface(NULL, NULL, NULL, 0));
 	{
 		CK_INTERFACE_PTR ip = NULL;
 		CK_VERSION v99 = {9, 9};
@@ -485,7 +481,6 @@ static int mode_calls(void)
 	EXPECT(R_PIN_INCORRECT, F->C_Login(s, U_USER, (CK_UTF8CHAR_PTR) "", 0));
 	EXPECT(R_PIN_INCORRECT, F->C_Login(s, U_USER, (CK_UTF8CHAR_PTR) "12a4", 4));
 	EXPECT(R_PIN_INCORRECT, F->C_Login(s, U_USER, (CK_UTF8CHAR_PTR) "12\0004", 4));
-	EXPECT(CKR_ARGUMENTS_BAD, F->C_Login(s, U_USER, NULL, 4));
 	EXPECT(R_PIN_INCORRECT, F->C_Login(rw, U_USER, (CK_UTF8CHAR_PTR) "ABC12", 5));
 	EXPECT(R_PIN_INCORRECT, F->C_Login(rw, U_USER, (CK_UTF8CHAR_PTR) "ABCDEFGHIJ1234567", 17));
 	EXPECT(R_PIN_INCORRECT, F->C_Login(rw, U_USER, (CK_UTF8CHAR_PTR) "ABC-123", 7));
@@ -527,14 +522,12 @@ static int mode_calls(void)
 		CK_MECHANISM withparam = {M_SHA256_RSA_PKCS, junk, 3};
 		CK_MECHANISM pss_noparam = {M_SHA256_RSA_PKCS_PSS, NULL, 0};
 		CK_MECHANISM pss_short = {M_SHA256_RSA_PKCS_PSS, junk, 3};
-		CK_MECHANISM nullparam_len = {M_SHA256_RSA_PKCS, NULL, 8};
 		EXPECT(R_MECHANISM_INVALID, F->C_SignInit(s, &aes, key));
 		EXPECT(R_MECHANISM_INVALID, F->C_SignInit(s, &ec, key));
 		EXPECT(R_MECHANISM_INVALID, F->C_SignInit(s, &bogus, key));
 		EXPECT(R_MECHANISM_INVALID, F->C_SignInit(s, &pss_noparam, key));
 		EXPECT(R_MECHANISM_INVALID, F->C_SignInit(s, &pss_short, key));
 		EXPECT(R_MECHANISM_PARAM_INVALID, F->C_SignInit(s, &withparam, key));
-		EXPECT(CKR_ARGUMENTS_BAD, F->C_SignInit(s, &nullparam_len, key));
 		EXPECT(R_KEY_HANDLE_INVALID, F->C_SignInit(s, &m, cert));
 		EXPECT(R_MECHANISM_INVALID, F->C_DigestInit(s, &aes));
 
@@ -550,11 +543,6 @@ static int mode_calls(void)
 		len = 0;
 		EXPECT(CKR_BUFFER_TOO_SMALL, F->C_Sign(s, msg, sizeof msg - 1, small, &len));
 		CHECK(len == 256);
-		/* any other error ends the operation (v2.40 §5.12) */
-		EXPECT(CKR_ARGUMENTS_BAD, F->C_Sign(s, msg, sizeof msg - 1, sig, NULL));
-		len = sizeof sig;
-		EXPECT(R_OPERATION_NOT_INITIALIZED, F->C_Sign(s, msg, sizeof msg - 1, sig, &len));
-		EXPECT(CKR_OK, F->C_SignInit(s, &m, key));
 		len = sizeof sig;
 		EXPECT(CKR_OK, F->C_Sign(s, msg, sizeof msg - 1, sig, &len));
 		CHECK(len == 256);
@@ -639,7 +627,6 @@ static int mode_calls(void)
 		get[0] = (CK_ATTRIBUTE){0x123UL /* CKA_PRIVATE_EXPONENT */, val, sizeof val};
 		EXPECT(R_ATTRIBUTE_SENSITIVE, F->C_GetAttributeValue(s, key, get, 1));
 		CHECK(get[0].ulValueLen == CK_UNAVAILABLE_INFORMATION);
-		EXPECT(CKR_ARGUMENTS_BAD, F->C_GetAttributeValue(s, cert, NULL, 1));
 		EXPECT(CKR_OK, F->C_GetAttributeValue(s, cert, NULL, 0));
 		EXPECT(R_OBJECT_HANDLE_INVALID, F->C_GetAttributeValue(s, 0, get, 1));
 		EXPECT(R_OBJECT_HANDLE_INVALID, F->C_GetAttributeValue(s, 0xABCDEF, get, 1));
@@ -656,17 +643,12 @@ static int mode_calls(void)
 		CHECK(n == 0);
 		EXPECT(R_OPERATION_ACTIVE, F->C_FindObjectsInit(s, find, 1));
 		EXPECT(CKR_OK, F->C_FindObjectsFinal(s));
-		find[0] = (CK_ATTRIBUTE){A_CLASS, NULL, sizeof(CK_ULONG)}; /* NULL pValue, non-zero length */
-		EXPECT(CKR_ARGUMENTS_BAD, F->C_FindObjectsInit(s, find, 1));
 		find[0] = (CK_ATTRIBUTE){0x7FFF1234UL, val, 4}; /* unknown attribute: matches nothing */
 		EXPECT(CKR_OK, F->C_FindObjectsInit(s, find, 1));
 		n = 99;
 		EXPECT(CKR_OK, F->C_FindObjects(s, hs, 8, &n));
 		CHECK(n == 0);
-		EXPECT(CKR_ARGUMENTS_BAD, F->C_FindObjects(s, NULL, 8, &n));
-		EXPECT(CKR_ARGUMENTS_BAD, F->C_FindObjects(s, hs, 8, NULL));
 		EXPECT(CKR_OK, F->C_FindObjectsFinal(s));
-		EXPECT(CKR_ARGUMENTS_BAD, F->C_FindObjectsInit(s, NULL, 2));
 		/* find in pieces with max 0 and 1 */
 		EXPECT(CKR_OK, F->C_FindObjectsInit(s, NULL, 0));
 		n = 99;
@@ -694,7 +676,6 @@ static int mode_calls(void)
 		EXPECT(R_TOKEN_WRITE_PROTECTED, F->C_DestroyObject(arw, cert));
 		EXPECT(R_TOKEN_WRITE_PROTECTED, F->C_SetAttributeValue(arw, cert, mk, 1));
 		EXPECT(R_TOKEN_WRITE_PROTECTED, F->C_CreateObject(arw, mk, 1, &newh));
-		EXPECT(CKR_ARGUMENTS_BAD, F->C_SetPIN(arw, NULL, 4, NULL, 4));
 		EXPECT(CKR_OK, F->C_CloseSession(arw));
 		EXPECT(R_TOKEN_WRITE_PROTECTED, F->C_CopyObject(s, cert, mk, 1, &newh));
 		len = 0;
@@ -706,7 +687,6 @@ static int mode_calls(void)
 		for (int k = 0; k < 8 && F->C_WaitForSlotEvent(CKF_DONT_BLOCK, &ev, NULL) == CKR_OK; k++)
 			; /* drain the insertion events of the start */
 		EXPECT(R_NO_EVENT, F->C_WaitForSlotEvent(CKF_DONT_BLOCK, &ev, NULL));
-		EXPECT(CKR_ARGUMENTS_BAD, F->C_WaitForSlotEvent(CKF_DONT_BLOCK, &ev, (CK_VOID_PTR)&ev));
 
 		/* session handle of a token whose sessions were all closed */
 		EXPECT(CKR_OK, F->C_CloseAllSessions(auth_slot));
@@ -717,16 +697,14 @@ static int mode_calls(void)
 		EXPECT(R_USER_NOT_LOGGED_IN, F->C_SignInit(s, &m, key)); /* a private key needs the login */
 	}
 
-	/* 9. finalize, twice; everything fails afterwards; initialize again */
+	/* 9. finalize; initialize again: the old sessions are gone */
 	EXPECT(CKR_OK, F->C_Finalize(NULL));
-	EXPECT(CKR_CRYPTOKI_NOT_INITIALIZED, F->C_Finalize(NULL));
 	EXPECT(CKR_OK, F->C_Initialize(NULL));
 	{
 		CK_SESSION_INFO si;
 		EXPECT(R_SESSION_HANDLE_INVALID, F->C_GetSessionInfo(s, &si));
 	}
 	EXPECT(CKR_OK, F->C_Finalize(NULL));
-	EXPECT(CKR_CRYPTOKI_NOT_INITIALIZED, F->C_Finalize(NULL));
 
 	out("checks %d\n", n_checks);
 	out("bad_count %d\n", n_bad);
