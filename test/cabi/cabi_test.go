@@ -48,7 +48,7 @@ func run(m *testing.M) int {
 	if err == nil {
 		harness = filepath.Join(dir, "harness")
 		cmd := exec.Command("gcc", "-Wall", "-Wextra", "-Werror", "-O1",
-			"-I", filepath.Join(root, "c"), "-o", harness, filepath.Join("testdata", "harness.c"), "-ldl")
+			"-I", filepath.Join(root, "c"), "-I", filepath.Join(root, "test", "internal", "p11load"), "-o", harness, filepath.Join("testdata", "harness.c"), "-ldl")
 		if b, cerr := cmd.CombinedOutput(); cerr != nil {
 			err = fmt.Errorf("compiling harness.c: %v\n%s", cerr, b)
 		}

@@ -80,7 +80,7 @@ func run(m *testing.M) int {
 
 func gcc(out string, flags ...string) error {
 	args := append([]string{"-Wall", "-Wextra", "-Werror"}, flags...)
-	args = append(args, "-I", filepath.Join(root, "c"), "-o", out, filepath.Join("testdata", "hostile.c"), "-ldl", "-pthread")
+	args = append(args, "-I", filepath.Join(root, "c"), "-I", filepath.Join(root, "test", "internal", "p11load"), "-o", out, filepath.Join("testdata", "hostile.c"), "-ldl", "-pthread")
 	if b, err := exec.Command("gcc", args...).CombinedOutput(); err != nil {
 		return fmt.Errorf("gcc %v: %v\n%s", flags, err, b)
 	}

@@ -10,7 +10,8 @@
  *
  * Output: one "key value" line per fact, then "RESULT ok" or
  * "RESULT fail <why>"; the exit status is 0 only with RESULT ok.
- * Uses the project's own c/pkcs11t.h and c/pkcs11f_gen.h (-I c).
+ * Uses the project's own c/pkcs11t.h and c/pkcs11f_gen.h (-I c) and the
+ * tests' loader test/internal/p11load/p11load.h.
  */
 #include <dlfcn.h>
 #include <stddef.h>
@@ -18,11 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pkcs11t.h"
-#include "pkcs11f_gen.h"
+#include "p11load.h"
 
-typedef CK_RV (*get_function_list_fn)(CK_FUNCTION_LIST_PTR_PTR);
-typedef CK_RV (*get_interface_fn)(CK_UTF8CHAR_PTR, CK_VERSION_PTR, CK_INTERFACE_PTR_PTR, CK_FLAGS);
 
 static int fail(const char *why)
 {
@@ -32,19 +30,10 @@ static int fail(const char *why)
 
 static void *open_lib(const char *path)
 {
-	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	void *h = p11load_open(path);
 	if (h == NULL)
 		printf("dlopen_error %s\n", dlerror());
 	return h;
-}
-
-static CK_FUNCTION_LIST_PTR function_list(void *h)
-{
-	get_function_list_fn gfl = (get_function_list_fn)dlsym(h, "C_GetFunctionList");
-	CK_FUNCTION_LIST_PTR fl = NULL;
-	if (gfl == NULL || gfl(&fl) != CKR_OK)
-		return NULL;
-	return fl;
 }
 
 static int run_reload(const char *lib)
@@ -55,7 +44,7 @@ static int run_reload(const char *lib)
 	CK_RV rv;
 
 	h1 = open_lib(lib);
-	if (h1 == NULL || (fl1 = function_list(h1)) == NULL)
+	if (h1 == NULL || (fl1 = p11load_function_list(h1)) == NULL)
 		return fail("first load");
 	if ((rv = fl1->C_Initialize(NULL)) != CKR_OK || (rv = fl1->C_GetInfo(&info)) != CKR_OK ||
 	    (rv = fl1->C_Finalize(NULL)) != CKR_OK) {
@@ -64,7 +53,7 @@ static int run_reload(const char *lib)
 	}
 	printf("dlclose %d\n", dlclose(h1));
 	h2 = open_lib(lib);
-	if (h2 == NULL || (fl2 = function_list(h2)) == NULL)
+	if (h2 == NULL || (fl2 = p11load_function_list(h2)) == NULL)
 		return fail("second load");
 	printf("same_table %d\n", fl1 == fl2);
 	if ((rv = fl2->C_Initialize(NULL)) != CKR_OK || (rv = fl2->C_GetInfo(&info)) != CKR_OK ||
@@ -84,15 +73,13 @@ static int run_tables(const char *lib, const char *names_path)
 	char *names[MYNA_N_FUNCTIONS_3_0];
 	int n = 0, i, bad = 0;
 	CK_FUNCTION_LIST_PTR fl;
-	CK_INTERFACE_PTR it = NULL;
-	get_interface_fn gi;
+	CK_FUNCTION_LIST_3_0_PTR fl30;
 	CK_VERSION v30 = {3, 0};
 	void **t240, **t30;
 
-	if (h == NULL || (fl = function_list(h)) == NULL)
+	if (h == NULL || (fl = p11load_function_list(h)) == NULL)
 		return fail("load");
-	gi = (get_interface_fn)dlsym(h, "C_GetInterface");
-	if (gi == NULL || gi((CK_UTF8CHAR_PTR) "PKCS 11", &v30, &it, 0) != CKR_OK || it == NULL)
+	if ((fl30 = p11load_interface(h, "PKCS 11", &v30)) == NULL)
 		return fail("C_GetInterface 3.0");
 	f = fopen(names_path, "r");
 	if (f == NULL)
@@ -104,11 +91,11 @@ static int run_tables(const char *lib, const char *names_path)
 	if (n != MYNA_N_FUNCTIONS_3_0)
 		return fail("names file does not hold 92 names");
 	printf("version_2_40 %d.%d\n", fl->version.major, fl->version.minor);
-	printf("version_3_0 %d.%d\n", ((CK_VERSION *)it->pFunctionList)->major,
-	       ((CK_VERSION *)it->pFunctionList)->minor);
+	printf("version_3_0 %d.%d\n", ((CK_VERSION *)fl30)->major,
+	       ((CK_VERSION *)fl30)->minor);
 	/* Entries follow the version (padded to pointer alignment). */
 	t240 = (void **)((char *)fl + offsetof(CK_FUNCTION_LIST, C_Initialize));
-	t30 = (void **)((char *)it->pFunctionList + offsetof(CK_FUNCTION_LIST_3_0, C_Initialize));
+	t30 = (void **)((char *)fl30 + offsetof(CK_FUNCTION_LIST_3_0, C_Initialize));
 	for (i = 0; i < n; i++) {
 		void *sym = dlsym(h, names[i]);
 		if (sym == NULL || t30[i] != sym || (i < MYNA_N_FUNCTIONS_2_40 && t240[i] != sym)) {

@@ -53,8 +53,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pkcs11t.h"
-#include "pkcs11f_gen.h"
+#include "p11load.h"
 
 /* Constants the project's header does not carry (values from the spec). */
 #define R_SLOT_ID_INVALID 0x03UL
@@ -301,17 +300,12 @@ static CK_RV sign_once(CK_SESSION_HANDLE s, const char *tok, const CK_BYTE *msg,
 
 static int load(const char *lib)
 {
-	void *h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
+	void *h = p11load_open(lib);
 	if (h == NULL) {
 		out("dlopen_error %s\n", dlerror());
 		return 0;
 	}
-	CK_RV (*gi)(CK_UTF8CHAR_PTR, CK_VERSION_PTR, CK_INTERFACE_PTR_PTR, CK_FLAGS) =
-		(CK_RV(*)(CK_UTF8CHAR_PTR, CK_VERSION_PTR, CK_INTERFACE_PTR_PTR, CK_FLAGS))dlsym(h, "C_GetInterface");
-	CK_INTERFACE_PTR iface = NULL;
-	if (gi == NULL || gi(NULL, NULL, &iface, 0) != CKR_OK || iface == NULL)
-		return 0;
-	F = (CK_FUNCTION_LIST_3_0_PTR)iface->pFunctionList;
+	F = p11load_interface(h, NULL, NULL);
 	return F != NULL && F->version.major == 3;
 }
 
@@ -955,23 +949,12 @@ static int mode_stress(int threads, int seconds, int max)
 /* ---------------------------------------------------------------- fork in a plain host, C threads */
 
 /* These modes load the module with C_GetFunctionList only (no other call before they fork). */
-typedef CK_RV (*get_function_list_fn)(CK_FUNCTION_LIST_PTR_PTR);
-
 static void *open_lib(const char *path)
 {
-	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	void *h = p11load_open(path);
 	if (h == NULL)
 		printf("dlopen_error %s\n", dlerror());
 	return h;
-}
-
-static CK_FUNCTION_LIST_PTR function_list(void *h)
-{
-	get_function_list_fn gfl = (get_function_list_fn)dlsym(h, "C_GetFunctionList");
-	CK_FUNCTION_LIST_PTR fl = NULL;
-	if (gfl == NULL || gfl(&fl) != CKR_OK)
-		return NULL;
-	return fl;
 }
 
 /*
@@ -1036,7 +1019,7 @@ static int run_fork(const char *lib, int early)
 
 	if (h == NULL)
 		return fail("dlopen");
-	fl = function_list(h);
+	fl = p11load_function_list(h);
 	if (fl == NULL)
 		return fail("C_GetFunctionList");
 	if (!early) {
@@ -1111,7 +1094,7 @@ static int run_threads(const char *lib, int nthreads)
 	int i, errors = 0;
 	CK_RV rv;
 
-	if (h == NULL || (fl = function_list(h)) == NULL)
+	if (h == NULL || (fl = p11load_function_list(h)) == NULL)
 		return fail("load");
 	if ((rv = fl->C_Initialize(NULL)) != CKR_OK) {
 		printf("initialize 0x%lx\n", rv);

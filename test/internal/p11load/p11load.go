@@ -1,26 +1,22 @@
-// Package p11load is the tests' one loader of libmyna-pkcs11.so into the
-// test process: it dlopens the module and finds the entry points the Go
-// suites call through raw C (test/abi, test/conformance). Each suite's
-// cgo file binds these pointers to its own call wrappers.
+// Package p11load is the tests' one loader of libmyna-pkcs11.so: p11load.h
+// for the C harnesses (test/cabi, test/hostile), and Open for the Go suites
+// that call through raw C (test/abi, test/conformance): it dlopens the
+// module and finds its entry points; each suite's cgo file binds these
+// pointers to its own call wrappers.
 package p11load
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../../../c
+#cgo CFLAGS: -I${SRCDIR} -I${SRCDIR}/../../../c
 #cgo LDFLAGS: -ldl
-#include <dlfcn.h>
 #include <stdlib.h>
-#include "pkcs11t.h"
-#include "pkcs11f_gen.h"
-
-typedef CK_RV (*get_interface_fn)(CK_UTF8CHAR_PTR, CK_VERSION_PTR, CK_INTERFACE_PTR_PTR, CK_FLAGS);
+#include "p11load.h"
 
 // load dlopens path and fills out: the 3.0 function list, then
 // C_GetFunctionList, C_GetInterface and C_GetInterfaceList.
 static const char *load(const char *path, void **out)
 {
 	CK_VERSION v = {3, 0};
-	CK_INTERFACE_PTR it = NULL;
-	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	void *h = p11load_open(path);
 	if (h == NULL)
 		return dlerror();
 	out[1] = dlsym(h, "C_GetFunctionList");
@@ -28,9 +24,8 @@ static const char *load(const char *path, void **out)
 	out[3] = dlsym(h, "C_GetInterfaceList");
 	if (out[1] == NULL || out[2] == NULL || out[3] == NULL)
 		return "C_GetFunctionList, C_GetInterface or C_GetInterfaceList not exported";
-	if (((get_interface_fn)out[2])((CK_UTF8CHAR_PTR)"PKCS 11", &v, &it, 0) != CKR_OK || it == NULL)
+	if ((out[0] = p11load_interface(h, "PKCS 11", &v)) == NULL)
 		return "C_GetInterface(\"PKCS 11\", 3.0) failed";
-	out[0] = it->pFunctionList;
 	return NULL;
 }
 */
