@@ -28,14 +28,6 @@ static int fail(const char *why)
 	return 1;
 }
 
-static void *open_lib(const char *path)
-{
-	void *h = p11load_open(path);
-	if (h == NULL)
-		printf("dlopen_error %s\n", dlerror());
-	return h;
-}
-
 static int run_reload(const char *lib)
 {
 	void *h1, *h2;
@@ -43,7 +35,7 @@ static int run_reload(const char *lib)
 	CK_INFO info;
 	CK_RV rv;
 
-	h1 = open_lib(lib);
+	h1 = p11load_open_or_print(lib);
 	if (h1 == NULL || (fl1 = p11load_function_list(h1)) == NULL)
 		return fail("first load");
 	if ((rv = fl1->C_Initialize(NULL)) != CKR_OK || (rv = fl1->C_GetInfo(&info)) != CKR_OK ||
@@ -52,7 +44,7 @@ static int run_reload(const char *lib)
 		return fail("first use");
 	}
 	printf("dlclose %d\n", dlclose(h1));
-	h2 = open_lib(lib);
+	h2 = p11load_open_or_print(lib);
 	if (h2 == NULL || (fl2 = p11load_function_list(h2)) == NULL)
 		return fail("second load");
 	printf("same_table %d\n", fl1 == fl2);
@@ -67,7 +59,7 @@ static int run_reload(const char *lib)
 
 static int run_tables(const char *lib, const char *names_path)
 {
-	void *h = open_lib(lib);
+	void *h = p11load_open_or_print(lib);
 	FILE *f;
 	char name[128];
 	char *names[MYNA_N_FUNCTIONS_3_0];

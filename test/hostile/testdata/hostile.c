@@ -300,11 +300,9 @@ static CK_RV sign_once(CK_SESSION_HANDLE s, const char *tok, const CK_BYTE *msg,
 
 static int load(const char *lib)
 {
-	void *h = p11load_open(lib);
-	if (h == NULL) {
-		out("dlopen_error %s\n", dlerror());
+	void *h = p11load_open_or_print(lib);
+	if (h == NULL)
 		return 0;
-	}
 	F = p11load_interface(h, NULL, NULL);
 	return F != NULL && F->version.major == 3;
 }
@@ -949,14 +947,6 @@ static int mode_stress(int threads, int seconds, int max)
 /* ---------------------------------------------------------------- fork in a plain host, C threads */
 
 /* These modes load the module with C_GetFunctionList only (no other call before they fork). */
-static void *open_lib(const char *path)
-{
-	void *h = p11load_open(path);
-	if (h == NULL)
-		printf("dlopen_error %s\n", dlerror());
-	return h;
-}
-
 /*
  * Waits for pid for at most limit seconds; kills it when it is still running
  * then. Returns the wait status, or -1 when the child hung.
@@ -1008,7 +998,7 @@ static int child_calls(CK_FUNCTION_LIST_PTR fl)
 
 static int run_fork(const char *lib, int early)
 {
-	void *h = open_lib(lib);
+	void *h = p11load_open_or_print(lib);
 	CK_FUNCTION_LIST_PTR fl;
 	CK_INFO info;
 	CK_ULONG n = 0;
@@ -1086,7 +1076,7 @@ static void *thread_main(void *p)
 
 static int run_threads(const char *lib, int nthreads)
 {
-	void *h = open_lib(lib);
+	void *h = p11load_open_or_print(lib);
 	CK_FUNCTION_LIST_PTR fl;
 	pthread_t *th;
 	struct thread_arg *args;

@@ -10,6 +10,7 @@
 
 #include <dlfcn.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "pkcs11t.h"
 #include "pkcs11f_gen.h"
@@ -21,6 +22,18 @@ typedef CK_RV (*p11load_get_interface_fn)(CK_UTF8CHAR_PTR, CK_VERSION_PTR, CK_IN
 static inline void *p11load_open(const char *path)
 {
 	return dlopen(path, RTLD_NOW | RTLD_LOCAL);
+}
+
+/*
+ * p11load_open_or_print is p11load_open that prints "dlopen_error WHY" on
+ * standard output when it fails (the C harnesses' "key value" output).
+ */
+static inline void *p11load_open_or_print(const char *path)
+{
+	void *h = p11load_open(path);
+	if (h == NULL)
+		printf("dlopen_error %s\n", dlerror());
+	return h;
 }
 
 /* p11load_function_list returns the 2.40 list from C_GetFunctionList. */
