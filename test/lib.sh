@@ -3,7 +3,7 @@
 # suite in test/suites/*.sh and the scripts test/opensc-sim.sh,
 # test/pcsc-sim.sh, test/faults/pcsc.sh and test/bench.sh source it.
 #
-#   . "$(dirname "$0")/../lib.sh"          # from test/suites/ (common.sh still works)
+#   . "$(dirname "$0")/../lib.sh"          # from test/suites/
 #   need_module; card_init; server_pki     # as needed
 #   check "what" cmd...   /  pass "what"  /  fail "what" "why"  /  skip "what" "why"
 #   start_pcscd; start_sim "$STATE" 35963  # a private pcscd and the card behind vpcd
@@ -36,8 +36,8 @@
 # run-all.sh).
 
 # shellcheck disable=SC2034  # sets variables for the scripts that source it
-# Sourced twice (common.sh and lib.sh, or a suite sourcing lib.sh again
-# later): the second time is a no-op, so the tally and $T stay.
+# Sourced twice (a script sourcing lib.sh again later): the second time is
+# a no-op, so the tally and $T stay.
 if [ -n "${MYNA_HARNESS_LOADED:-}" ]; then return 0; fi
 MYNA_HARNESS_LOADED=1
 
@@ -145,9 +145,6 @@ stop_pid() {
   return 0
 }
 
-# lib_wait_gone PID: stops PID (see stop_pid); kept for older callers.
-lib_wait_gone() { stop_pid "$1"; }
-
 # start_bg NAME CMD...: starts CMD in the background (log $T/NAME.log), sets BG_PID.
 start_bg() {
   local name=$1; shift
@@ -175,8 +172,6 @@ _cleanup() {
   for f in "${CLEANUP_FILES[@]}"; do rm -f -- "$f"; done
   if [ "${MYNA_TEST_KEEP:-0}" = 1 ]; then echo "$SUITE: kept $T" >&2; else rm -rf -- "$T"; fi
 }
-# lib_cleanup is the old name of _cleanup.
-lib_cleanup() { _cleanup; }
 trap _cleanup EXIT
 trap 'exit 130' INT HUP
 trap 'exit 143' TERM

@@ -1,7 +1,12 @@
-// Package abi tests libmyna-pkcs11.so through its real C ABI. The tests use
-// github.com/miekg/pkcs11 for ordinary calls; this file (cgo is not allowed
-// in _test.go files) reaches what miekg cannot: the 3.0 function list,
-// crafted CK_C_INITIALIZE_ARGS, NULL pointers and short buffers.
+// Package abi tests what libmyna-pkcs11.so does, through its real C ABI
+// from a Go host: initialisation arguments, interfaces, tokens and slots,
+// login, objects, signing, configuration and the call trace. The return
+// codes of NULL pointers and of calls before C_Initialize are
+// test/conformance's and test/hostile's; the binary's symbols and tables
+// test/cabi's. The tests use github.com/miekg/pkcs11 for ordinary calls;
+// this file (cgo is not allowed in _test.go files) reaches what miekg
+// cannot: the 3.0 function list, crafted CK_C_INITIALIZE_ARGS and short
+// buffers.
 //
 // Raw opens the same library path as miekg, so both talk to one module
 // instance in this process.
@@ -9,8 +14,6 @@ package abi
 
 /*
 #cgo CFLAGS: -I${SRCDIR}/../../c
-#cgo LDFLAGS: -ldl
-#include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
 #include "pkcs11t.h"
@@ -23,21 +26,11 @@ static CK_FUNCTION_LIST_3_0 *fl;
 static get_interface_fn get_interface;
 static get_interface_list_fn get_interface_list;
 
-static const char *raw_open(const char *path)
+static void raw_bind(void *list, void *gi, void *gil)
 {
-	CK_VERSION v = {3, 0};
-	CK_INTERFACE_PTR it = NULL;
-	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	if (h == NULL)
-		return dlerror();
-	get_interface = (get_interface_fn)dlsym(h, "C_GetInterface");
-	get_interface_list = (get_interface_list_fn)dlsym(h, "C_GetInterfaceList");
-	if (get_interface == NULL || get_interface_list == NULL)
-		return "C_GetInterface or C_GetInterfaceList not exported";
-	if (get_interface((CK_UTF8CHAR_PTR)"PKCS 11", &v, &it, 0) != CKR_OK || it == NULL)
-		return "C_GetInterface(\"PKCS 11\", 3.0) failed";
-	fl = it->pFunctionList;
-	return NULL;
+	fl = list;
+	get_interface = (get_interface_fn)gi;
+	get_interface_list = (get_interface_list_fn)gil;
 }
 
 static CK_RV dummy_create(CK_VOID_PTR_PTR pp) { *pp = (void *)1; return CKR_OK; }
@@ -63,12 +56,12 @@ static CK_RV raw_finalize(int reserved)
 }
 
 static CK_RV raw_get_interface(const char *name, int has_version, CK_BYTE major, CK_BYTE minor,
-			       CK_FLAGS flags, int null_pp, CK_VERSION *got, CK_FLAGS *got_flags,
+			       CK_FLAGS flags, CK_VERSION *got, CK_FLAGS *got_flags,
 			       CK_FUNCTION_LIST_3_0 **got_list)
 {
 	CK_VERSION v = {major, minor};
 	CK_INTERFACE_PTR it = NULL;
-	CK_RV rv = get_interface((CK_UTF8CHAR_PTR)name, has_version ? &v : NULL, null_pp ? NULL : &it, flags);
+	CK_RV rv = get_interface((CK_UTF8CHAR_PTR)name, has_version ? &v : NULL, &it, flags);
 	if (rv == CKR_OK && it != NULL) {
 		*got = *(CK_VERSION *)it->pFunctionList;
 		*got_flags = it->flags;
@@ -79,9 +72,9 @@ static CK_RV raw_get_interface(const char *name, int has_version, CK_BYTE major,
 	return rv;
 }
 
-static CK_RV raw_get_interface_list(int null_list, int null_count, CK_ULONG *count, CK_INTERFACE *out)
+static CK_RV raw_get_interface_list(int null_list, CK_ULONG *count, CK_INTERFACE *out)
 {
-	return get_interface_list(null_list ? NULL : out, null_count ? NULL : count);
+	return get_interface_list(null_list ? NULL : out, count);
 }
 
 static CK_RV raw_get_info(int null_info, CK_INFO *out)
@@ -92,11 +85,6 @@ static CK_RV raw_get_info(int null_info, CK_INFO *out)
 static CK_RV raw_get_slot_list(CK_BBOOL present, CK_SLOT_ID *list, CK_ULONG *count)
 {
 	return fl->C_GetSlotList(present, list, count);
-}
-
-static CK_RV raw_get_slot_info(CK_SLOT_ID slot, CK_SLOT_INFO *out)
-{
-	return fl->C_GetSlotInfo(slot, out);
 }
 
 static CK_RV raw_get_token_info(CK_SLOT_ID slot, CK_TOKEN_INFO *out)
@@ -172,11 +160,6 @@ static CK_RV raw_wait_for_slot_event(CK_FLAGS flags, int null_slot, int reserved
 	return fl->C_WaitForSlotEvent(flags, null_slot ? NULL : slot, reserved ? &x : NULL);
 }
 
-static CK_RV raw_generate_random(CK_SESSION_HANDLE s, CK_BYTE *buf, CK_ULONG n)
-{
-	return fl->C_GenerateRandom(s, buf, n);
-}
-
 // Functions the module answers in C; op selects one.
 static CK_RV raw_unsupported(int op)
 {
@@ -202,18 +185,19 @@ static CK_RV raw_unsupported(int op)
 import "C"
 
 import (
-	"errors"
 	"unsafe"
+
+	"github.com/myna-pkcs11/myna-pkcs11/test/internal/p11load"
 )
 
-// RawOpen loads the module at path (the same instance miekg loads) and
-// finds its PKCS#11 3.0 function list.
+// RawOpen loads the module at path (the same instance miekg loads) with
+// p11load and binds the Raw* calls to it.
 func RawOpen(path string) error {
-	cpath := C.CString(path)
-	defer C.free(unsafe.Pointer(cpath))
-	if msg := C.raw_open(cpath); msg != nil {
-		return errors.New("abi: " + C.GoString(msg))
+	m, err := p11load.Open(path)
+	if err != nil {
+		return err
 	}
+	C.raw_bind(m.FunctionList, m.GetInterface, m.GetInterfaceList)
 	return nil
 }
 
@@ -245,7 +229,7 @@ type Interface struct {
 
 // RawGetInterface calls C_GetInterface. name "" passes NULL; version nil
 // passes NULL. It returns the version and flags of the interface found.
-func RawGetInterface(name string, version *[2]byte, flags uint, nullPP bool) (uint, Interface) {
+func RawGetInterface(name string, version *[2]byte, flags uint) (uint, Interface) {
 	var cname *C.char
 	if name != "" {
 		cname = C.CString(name)
@@ -258,17 +242,17 @@ func RawGetInterface(name string, version *[2]byte, flags uint, nullPP bool) (ui
 	if version != nil {
 		hasV, major, minor = 1, C.CK_BYTE(version[0]), C.CK_BYTE(version[1])
 	}
-	rv := C.raw_get_interface(cname, hasV, major, minor, C.CK_FLAGS(flags), cbool(nullPP), &v, &f, &list)
+	rv := C.raw_get_interface(cname, hasV, major, minor, C.CK_FLAGS(flags), &v, &f, &list)
 	return uint(rv), Interface{Name: "PKCS 11", Major: byte(v.major), Minor: byte(v.minor), Flags: uint(f)}
 }
 
 // RawGetInterfaceList calls C_GetInterfaceList with a buffer of bufLen
-// entries (nullList: NULL buffer; nullCount: NULL pulCount). It returns the
-// count written back and the interfaces copied.
-func RawGetInterfaceList(nullList bool, bufLen uint, nullCount bool) (uint, uint, []Interface) {
+// entries (nullList: NULL buffer). It returns the count written back and
+// the interfaces copied.
+func RawGetInterfaceList(nullList bool, bufLen uint) (uint, uint, []Interface) {
 	buf := make([]C.CK_INTERFACE, bufLen+1)
 	count := C.CK_ULONG(bufLen)
-	rv := C.raw_get_interface_list(cbool(nullList), cbool(nullCount), &count, &buf[0])
+	rv := C.raw_get_interface_list(cbool(nullList), &count, &buf[0])
 	var out []Interface
 	if rv == C.CKR_OK && !nullList {
 		for _, it := range buf[:count] {
@@ -361,11 +345,6 @@ func RawGetTokenInfo(slot uint, nullInfo bool) (uint, RawTokenInfo) {
 		UTCTime:        C.GoBytes(unsafe.Pointer(&info.utcTime[0]), 16),
 		Flags:          uint(info.flags),
 	}
-}
-
-// RawGetSlotInfoNull calls C_GetSlotInfo with a NULL pInfo.
-func RawGetSlotInfoNull(slot uint) uint {
-	return uint(C.raw_get_slot_info(C.CK_SLOT_ID(slot), nil))
 }
 
 // RawOpenSession calls C_OpenSession (nullHandle: NULL phSession).
@@ -558,16 +537,6 @@ func RawWaitForSlotEvent(flags uint, nullSlot, reserved bool) (uint, uint) {
 	var slot C.CK_SLOT_ID
 	rv := C.raw_wait_for_slot_event(C.CK_FLAGS(flags), cbool(nullSlot), cbool(reserved), &slot)
 	return uint(rv), uint(slot)
-}
-
-// RawGenerateRandom calls C_GenerateRandom with a NULL buffer when null.
-func RawGenerateRandom(sess uint, n uint, null bool) uint {
-	var buf *C.CK_BYTE
-	if !null {
-		buf = (*C.CK_BYTE)(C.calloc(C.size_t(n+1), 1))
-		defer C.free(unsafe.Pointer(buf))
-	}
-	return uint(C.raw_generate_random(C.CK_SESSION_HANDLE(sess), buf, C.CK_ULONG(n)))
 }
 
 // Unsupported names the functions RawUnsupported can call, by index.

@@ -17,7 +17,7 @@ import (
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
-	"github.com/myna-pkcs11/myna-pkcs11/test/abi/modtest"
+	"github.com/myna-pkcs11/myna-pkcs11/test/internal/modtest"
 )
 
 // PINs of the traced card. Chosen so that no number the log legitimately

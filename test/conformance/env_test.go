@@ -11,7 +11,7 @@ import (
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
-	"github.com/myna-pkcs11/myna-pkcs11/test/abi/modtest"
+	"github.com/myna-pkcs11/myna-pkcs11/test/internal/modtest"
 )
 
 var (
@@ -36,12 +36,19 @@ func run(m *testing.M) int {
 	if err == nil {
 		err = modtest.NewSimState(card, sim.Options{})
 	}
+	if err == nil && beforeFirstInitialize != nil {
+		err = beforeFirstInitialize()
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "conformance:", err)
 		return 1
 	}
 	return m.Run()
 }
+
+// beforeFirstInitialize, when set, runs after the module is loaded and
+// before the process's first C_Initialize.
+var beforeFirstInitialize func() error
 
 // token is one of the card's two tokens.
 type token struct {

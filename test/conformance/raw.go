@@ -1,41 +1,35 @@
-// Package conformance calls every PKCS#11 function of libmyna-pkcs11.so
-// through its C ABI, in the states the specification defines, and
-// compares each return code with a table written from the specification
-// (conformance_test.go). This file (cgo is not allowed in _test.go files)
-// loads the module and makes one raw call with any mix of NULL and
+// Package conformance checks the return codes of libmyna-pkcs11.so: it
+// calls every PKCS#11 function through its C ABI, in the states the
+// specification defines, and compares each return code with a table
+// written from the specification (conformance_test.go, table_test.go); it
+// sweeps every entry of the function list before C_Initialize, after
+// C_Finalize and with NULL pointers (sweep_test.go). It is the one home of
+// the NULL-pointer and not-initialised checks. This file (cgo is not allowed in _test.go files)
+// binds the module test/internal/p11load loaded and makes one raw call with any mix of NULL and
 // non-NULL arguments; memory handed to the module is C memory.
 package conformance
 
 /*
 #cgo CFLAGS: -I${SRCDIR}/../../c
-#cgo LDFLAGS: -ldl
-#include <dlfcn.h>
 #include <stdlib.h>
 #include "pkcs11t.h"
 #include "pkcs11f_gen.h"
 
 typedef CK_RV (*get_interface_fn)(CK_UTF8CHAR_PTR, CK_VERSION_PTR, CK_INTERFACE_PTR_PTR, CK_FLAGS);
 typedef CK_RV (*get_function_list_fn)(CK_FUNCTION_LIST_PTR_PTR);
+typedef CK_RV (*get_interface_list_fn)(CK_INTERFACE_PTR, CK_ULONG_PTR);
 
 static CK_FUNCTION_LIST_3_0 *fl;
 static get_function_list_fn get_function_list;
 static get_interface_fn get_interface;
+static get_interface_list_fn get_interface_list;
 
-static const char *conf_open(const char *path)
+static void conf_bind(void *list, void *gfl, void *gi, void *gil)
 {
-	CK_VERSION v = {3, 0};
-	CK_INTERFACE_PTR it = NULL;
-	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	if (h == NULL)
-		return dlerror();
-	get_function_list = (get_function_list_fn)dlsym(h, "C_GetFunctionList");
-	get_interface = (get_interface_fn)dlsym(h, "C_GetInterface");
-	if (get_function_list == NULL || get_interface == NULL)
-		return "C_GetFunctionList or C_GetInterface not exported";
-	if (get_interface((CK_UTF8CHAR_PTR)"PKCS 11", &v, &it, 0) != CKR_OK || it == NULL)
-		return "C_GetInterface(\"PKCS 11\", 3.0) failed";
-	fl = it->pFunctionList;
-	return NULL;
+	fl = list;
+	get_function_list = (get_function_list_fn)gfl;
+	get_interface = (get_interface_fn)gi;
+	get_interface_list = (get_interface_list_fn)gil;
 }
 
 // conf_call calls function fn with integer arguments u and pointer
@@ -103,6 +97,7 @@ static CK_RV conf_call(int fn, CK_ULONG *u, void **p)
 	case 54: return fl->C_LoginUser(U(0), U(1), P(2), U(3), P(4), U(5));
 	case 55: return get_interface(P(0), P(1), P(2), U(3));
 	case 56: return fl->C_MessageSignInit(U(0), P(1), U(2));
+	case 57: return get_interface_list(P(0), P(1));
 #undef U
 #undef P
 	}
@@ -113,8 +108,9 @@ import "C"
 
 import (
 	"encoding/binary"
-	"errors"
 	"unsafe"
+
+	"github.com/myna-pkcs11/myna-pkcs11/test/internal/p11load"
 )
 
 // Fn names a PKCS#11 function for Call.
@@ -179,17 +175,22 @@ const (
 	FLoginUser
 	FGetInterface
 	FMessageSignInit
+	FGetInterfaceList
 )
 
-// Open loads the module at path and finds its 3.0 function list.
+// Open loads the module at path with p11load and binds Call to it.
 func Open(path string) error {
-	cpath := C.CString(path)
-	defer C.free(unsafe.Pointer(cpath))
-	if msg := C.conf_open(cpath); msg != nil {
-		return errors.New("conformance: " + C.GoString(msg))
+	m, err := p11load.Open(path)
+	if err != nil {
+		return err
 	}
+	loaded = m
+	C.conf_bind(m.FunctionList, m.GetFunctionList, m.GetInterface, m.GetInterfaceList)
 	return nil
 }
+
+// loaded is the module Open loaded.
+var loaded p11load.Module
 
 // Arg is one argument of Call: an integer (U) or a pointer (Ptr, Null).
 type Arg struct {
@@ -236,18 +237,26 @@ func (m *Mem) Bytes(b []byte) Arg { return m.Buf(len(b), b) }
 func (m *Mem) Ulong(v uint) Arg { return m.Bytes(binary.NativeEndian.AppendUint64(nil, uint64(v))) }
 
 // Mechanism is a pointer argument to a CK_MECHANISM without parameter.
-func (m *Mem) Mechanism(mech uint) Arg {
+func (m *Mem) Mechanism(mech uint) Arg { return m.MechanismParam(mech, Null, 0) }
+
+// MechanismParam is a pointer argument to a CK_MECHANISM with pParameter
+// param (a pointer argument) and ulParameterLen n.
+func (m *Mem) MechanismParam(mech uint, param Arg, n uint) Arg {
 	p := (*C.CK_MECHANISM)(m.alloc(int(unsafe.Sizeof(C.CK_MECHANISM{}))))
 	p.mechanism = C.CK_MECHANISM_TYPE(mech)
+	p.pParameter = C.CK_VOID_PTR(param.p)
+	p.ulParameterLen = C.CK_ULONG(n)
 	return Arg{p: unsafe.Pointer(p), ptr: true}
 }
 
 // Attr is one template entry: Value nil with Len 0 is a NULL pValue;
-// Value nil with Len > 0 is a buffer of Len bytes.
+// Value nil with Len > 0 is a buffer of Len bytes; NullLen > 0 is a NULL
+// pValue with ulValueLen NullLen.
 type Attr struct {
-	Type  uint
-	Value []byte
-	Len   uint
+	Type    uint
+	Value   []byte
+	Len     uint
+	NullLen uint
 }
 
 // Template is a pointer argument to a CK_ATTRIBUTE array in C memory.
@@ -264,6 +273,8 @@ func (m *Mem) Template(attrs ...Attr) Arg {
 		case a.Len > 0:
 			t[i].pValue = C.CK_VOID_PTR(m.alloc(int(a.Len)))
 			t[i].ulValueLen = C.CK_ULONG(a.Len)
+		case a.NullLen > 0:
+			t[i].ulValueLen = C.CK_ULONG(a.NullLen)
 		}
 	}
 	return Arg{p: p, ptr: true}

@@ -14,6 +14,7 @@ const (
 	tokenInfoSize = 256 // CK_TOKEN_INFO
 	sigLen        = 256 // RSA-2048
 	sha256Len     = 32
+	interfaceSize = 24 // CK_INTERFACE
 )
 
 const soFlags = ck.CKF_SO_PIN_COUNT_LOW | ck.CKF_SO_PIN_FINAL_TRY | ck.CKF_SO_PIN_LOCKED | ck.CKF_SO_PIN_TO_BE_CHANGED
@@ -80,6 +81,14 @@ func table() []rule {
 			call: func(e *env) uint {
 				return Call(FGetInterface, e.m.Bytes([]byte("PKCS 11\x00")), Null, e.m.Buf(8, nil), U(0))
 			}, want: ck.CKR_OK},
+		{sec: "3.0 §5.4 C_GetInterface", text: "C_GetInterface(\"PKCS 11\") with NULL ppInterface: CKR_ARGUMENTS_BAD", in: notInit,
+			call: func(e *env) uint { return Call(FGetInterface, e.m.Bytes([]byte("PKCS 11\x00")), Null, Null, U(0)) }, want: ck.CKR_ARGUMENTS_BAD},
+		{sec: "3.0 §5.4 C_GetInterface", text: "C_GetInterface with every pointer NULL: CKR_ARGUMENTS_BAD", in: notInit,
+			call: func(e *env) uint { return Call(FGetInterface, Null, Null, Null, U(0)) }, want: ck.CKR_ARGUMENTS_BAD},
+		{sec: "3.0 §5.4 C_GetInterfaceList", text: "C_GetInterfaceList with NULL pulCount: CKR_ARGUMENTS_BAD", in: notInit,
+			call: func(e *env) uint { return Call(FGetInterfaceList, e.m.Buf(5*interfaceSize, nil), Null) }, want: ck.CKR_ARGUMENTS_BAD},
+		{sec: "3.0 §5.4 C_GetInterfaceList", text: "C_GetInterfaceList with both pointers NULL: CKR_ARGUMENTS_BAD", in: notInit,
+			call: func(e *env) uint { return Call(FGetInterfaceList, Null, Null) }, want: ck.CKR_ARGUMENTS_BAD},
 
 		// --- Slot and token management (§5.5) ---
 		{sec: "§5.5.1, §5.2", text: "C_GetSlotList with NULL pSlotList: CKR_OK and the count", in: noSession,
@@ -306,6 +315,13 @@ func table() []rule {
 			call: func(e *env) uint { return Call(FFindObjectsInit, U(e.s), Null, U(1)) }, want: ck.CKR_ARGUMENTS_BAD},
 		{sec: "§5.7.8", text: "C_FindObjects without C_FindObjectsInit: CKR_OPERATION_NOT_INITIALIZED", in: roPublic,
 			call: probeFind, want: ck.CKR_OPERATION_NOT_INITIALIZED},
+		{sec: "§5.7.7", text: "C_FindObjectsInit with a NULL pValue and a length in the template: CKR_ARGUMENTS_BAD", in: roPublic,
+			call: func(e *env) uint {
+				return Call(FFindObjectsInit, U(e.s), e.m.Template(Attr{Type: ck.CKA_CLASS, NullLen: 8}), U(1))
+			}, want: ck.CKR_ARGUMENTS_BAD},
+		{sec: "§5.7.8", text: "C_FindObjects with NULL phObject: CKR_ARGUMENTS_BAD, the search goes on", in: findActive,
+			call: func(e *env) uint { return Call(FFindObjects, U(e.s), Null, U(8), e.m.Ulong(0)) }, want: ck.CKR_ARGUMENTS_BAD,
+			next: probeFind, nextWant: ck.CKR_OK},
 		{sec: "§5.7.8", text: "C_FindObjects with NULL pulObjectCount: CKR_ARGUMENTS_BAD", in: findActive,
 			call: func(e *env) uint { return Call(FFindObjects, U(e.s), e.m.Buf(8, nil), U(1), Null) }, want: ck.CKR_ARGUMENTS_BAD},
 		{sec: "§5.7.9", text: "C_FindObjectsFinal without C_FindObjectsInit: CKR_OPERATION_NOT_INITIALIZED", in: roPublic,
@@ -387,6 +403,10 @@ func table() []rule {
 		{sec: "§5.11.1", text: "C_SignInit while signing: CKR_OPERATION_ACTIVE, the operation goes on", in: signActive,
 			call: func(e *env) uint { return Call(FSignInit, U(e.s), e.mech(ck.CKM_SHA256_RSA_PKCS), U(e.priv)) }, want: ck.CKR_OPERATION_ACTIVE,
 			next: probeSign, nextWant: ck.CKR_OK},
+		{sec: "§5.11.1", text: "C_SignInit with a NULL pParameter and a length: CKR_ARGUMENTS_BAD", in: roUser,
+			call: func(e *env) uint {
+				return Call(FSignInit, U(e.s), e.m.MechanismParam(ck.CKM_SHA256_RSA_PKCS, Null, 8), U(e.priv))
+			}, want: ck.CKR_ARGUMENTS_BAD},
 		{sec: "§5.11.1", text: "C_SignInit with NULL pMechanism: CKR_ARGUMENTS_BAD", in: roUser,
 			call: func(e *env) uint { return Call(FSignInit, U(e.s), Null, U(e.priv)) }, want: ck.CKR_ARGUMENTS_BAD},
 		{sec: "§5.11.2", text: "C_Sign without C_SignInit: CKR_OPERATION_NOT_INITIALIZED", in: roUser,

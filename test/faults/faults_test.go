@@ -30,7 +30,7 @@ import (
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/backend"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
-	"github.com/myna-pkcs11/myna-pkcs11/test/abi/modtest"
+	"github.com/myna-pkcs11/myna-pkcs11/test/internal/modtest"
 )
 
 const (

@@ -7,8 +7,9 @@
 # started again -> signing works; garbage / silent / wrong-SW answers to
 # SIGN -> clean failure then recovery; no PIN try spent in all of it.
 # Prints PASS/FAIL lines and "pcsc-faults: N scenarios, N faults, N failed".
-# Waits while another pcscd runs (only one may run; it is not touched); exit 2
-# when it kept running for MYNA_PCSC_WAIT seconds.
+# Waits while another pcscd runs (only one may run; it is not touched); exits
+# 77 (skipped, test/lib.sh's finish) when it kept running for MYNA_PCSC_WAIT
+# seconds.
 set -uo pipefail
 SUITE=pcsc-faults
 . "$(dirname "$0")/../lib.sh"
@@ -35,7 +36,7 @@ crashed() { [ "$1" -ge 124 ]; }
 restart_sim() { stop_sim; start_sim "$STATE" 35963 "$@"; }
 
 if ! start_pcscd; then
-  if [ -n "$PCSCD_BUSY" ]; then echo "SKIP pcsc-faults: another pcscd kept running for ${PCSCD_WAITED}s"; exit 2; fi
+  if [ -n "$PCSCD_BUSY" ]; then skip "PC/SC fault scenarios" "another pcscd kept running for ${PCSCD_WAITED}s"; finish; fi
   fail "start pcscd"; exit 1
 fi
 start_sim "$STATE" || { fail "serve the card to vpcd"; exit 1; }

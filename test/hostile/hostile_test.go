@@ -1,7 +1,10 @@
-// Package hostile runs testdata/hostile.c, a hostile PKCS#11 caller in C,
-// against libmyna-pkcs11.so: every function with bad arguments and out of
-// order (exact CKR_ codes asserted in C), fork while signing, and a stress
-// run of C threads ending in C_Finalize. It runs the harness plain, built
+// Package hostile runs testdata/hostile.c, a hostile PKCS#11 host in C,
+// against libmyna-pkcs11.so: calls with bad arguments and out of order, bad
+// handles swept over every session function (exact CKR_ codes asserted in
+// C), fork (after use, before C_Initialize, while signing), C threads (small
+// stacks, and a stress run ending in C_Finalize). The sweeps of every
+// function before C_Initialize and with NULL pointers are
+// test/conformance's. It runs the harness plain, built
 // with -fsanitize=address,undefined, and under valgrind, and checks after
 // every run that the simulated card spent no PIN try and received only the
 // VERIFY commands the harness asked for.
@@ -32,7 +35,7 @@ import (
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/backend"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
-	"github.com/myna-pkcs11/myna-pkcs11/test/abi/modtest"
+	"github.com/myna-pkcs11/myna-pkcs11/test/internal/modtest"
 )
 
 var (
@@ -77,7 +80,7 @@ func run(m *testing.M) int {
 
 func gcc(out string, flags ...string) error {
 	args := append([]string{"-Wall", "-Wextra", "-Werror"}, flags...)
-	args = append(args, "-I", filepath.Join(root, "c"), "-o", out, filepath.Join("testdata", "hostile.c"), "-ldl", "-pthread")
+	args = append(args, "-I", filepath.Join(root, "c"), "-I", filepath.Join(root, "test", "internal", "p11load"), "-o", out, filepath.Join("testdata", "hostile.c"), "-ldl", "-pthread")
 	if b, err := exec.Command("gcc", args...).CombinedOutput(); err != nil {
 		return fmt.Errorf("gcc %v: %v\n%s", flags, err, b)
 	}
@@ -237,7 +240,7 @@ func TestHostileCalls(t *testing.T) {
 	r := runHarness(t, 2*time.Minute, nil, nil, plain, "calls")
 	requireOK(t, r)
 	assert.Empty(t, r.bad)
-	assert.GreaterOrEqual(t, atoi(r.facts["checks"]), 750, "assertions made")
+	assert.GreaterOrEqual(t, atoi(r.facts["checks"]), 300, "assertions made")
 	assert.Len(t, r.sigs, 2, "signatures after short buffers")
 	checkCard(t, r, 1)
 	record(t, map[string]any{"scenarios": 1, "checks": atoi(r.facts["checks"]), "crashes": 0})
@@ -303,6 +306,37 @@ func TestStressThreadsThenFinalize(t *testing.T) {
 	}
 }
 
+// A plain host (no sanitizer) forks after using the module, or before
+// C_Initialize: every call in the child is CKR_GENERAL_ERROR, the parent
+// goes on.
+func TestForkInAPlainHost(t *testing.T) {
+	for _, mode := range []string{"forkafteruse", "forkearly"} {
+		t.Run(mode, func(t *testing.T) {
+			r := runHarness(t, 2*time.Minute, nil, nil, plain, mode)
+			requireOK(t, r)
+			f := r.facts
+			for i := 0; i < 4; i++ {
+				assert.Equal(t, "0x5", f[fmt.Sprintf("child_rv%d", i)], "child call %d must be CKR_GENERAL_ERROR", i)
+			}
+			if mode == "forkearly" {
+				assert.Equal(t, "0x0", f["parent_initialize"])
+				return
+			}
+			assert.Equal(t, "0x0", f["parent_getinfo"])
+			assert.Equal(t, "0x0", f["parent_finalize"])
+			assert.Equal(t, f["parent_slots_before"], f["parent_slots_after"], "parent sees the same slots after the fork")
+		})
+	}
+}
+
+// A plain host calls in from C threads with small stacks.
+func TestManyCThreadsWithSmallStacks(t *testing.T) {
+	r := runHarness(t, 2*time.Minute, nil, nil, plain, "threads", "32")
+	requireOK(t, r)
+	f := r.facts
+	assert.Equal(t, "0", f["errors"])
+}
+
 // memcheckBlock is one error of a Memcheck report: a header line, its stack
 // and the address description, if any.
 var memcheckBlock = regexp.MustCompile(`(?m)^==\d+== (\S.*)\n((?:==\d+==    (?:at|by) .*\n)+)((?:==\d+==  Address .*\n)?)`)
@@ -356,12 +390,7 @@ func TestHostileCallsValgrind(t *testing.T) {
 	}
 	dbg := filepath.Join(tmp, "libmyna-pkcs11-debug.so")
 	if _, err := os.Stat(dbg); err != nil {
-		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-tags", "mynatest",
-			"-ldflags", "-extldflags=-Wl,--version-script="+filepath.Join(root, "c", "exports.map"), "-o", dbg, "./c")
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
-		b, err := cmd.CombinedOutput()
-		require.NoError(t, err, "%s", b)
+		require.NoError(t, modtest.Build(dbg, false, "-tags", "mynatest"))
 	}
 	saved := lib
 	lib = dbg

@@ -14,7 +14,7 @@
 #      right one: two dialogs, the malformed one never reaches the card;
 #   4. an empty PIN: Chromium takes it as Cancel and never passes it on.
 # Then `myna-pkcs11 unregister` removes exactly what register added.
-. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/../lib.sh"
 
 CHROMIUM=/usr/bin/chromium
 COMPANION=${MYNA_COMPANION:-$ROOT/build/out/myna-pkcs11}

@@ -11,7 +11,7 @@
 # says), and a one-byte change inside the signed range a digest mismatch.
 # pdfsig's messages that README explains are checked too: a wrong password
 # and a malformed one, and the NSS_Shutdown complaint after a good signature.
-. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/../lib.sh"
 
 COMPANION=${MYNA_COMPANION:-$ROOT/build/out/myna-pkcs11}
 command -v pdfsig >/dev/null || { fail "pdfsig is installed" "run test/install-deps.sh (poppler-utils)"; finish; }

@@ -27,7 +27,7 @@
 #
 # Only one pcscd may run on the machine: the suite waits until no pcscd runs
 # (up to MYNA_PCSC_WAIT seconds, default 1200) and SKIPs if it never can.
-. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/../lib.sh"
 
 need_module
 for tool in pkcs11-tool pcscd openssl; do
@@ -49,7 +49,6 @@ if ! run_to "$T/export-sign.log" "$SIM" --export-certs "$SIGN_CERTS" --include-s
 fi
 unset MYNA_PKCS11_SIM     # from here on every program goes through PC/SC
 
-. "$ROOT/test/lib.sh"
 if ! MYNA_PCSC_WAIT=${MYNA_PCSC_WAIT:-1200} start_pcscd 2>"$T/pcscd-start.log"; then
   if [ -n "$PCSCD_BUSY" ]; then
     skip "programs sharing the card through pcscd" "another pcscd kept running; only one may run"

@@ -1,5 +1,8 @@
 // Package modtest finds or builds libmyna-pkcs11.so and makes simulator
-// state files for the tests that load the module (test/abi, test/cabi).
+// state files for every test that loads the module (test/abi, test/cabi,
+// test/conformance, test/hostile, test/faults). It holds the tests' one
+// copy of the module's build command; TestBuildMatchesMakefile keeps it
+// equal to the Makefile's.
 package modtest
 
 import (
@@ -9,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
 )
@@ -64,21 +68,38 @@ func library(dir, env, name string, flags ...string) (string, error) {
 		}
 		return p, nil
 	}
+	out := filepath.Join(dir, name)
+	return out, Build(out, true, flags...)
+}
+
+// buildFlags and stripFlags are the Makefile's GOFLAGS_SO and the part of
+// its LDFLAGS_SO before the version script.
+var (
+	buildFlags = []string{"-buildmode=c-shared", "-trimpath"}
+	stripFlags = []string{"-s", "-w"}
+)
+
+// Build builds the module ./c into out with the Makefile's command plus
+// flags (for example "-tags", "mynatest"); stripped=false keeps the
+// symbol tables (for valgrind suppressions).
+func Build(out string, stripped bool, flags ...string) error {
 	root, err := RepoRoot()
 	if err != nil {
-		return "", err
+		return err
 	}
-	out := filepath.Join(dir, name)
-	args := append([]string{"build", "-buildmode=c-shared", "-trimpath"}, flags...)
-	args = append(args, "-ldflags", "-s -w -extldflags=-Wl,--version-script="+filepath.Join(root, "c", "exports.map"),
-		"-o", out, "./c")
+	ld := "-extldflags=-Wl,--version-script=" + filepath.Join(root, "c", "exports.map")
+	if stripped {
+		ld = strings.Join(append(append([]string{}, stripFlags...), ld), " ")
+	}
+	args := append(append([]string{"build"}, buildFlags...), flags...)
+	args = append(args, "-ldflags", ld, "-o", out, "./c")
 	cmd := exec.Command("go", args...)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("modtest: building the module: %v\n%s", err, b)
+		return fmt.Errorf("modtest: building the module: %v\n%s", err, b)
 	}
-	return out, nil
+	return nil
 }
 
 // NewSimState generates a simulated card (default PINs, fresh keys) in the
