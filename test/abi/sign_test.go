@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/miekg/pkcs11"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/pkcs1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -26,9 +27,6 @@ var signMechs = map[uint]crypto.Hash{
 	pkcs11.CKM_SHA384_RSA_PKCS: crypto.SHA384,
 	pkcs11.CKM_SHA512_RSA_PKCS: crypto.SHA512,
 }
-
-// digestInfoSHA256 is the DER DigestInfo prefix for SHA-256 (RFC 8017 §9.2).
-var digestInfoSHA256 = []byte{0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20}
 
 // verifySig checks sig over msg made with mech against pub.
 func verifySig(t *testing.T, pub *rsa.PublicKey, mech uint, msg, sig []byte) {
@@ -88,7 +86,7 @@ func TestSignEveryMechanismBothKeys(t *testing.T) {
 				n++
 				input := msg
 				if m.Mechanism == pkcs11.CKM_RSA_PKCS {
-					input = append(append([]byte{}, digestInfoSHA256...), sum[:]...)
+					input = pkcs1.DigestInfo(crypto.SHA256, sum[:])
 				}
 				require.NoError(t, ctx.SignInit(sg.s, mech(m.Mechanism), sg.key), "mechanism 0x%x", m.Mechanism)
 				sig, err := ctx.Sign(sg.s, input)
