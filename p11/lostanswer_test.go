@@ -150,13 +150,7 @@ func TestLeaveProven(t *testing.T) {
 		t.Run(fmt.Sprintf("leave keeps PINs %v", keeps), func(t *testing.T) {
 			f := newFixture(t)
 			require.NoError(t, f.card.SetQuirks(sim.Quirks{LeaveKeepsPINs: keeps}))
-			auth, sign := f.slots()
-			for _, tok := range []struct {
-				slot   SlotID
-				pin    string
-				keyEF  string
-				tokKey int
-			}{{auth, sim.DefaultAuthPIN, efAuthKey, 1}, {sign, sim.DefaultSignPIN, efSignKey, 2}} {
+			for _, tok := range f.keyTokens() {
 				s := f.open1(tok.slot, false)
 				f.login(s, tok.pin)
 				assert.Equal(t, "6982", f.pinLessSign(tok.keyEF), "not verified after the login")
@@ -187,12 +181,7 @@ func TestSessionLogoutLeaves(t *testing.T) {
 		t.Run(fmt.Sprintf("leave keeps PINs %v", keeps), func(t *testing.T) {
 			f := newFixtureConfig(t, scopeConfig(ScopeSession, ScopeSession))
 			require.NoError(t, f.card.SetQuirks(sim.Quirks{LeaveKeepsPINs: keeps}))
-			auth, sign := f.slots()
-			for _, tok := range []struct {
-				slot  SlotID
-				pin   string
-				keyEF string
-			}{{auth, sim.DefaultAuthPIN, efAuthKey}, {sign, sim.DefaultSignPIN, efSignKey}} {
+			for _, tok := range f.keyTokens() {
 				s := f.open1(tok.slot, false)
 				f.login(s, tok.pin)
 				require.NoError(t, f.m.Logout(s))
@@ -202,4 +191,17 @@ func TestSessionLogoutLeaves(t *testing.T) {
 			assert.Equal(t, sim.SignMaxTries, f.card.TriesLeft(2))
 		})
 	}
+}
+
+// keyToken is a token with its PIN and its key's EF.
+type keyToken struct {
+	slot  SlotID
+	pin   string
+	keyEF string
+}
+
+// keyTokens lists the auth and the sign token.
+func (f *fixture) keyTokens() []keyToken {
+	auth, sign := f.slots()
+	return []keyToken{{auth, sim.DefaultAuthPIN, efAuthKey}, {sign, sim.DefaultSignPIN, efSignKey}}
 }
