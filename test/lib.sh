@@ -384,6 +384,7 @@ card_init() {
     fail "export the simulated card's certificates" "$(cat "$T/sim-export.log")"; finish
   fi
   if [ "$SIM_VIA" = pcsc ]; then
+    unset MYNA_PKCS11_SIM
     start_pcscd || { fail "start pcscd (only one pcscd may run on the machine)"; finish; }
     start_sim "$STATE" || { fail "serve the simulated $DEVICE to vpcd"; finish; }
   else
