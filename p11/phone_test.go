@@ -151,3 +151,28 @@ func TestPhoneQuirks(t *testing.T) {
 		}
 	}
 }
+
+// A phone that keeps its CA certificates behind the PINs
+// (Quirks.PhoneCAsBehindPIN): the card's 6982 to a CA read while the
+// other token is logged in says nothing about that login, which holds.
+func TestPhoneCAsBehindPIN(t *testing.T) {
+	for _, scope := range []PINScope{ScopeOperation, ScopeSession} {
+		t.Run(scope.String(), func(t *testing.T) {
+			f := phoneFixture(t, scopeConfig(scope, scope), sim.DeviceAndroid, sim.Quirks{PhoneCAsBehindPIN: true})
+			auth, sign := f.slots()
+			for _, tok := range []struct {
+				slot, other SlotID
+				pin         string
+				id          byte
+			}{{auth, sign, sim.DefaultAuthPIN, 0x01}, {sign, auth, sim.DefaultSignPIN, 0x02}} {
+				s := f.open1(tok.slot, false)
+				f.login(s, tok.pin)
+				f.find(f.open1(tok.other, false)) // reads the other token's CA: 6982
+				f.signVerifies(s, tok.id)
+				require.NoError(t, f.m.Logout(s))
+			}
+			assert.Equal(t, sim.AuthMaxTries, f.card.TriesLeft(1))
+			assert.Equal(t, sim.SignMaxTries, f.card.TriesLeft(2))
+		})
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
+	"errors"
 	"fmt"
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
@@ -98,7 +99,16 @@ func (c *Card) loadCert(id cardos.CertID) error {
 		if id == cardos.AuthCert && c.authBehindPIN {
 			return c.pinIO(cl, cardos.AuthKey, read)
 		}
-		return read()
+		err := read()
+		if errors.Is(err, cardos.ErrPINRequired) {
+			// A certificate read without a PIN answered 6982: the
+			// credential keeps it behind a PIN (a smartphone may keep its
+			// CA certificates so, sim.Quirks.PhoneCAsBehindPIN). That says
+			// nothing about the logins, which doIO would otherwise take
+			// as lost; the certificate is not shown.
+			return fmt.Errorf("the credential shows the %v only after a PIN: %s", id, err.Error())
+		}
+		return err
 	})
 	if err != nil {
 		return err
