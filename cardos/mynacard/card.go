@@ -43,8 +43,8 @@ type Card struct {
 	// by io.
 	verifiedInTx   [2]bool
 	verifiedBefore [2]bool
-	leaveProven  [2]bool
-	leaveByReset bool
+	leaveProven    [2]bool
+	leaveByReset   bool
 	// mustProve says the card must prove its identity (proveIO) before
 	// the next command: set by a new connection to a probed card and by
 	// a reset; guarded by io.
