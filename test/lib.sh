@@ -310,14 +310,16 @@ reader_has_card() { reader_shows "$1" Yes; }
 # start_sim STATE [PORT] [EXTRA FLAGS...]: serve the card of STATE (created
 # with defaults when missing) to vpcd on 127.0.0.1:PORT (default 35963,
 # reader "Virtual PCD 00 00"; 35964 is "Virtual PCD 00 01") and wait
-# until opensc-tool -l shows the card. Log: $T/sim.log.
+# until opensc-tool -l shows the card, as the $DEVICE (MYNA_SIM_DEVICE).
+# Log: $T/sim.log.
 start_sim() {
   local state=$1 port=${2:-35963}
   shift; [ $# -gt 0 ] && shift
   if [ -n "$SIM_PID" ]; then lib_log "simulator already started (pid $SIM_PID)"; return 1; fi
   build_sim || return 1
   SIM_READER="Virtual PCD 00 0$((port - 35963))"
-  "$SIM_BIN" --state "$state" --vpcd "127.0.0.1:$port" --device "$DEVICE" "$@" >>"$T/sim.log" 2>&1 &
+  [ -z "$PHONE" ] || set -- --device "$DEVICE" "$@"
+  "$SIM_BIN" --state "$state" --vpcd "127.0.0.1:$port" "$@" >>"$T/sim.log" 2>&1 &
   SIM_PID=$!
   local i
   for i in $(seq 100); do

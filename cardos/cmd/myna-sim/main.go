@@ -487,7 +487,7 @@ func doServe(cfg config) error {
 			}
 		}
 	}()
-	fmt.Fprintf(cfg.stderr, "myna-sim: serving %s to vpcd at %s (pid %d); stop with SIGTERM\n", cfg.state, cfg.vpcd, os.Getpid())
+	fmt.Fprintf(cfg.stderr, "myna-sim: serving %s as the %s to vpcd at %s (pid %d); stop with SIGTERM\n", cfg.state, opt.Device, cfg.vpcd, os.Getpid())
 	err = sim.ServeVPCD(ctx, cfg.vpcd, r)
 	if errors.Is(err, context.Canceled) {
 		s := card.Stats()
