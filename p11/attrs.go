@@ -41,15 +41,17 @@ func ckDate(t time.Time) []byte { return []byte(t.UTC().Format("20060102")) }
 // certificate first if needed. The sets of the public objects are cached
 // for the insertion; the signature token's are built each time from the
 // certificate the card layer holds while the token is logged in, so that
-// nothing of it outlives the login.
+// nothing of it outlives the login. An authentication certificate the
+// credential keeps behind the PIN (smartphone JPKI) is cached too, but
+// served only while the card layer shows it, that is while logged in.
 func (in *insertion) fullAttrs(k objKind) (attrSet, error) {
+	id := certOf(k)
 	in.mu.Lock()
 	a, ok := in.attrs[k]
 	in.mu.Unlock()
-	if ok {
+	if ok && (id != cardos.AuthCert || in.card.Shows(id)) {
 		return a, nil
 	}
-	id := certOf(k)
 	der, cert, err := in.card.Cert(id)
 	if err != nil {
 		return attrSet{}, err

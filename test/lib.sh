@@ -29,6 +29,9 @@
 #   MYNA_TEST_TIMEOUT seconds any single consumer command may run (default 60);
 #                    only a guard against hangs, never an assertion on speed.
 #   MYNA_PCSC_WAIT   seconds start_pcscd waits for another pcscd to go (default 600)
+#   MYNA_SIM_DEVICE  the credential the simulator plays: card (default),
+#                    android or iphone (a smartphone credential; on_phones sets it)
+#   MYNA_SIM_VIA     how card_init serves it: in-process (default) or pcsc
 #
 # Skips: skip WHAT WHY reports a check that did not run. finish then exits 77
 # when nothing failed but something was skipped, and test/run-all.sh reports
@@ -45,6 +48,10 @@ set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SUITE=${SUITE:-$(basename "$0" .sh)}
+DEVICE=${MYNA_SIM_DEVICE:-card} SIM_VIA=${MYNA_SIM_VIA:-in-process}
+PHONE="" # set for a smartphone credential: its auth key and certificate show only after login
+if [ "$DEVICE" != card ]; then PHONE=1 SUITE="$SUITE-$DEVICE"; fi
+if [ "$SIM_VIA" != in-process ]; then SUITE="$SUITE-$SIM_VIA"; fi
 MOD=${MYNA_PKCS11_LIB:-$ROOT/build/libmyna-pkcs11.so}
 SIM=${MYNA_SIM:-$ROOT/build/out/myna-sim}
 SIM_BIN=$SIM
@@ -301,13 +308,15 @@ reader_has_card() { reader_shows "$1" Yes; }
 # start_sim STATE [PORT] [EXTRA FLAGS...]: serve the card of STATE (created
 # with defaults when missing) to vpcd on 127.0.0.1:PORT (default 35963,
 # reader "Virtual PCD 00 00"; 35964 is "Virtual PCD 00 01") and wait
-# until opensc-tool -l shows the card. Log: $T/sim.log.
+# until opensc-tool -l shows the card, as the $DEVICE (MYNA_SIM_DEVICE).
+# Log: $T/sim.log.
 start_sim() {
   local state=$1 port=${2:-35963}
   shift; [ $# -gt 0 ] && shift
   if [ -n "$SIM_PID" ]; then lib_log "simulator already started (pid $SIM_PID)"; return 1; fi
   build_sim || return 1
   SIM_READER="Virtual PCD 00 0$((port - 35963))"
+  [ -z "$PHONE" ] || set -- --device "$DEVICE" "$@"
   "$SIM_BIN" --state "$state" --vpcd "127.0.0.1:$port" "$@" >>"$T/sim.log" 2>&1 &
   SIM_PID=$!
   local i
@@ -354,8 +363,9 @@ need_module() {
   fi
 }
 # card_init: creates a fresh simulated card in $T/card.state, points the
-# module at it (MYNA_PKCS11_SIM), exports its certificates and finds the two
-# tokens. Sets:
+# module at it (MYNA_PKCS11_SIM and MYNA_PKCS11_SIM_DEVICE, or with
+# MYNA_SIM_VIA=pcsc a private pcscd and the card behind vpcd), exports its
+# certificates and finds the two tokens. Sets:
 #   CERTS                 directory of the exported certificates
 #   AUTH_CERT AUTH_CA     PEM files: the auth certificate and its CA (from the card)
 #   AUTH_PUB              PEM file: the auth public key (from AUTH_CERT)
@@ -373,7 +383,13 @@ card_init() {
   if ! run_to "$T/sim-export.log" "$SIM" --export-certs "$CERTS" --state "$STATE"; then
     fail "export the simulated card's certificates" "$(cat "$T/sim-export.log")"; finish
   fi
-  export MYNA_PKCS11_SIM="$STATE"
+  if [ "$SIM_VIA" = pcsc ]; then
+    unset MYNA_PKCS11_SIM
+    start_pcscd || { fail "start pcscd (only one pcscd may run on the machine)"; finish; }
+    start_sim "$STATE" || { fail "serve the simulated $DEVICE to vpcd"; finish; }
+  else
+    export MYNA_PKCS11_SIM="$STATE" MYNA_PKCS11_SIM_DEVICE="$DEVICE"
+  fi
   _find_certs
   _find_tokens
 }
@@ -409,7 +425,9 @@ _find_certs() {
 }
 
 # _find_tokens: the auth token is the one showing an object with CKA_ID 01
-# without login; the sign token is the other one of ours.
+# without login; the sign token is the other one of ours. A phone shows no
+# such object, and a serial of its own per insertion (so per process): its
+# tokens are the module's two, auth first, in URIs without the serial.
 _find_tokens() {
   local urls u
   AUTH_TOKEN_URI="" SIGN_TOKEN_URI=""
@@ -417,6 +435,10 @@ _find_tokens() {
     fail "list the module's tokens (p11tool --list-token-urls)" "$(tail -n 20 "$T/token-urls.log")"; finish
   fi
   mapfile -t urls < <(grep '^pkcs11:' "$T/token-urls.log")
+  if [ -n "$PHONE" ] && [ ${#urls[@]} -eq 2 ]; then
+    mapfile -t urls < <(printf '%s\n' "${urls[@]}" | sed 's/;serial=[^;]*//')
+    AUTH_TOKEN_URI=${urls[0]} SIGN_TOKEN_URI=${urls[1]} urls=()
+  fi
   for u in "${urls[@]}"; do
     run_to "$T/tok.log" p11tool --provider "$MOD" --list-all "$u"
     if grep -q 'id=%01' "$T/tok.log"; then AUTH_TOKEN_URI=$u
@@ -429,6 +451,27 @@ _find_tokens() {
   SIGN_TOKEN_LABEL=$(uri_attr "$SIGN_TOKEN_URI" token)
   AUTH_KEY_URI="$AUTH_TOKEN_URI;id=%01;type=private"
   SIGN_KEY_URI="$SIGN_TOKEN_URI;id=%02;type=private"
+}
+
+# on_phones [VIA...]: runs this suite again as each smartphone credential
+# (MYNA_SIM_DEVICE=android, iphone), once per VIA (MYNA_SIM_VIA; default
+# in-process), each a child process run before this one starts pcscd; its
+# PASS/FAIL lines show, and a failed run is a FAIL here. A no-op in such a run.
+on_phones() {
+  [ -z "$PHONE" ] || return 0
+  local d v rc
+  [ $# -gt 0 ] || set -- in-process
+  for d in android iphone; do
+    for v in "$@"; do
+      rc=0
+      MYNA_SIM_DEVICE=$d MYNA_SIM_VIA=$v bash "$0" || rc=$?
+      case $rc in
+        0) pass "the suite passes as the $d credential ($v)" ;;
+        77) skip "the suite as the $d credential ($v)" "it skipped checks" ;;
+        *) fail "the suite passes as the $d credential ($v)" "exit $rc: see its FAIL lines above" ;;
+      esac
+    done
+  done
 }
 
 # sim_status STATE: prints myna-sim --status for the card of STATE (all of

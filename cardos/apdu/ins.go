@@ -20,6 +20,10 @@ const (
 	INSReadBinary          byte = 0xB0 // READ BINARY
 	INSReadRecord          byte = 0xB2 // READ RECORD
 	INSGetResponse         byte = 0xC0 // GET RESPONSE (after 61xx)
+	// INSEnd is the iPhone smartphone credential's end command, 80 FC 00
+	// 00, which physical cards refuse with 67 00 (soltia48/myna-card,
+	// https://github.com/soltia48/myna-card) [S].
+	INSEnd byte = 0xFC
 )
 
 // Parameter bytes of SELECT, VERIFY and CHANGE REFERENCE DATA.

@@ -22,19 +22,29 @@ import (
 // the system's PC/SC service (pcscd).
 const EnvSim = "MYNA_PKCS11_SIM"
 
+// EnvSimDevice makes the simulated card of EnvSim answer as a smartphone
+// credential: MYNA_PKCS11_SIM_DEVICE=android or iphone (sim.Device; card
+// or unset is the My Number Card). The state file does not keep it.
+const EnvSimDevice = "MYNA_PKCS11_SIM_DEVICE"
+
 // Open returns the card back end: the simulator of the state file named
 // by MYNA_PKCS11_SIM when that variable is set and not empty, else a
 // PC/SC Context. Errors say which back end failed.
 func Open() (cardos.Context, error) {
 	if path := os.Getenv(EnvSim); path != "" {
+		dev, err := sim.ParseDevice(os.Getenv(EnvSimDevice))
+		if err != nil {
+			return nil, fmt.Errorf("backend: %s: %w", EnvSimDevice, err)
+		}
+		opt := sim.Options{Device: dev}
 		if control := os.Getenv(EnvSimControl); control != "" {
-			ctx, err := openControlled(path, control)
+			ctx, err := openControlled(path, control, opt)
 			if err != nil {
 				return nil, fmt.Errorf("backend: simulator state file %s=%q: %w", EnvSim, path, err)
 			}
 			return ctx, nil
 		}
-		ctx, err := sim.OpenContext(path)
+		ctx, err := sim.OpenContext(path, opt)
 		if err != nil {
 			return nil, fmt.Errorf("backend: simulator state file %s=%q: %w", EnvSim, path, err)
 		}

@@ -31,6 +31,32 @@ func TestOpenSimulator(t *testing.T) {
 	assert.FileExists(t, path, "the state file is created")
 }
 
+// MYNA_PKCS11_SIM_DEVICE makes the simulated card a smartphone credential.
+func TestOpenSimulatorDevice(t *testing.T) {
+	for _, tc := range []struct{ env, token string }{
+		{"", jpki.TokenCard}, {"card", jpki.TokenCard}, {"android", jpki.TokenAndroid}, {"iphone", jpki.TokenIPhone},
+	} {
+		t.Run(tc.env, func(t *testing.T) {
+			t.Setenv(EnvSim, filepath.Join(t.TempDir(), "card.json"))
+			t.Setenv(EnvSimDevice, tc.env)
+			ctx, err := Open()
+			require.NoError(t, err)
+			defer ctx.Close()
+			tr, err := ctx.Connect("Myna Simulator 00 00")
+			require.NoError(t, err)
+			defer tr.Close()
+			name, err := jpki.NewClient(tr).TokenName()
+			require.NoError(t, err)
+			assert.Equal(t, tc.token, name)
+		})
+	}
+	t.Setenv(EnvSim, filepath.Join(t.TempDir(), "card.json"))
+	t.Setenv(EnvSimDevice, "pixel")
+	_, err := Open()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), EnvSimDevice)
+}
+
 func TestOpenSimulatorBadPath(t *testing.T) {
 	t.Setenv(EnvSim, t.TempDir()) // a directory, not a state file
 	_, err := Open()

@@ -54,6 +54,7 @@ type controlled struct {
 	*sim.Context
 	path   string
 	reader *sim.Reader
+	opt    sim.Options // the device of every card inserted
 
 	mu      sync.Mutex
 	last    string
@@ -64,8 +65,8 @@ type controlled struct {
 	plugged bool
 }
 
-func openControlled(statePath, control string) (cardos.Context, error) {
-	card, err := sim.Open(statePath, sim.Options{})
+func openControlled(statePath, control string, opt sim.Options) (cardos.Context, error) {
+	card, err := sim.Open(statePath, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +74,7 @@ func openControlled(statePath, control string) (cardos.Context, error) {
 	r.Insert(card)
 	c := &controlled{
 		Context: sim.NewContext(r), path: control, reader: r,
-		cards: map[string]*sim.Card{statePath: card}, orig: statePath, plugged: true,
+		cards: map[string]*sim.Card{statePath: card}, orig: statePath, plugged: true, opt: opt,
 	}
 	c.poll()
 	return c, nil
@@ -130,7 +131,7 @@ func (c *controlled) run(line string) error {
 		card, ok := c.cards[arg]
 		if !ok {
 			var err error
-			if card, err = sim.Open(arg, sim.Options{}); err != nil {
+			if card, err = sim.Open(arg, c.opt); err != nil {
 				return err
 			}
 			c.cards[arg] = card

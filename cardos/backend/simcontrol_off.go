@@ -6,6 +6,7 @@ import (
 	"errors"
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
 )
 
 // errNoControl is returned when MYNA_PKCS11_SIM_CONTROL is set for a
@@ -13,6 +14,6 @@ import (
 var errNoControl = errors.New(EnvSimControl + " is test-only: this build has no simulator control (make test builds build/out/libmyna-pkcs11-test.so with -tags mynatest); unset it")
 
 // openControlled refuses: the shipped module has no simulator control.
-func openControlled(statePath, control string) (cardos.Context, error) {
+func openControlled(statePath, control string, opt sim.Options) (cardos.Context, error) {
 	return nil, errNoControl
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
+	"errors"
 	"fmt"
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos"
@@ -45,42 +46,48 @@ func (c *Card) certLoadedLocked(id cardos.CertID) bool {
 	return false
 }
 
+// certNeedsLoginLocked returns cardos.ErrPINRequired when certificate id
+// is shown only while its key is logged in: the signature certificate,
+// and the authentication certificate of a credential that keeps it
+// behind the PIN (smartphone JPKI), even when it was read at an earlier
+// login. The caller holds c.mu.
+func (c *Card) certNeedsLoginLocked(id cardos.CertID) error {
+	switch {
+	case id == cardos.AuthCert && c.authBehindPIN && !c.loggedIn[ix(cardos.AuthKey)],
+		id == cardos.SignCert && !c.loggedIn[ix(cardos.SignKey)]:
+		return cardos.ErrPINRequired
+	}
+	return nil
+}
+
 // loadCert reads certificate id in full, at most once per insertion (the
 // signature certificate once per login), continuing from the header
 // read before when there is one. The signature certificate needs the
 // sign key logged in.
 func (c *Card) loadCert(id cardos.CertID) error {
 	c.mu.Lock()
-	done := c.certLoadedLocked(id)
+	done, err := c.certLoadedLocked(id), c.certNeedsLoginLocked(id)
 	c.mu.Unlock()
-	if done {
-		return nil
+	if err != nil || done {
+		return err
 	}
 	c.io.Lock()
 	defer c.io.Unlock()
 	c.mu.Lock()
-	done = c.certLoadedLocked(id)
+	done, err = c.certLoadedLocked(id), c.certNeedsLoginLocked(id)
 	var head []byte
 	switch id {
 	case cardos.AuthCert:
-		if c.authBehindPIN && !c.loggedIn[ix(cardos.AuthKey)] {
-			c.mu.Unlock()
-			return cardos.ErrPINRequired
-		}
 		head = c.authHead
 	case cardos.SignCert:
-		if !c.loggedIn[ix(cardos.SignKey)] {
-			c.mu.Unlock()
-			return cardos.ErrPINRequired
-		}
 		head = c.signHead
 	}
 	c.mu.Unlock()
-	if done {
-		return nil
+	if err != nil || done {
+		return err
 	}
 	var der []byte
-	err := c.doIO("read "+id.String(), func(cl *jpki.Client) error {
+	err = c.doIO("read "+id.String(), func(cl *jpki.Client) error {
 		read := func() error {
 			var err error
 			der, err = cl.ReadCertificateRest(id, head)
@@ -92,7 +99,16 @@ func (c *Card) loadCert(id cardos.CertID) error {
 		if id == cardos.AuthCert && c.authBehindPIN {
 			return c.pinIO(cl, cardos.AuthKey, read)
 		}
-		return read()
+		err := read()
+		if errors.Is(err, cardos.ErrPINRequired) {
+			// A certificate read without a PIN answered 6982: the
+			// credential keeps it behind a PIN (a smartphone may keep its
+			// CA certificates so, sim.Quirks.PhoneCAsBehindPIN). That says
+			// nothing about the logins, which doIO would otherwise take
+			// as lost; the certificate is not shown.
+			return fmt.Errorf("the credential shows the %v only after a PIN: %s", id, err.Error())
+		}
+		return err
 	})
 	if err != nil {
 		return err

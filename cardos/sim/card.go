@@ -35,6 +35,9 @@ type Card struct {
 	otherVerified map[string]bool
 	resetGen      uint64
 	removed       bool
+	// leaving says the command being executed takes the credential out
+	// of the reader once answered (Quirks.PhoneEnd EndRemoves).
+	leaving bool
 
 	stats Stats
 	fault faultState
@@ -108,7 +111,7 @@ func (c *Card) install(st *state) error {
 // setState makes st the current memory and lays out the EFs from it.
 func (c *Card) setState(st *state) {
 	c.st = st
-	c.efs = buildEFs(st)
+	c.efs = buildEFs(st, c.opt.Device)
 	c.other = buildOtherEFs(st)
 }
 

@@ -18,4 +18,8 @@
 //
 // Behaviour FACTS.md marks as unknown (§14) is configurable through Quirks,
 // with the defaults documented on each field.
+//
+// Options.Device makes the same keys answer as a smartphone credential
+// (スマホ用電子証明書, Android or iPhone) held to an NFC reader: what is
+// known of it is listed on Device, and every unknown is a Phone* quirk.
 package sim

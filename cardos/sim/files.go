@@ -58,13 +58,10 @@ var internalEFs = map[uint16]bool{
 	0x0005: true, 0x0009: true, 0x0010: true, 0x0016: true, 0x0019: true, 0x001C: true, 0x001E: true,
 }
 
-// tokenName is the first 32 bytes of EF 0006 on a physical card.
-const tokenName = "JPKIAPICCTOKEN2"
-
 // buildEFs lays out the readable EFs of the JPKI AP from the persistent
 // memory: certificates padded with filler to the EF size, the token
-// information and the certificate-presence bytes.
-func buildEFs(st *state) map[uint16][]byte {
+// information of device d and the certificate-presence bytes.
+func buildEFs(st *state, d Device) map[uint16][]byte {
 	q := st.Quirks
 	m := map[uint16][]byte{
 		efAuthCert: certEF(st.AuthCert, q),
@@ -72,7 +69,7 @@ func buildEFs(st *state) map[uint16][]byte {
 		efSignCA:   certEF(st.SignCA, q),
 	}
 	token := bytes.Repeat([]byte{' '}, 32)
-	copy(token, tokenName)
+	copy(token, d.TokenName())
 	m[efToken] = append(token, make([]byte, 128)...)
 	presence := []byte{0x8F, 0x8F, 0x00}
 	switch {

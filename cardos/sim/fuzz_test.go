@@ -27,7 +27,7 @@ func FuzzProcess(f *testing.F) {
 	base := newTestCard(f, Quirks{})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c := &Card{opt: base.opt, atr: base.atr, keys: base.keys, st: base.st.clone()}
-		c.efs = buildEFs(c.st)
+		c.efs = buildEFs(c.st, c.opt.Device)
 		// At most 64 commands: signatures cost a millisecond each, and
 		// long inputs would only slow the fuzzer down.
 		for i := 0; len(data) > 0 && i < 64; i++ {

@@ -66,7 +66,7 @@ func TestWriteFailureAnswers6581(t *testing.T) {
 
 func TestOpenContext(t *testing.T) {
 	path := newTestFile(t, nil)
-	ctx, err := OpenContext(path)
+	ctx, err := OpenContext(path, Options{})
 	require.NoError(t, err)
 	defer ctx.Close()
 	st, err := ctx.Readers()

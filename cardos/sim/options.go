@@ -136,6 +136,32 @@ type Quirks struct {
 	// visual AP EF 0013). No source gives it [?]; 0 means CodeMaxTries
 	// (10), the number documented for 照合番号B.
 	CodeAMaxTries int `json:"code_a_max_tries,omitempty"`
+
+	// The Phone* switches apply only to a smartphone credential
+	// (Options.Device android or iphone); see Device for what is known.
+
+	// PhoneSignCertFree makes the signature certificate (EF 0001)
+	// readable without the password. Default false: 69 82 before the
+	// password, as on the card (jpki/myna verifies the password first on
+	// every device).
+	PhoneSignCertFree bool `json:"phone_sign_cert_free,omitempty"`
+	// PhoneCAsBehindPIN makes each CA certificate readable only after its
+	// key's PIN (EF 000B the auth PIN, EF 0002 the password). Default
+	// false: free, as on the card (jpki/myna reads them without a PIN on
+	// every device).
+	PhoneCAsBehindPIN bool `json:"phone_cas_behind_pin,omitempty"`
+	// IPhoneAuthCertFree makes the iPhone's authentication certificate
+	// readable without the auth PIN. Default false: behind the PIN, as
+	// on Android.
+	IPhoneAuthCertFree bool `json:"iphone_auth_cert_free,omitempty"`
+	// PhoneRoutesAllAIDs makes a phone answer SELECT of the card's other
+	// applets (the GP ISD, the 券面 APs) as the card does. Default false:
+	// the reader's NFC routing reaches only the JPKI applet, so SELECT of
+	// any other AID answers 6A82 and changes nothing (the JPKI applet
+	// stays selected with its verified PINs).
+	PhoneRoutesAllAIDs bool `json:"phone_routes_all_aids,omitempty"`
+	// PhoneEnd is what the iPhone's end command does (default EndKeeps).
+	PhoneEnd PhoneEnd `json:"phone_end,omitempty"`
 }
 
 // maxTries is the retry counter of key 1 (auth PIN) or 2 (sign
@@ -186,6 +212,10 @@ type Options struct {
 	// Quirks is used when the card is generated; an existing state file
 	// keeps its own (change them with SetQuirks).
 	Quirks Quirks
+	// Device is what answers as the JPKI applet: the card (default) or a
+	// smartphone credential. It is not stored in the state file: the same
+	// keys and PINs can be served as either.
+	Device Device
 	// ATR overrides DefaultATR.
 	ATR []byte
 	// LatencyAPDU is added to every command (a contact card takes about

@@ -67,6 +67,13 @@ func (c *Card) process(cmd []byte) ([]byte, event) {
 	c.countApplet(cmd)
 	c.traceCommand(cmd)
 	resp := c.execute(cmd)
+	if c.leaving {
+		c.leaving, c.removed = false, true
+		c.resetLocked()
+		c.traceResponse(cmd, resp)
+		c.tracef("sim: the credential left the reader after its end command")
+		return resp, evNone
+	}
 	if strike && f.Kind == FaultLost {
 		c.tracef("sim: fault: the command ran, its answer is lost")
 		return nil, evSilent
@@ -123,6 +130,9 @@ func (c *Card) execute(raw []byte) []byte {
 		if cmd.Extended {
 			return swBytes(apdu.SWWrongLength)
 		}
+		if cmd.INS == apdu.INSEnd {
+			return c.end(cmd)
+		}
 		if c.inOtherApplet() {
 			// The 券面 APs' own signing key (MYNA-CARD text.rs sign, P2=00)
 			// is not modelled.
@@ -155,7 +165,7 @@ func (c *Card) selectFile(cmd apdu.Command) []byte {
 			return swBytes(apdu.SWIncorrectP1P2)
 		}
 		app, aid, found := lookupApplet(cmd.Data)
-		if !found {
+		if !found || c.phoneRefusesApplet(app) {
 			return swBytes(apdu.SWFileNotFound)
 		}
 		// Selecting another applet clears the security state of the one
@@ -236,7 +246,7 @@ func (c *Card) readBinary(cmd apdu.Command) []byte {
 	if internalEFs[c.ef] {
 		return swBytes(apdu.SWIncompatibleFile)
 	}
-	if c.ef == efSignCert && !c.signVerified {
+	if k := c.readNeeds(c.ef); k != 0 && !c.verified(k) {
 		return swBytes(apdu.SWSecurityStatus)
 	}
 	data := c.efs[c.ef]

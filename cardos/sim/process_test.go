@@ -102,7 +102,7 @@ func TestAPDUs(t *testing.T) {
 		{"change PIN any value quirk", Quirks{ChangeAcceptsAnyValue: true}, []step{{selJPKI, "9000"}, {selAuthPIN, "9000"}, {verifyAuth, "9000"},
 			{"0024018003" + "353637", "9000"}}},
 		{"change PIN bad P1", Quirks{}, []step{{selJPKI, "9000"}, {selAuthPIN, "9000"}, {verifyAuth, "9000"}, {"0024008004" + "35363738", "6A86"}}},
-		{"unknown INS", Quirks{}, []step{{"00CA5F5100", "6D00"}, {"00840000 08", "6D00"}, {"80FC0000", "6D00"}}},
+		{"unknown INS", Quirks{}, []step{{"00CA5F5100", "6D00"}, {"00840000 08", "6D00"}, {"80FE0000", "6D00"}}},
 		{"unknown CLA", Quirks{}, []step{{"B0A4040C0AD392F000260100000001", "6E00"}, {"FFCA000000", "6E00"}, {"0CA4040C0AD392F000260100000001", "6E00"}}},
 		{"malformed", Quirks{}, []step{{"00A4", "6700"}, {"00A4040C05D392", "6700"}}},
 		{"extended refused", Quirks{}, []step{{selJPKI, "9000"}, {"00A4020C020008", "9000"}, {"00B00000000100", "6700"}}},

@@ -144,9 +144,10 @@ func NewContext(readers ...*Reader) *Context {
 }
 
 // OpenContext opens the card of the state file at path (creating it with
-// defaults if missing) in one reader named "Myna Simulator 00 00".
-func OpenContext(path string) (*Context, error) {
-	card, err := Open(path, Options{})
+// defaults if missing) in one reader named "Myna Simulator 00 00", as
+// opt.Device.
+func OpenContext(path string, opt Options) (*Context, error) {
+	card, err := Open(path, opt)
 	if err != nil {
 		return nil, err
 	}

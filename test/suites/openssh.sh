@@ -5,9 +5,13 @@
 #   - a private sshd on 127.0.0.1 (free port, temp host key, the -D output as
 #     authorized_keys) accepts `ssh -I MODULE` (PIN through SSH_ASKPASS);
 #   - ssh-agent (own socket) + ssh-add -s MODULE, ssh-add -l, login through the agent.
+# Again as each smartphone credential, in-process and through pcscd
+# (on_phones): it shows its auth key only after login, so ssh-keygen -D
+# cannot print it and authorized_keys comes from the exported certificate.
 . "$(dirname "$0")/../lib.sh"
 
 need_module
+on_phones in-process pcsc
 card_init
 unset SSH_AUTH_SOCK SSH_AGENT_PID
 USER_NAME=$(id -un)
@@ -23,7 +27,11 @@ else
   fail "ssh-keygen -D lists the module's public keys" "$(tail "$T/keygen-D.log")"
 fi
 grep '^ssh-' "$T/keygen-D.log" | awk -v b="$CERT_BLOB" '$1" "$2 == b' | sed -n 1p >"$T/authorized_keys"
-if [ -s "$T/authorized_keys" ]; then
+if [ -n "$PHONE" ]; then
+  if [ -s "$T/authorized_keys" ]; then fail "ssh-keygen -D cannot see the $DEVICE's auth key before login" "$(cat "$T/keygen-D.log")"
+  else pass "ssh-keygen -D cannot see the $DEVICE's auth key before login"; fi
+  printf '%s\n' "$CERT_BLOB" >"$T/authorized_keys"
+elif [ -s "$T/authorized_keys" ]; then
   pass "the ssh-keygen -D key equals the public key of the card's auth certificate ($CERT_FP)"
 else
   fail "the ssh-keygen -D key equals the public key of the card's auth certificate" \
@@ -55,7 +63,13 @@ accepted() {
 }
 
 run_to "$T/ssh-I.log" ssh "${SSH_OPTS[@]}" -I "$MOD" "$USER_NAME@127.0.0.1" 'echo LOGIN-OK'
-accepted "ssh -I MODULE logs in with the card's auth key (PIN via SSH_ASKPASS) and runs echo LOGIN-OK" "$T/ssh-I.log"
+if [ -z "$PHONE" ]; then
+  accepted "ssh -I MODULE logs in with the card's auth key (PIN via SSH_ASKPASS) and runs echo LOGIN-OK" "$T/ssh-I.log"
+elif grep -qx 'LOGIN-OK' "$T/ssh-I.log"; then # ssh.c lists the keys with no PIN (pkcs11_add_provider(..., NULL, ...))
+  fail "ssh -I MODULE finds no key on the $DEVICE (keys listed before login)" "$(tail "$T/ssh-I.log")"
+else
+  pass "ssh -I MODULE finds no key on the $DEVICE (ssh lists keys before any login; ssh-add -s logs in first)"
+fi
 
 # --- ssh-agent -------------------------------------------------------------------------
 # -P: ssh-agent only loads PKCS#11 modules whose real path (symlinks resolved)

@@ -11,6 +11,7 @@
 # says), and a one-byte change inside the signed range a digest mismatch.
 # pdfsig's messages that README explains are checked too: a wrong password
 # and a malformed one, and the NSS_Shutdown complaint after a good signature.
+# Again as each smartphone credential, in-process and through pcscd (on_phones).
 . "$(dirname "$0")/../lib.sh"
 
 COMPANION=${MYNA_COMPANION:-$ROOT/build/out/myna-pkcs11}
@@ -19,6 +20,7 @@ command -v pdfsig >/dev/null || { fail "pdfsig is installed" "run test/install-d
 need_module
 POPPLER_MAJOR=$(pdfsig -v 2>&1 | sed -n 's/^pdfsig version \([0-9]*\)\..*/\1/p')
 POPPLER_MAJOR=${POPPLER_MAJOR:-0}
+on_phones in-process pcsc
 card_init
 
 # The recipe: the fenced blocks after the marker lines in README.md (their

@@ -46,6 +46,9 @@ Usage:
       Serve the card to vsmartcard's vpcd (vsmartcard listens on 127.0.0.1:35963
       for the reader "Virtual PCD 00 00") until SIGTERM/SIGINT. The state file is
       created with the profile flags if it does not exist.
+  myna-sim --state FILE --vpcd ADDR --device android|iphone
+      Serve the card's keys as a smartphone credential (スマホ用電子証明書)
+      held to an NFC reader (the state file does not keep the device).
   myna-sim --state FILE --vpcd ADDR --profile REPORT.json
       Serve a card that behaves as the one of a 'myna-pkcs11 diagnose' report
       where the simulator has a choice: ATR, answer of the tries query on a
@@ -96,6 +99,10 @@ type config struct {
 	signMaxTries                    int
 	changeStores                    string
 	changeNeedsOld                  bool
+	device                          string
+	latencySet                      bool
+	phone                           sim.Quirks // the Phone* quirk flags
+	phoneEnd                        string
 	profileReport                   string
 	stdout, stderr                  io.Writer
 }
@@ -144,6 +151,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.signMaxTries, "sign-max-tries", 0, "quirk: the signature password's retry counter with every try left (0: 5)")
 	fs.StringVar(&cfg.changeStores, "change-stores", "as-sent", "quirk: what a PIN change answered 9000 stores: as-sent, keeps-old or garbles")
 	fs.BoolVar(&cfg.changeNeedsOld, "change-needs-old", false, "quirk: CHANGE REFERENCE DATA takes old and new value (P1 00) and refuses P1 01")
+	fs.StringVar(&cfg.device, "device", "card", "with --vpcd: answer as `DEVICE`: card, android or iphone (a smartphone credential held to\nan NFC reader: token JPKIAPGPSETOKEN / JPKIAPIOSTOKEN, auth certificate behind the PIN,\n--latency-apdu 30ms unless given); not stored in the state file")
+	fs.BoolVar(&cfg.phone.PhoneSignCertFree, "phone-sign-cert-free", false, "quirk: a phone's signature certificate is readable without the password")
+	fs.BoolVar(&cfg.phone.PhoneCAsBehindPIN, "phone-cas-behind-pin", false, "quirk: a phone's CA certificates need their key's PIN")
+	fs.BoolVar(&cfg.phone.IPhoneAuthCertFree, "iphone-auth-cert-free", false, "quirk: the iPhone's auth certificate is readable without the PIN")
+	fs.BoolVar(&cfg.phone.PhoneRoutesAllAIDs, "phone-routes-all-aids", false, "quirk: a phone answers SELECT of the card's other applets (default: 6A82)")
+	fs.StringVar(&cfg.phoneEnd, "phone-end", "keeps", "quirk: the iPhone end command 80 FC 00 00: keeps, forgets (the PINs) or removes (the credential)")
 	fs.StringVar(&cfg.profileReport, "profile", "", "with --init or --vpcd: behave as the card of a myna-pkcs11 diagnose `REPORT.json` (ATR,\nblocked-query SW, retry counters, re-select behaviour, largest READ answer, latency per APDU and per signature)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -151,6 +164,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
+	fs.Visit(func(f *flag.Flag) { cfg.latencySet = cfg.latencySet || f.Name == "latency-apdu" })
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "myna-sim: unexpected argument %q (see --help)\n", fs.Arg(0))
 		return 2
@@ -189,8 +203,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func (cfg config) options() (sim.Options, error) {
-	opt := sim.Options{Profile: cfg.profile, LatencyAPDU: cfg.latencyAPDU, LatencySign: cfg.latencySign}
+func (cfg config) options() (opt sim.Options, err error) {
+	opt = sim.Options{Profile: cfg.profile, LatencyAPDU: cfg.latencyAPDU, LatencySign: cfg.latencySign}
 	switch strings.ToUpper(cfg.blockedSW) {
 	case "63C0", "":
 	case "6984":
@@ -224,6 +238,25 @@ func (cfg config) options() (sim.Options, error) {
 		return opt, fmt.Errorf("--change-stores must be as-sent, keeps-old or garbles, not %q", cfg.changeStores)
 	}
 	opt.Quirks.ChangeNeedsOld = cfg.changeNeedsOld
+	if opt.Device, err = sim.ParseDevice(cfg.device); err != nil {
+		return opt, fmt.Errorf("--device: %w", err)
+	}
+	if opt.Device.Phone() && !cfg.latencySet {
+		opt.LatencyAPDU = sim.PhoneLatencyAPDU
+	}
+	opt.Quirks.PhoneSignCertFree = cfg.phone.PhoneSignCertFree
+	opt.Quirks.PhoneCAsBehindPIN = cfg.phone.PhoneCAsBehindPIN
+	opt.Quirks.IPhoneAuthCertFree = cfg.phone.IPhoneAuthCertFree
+	opt.Quirks.PhoneRoutesAllAIDs = cfg.phone.PhoneRoutesAllAIDs
+	switch cfg.phoneEnd {
+	case "keeps", "":
+	case "forgets":
+		opt.Quirks.PhoneEnd = sim.EndForgets
+	case "removes":
+		opt.Quirks.PhoneEnd = sim.EndRemoves
+	default:
+		return opt, fmt.Errorf("--phone-end must be keeps, forgets or removes, not %q", cfg.phoneEnd)
+	}
 	if cfg.atr != "" {
 		atr, err := hex.DecodeString(strings.NewReplacer(" ", "", ":", "").Replace(cfg.atr))
 		if err != nil || len(atr) < 2 || len(atr) > 33 {
@@ -454,7 +487,7 @@ func doServe(cfg config) error {
 			}
 		}
 	}()
-	fmt.Fprintf(cfg.stderr, "myna-sim: serving %s to vpcd at %s (pid %d); stop with SIGTERM\n", cfg.state, cfg.vpcd, os.Getpid())
+	fmt.Fprintf(cfg.stderr, "myna-sim: serving %s as the %s to vpcd at %s (pid %d); stop with SIGTERM\n", cfg.state, opt.Device, cfg.vpcd, os.Getpid())
 	err = sim.ServeVPCD(ctx, cfg.vpcd, r)
 	if errors.Is(err, context.Canceled) {
 		s := card.Stats()

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -131,4 +132,40 @@ func TestUnknownQuirkFlags(t *testing.T) {
 	for _, bad := range [][]string{{"--sign-max-tries", "16"}, {"--change-stores", "maybe"}} {
 		assert.Equal(t, 1, run(append([]string{"--state", filepath.Join(dir, "b.json"), "--init"}, bad...), &out, &errb), bad)
 	}
+}
+
+// --device picks the credential and, for a phone, a contactless latency
+// unless --latency-apdu was given; the phone quirk flags reach the state
+// file.
+func TestDeviceFlags(t *testing.T) {
+	for _, tc := range []struct {
+		cfg     config
+		device  sim.Device
+		latency time.Duration
+		bad     bool
+	}{
+		{config{}, sim.DeviceCard, 0, false},
+		{config{device: "card"}, sim.DeviceCard, 0, false},
+		{config{device: "android"}, sim.DeviceAndroid, sim.PhoneLatencyAPDU, false},
+		{config{device: "iphone", latencySet: true}, sim.DeviceIPhone, 0, false},
+		{config{device: "pixel"}, 0, 0, true},
+		{config{device: "iphone", phoneEnd: "sometimes"}, 0, 0, true},
+	} {
+		opt, err := tc.cfg.options()
+		if tc.bad {
+			assert.Error(t, err, tc.cfg.device)
+			continue
+		}
+		require.NoError(t, err)
+		assert.Equal(t, tc.device, opt.Device)
+		assert.Equal(t, tc.latency, opt.LatencyAPDU, tc.cfg.device)
+	}
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	state := filepath.Join(dir, "card.json")
+	require.Equal(t, 0, run([]string{"--state", state, "--init", "--phone-sign-cert-free", "--phone-cas-behind-pin",
+		"--iphone-auth-cert-free", "--phone-routes-all-aids", "--phone-end", "removes"}, &out, &errb), errb.String())
+	c, err := sim.Open(state, sim.Options{})
+	require.NoError(t, err)
+	assert.Equal(t, sim.Quirks{PhoneSignCertFree: true, PhoneCAsBehindPIN: true, IPhoneAuthCertFree: true, PhoneRoutesAllAIDs: true, PhoneEnd: sim.EndRemoves}, c.Quirks())
 }

@@ -100,7 +100,8 @@ Flags:
                      the card forgets it when another applet is selected
 
 A locked PIN can only be unlocked at your municipal office (市区町村の窓口).
-Environment: MYNA_PKCS11_SIM=FILE uses the simulated card in FILE instead of PC/SC.
+Environment: MYNA_PKCS11_SIM=FILE uses the simulated card in FILE instead of PC/SC
+(MYNA_PKCS11_SIM_DEVICE=android or iphone: as a smartphone certificate).
 Exit status: 0 success, 1 failure or refusal, 2 usage error.
 `
 
