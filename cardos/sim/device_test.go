@@ -1,7 +1,9 @@
 package sim
 
 import (
+	"crypto"
 	"encoding/hex"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -9,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/jpki"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/pkcs1"
 )
 
 const (
@@ -36,7 +39,7 @@ func TestDevices(t *testing.T) {
 			{selAuthCert, "9000"}, {readHdr, "9000"}, {selAuthCA, "9000"}, {readHdr, "9000"},
 			{selEF0002, "9000"}, {readHdr, "9000"}, {selEF0001, "9000"}, {readHdr, "9000"}}
 	}
-	signAPDU := "802A008033" + digestInfo + strings.Repeat("00", 32) + "00"
+	signAPDU := fmt.Sprintf("802A008033%X00", pkcs1.DigestInfo(crypto.SHA256, make([]byte, 32)))
 	signed := []step{{selJPKI, "9000"}, {selAuthPIN, "9000"}, {verifyAuth, "9000"}, {selAuthKey, "9000"}}
 	signs := func(steps ...step) []step {
 		return append(append(append([]step(nil), signed...), steps...), step{signAPDU, "9000"})

@@ -1,6 +1,11 @@
 package sim
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/myna-pkcs11/myna-pkcs11/cardos"
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/jpki"
+)
 
 // applet is an application (DF) of the card.
 type applet int
@@ -15,17 +20,19 @@ const (
 	appJuki                 // 住基AP
 )
 
-// applets maps the AIDs the card answers to SELECT by DF name.
+// applets maps the AIDs the card answers to SELECT by DF name. Those the
+// module uses come from its client (cardos/jpki/ids.go); the other
+// applets of the card are known only here (cardos/jpki/FACTS.md §1).
 var applets = []struct {
 	aid []byte
 	app applet
 }{
-	{[]byte{0xD3, 0x92, 0xF0, 0x00, 0x26, 0x01, 0x00, 0x00, 0x00, 0x01}, appJPKI},
-	{[]byte{0xD3, 0x92, 0x10, 0x00, 0x31, 0x00, 0x01, 0x01, 0x04, 0x08}, appText},
+	{jpki.AID, appJPKI},
+	{jpki.AIDTextAP, appText},
 	{[]byte{0xD3, 0x92, 0x10, 0x00, 0x31, 0x00, 0x01, 0x01, 0x04, 0x02}, appVisual},
 	{[]byte{0xD3, 0x92, 0x10, 0x00, 0x31, 0x00, 0x01, 0x01, 0x01, 0x00}, appCommon},
 	{[]byte{0xD3, 0x92, 0x10, 0x00, 0x31, 0x00, 0x01, 0x01, 0x04, 0x01}, appJuki},
-	{[]byte{0xA0, 0x00, 0x00, 0x01, 0x51, 0x00, 0x00}, appISD},
+	{jpki.AIDISD, appISD},
 }
 
 func lookupApplet(aid []byte) (applet, []byte, bool) {
@@ -37,19 +44,32 @@ func lookupApplet(aid []byte) (applet, []byte, bool) {
 	return appNone, nil, false
 }
 
-// EF identifiers of the JPKI AP.
-const (
-	efSignCert uint16 = 0x0001
-	efSignCA   uint16 = 0x0002
-	efToken    uint16 = 0x0006
-	efPresence uint16 = 0x0008
-	efAuthCert uint16 = 0x000A
-	efAuthCA   uint16 = 0x000B
-	efAuthKey  uint16 = 0x0017
-	efAuthPIN  uint16 = 0x0018
-	efSignKey  uint16 = 0x001A
-	efSignPIN  uint16 = 0x001B
+// EF identifiers of the JPKI AP: those the module uses come from its
+// client (cardos/jpki/ids.go); efPresence only the simulator knows
+// (cardos/jpki/FACTS.md §2).
+var (
+	efSignCert = fid(jpki.CertEF(cardos.SignCert))
+	efSignCA   = fid(jpki.CertEF(cardos.SignCACert))
+	efAuthCert = fid(jpki.CertEF(cardos.AuthCert))
+	efAuthCA   = fid(jpki.CertEF(cardos.AuthCACert))
+	efAuthKey  = fid(jpki.KeyEF(cardos.AuthKey))
+	efAuthPIN  = fid(jpki.PINEF(cardos.AuthKey))
+	efSignKey  = fid(jpki.KeyEF(cardos.SignKey))
+	efSignPIN  = fid(jpki.PINEF(cardos.SignKey))
 )
+
+const (
+	efToken           = jpki.EFToken
+	efPresence uint16 = 0x0008
+)
+
+// fid is the FID a jpki function names.
+func fid(f uint16, err error) uint16 {
+	if err != nil {
+		panic(err)
+	}
+	return f
+}
 
 // internalEFs are selectable but not readable (keys, PINs, and EFs seen
 // by an EF sweep whose purpose is unknown): READ BINARY answers 6981.

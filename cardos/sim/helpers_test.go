@@ -2,12 +2,14 @@ package sim
 
 import (
 	"encoding/hex"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/jpki"
 	"github.com/stretchr/testify/require"
 )
 
@@ -75,19 +77,28 @@ func sw(resp string) string {
 	return resp[len(resp)-4:]
 }
 
+// The APDUs of the tests, as hex, from the facts the module's client
+// defines (cardos/jpki/ids.go).
+var (
+	selJPKI    = selAID(jpki.AID)
+	selISD     = selAID(jpki.AIDISD)
+	selText    = selAID(jpki.AIDTextAP)
+	selAuthPIN = selEF(efAuthPIN)
+	selSignPIN = selEF(efSignPIN)
+	selAuthKey = selEF(efAuthKey)
+	selSignKey = selEF(efSignKey)
+)
+
+// selAID is SELECT by DF name without FCI; selEF SELECT EF under the
+// current DF without FCI.
+func selAID(aid []byte) string { return fmt.Sprintf("00A4040C%02X%X", len(aid), aid) }
+func selEF(fid uint16) string  { return fmt.Sprintf("00A4020C02%04X", fid) }
+
 const (
-	selJPKI    = "00A4040C0AD392F000260100000001"
-	selISD     = "00A4040C07A0000001510000"
-	selText    = "00A4040C0AD3921000310001010408"
-	selAuthPIN = "00A4020C020018"
-	selSignPIN = "00A4020C02001B"
-	selAuthKey = "00A4020C020017"
-	selSignKey = "00A4020C02001A"
 	verifyAuth = "0020008004" + "31323334"     // "1234"
 	verifySign = "0020008006" + "414243313233" // "ABC123"
 	wrongAuth  = "0020008004" + "39393939"     // "9999"
 	wrongSign  = "0020008006" + "5A5A5A5A5A5A" // "ZZZZZZ"
 	lowerSign  = "0020008006" + "616263313233" // "abc123"
 	query      = "00200080"
-	digestInfo = "3031300D060960864801650304020105000420" // SHA-256 prefix
 )

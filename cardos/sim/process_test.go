@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/pkcs1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -151,7 +152,7 @@ func TestReadCertificates(t *testing.T) {
 func TestSignPKCS1(t *testing.T) {
 	c := newTestCard(t, Quirks{})
 	digest := sha256.Sum256([]byte("hello"))
-	di := append(h(digestInfo), digest[:]...)
+	di := pkcs1.DigestInfo(crypto.SHA256, digest[:])
 	authCert, err := x509.ParseCertificate(c.Certificates().AuthCert)
 	require.NoError(t, err)
 	signCert, err := x509.ParseCertificate(c.Certificates().SignCert)
