@@ -83,6 +83,11 @@ type probe struct {
 	rec *diag.Recorder
 	// ctx is the recorded card back end, for the re-select probe.
 	ctx cardos.Context
+	// last runs after every token was listed: the re-select probe talks
+	// to the card as another program would, and a credential that cannot
+	// prove its identity after another program's reset (a smartphone)
+	// comes back as a new token.
+	last []func()
 }
 
 // step runs fn as one named step and records its result and APDUs.
@@ -201,6 +206,10 @@ func (p *probe) tokens(m *p11.Module, ask asks) {
 		m.CloseSession(sess)
 		p.rep.Tokens = append(p.rep.Tokens, tr)
 	}
+	for _, fn := range p.last {
+		fn()
+	}
+	p.last = nil
 }
 
 // objects lists the objects visible without login and reads the value of
@@ -242,17 +251,17 @@ func (p *probe) objects(m *p11.Module, slot p11.SlotID, sess p11.SessionHandle) 
 }
 
 // signOnce logs in with the PIN asked, makes one SHA-256 signature with
-// the auth key, logs out and runs the re-select probe on reader with the
-// PIN the card has just accepted. The PIN is cleared after use
-// and never recorded.
+// the auth key, logs out and has the re-select probe run on reader, with
+// the PIN the card has just accepted, once every token is listed. The PIN
+// is cleared after use and never recorded.
 func (p *probe) signOnce(m *p11.Module, sess p11.SessionHandle, reader string, askPIN func() ([]byte, error)) {
 	pin, err := askPIN()
 	if err != nil {
 		p.rep.Conclusions = append(p.rep.Conclusions, "no PIN given: the test signature was skipped")
 		return
 	}
-	defer clear(pin)
 	if p.step("C_Login(auth)", func() (string, error) { return "", m.Login(sess, ck.CKU_USER, pin) }) != nil {
+		clear(pin)
 		return
 	}
 	p.step("C_SignInit+C_Sign(CKM_SHA256_RSA_PKCS)", func() (string, error) {
@@ -276,7 +285,10 @@ func (p *probe) signOnce(m *p11.Module, sess p11.SessionHandle, reader string, a
 	p.step("C_Logout", func() (string, error) { return "", m.Logout(sess) })
 	// After the module is done, so that the probe's leave cannot log out
 	// a session-scope login in the middle.
-	p.reselectProbe(reader, pin)
+	p.last = append(p.last, func() {
+		defer clear(pin)
+		p.reselectProbe(reader, pin)
+	})
 }
 
 // signLoginOnce logs in to the sign token with the password asked and

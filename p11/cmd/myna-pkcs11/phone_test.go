@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -47,6 +48,28 @@ func TestStatusNamesThePhone(t *testing.T) {
 			assert.NotNil(t, sign.CA, "the sign CA is shown")
 			a, s := tries(t, path)
 			assert.Equal(t, [2]int{3, 5}, [2]int{a, s}, "status spends no try")
+		})
+	}
+}
+
+// diagnose names a smartphone credential per token, says what it does
+// differently, and still signs with the auth key after the PIN.
+func TestDiagnoseNamesThePhone(t *testing.T) {
+	for _, dev := range []sim.Device{sim.DeviceAndroid, sim.DeviceIPhone} {
+		t.Run(dev.String(), func(t *testing.T) {
+			rep := simDiagnose(t, freshCard(t, sim.Profile{}), sim.Options{Device: dev}, nil, sim.DefaultAuthPIN, "")
+			require.Len(t, rep.Tokens, 2)
+			kind := cardos.KindAndroid
+			if dev == sim.DeviceIPhone {
+				kind = cardos.KindIPhone
+			}
+			for _, tr := range rep.Tokens {
+				assert.Equal(t, kind.String(), tr.Credential)
+			}
+			assert.Contains(t, strings.Join(rep.Conclusions, "\n"), "is a "+kind.String()+": its authentication certificate and key appear only after the PIN")
+			for _, s := range rep.Steps {
+				assert.Equal(t, "CKR_OK", s.Result, "step %s: %s", s.Name, s.Detail)
+			}
 		})
 	}
 }
