@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -70,6 +71,12 @@ func TestDiagnoseNamesThePhone(t *testing.T) {
 			for _, s := range rep.Steps {
 				assert.Equal(t, "CKR_OK", s.Result, "step %s: %s", s.Name, s.Detail)
 			}
+			isd := fmt.Sprintf("%X", jpki.AIDISD)
+			refused := false
+			for _, a := range rep.APDUs {
+				refused = refused || a.Target == isd && a.SW == "6A82"
+			}
+			assert.True(t, refused, "the report shows the phone refusing another applet's selection")
 		})
 	}
 }
