@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/myna-pkcs11/myna-pkcs11/cardos/apdu"
 	"github.com/myna-pkcs11/myna-pkcs11/cardos/sim"
 	"github.com/myna-pkcs11/myna-pkcs11/p11/ck"
 )
@@ -178,5 +179,41 @@ func TestPhoneCAsBehindPIN(t *testing.T) {
 			assert.Equal(t, sim.AuthMaxTries, f.card.TriesLeft(1))
 			assert.Equal(t, sim.SignMaxTries, f.card.TriesLeft(2))
 		})
+	}
+}
+
+// A phone that leaves the field while its answer to a PIN command is on
+// the way: the login fails, no PIN is sent again on the module's own, the
+// phone is not left verified, and the token shows the tries the phone
+// counted. The module resets the phone so that it is not left verified;
+// nothing readable without a PIN proves it is the same phone afterwards,
+// so its tokens come back as new ones and the old session is gone.
+func TestPhoneLostAnswer(t *testing.T) {
+	for _, tt := range []struct {
+		pin       string
+		wantTries int
+	}{{sim.DefaultAuthPIN, 3}, {"0000", 2}} {
+		for _, p := range phones {
+			t.Run(fmt.Sprintf("%s, PIN %s", p.dev, tt.pin), func(t *testing.T) {
+				f := phoneFixture(t, nil, p.dev, sim.Quirks{})
+				auth, _ := f.slots()
+				s := f.open1(auth, false)
+				f.card.SetFault(sim.Fault{Kind: sim.FaultLost, OnINS: true, INS: apdu.INSVerify})
+				assert.Equal(t, "CKR_DEVICE_ERROR", rv(f.m.Login(s, ck.CKU_USER, []byte(tt.pin))))
+				verifies := f.card.Stats().Verifies
+				assert.Equal(t, "6982", f.pinLessSign(efAuthKey), "the phone is not left verified")
+				assert.Equal(t, tt.wantTries, f.card.TriesLeft(1))
+
+				auth, _ = f.slots()
+				ti, err := f.m.TokenInfo(auth)
+				require.NoError(t, err)
+				assert.Equal(t, tt.wantTries < 3, ti.Flags&ck.CKF_USER_PIN_COUNT_LOW != 0, "the token shows what the phone counted")
+				assert.Equal(t, verifies, f.card.Stats().Verifies, "no PIN sent on the module's own after the loss")
+				_, err = f.m.SessionInfo(s)
+				assert.Error(t, err, "a new token: the old session is gone")
+				f.login(f.open1(auth, false), sim.DefaultAuthPIN)
+				assert.Equal(t, sim.AuthMaxTries, f.card.TriesLeft(1))
+			})
+		}
 	}
 }
