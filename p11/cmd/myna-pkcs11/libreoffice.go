@@ -40,11 +40,9 @@ func libreOfficeDB(home, config string, dbs []nssDB) (nssDB, error) {
 			absent: "no certificate path set, and no profile in ~/.thunderbird or ~/.mozilla/firefox, where it looks (not in ~/.config/mozilla)",
 			advice: "to sign with LibreOffice, set Tools > Options > LibreOffice > Security > Certificate Path to " + tilde(home, filepath.Join(home, chromiumDB))}, nil
 	}
-	if real, err := filepath.EvalSymlinks(dir); err == nil {
-		for _, db := range dbs {
-			if r, err := filepath.EvalSymlinks(db.dir); err == nil && db.dir != "" && r == real {
-				return nssDB{program: "LibreOffice", note: fmt.Sprintf("reads %s (%s)", db, how)}, nil
-			}
+	for _, db := range dbs {
+		if db.dir != "" && realDir(db.dir) == realDir(dir) {
+			return nssDB{program: "LibreOffice", note: fmt.Sprintf("reads %s (%s)", db, how)}, nil
 		}
 	}
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
@@ -142,4 +140,13 @@ func libreOfficeCertDir(xcu string) (string, error) {
 		}
 	}
 	return dir, nil
+}
+
+// realDir is dir with its symbolic links resolved, or cleaned when it does
+// not exist yet (Chromium's database, which register creates).
+func realDir(dir string) string {
+	if r, err := filepath.EvalSymlinks(dir); err == nil {
+		return r
+	}
+	return filepath.Clean(dir)
 }

@@ -122,6 +122,9 @@ func TestFindDBs(t *testing.T) {
 			".pki/nssdb/": ""}, nil,
 			[]string{noFirefox, noThunderbird, chromium,
 				`LibreOffice: uses: reads Chromium (HOME/.pki/nssdb) (its certificate path setting in ~/.config/libreoffice/4/user/registrymodifications.xcu)`}},
+		{"$MOZILLA_CERTIFICATE_FOLDER names Chromium's database before register creates it", map[string]string{}, map[string]string{"MOZILLA_CERTIFICATE_FOLDER": "sql:HOME/.pki/nssdb"},
+			[]string{noFirefox, noThunderbird, chromium,
+				`LibreOffice: uses: reads Chromium (HOME/.pki/nssdb) ($MOZILLA_CERTIFICATE_FOLDER)`}},
 		{"$MOZILLA_CERTIFICATE_FOLDER comes first", map[string]string{
 			".mozilla/firefox/profiles.ini": legacyINI, ".mozilla/firefox/x1.default-esr/": "", "certs/": ""},
 			map[string]string{"MOZILLA_CERTIFICATE_FOLDER": "sql:HOME/certs"},
