@@ -86,7 +86,9 @@ func (r *report) phone() error {
 		"read the certificate behind the PIN without one. OpenSC's JPKI driver accepts the simulated phone (the simulator keeps the card's "+
 		"ATR; OpenSC's card-jpki.c otherwise accepts a card that answers SELECT of the JPKI AP), shows its authentication certificate "+
 		"only after login, and signs. The contactless profile (%.0f ms/APDU, %.0f ms/signature) models phone and card alike: no "+
-		"published figure exists for a phone's NFC exchange or its RSA.\n", cl.APDUMs, cl.SignMs)
+		"published figure exists for a phone's NFC exchange or its RSA. Nor does the model charge anything for the card resets our "+
+		"leaves cost on a phone (in the default PIN scope one at the login and one per signature; test/apdubudget/phone_test.go "+
+		"counts them): what a reset costs a phone on an NFC reader is unpublished.\n", cl.APDUMs, cl.SignMs)
 	r.add("| scenario | APDUs: ours, card | ours, phone | OpenSC, phone | contactless: ours, card | ours, phone | OpenSC, card | OpenSC, phone | ours: phone / card | phone: ours / OpenSC |")
 	r.add("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	r.say("Phone (Android), APDUs ours / OpenSC, contactless model ours card / ours phone / OpenSC card / OpenSC phone:")
