@@ -22,8 +22,9 @@ const (
 	readAtLogin = "auth certificate read at the login (+2)"
 	// A phone refuses SELECT of the ISD and of the text AP (6A82): the
 	// leave is those two SELECTs and a card reset, which needs no proof,
-	// where the card's leave is SELECT ISD + SELECT JPKI and, once per
-	// PIN, a proof of 2 (SELECT key EF + SIGN, or SELECT EF 0001 + READ).
+	// where the card's leave is SELECT ISD + SELECT JPKI and a proof of 2
+	// (SELECT key EF + SIGN, or SELECT EF 0001 + READ): once per PIN in
+	// scope operation, at the logout in scope session (scenario.Minimum).
 	leaveIsReset = "leave = 2 refused SELECTs + reset, no leave proof (−2)"
 )
 
