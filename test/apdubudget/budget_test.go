@@ -1,6 +1,7 @@
 // Package apdubudget asserts, exactly, how many APDUs the module sends to
 // the card in each benchmark scenario (test/bench/scenario), for both PIN
-// scopes, and that this never exceeds the minimum for a shared card. The
+// scopes, and that this never exceeds the minimum for a shared card; and
+// on each smartphone credential, never more than on the card. The
 // counts come from the simulator's own counters, with the module's Go
 // core in-process, so the test is deterministic; test/bench.sh measures
 // the same scenarios through the built .so and pcscd, and against
@@ -52,7 +53,8 @@ func run(t *testing.T, card *sim.Card, sc scenario.Scenario) sim.Stats {
 	before := card.Stats()
 	require.NoError(t, sc.Run(mod, scenario.Params{AuthPIN: sim.DefaultAuthPIN, SignPIN: sim.DefaultSignPIN}))
 	after := card.Stats()
-	d := sim.Stats{APDUs: after.APDUs - before.APDUs, Signatures: after.Signatures - before.Signatures, Verifies: after.Verifies - before.Verifies, ByINS: map[byte]uint64{}}
+	d := sim.Stats{APDUs: after.APDUs - before.APDUs, Signatures: after.Signatures - before.Signatures, Verifies: after.Verifies - before.Verifies,
+		Resets: after.Resets - before.Resets, ByINS: map[byte]uint64{}}
 	for k, v := range after.ByINS {
 		if v != before.ByINS[k] {
 			d.ByINS[k] = v - before.ByINS[k]
@@ -208,11 +210,16 @@ func openModule(t *testing.T, c *sim.Card) (*scenario.InProcess, *sim.Context, [
 func eachScope(t *testing.T, fn func(t *testing.T, scope string)) {
 	for _, scope := range []string{"operation", "session"} {
 		t.Run(scope, func(t *testing.T) {
-			t.Setenv("MYNA_PKCS11_AUTH_PIN_SCOPE", scope)
-			t.Setenv("MYNA_PKCS11_SIGN_PIN_SCOPE", scope)
+			setScope(t, scope)
 			fn(t, scope)
 		})
 	}
+}
+
+// setScope sets the module's PIN scope of both tokens for the test.
+func setScope(t *testing.T, scope string) {
+	t.Setenv("MYNA_PKCS11_AUTH_PIN_SCOPE", scope)
+	t.Setenv("MYNA_PKCS11_SIGN_PIN_SCOPE", scope)
 }
 
 func byINS(m map[byte]uint64) string {

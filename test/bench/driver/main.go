@@ -5,9 +5,11 @@
 //	driver scenario -module SO -name c-sign-auth [-stats FILE]
 //	    run a scenario of test/bench/scenario through the module; with
 //	    -stats (myna-sim --stats-file) also report the APDUs it cost
-//	driver inproc-scenario -state FILE -name c-sign-auth
+//	driver inproc-scenario -state FILE -name c-sign-auth [-device android]
 //	    the same scenario on p11 in-process over the simulated card of
-//	    FILE, APDUs from the card's own counters
+//	    FILE, APDUs from the card's own counters; -device serves the
+//	    card's keys as a smartphone credential (sim.Device: card,
+//	    android, iphone), without latency
 //	driver signrate -module SO -pin PIN [-n 200]
 //	    log in to the first token and time n signatures (SHA256-RSA-PKCS)
 //	driver inproc -state FILE [-n 200]
@@ -127,12 +129,17 @@ func inProcScenario(args []string) (any, error) {
 	fs := flag.NewFlagSet("inproc-scenario", flag.ExitOnError)
 	state := fs.String("state", "", "simulator state file")
 	name := fs.String("name", "", "scenario name")
+	device := fs.String("device", "card", "what answers: card, android or iphone")
 	fs.Parse(args)
 	sc, err := scenario.ByName(*name)
 	if err != nil {
 		return nil, err
 	}
-	card, err := sim.Open(*state, sim.Options{})
+	dev, err := sim.ParseDevice(*device)
+	if err != nil {
+		return nil, err
+	}
+	card, err := sim.Open(*state, sim.Options{Device: dev})
 	if err != nil {
 		return nil, err
 	}

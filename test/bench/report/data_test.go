@@ -62,7 +62,7 @@ func TestLoad(t *testing.T) {
 		what      string
 		got, want int
 	}{
-		{"scenario runs (5 × (1 + 3 + 3))", len(d.Scenarios), 35},
+		{"scenario runs (5 × (1 + 3 + 3) on the card, 5 × (1 + 3 + 3) on the phone)", len(d.Scenarios), 70},
 		{"latency runs", len(d.Latency), 20},
 		{"load samples", len(d.Loads), 7},
 		{"rate rounds, ours", len(d.RateOurs), 5},

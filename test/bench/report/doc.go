@@ -4,9 +4,11 @@
 //
 // Load reads the directory into a Data (one field per raw file), Render
 // computes every figure and writes the Markdown, section by section (one
-// file per section: apdus.go, model.go, overhead.go, scaling.go,
-// browsers.go). Anything that makes the run untrustworthy (our APDU
-// count differing between runs, in-process and through pcscd) is a
+// file per section: apdus.go, model.go, phone.go (the end of section 2:
+// a smartphone credential on a contactless reader), overhead.go,
+// scaling.go, browsers.go). Anything that makes the run untrustworthy (our APDU
+// count differing between runs, in-process and through pcscd, on the
+// card or on the phone) is a
 // PROBLEM: Result.Problems is non-empty and the driver exits 1. Figures
 // worth a reader's attention (a spread wider than 20 % of the median, a
 // measurement far from its model, an idle APDU of ours) are notes: they

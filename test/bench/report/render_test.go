@@ -77,6 +77,11 @@ func TestRenderFigures(t *testing.T) {
 		{"Go benchmark line", "BenchmarkFindObjects/sessions=1-2   \t 300\t 1142 ns/op\n```"},
 		{"note: OpenSC count varied", "- d-sign-sign: OpenSC's APDU count varied between its 3 runs: [70, 75] (the table shows the median)"},
 		{"note: wide spread not explained by the load", "- load time, OpenSC: 60.0 ms (50.0–70.0), a spread of 33 % of the median; the load (0.60 on 2 CPUs, a 1-minute average) does not explain it"},
+		{"phone headline: 0.54 s / 0.54 s and 0.86 s / 0.54 s", "ours on an Android phone / ours on the card: a-list **1.00**, b-objects **0.63**"},
+		{"phone row: 31 + 19×40 + 700 ms for ours, 60 + 48×40 + 700 ms for OpenSC on the phone",
+			"| c-sign-auth | 19 | 19 | 48 | 1.49 s | 1.49 s | 3.50 s | 2.68 s | 1.00 | 0.56 |"},
+		{"phone row, OpenSC median of 50, 50, 52", "| d-sign-sign | 23 | 21 | 50 | 1.65 s | 1.57 s | 3.78 s | 2.78 s | 0.95 | 0.57 |"},
+		{"note: OpenSC count varied on the phone", "- d-sign-sign on the phone: OpenSC's APDU count varied between its 3 runs: [50, 52]"},
 		{"load header names every sample", "start 0.40, APDU counts 0.50, latency check 0.50, load time 0.60, signature rates 1.90, end 1.00, browsers 0.30 on 2 CPUs.  \n"},
 	} {
 		if !strings.Contains(md, tc.line) {
@@ -107,6 +112,10 @@ func TestRenderProblems(t *testing.T) {
 			`{"module": "ours", "run": 2, "name": "a-list", "ms": 21, "apdus": 14`, "a-list: our APDU count varies between runs: [13, 14]"},
 		{"in-process differs", "scenarios.jsonl", `{"module": "ours-inproc", "name": "c-sign-auth", "ms": 0.3, "apdus": 19`,
 			`{"module": "ours-inproc", "name": "c-sign-auth", "ms": 0.3, "apdus": 18`, "c-sign-auth: in-process 18 APDUs but 19 through pcscd"},
+		{"our count varies on the phone", "scenarios.jsonl", `{"module": "ours-android", "run": 3, "name": "b-objects", "ms": 22, "apdus": 13`,
+			`{"module": "ours-android", "run": 3, "name": "b-objects", "ms": 22, "apdus": 14`, "b-objects on the phone: our APDU count varies between runs: [13, 14]"},
+		{"in-process differs on the phone", "scenarios.jsonl", `{"module": "ours-inproc-android", "name": "e-sign10", "ms": 12, "apdus": 77`,
+			`{"module": "ours-inproc-android", "name": "e-sign10", "ms": 12, "apdus": 93`, "e-sign10 on the phone: in-process 93 APDUs but 77 through pcscd"},
 	} {
 		dir := copyFixture(t)
 		edit(t, dir, tc.file, tc.old, tc.repl)
@@ -121,14 +130,16 @@ func TestRenderProblems(t *testing.T) {
 }
 
 func TestRenderMissingScenario(t *testing.T) {
-	dir := copyFixture(t)
-	edit(t, dir, "scenarios.jsonl", `{"module": "ours-inproc", "name": "e-sign10"`, `{"module": "other", "name": "e-sign10"`)
-	d, err := Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Render(d, testInfo); err == nil || !strings.Contains(err.Error(), "e-sign10") {
-		t.Errorf("Render without the in-process e-sign10 run: err %v, want one naming e-sign10", err)
+	for _, module := range []string{"ours-inproc", "ours-inproc-android"} {
+		dir := copyFixture(t)
+		edit(t, dir, "scenarios.jsonl", `{"module": "`+module+`", "name": "e-sign10"`, `{"module": "other", "name": "e-sign10"`)
+		d, err := Load(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Render(d, testInfo); err == nil || !strings.Contains(err.Error(), "e-sign10") {
+			t.Errorf("Render without the %s e-sign10 run: err %v, want one naming e-sign10", module, err)
+		}
 	}
 }
 
@@ -137,6 +148,7 @@ func TestSummary(t *testing.T) {
 	for _, line := range []string{
 		"APDUs (ours in-process / ours via pcscd / OpenSC, ratio):\n  a-list         13   13   64   ours/OpenSC 0.20\n",
 		"  e-sign10       6.22 s   6.32 s   ratio 0.99\n",
+		"  b-objects      13   40     0.86 s   0.54 s   2.56 s   1.66 s   ours phone/card 0.63, phone ours/OpenSC 0.33\n",
 		"Signatures/s (median of 5 rounds): raw sim 1000, ours .so 520, SoftHSM2 500  (ours/SoftHSM2 1.06); overhead on the card's RSA 0.923 ms\n",
 		"Load opensc     60.0 ms  RSS  10.0 MiB  (/ours 6.67, 1.44)\n",
 		"Browsers, idle APDUs/min (median, ours / OpenSC): firefox not logged in 0 / 12 (max 0 / 13), logged in 0 / 30 (max 4 / 30);",

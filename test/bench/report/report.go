@@ -49,7 +49,7 @@ func Render(d *Data, info Info) (Result, error) {
 	}
 	r := &report{d: d, info: info}
 	r.header()
-	for _, section := range []func() error{r.apdus, r.model, r.overhead, r.scaling, r.browsers} {
+	for _, section := range []func() error{r.apdus, r.model, r.phone, r.overhead, r.scaling, r.browsers} {
 		if err := section(); err != nil {
 			return Result{}, err
 		}
