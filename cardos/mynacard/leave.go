@@ -16,8 +16,9 @@ import (
 
 // leaveIO makes the card forget its verified PINs at the end of the
 // caller's transaction: it selects another applet, or, where none can be
-// selected, or where this card was found to keep its PINs across that
-// (proveLeaveIO), has the transaction end with a card reset. It leaves
+// selected (then for the whole insertion), or where this card was found to
+// keep its PINs across that (proveLeaveIO), has the transaction end with a
+// card reset. It leaves
 // the card verified while a scope session token is logged in, whose login
 // would go with it. The caller holds c.io, inside doIO.
 func (c *Card) leaveIO(cl *jpki.Client) error {
@@ -33,7 +34,12 @@ func (c *Card) leaveIO(cl *jpki.Client) error {
 	}
 	err := cl.Logout()
 	if errors.Is(err, jpki.ErrResetRequired) {
-		c.endReset = true
+		// No other applet answers (a smartphone routes only the JPKI
+		// AID): that does not change while the credential stays in the
+		// reader, so every later leave of this insertion is a reset
+		// without asking again.
+		c.leaveByReset, c.endReset = true, true
+		c.log.Debugf("reader %q: no other applet can be selected (%v): every leave is a card reset", c.reader, err)
 		return nil
 	}
 	if err != nil {

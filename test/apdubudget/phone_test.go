@@ -20,12 +20,14 @@ const (
 	// readAtLogin costs SELECT EF 000A + READ BINARY in the login's
 	// transaction, the first time the auth PIN is verified.
 	readAtLogin = "auth certificate read at the login (+2)"
-	// A phone refuses SELECT of the ISD and of the text AP (6A82): the
-	// leave is those two SELECTs and a card reset, which needs no proof,
+	// A phone refuses SELECT of the ISD and of the text AP (6A82): its
+	// first leave is those two SELECTs and a card reset, which needs no
+	// proof, and every later leave of the insertion a reset alone,
 	// where the card's leave is SELECT ISD + SELECT JPKI and a proof of 2
 	// (SELECT key EF + SIGN, or SELECT EF 0001 + READ): once per PIN in
 	// scope operation, at the logout in scope session (scenario.Minimum).
-	leaveIsReset = "leave = 2 refused SELECTs + reset, no leave proof (−2)"
+	leaveIsReset = "first leave = 2 refused SELECTs + reset, no leave proof (−2)"
+	laterResets  = "every later leave a reset alone (−2 each)"
 )
 
 // phoneBudget is the exact APDU count of each scenario on a smartphone
@@ -40,9 +42,9 @@ var phoneBudget = []struct {
 }{
 	{"operation", "a-list", 13, 0, probeWhy},
 	{"operation", "b-objects", 17, 0, "card − 8: " + noAuthCertWhy},
-	{"operation", "c-sign-auth", 24, 2, "as the card: " + readAtLogin + "; " + leaveIsReset + "; 2 leaves (login, signature)"},
-	{"operation", "d-sign-sign", 26, 2, "card − 2: " + leaveIsReset + "; 2 leaves (login, signature)"},
-	{"operation", "e-sign10", 93, 11, "as the card: " + readAtLogin + "; " + leaveIsReset + "; 11 leaves (login, 10 signatures), each as many APDUs as the card's"},
+	{"operation", "c-sign-auth", 22, 2, "card − 2: " + readAtLogin + "; " + leaveIsReset + "; " + laterResets + "; 2 leaves (login, signature)"},
+	{"operation", "d-sign-sign", 24, 2, "card − 4: " + leaveIsReset + "; " + laterResets + "; 2 leaves (login, signature)"},
+	{"operation", "e-sign10", 73, 11, "card − 20: " + readAtLogin + "; " + leaveIsReset + "; " + laterResets + "; 11 leaves (login, 10 signatures)"},
 	{"session", "a-list", 13, 0, probeWhy},
 	{"session", "b-objects", 17, 0, "card − 8: " + noAuthCertWhy},
 	{"session", "c-sign-auth", 19, 1, "as the card: " + readAtLogin + "; " + leaveIsReset + " at the logout"},
