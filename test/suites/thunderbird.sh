@@ -77,7 +77,7 @@ PROFILE="$THOME/.thunderbird/$PROF"
 # --- register, trust the sign CA (README's recipe), the account ---------------------------
 check "myna-pkcs11 register" env HOME="$THOME" XDG_CONFIG_HOME= "$COMPANION" register --module "$MOD"
 expect_in "register says it added the module to the Thunderbird profile" "$CHECK_LOG" \
-  "^added +Thunderbird profile \"[^\"]*\" \($PROFILE\): \"$MODNAME\""
+  "^added +Thunderbird profile \"[^\"]*\" \($PROFILE\): \"My Number Card \(myna-pkcs11\)\""
 readme_recipe thunderbird-trust "$T/trust.sh" 'certutil -A'
 mkdir -p "$T/recipe"
 if check "README's thunderbird-trust recipe (the sign CA read from the card, trusted for e-mail in the profile)" \
