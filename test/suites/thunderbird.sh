@@ -12,8 +12,8 @@
 # signature is checked with openssl cms -verify against the sign CA and the
 # card's sign certificate, and no PIN try is spent. A second start of
 # Thunderbird sends a second signed message: one dialog again.
-# The card is the simulator behind a private pcscd and vpcd (run the suite
-# in the namespaces of test/README or the brief: one pcscd per machine).
+# The card is the simulator behind a private pcscd and vpcd (start_pcscd
+# waits while another pcscd runs: one per machine).
 # Installs thunderbird, xvfb and xdotool from Debian when they are missing.
 # MYNA_THUNDERBIRD_TIMEOUT: seconds the driver may take per run (default 200; a hang guard).
 . "$(dirname "$0")/../lib.sh"
