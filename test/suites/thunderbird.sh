@@ -85,7 +85,7 @@ if check "README's thunderbird-trust recipe (the sign CA read from the card, tru
   certutil -L -d "sql:$PROFILE" -n "JPKI sign CA" -a >"$T/trusted-ca.pem" 2>"$T/trusted-ca.log"
   if [ "$(openssl x509 -in "$T/trusted-ca.pem" -noout -fingerprint -sha256 2>/dev/null)" = \
     "$(openssl x509 -in "$SIGN_CA" -noout -fingerprint -sha256)" ] &&
-    certutil -L -d "sql:$PROFILE" | grep -Eq '^JPKI sign CA +,C, *$'; then
+    certutil -L -d "sql:$PROFILE" >"$T/certs-list.txt" 2>&1 && grep -Eq '^JPKI sign CA +,C, *$' "$T/certs-list.txt"; then
     pass "the profile trusts the card's sign CA for e-mail (certutil -L: ,C,)"
   else
     fail "the profile trusts the card's sign CA for e-mail" "$(certutil -L -d "sql:$PROFILE" 2>&1; cat "$T/trusted-ca.log")"
@@ -190,7 +190,7 @@ module_logins() {
     grep -q 'C_OpenSession: slot [0-9]* (sign token)' "$log"; then
     pass "[$1] the module saw one C_Login (CKR_OK), on the sign token; no session on the auth token"
   else
-    fail "[$1] the module saw one C_Login, on the sign token" "$n C_Login calls: $(grep -E ' call C_Login\(|C_OpenSession' "$log" | head -n 10)"
+    fail "[$1] the module saw one C_Login, on the sign token" "$n C_Login calls: $(grep -m 10 -E ' call C_Login\(|C_OpenSession' "$log")"
   fi
 }
 
