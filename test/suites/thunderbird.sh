@@ -209,4 +209,22 @@ tb_run send "session module token compose send pin-prompt pin-entered sent pin-c
 [ -n "$RUN_FAILED" ] || module_logins send
 [ ! -s "$T/sign-cert.pem" ] || verify_message "$T/mail/2.eml" send
 check_tries
+
+# 3. Why Sign only: with both tokens (the old default, or tokens = auth,sign)
+# Thunderbird also asks the Auth token's password when it signs; the driver
+# cancels it (Escape) and the message is still sent, signed.
+what[pin-count]="one password dialog for the sign token, and Auth's dialog too (cancelled)"
+what[token]="Thunderbird sees the token \"$SIGN_TOKEN_LABEL\" (and \"$AUTH_TOKEN_LABEL\")"
+MYNA_PKCS11_TOKENS=auth,sign tb_run both "session module token compose send pin-prompt pin-entered sent pin-count" \
+  -select=false -absent-token "" -other-prompts 5
+if [ -z "$RUN_FAILED" ]; then
+  if grep -qF "OK other-prompt: Thunderbird asks: \"Please authenticate to the security device ($AUTH_TOKEN_LABEL).\"" "$T/both-driver.log"; then
+    pass "[both] with both tokens Thunderbird asked the Auth token's password as well"
+  else
+    fail "[both] with both tokens Thunderbird asked the Auth token's password as well" "$(grep '^OK other' "$T/both-driver.log")"
+  fi
+  grep '^OK other-prompt: ' "$T/both-driver.log" | sed 's/^OK other-prompt: /    other dialog: /'
+  verify_message "$T/mail/3.eml" both
+fi
+check_tries
 finish
