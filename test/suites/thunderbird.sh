@@ -197,6 +197,9 @@ module_logins() {
 # 1. Choose the certificate in Account Settings, then send a signed message.
 tb_run choose "session module token settings select pin-prompt pin-entered picker selected sign-default compose send sent pin-count"
 [ -n "$RUN_FAILED" ] || module_logins choose
+expect_in "[choose] the module's log says it chose the sign token for thunderbird-bin, a mail program" "$T/choose-module.log" \
+  'configuration: tokens sign \(default for thunderbird-bin \(a mail program\)\)$'
+
 if sign_pub_from_card; then
   verify_message "$T/mail/1.eml" choose
 else
