@@ -98,8 +98,15 @@ start_bg smtpsink "$T/smtpsink" -listen "127.0.0.1:$SMTP_PORT" -dir "$T/mail"
 wait_port "$SMTP_PORT" "$BG_PID" || { fail "the SMTP server listens on 127.0.0.1:$SMTP_PORT" "$(cat "$T/smtpsink.log")"; finish; }
 
 # --- Xvfb ------------------------------------------------------------------------------
-# shellcheck disable=SC2016  # $1 is expanded by the inner bash
-start_bg xvfb bash -c 'exec Xvfb -displayfd 3 -screen 0 1280x1024x24 -nolisten tcp 3>"$1"' _ "$T/display"
+# A display number of its own, not the first free one: /tmp/.X11-unix and the
+# lock files are shared with programs in other PID namespaces, whose lock
+# files look stale from here, so their Xvfb and this one would both take :0.
+for i in $(seq 50); do
+  XN=$((100 + RANDOM % 900))
+  [ -e "/tmp/.X$XN-lock" ] || [ -e "/tmp/.X11-unix/X$XN" ] || break
+done
+# shellcheck disable=SC2016  # $1 and $2 are expanded by the inner bash
+start_bg xvfb bash -c 'exec Xvfb ":$2" -displayfd 3 -screen 0 1280x1024x24 -nolisten tcp 3>"$1"' _ "$T/display" "$XN"
 XVFB=$BG_PID
 for i in $(seq $((TMO * 10))); do [ -s "$T/display" ] && break; kill -0 "$XVFB" 2>/dev/null || break; sleep 0.1; done
 if [ ! -s "$T/display" ]; then fail "Xvfb starts" "$(tail "$T/xvfb.log")"; finish; fi
@@ -132,8 +139,9 @@ tb_run() {
   local name=$1 steps=$2 s line rc=0 tbpid
   shift 2
   local dlog="$T/$name-driver.log" tlog="$T/$name-thunderbird.log"
+  # --no-remote: never hand the command line to an instance still going away.
   start_bg "$name-thunderbird" env HOME="$THOME" MYNA_PKCS11_LOG="$T/$name-module.log" MYNA_PKCS11_DEBUG=3 \
-    "$THUNDERBIRD" --marionette -remote-allow-system-access
+    "$THUNDERBIRD" --no-remote --marionette -remote-allow-system-access
   tbpid=$BG_PID
   # Thunderbird's output ($tlog, Marionette's trace) is where the driver reads the dialogs from.
   rm -f "$PROFILE/MarionetteActivePort"
@@ -153,12 +161,17 @@ tb_run() {
       skip "[$name] ${what[$s]}" "not reached: step $RUN_FAILED failed"
     fi
   done
+  if [ -n "$RUN_FAILED" ]; then
+    info "Thunderbird's windows: $(xdotool search --pid "$tbpid" --name . getwindowname %@ 2>&1 | tr '\n' '|')"
+    kill -0 "$XVFB" 2>/dev/null || info "Xvfb (pid $XVFB) is gone: $(tail -n 3 "$T/xvfb.log")"
+  fi
   if [ "$rc" -ne 0 ] && [ -z "$RUN_FAILED" ]; then
     RUN_FAILED=driver
     fail "[$name] fxdriver exits 0" "exit $rc: $(tail -n 5 "$dlog")"
   fi
   for i in $(seq 100); do kill -0 "$tbpid" 2>/dev/null || break; sleep 0.1; done
   stop_pid "$tbpid"
+  [ ! -L "$PROFILE/lock" ] || info "Thunderbird left its profile lock: $(readlink "$PROFILE/lock")"
 }
 
 # verify_message FILE NAME: the S/MIME signature of FILE verifies against the

@@ -182,10 +182,19 @@ func chooseCert(c config, m *Marionette, l *login, deadline time.Time) error {
 		return failStep("picker", "the certificate list is %q, want the one certificate of %q", picker.Entries, c.token)
 	}
 	ok("picker", "%q lists one certificate of %q", picker.Title, c.token)
-	if err := (&keyboard{pid: c.pid, title: pickerTitle}).press("Return"); err != nil {
-		return &stepError{"picker", err}
+	// Enter (OK) until the window closes: a key that comes while the new
+	// window is still being set up is lost, as a person's would be.
+	kb := &keyboard{pid: c.pid, title: pickerTitle, waitClosed: true}
+	for try := 1; ; try++ {
+		err := kb.press("Return")
+		if err == nil {
+			ok("picker", "pressed Enter (OK); the window closed (key press %d)", try)
+			break
+		}
+		if try == 3 {
+			return &stepError{"picker", err}
+		}
 	}
-	ok("picker", "pressed Enter (OK)")
 
 	// The question about an encryption certificate: Cancel. Then the identity has the certificate.
 	var id struct {
