@@ -171,7 +171,6 @@ tb_run() {
   fi
   for i in $(seq 100); do kill -0 "$tbpid" 2>/dev/null || break; sleep 0.1; done
   stop_pid "$tbpid"
-  [ ! -L "$PROFILE/lock" ] || info "Thunderbird left its profile lock: $(readlink "$PROFILE/lock")"
 }
 
 # verify_message FILE NAME: the S/MIME signature of FILE verifies against the
