@@ -11,7 +11,9 @@
 # for the sign token; the auth token is never shown. The received message's
 # signature is checked with openssl cms -verify against the sign CA and the
 # card's sign certificate, and no PIN try is spent. A second start of
-# Thunderbird sends a second signed message: one dialog again.
+# Thunderbird sends a second signed message: one dialog again. A third, with
+# MYNA_PKCS11_TOKENS=auth,sign, shows what the default avoids: Thunderbird
+# then asks the Auth token's password too (cancelled; the mail still goes).
 # The card is the simulator behind a private pcscd and vpcd (start_pcscd
 # waits while another pcscd runs: one per machine).
 # Installs thunderbird, xvfb and xdotool from Debian when they are missing.
