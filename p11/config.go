@@ -140,8 +140,8 @@ func DefaultConfig() Config {
 // unset). A missing file means the defaults. When neither the file nor
 // MYNA_PKCS11_TOKENS says which tokens to show, they are chosen from the
 // program that loaded the module (see hostprog.go): browsers get the
-// authentication token only, document signers the signature token only,
-// every other program both. It never fails: each line or variable it
+// authentication token only, document signers and mail programs the
+// signature token only, every other program both. It never fails: each line or variable it
 // cannot use is described in problems (naming the file, line and key) and
 // the value before it is kept.
 func LoadConfig() (c Config, problems []string) {

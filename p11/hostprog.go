@@ -34,8 +34,14 @@ const (
 	// signature token only, so that its one password goes to the right
 	// token.
 	hostSigner
-	// hostMail is a mail program: both tokens (S/MIME signs with the
-	// signature key; client certificates use the authentication key).
+	// hostMail is a mail program (Thunderbird, Evolution): the signature
+	// token only. S/MIME signs with the signature key (the sign
+	// certificate's key usage includes nonRepudiation, the auth
+	// certificate's does not), and neither card key can decrypt S/MIME
+	// (no keyEncipherment), so the authentication token has nothing to
+	// offer a mail program. Given both, NSS asks for each token's password
+	// whenever it looks for the user's certificates (choosing the S/MIME
+	// certificate, the first signed send): two dialogs for one signature.
 	hostMail
 	// hostLogin is a program that logs a person in through PAM
 	// (pam_pkcs11, or pam_sss with sssd's p11_child) or one of
@@ -111,7 +117,7 @@ func (r hostRole) tokens() (auth, sign bool) {
 	switch r {
 	case hostBrowser, hostLogin, hostSSH:
 		return true, false
-	case hostSigner:
+	case hostSigner, hostMail:
 		return false, true
 	}
 	return true, true

@@ -11,7 +11,7 @@ pkgs=(
   opensc opensc-pkcs11 softhsm2 libengine-pkcs11-openssl openssl
   gnutls-bin libnss3-tools p11-kit p11-kit-modules libp11-kit-dev libnss3-dev libnspr4-dev
   openssh-client openssh-server valgrind default-jdk-headless shellcheck
-  chromium firefox-esr xvfb xdotool poppler-utils python3 libpam-pkcs11 pamtester
+  chromium firefox-esr thunderbird xvfb xdotool poppler-utils python3 libpam-pkcs11 pamtester
   python3-pykcs11 xmlsec1 git gnupg gnupg-pkcs11-scd curl iproute2 procps man-db debootstrap
   dbus-daemon libreoffice-writer-nogui
 )

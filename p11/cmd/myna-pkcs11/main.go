@@ -65,8 +65,8 @@ register    add the module to every Firefox and Thunderbird profile (~/.mozilla/
             ~/.config/mozilla/firefox, ~/.thunderbird), to Chromium's ~/.pki/nssdb and to
             the database LibreOffice signs with (modutil, from libnss3-tools), and say per
             program what was done and what was not found. Each program then sees the token
-            for its job: browsers the authentication token only, document signers the
-            signature token only, mail programs and the rest both. Skips databases that
+            for its job: browsers the authentication token only, document signers and
+            mail programs the signature token only, the rest both. Skips databases that
             have the module; refuses a profile that Firefox or Thunderbird has open (quit
             it and run again). --policy prints the system-wide Firefox policy instead.
             register --help says more.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,6 +23,11 @@ type Prompt struct {
 	// At is when Firefox traced the dialog (the log line's epoch
 	// milliseconds); zero when the line had no time stamp.
 	At time.Time
+}
+
+// promptSource reports the dialogs a program opened, each once.
+type promptSource interface {
+	next() (Prompt, bool, error)
 }
 
 // promptLog reads the dialogs traced in Firefox's log, each once.
@@ -72,6 +78,10 @@ func (p Prompt) forToken(label string) bool {
 type keyboard struct {
 	pid   int
 	title string
+	// waitClosed makes typeSecret and press wait until the dialog window
+	// is gone, so that a dialog seen afterwards is a new one (Thunderbird,
+	// whose dialogs are read from Marionette's open-alert state).
+	waitClosed bool
 }
 
 func (k *keyboard) xdotool(stdin string, args ...string) (string, error) {
@@ -112,23 +122,45 @@ func (k *keyboard) focusDialog() (string, error) {
 // typeSecret types s (handed over on stdin, so it shows in no argument list)
 // into the focused dialog, then presses Enter.
 func (k *keyboard) typeSecret(s string) error {
-	if _, err := k.focusDialog(); err != nil {
+	win, err := k.focusDialog()
+	if err != nil {
 		return err
 	}
 	if _, err := k.xdotool(s, "type", "--delay", "40", "--file", "-"); err != nil {
 		return err
 	}
-	_, err := k.xdotool("", "key", "Return")
-	return err
+	if _, err := k.xdotool("", "key", "Return"); err != nil {
+		return err
+	}
+	return k.closed(win)
 }
 
 // press focuses the dialog and presses one key (an X keysym name).
 func (k *keyboard) press(key string) error {
-	if _, err := k.focusDialog(); err != nil {
+	win, err := k.focusDialog()
+	if err != nil {
 		return err
 	}
-	_, err := k.xdotool("", "key", key)
-	return err
+	if _, err := k.xdotool("", "key", key); err != nil {
+		return err
+	}
+	return k.closed(win)
+}
+
+// closed waits up to 10 s for window win to go, when k.waitClosed.
+func (k *keyboard) closed(win string) error {
+	if !k.waitClosed {
+		return nil
+	}
+	for i := 0; i < 50; i++ {
+		// xdotool search fails when no window matches.
+		out, err := k.xdotool("", "search", "--onlyvisible", "--pid", fmt.Sprint(k.pid), "--name", k.title)
+		if err != nil || !slices.Contains(strings.Fields(out), win) {
+			return nil
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return fmt.Errorf("the %q window %s is still open 10 s after the key", k.title, win)
 }
 
 // pageJS reports where the tab is and its text.
@@ -159,7 +191,7 @@ type login struct {
 	token   string
 	kb      *keyboard
 	pins    []string
-	prompts *promptLog
+	prompts promptSource
 	typed   int // PINs typed so far
 	others  int
 	// maxOthers bounds how often another token's dialog is cancelled.
@@ -169,6 +201,11 @@ type login struct {
 	// long one look may wait for Marionette (which does not answer while
 	// a dialog is up, so this also bounds how late a dialog is answered).
 	poll, callTimeout time.Duration
+	// app names the program in messages ("" is Firefox).
+	app string
+	// confirm, when set, answers a dialog that is not a password dialog
+	// (the Thunderbird run); without it such a dialog fails the run.
+	confirm func(Prompt) error
 	// firstAny is when the first password dialog of any token opened,
 	// firstPIN the first for the token, entered when the last PIN's Enter
 	// was pressed (for the benchmark).
@@ -231,9 +268,9 @@ func (l *login) answer(p Prompt) error {
 	switch {
 	case p.forToken(l.token):
 		if l.typed >= len(l.pins) {
-			return failStep("pin-entered", "Firefox asked for the PIN again (refused?) after %d PIN(s): %q", l.typed, p.Text)
+			return failStep("pin-entered", "%s asked for the PIN again (refused?) after %d PIN(s): %q", l.appName(), l.typed, p.Text)
 		}
-		ok("pin-prompt", "Firefox asks: %q (dialog %d)", p.Text, l.typed+1)
+		ok("pin-prompt", "%s asks: %q (dialog %d)", l.appName(), p.Text, l.typed+1)
 		if l.typed == 0 {
 			l.firstPIN = p.At
 			if l.firstPIN.IsZero() {
@@ -249,16 +286,26 @@ func (l *login) answer(p Prompt) error {
 	case p.Type == "promptPassword":
 		l.others++
 		if l.others > l.maxOthers {
-			return failStep("other-prompt", "Firefox asks for another token's password (%q); %d such dialogs allowed", p.Text, l.maxOthers)
+			return failStep("other-prompt", "%s asks for another token's password (%q); %d such dialogs allowed", l.appName(), p.Text, l.maxOthers)
 		}
-		ok("other-prompt", "Firefox asks: %q: pressed Escape (not the token under test)", p.Text)
+		ok("other-prompt", "%s asks: %q: pressed Escape (not the token under test)", l.appName(), p.Text)
 		if err := l.kb.press("Escape"); err != nil {
 			return &stepError{"other-prompt", err}
 		}
+	case l.confirm != nil:
+		return l.confirm(p)
 	default:
 		return failStep("pin-prompt", "unexpected %s dialog: %q", p.Type, p.Text)
 	}
 	return nil
+}
+
+// appName is the program's name for messages.
+func (l *login) appName() string {
+	if l.app == "" {
+		return "Firefox"
+	}
+	return l.app
 }
 
 // errorPage reports whether the tab shows one of Firefox's error pages.

@@ -23,6 +23,14 @@
 //	  -module NAME -lib PATH -token LABEL -pin-file FILE -out page.txt \
 //	  [-refuse-url https://127.0.0.1:PORT2/] [-timeout 180s]
 //
+// With -mail DIR it drives Thunderbird instead (thunderbird.go): it
+// chooses the card's S/MIME signing certificate in Account Settings and
+// sends a signed message to the SMTP server writing to DIR, answering the
+// password dialogs the same way and counting them.
+//
+//	fxdriver -mail DIR -profile DIR -log FILE -pid PID -module NAME -lib PATH \
+//	  -token LABEL [-absent-token LABEL] -pin-file FILE -policy=false -other-prompts 0
+//
 // For the browser benchmark (test/bench/browsers.sh) it also times the
 // login (-dialog-out) or sits idle before and after it, counting the card's
 // APDUs once a minute (-idle-out); see bench.go.
@@ -43,8 +51,9 @@ import (
 
 type config struct {
 	profile, log, url, refuseURL, module, lib, token, pinFile, out, dialogTitle string
+	mailDir, absentToken                                                        string
 	pid, otherPrompts                                                           int
-	policy                                                                      bool
+	policy, select_                                                             bool
 	timeout                                                                     time.Duration
 	bench                                                                       browserbench.Flags
 }
@@ -64,10 +73,13 @@ func main() {
 	flag.StringVar(&c.dialogTitle, "dialog-title", "Password Required", "title of Firefox's password dialog window (en-US)")
 	flag.BoolVar(&c.policy, "policy", true, "require the SecurityDevices enterprise policy to be active (false: the module is in the profile's pkcs11.txt)")
 	flag.IntVar(&c.otherPrompts, "other-prompts", 20, "how many password dialogs of other tokens to cancel before failing (0: none allowed)")
+	flag.StringVar(&c.mailDir, "mail", "", "drive Thunderbird: choose the S/MIME signing certificate and send a signed message to the SMTP server that writes to this directory (no -url)")
+	flag.BoolVar(&c.select_, "select", true, "with -mail: choose the signing certificate in Account Settings first (false: it is chosen; only send)")
+	flag.StringVar(&c.absentToken, "absent-token", "", "label of a token the program must not see")
 	flag.DurationVar(&c.timeout, "timeout", 180*time.Second, "overall time limit")
 	c.bench.Register(flag.CommandLine, "firefox")
 	flag.Parse()
-	if c.profile == "" || c.log == "" || c.pid == 0 || c.url == "" || c.module == "" || c.lib == "" || c.token == "" || c.pinFile == "" {
+	if c.profile == "" || c.log == "" || c.pid == 0 || (c.url == "") == (c.mailDir == "") || c.module == "" || c.lib == "" || c.token == "" || c.pinFile == "" {
 		flag.Usage()
 		os.Exit(2)
 	}
@@ -145,6 +157,13 @@ func run(c config) error {
 	l := &login{m: m, token: c.token, pins: pins, deadline: deadline, maxOthers: c.otherPrompts,
 		kb: &keyboard{pid: c.pid, title: c.dialogTitle}, prompts: &promptLog{path: c.log},
 		poll: 300 * time.Millisecond, callTimeout: 3 * time.Second}
+	if c.mailDir != "" {
+		if err := runMail(c, m, l, deadline); err != nil {
+			return err
+		}
+		_ = m.Call("Marionette:Quit", map[string]any{"flags": []string{"eForceQuit"}}, nil, 10*time.Second)
+		return nil
+	}
 	var idle *browserbench.Idler
 	if c.bench.IdleOut != "" {
 		if idle, err = sitIdle(l, &c.bench, meter); err != nil {
@@ -296,6 +315,11 @@ func checkDevice(m *Marionette, c config, deadline time.Time) error {
 			return failStep("module", "the library is registered as %q, want %q", mod.Name, c.module)
 		}
 		ok("module", "security device %q loaded from %s, %d slots", mod.Name, mod.Lib, len(mod.Slots))
+		for _, s := range mod.Slots {
+			if c.absentToken != "" && s.Token == c.absentToken {
+				return failStep("token", "slot %q holds token %q, which must not be shown", s.Slot, s.Token)
+			}
+		}
 		for _, s := range mod.Slots {
 			if s.Token == c.token {
 				ok("token", "slot %q holds token %q", s.Slot, s.Token)

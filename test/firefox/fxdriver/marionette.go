@@ -208,12 +208,15 @@ func readMessage(r *bufio.Reader, v any) error {
 }
 
 // Script runs JavaScript in the current context (a returned Promise is
-// awaited) and decodes its value into out.
-func (m *Marionette) Script(js string, out any, timeout time.Duration) error {
+// awaited) with args as its arguments and decodes its value into out.
+func (m *Marionette) Script(js string, out any, timeout time.Duration, args ...any) error {
 	var res struct {
 		Value json.RawMessage `json:"value"`
 	}
-	if err := m.Call("WebDriver:ExecuteScript", map[string]any{"script": js, "args": []any{}}, &res, timeout); err != nil {
+	if args == nil {
+		args = []any{}
+	}
+	if err := m.Call("WebDriver:ExecuteScript", map[string]any{"script": js, "args": args}, &res, timeout); err != nil {
 		return err
 	}
 	if out == nil {
