@@ -273,4 +273,35 @@ else
     "$(find "$RHOME" -maxdepth 4 -name '*.ini' -o -name cert9.db 2>&1 | sed -n 1,10p; tail -n 5 "$T/first-start.log")"
 fi
 check_tries
+
+# --- smartphone credentials -------------------------------------------------------------
+# 6. The main job on each phone (スマホ用電子証明書: myna-sim --device, the card's
+# keys), in the profile `myna-pkcs11 register` set up in 5., in-process
+# (MYNA_PKCS11_SIM_DEVICE) and through pcscd + vpcd: a phone shows its auth
+# certificate only after the PIN, so Firefox must log in before it finds it.
+# One PIN dialog (none for the sign token), the server sees the certificate
+# the simulator holds, no try spent; then a wrong PIN, then the right one.
+phone_run() { # phone_run DEVICE VIA NAME [DRIVER-ARGS...]
+  local d=$1 via=$2 name=$3 sim=$STATE; shift 3
+  if [ "$via" = pcsc ]; then
+    sim=""
+    if ! { { [ -n "$PCSCD_PID" ] || start_pcscd; } && start_sim "$STATE" 35963 --device "$d"; }; then fail "[$name] serve the $d to vpcd"; return 1; fi
+  fi
+  MYNA_PKCS11_SIM=$sim MYNA_PKCS11_SIM_DEVICE=$d firefox_run "$name" "$RPROF" \
+    "session module token navigate pin-prompt pin-entered page refused" -policy=false -other-prompts 0 "$@"
+  stop_sim
+  check_tries
+}
+if grep -qF "library=$MOD" "${RPROF:-/nonexistent}/pkcs11.txt" 2>/dev/null; then
+  printf '9999\n%s\n' "$AUTH_PIN" >"$T/phone-wrong-first.pins"
+  for d in android iphone; do
+    for via in in-process pcsc; do phone_run "$d" "$via" "$d-$via"; done
+    MYNA_PKCS11_DEBUG=1 phone_run "$d" pcsc "$d-wrong-first" -pin-file "$T/phone-wrong-first.pins"
+    expect_in "[$d-wrong-first] the wrong PIN spent one try and Firefox asked again" "$T/$d-wrong-first-firefox.log" \
+      'C_Login \(auth token\): CKR_PIN_INCORRECT: .*wrong PIN, 2 tries left'
+    expect_in "[$d-wrong-first] two PIN dialogs, the second one took the right PIN" "$T/$d-wrong-first-driver.log" '^OK pin-entered: typed PIN 2 of 2 '
+  done
+else
+  fail "[phones] the profile of 5. lists the module" "5. did not register it"
+fi
 finish
