@@ -287,8 +287,10 @@ phone_run() { # phone_run DEVICE VIA NAME [DRIVER-ARGS...]
     sim=""
     if ! { { [ -n "$PCSCD_PID" ] || start_pcscd; } && start_sim "$STATE" 35963 --device "$d"; }; then fail "[$name] serve the $d to vpcd"; return 1; fi
   fi
-  MYNA_PKCS11_SIM=$sim MYNA_PKCS11_SIM_DEVICE=$d firefox_run "$name" "$RPROF" \
+  MYNA_PKCS11_DEBUG=1 MYNA_PKCS11_SIM=$sim MYNA_PKCS11_SIM_DEVICE=$d firefox_run "$name" "$RPROF" \
     "session module token navigate pin-prompt pin-entered page refused" -policy=false -other-prompts 0 "$@"
+  expect_in "[$name] the module served the phone (its log: smartphone certificate found)" "$T/$name-firefox.log" \
+    "smartphone certificate \\($(kind_of "$d")\\) found"
   stop_sim
   check_tries
 }
@@ -296,7 +298,7 @@ if grep -qF "library=$MOD" "${RPROF:-/nonexistent}/pkcs11.txt" 2>/dev/null; then
   printf '9999\n%s\n' "$AUTH_PIN" >"$T/phone-wrong-first.pins"
   for d in android iphone; do
     for via in in-process pcsc; do phone_run "$d" "$via" "$d-$via"; done
-    MYNA_PKCS11_DEBUG=1 phone_run "$d" pcsc "$d-wrong-first" -pin-file "$T/phone-wrong-first.pins"
+    phone_run "$d" pcsc "$d-wrong-first" -pin-file "$T/phone-wrong-first.pins"
     expect_in "[$d-wrong-first] the wrong PIN spent one try and Firefox asked again" "$T/$d-wrong-first-firefox.log" \
       'C_Login \(auth token\): CKR_PIN_INCORRECT: .*wrong PIN, 2 tries left'
     expect_in "[$d-wrong-first] two PIN dialogs, the second one took the right PIN" "$T/$d-wrong-first-driver.log" '^OK pin-entered: typed PIN 2 of 2 '
