@@ -306,4 +306,21 @@ if grep -qF "library=$MOD" "${RPROF:-/nonexistent}/pkcs11.txt" 2>/dev/null; then
 else
   fail "[phones] the profile of 5. lists the module" "5. did not register it"
 fi
+# With NSS's FRIENDLY flag (the profile of 2.) Firefox never logs in to look for
+# certificates, so on a phone it finds none: no PIN dialog, no client certificate.
+if grep -q 'slotFlags=PublicCerts' "$PROFILE2/pkcs11.txt" 2>/dev/null; then
+  n=$(grep -c 'peer did not return a certificate' "$T/s_server.log")
+  start_bg friendly-android-firefox env HOME="$T/home" MYNA_PKCS11_SIM_DEVICE=android "$FIREFOX" --no-remote --marionette \
+    -remote-allow-system-access --profile "$PROFILE2"
+  run_to "$T/friendly-android-driver.log" "$T/fxdriver" -profile "$PROFILE2" -log "$T/friendly-android-firefox.log" -pid "$BG_PID" \
+    -url "$URL" -module "$MODNAME" -lib "$MOD" -token "$AUTH_TOKEN_LABEL" -pin-file "$T/auth.pin" -policy=false -other-prompts 0
+  stop_pid "$BG_PID"
+  expect_in "[friendly-android] FRIENDLY (profile of 2.), the android phone: Firefox shows no PIN dialog" "$T/friendly-android-driver.log" '^FAIL pin-entered: 0 PIN dialog'
+  if [ "$(grep -c 'peer did not return a certificate' "$T/s_server.log")" -gt "$n" ]; then
+    pass "[friendly-android] FRIENDLY, the android phone: Firefox sends the server no client certificate"
+  else
+    fail "[friendly-android] FRIENDLY, the android phone: Firefox sends the server no client certificate" "$(tail -n 5 "$T/s_server.log")"
+  fi
+  check_tries
+fi
 finish
