@@ -163,7 +163,7 @@ for d in android iphone; do
     MYNA_PKCS11_SIM=$sim MYNA_PKCS11_SIM_DEVICE=$d chromium_run "$d-$via" ${#pins[@]} "${pins[@]}"
     expect_in "[$d-$via] the module served the phone (its log: smartphone certificate found)" "$T/$d-$via-module.log" \
       "smartphone certificate \\($(kind_of "$d")\\) found"
-    [ "$via" != wrong-first ] || expect_in "[$d-wrong-first] the wrong PIN spent one try (card: 2 tries left), and was refused" \
+    [ "$via" != wrong-first ] || expect_in "[$d-wrong-first] the wrong PIN spent one try (2 tries left), and was refused" \
       "$T/$d-wrong-first-module.log" 'C_Login \(auth token\): CKR_PIN_INCORRECT: .*wrong PIN, 2 tries left'
     stop_sim
     check_tries
