@@ -474,6 +474,10 @@ on_phones() {
   done
 }
 
+# kind_of DEVICE: how the module names a smartphone DEVICE in its log
+# ("smartphone certificate (Android)", cardos.Kind): Android, iPhone.
+kind_of() { case $1 in android) echo Android ;; iphone) echo iPhone ;; *) echo "$1" ;; esac; }
+
 # sim_status STATE: prints myna-sim --status for the card of STATE (all of
 # it, captured first: never pipe it into a reader that may stop early).
 sim_status() {

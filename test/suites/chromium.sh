@@ -145,6 +145,31 @@ else
 fi
 check_tries
 
+# --- smartphone credentials -------------------------------------------------------
+# The main job on each phone (スマホ用電子証明書: myna-sim --device, the card's
+# keys), with the module `myna-pkcs11 register` added above, in-process (MYNA_PKCS11_SIM_DEVICE) and
+# through pcscd + vpcd: a phone shows its auth certificate only after the PIN,
+# so Chromium must log in before it finds it. Exactly one PIN dialog (none for
+# the sign token), the server sees the certificate the simulator holds, no try
+# spent; then a wrong PIN, then the right one.
+for d in android iphone; do
+  for via in in-process pcsc wrong-first; do
+    sim=$STATE pins=("$AUTH_PIN")
+    if [ "$via" != in-process ]; then
+      sim=""
+      if ! { { [ -n "$PCSCD_PID" ] || start_pcscd; } && start_sim "$STATE" 35963 --device "$d"; }; then fail "[$d-$via] serve the $d to vpcd"; continue; fi
+    fi
+    [ "$via" != wrong-first ] || pins=(9999 "$AUTH_PIN")
+    MYNA_PKCS11_SIM=$sim MYNA_PKCS11_SIM_DEVICE=$d chromium_run "$d-$via" ${#pins[@]} "${pins[@]}"
+    expect_in "[$d-$via] the module served the phone (its log: smartphone certificate found)" "$T/$d-$via-module.log" \
+      "smartphone certificate \\($(kind_of "$d")\\) found"
+    [ "$via" != wrong-first ] || expect_in "[$d-wrong-first] the wrong PIN spent one try (2 tries left), and was refused" \
+      "$T/$d-wrong-first-module.log" 'C_Login \(auth token\): CKR_PIN_INCORRECT: .*wrong PIN, 2 tries left'
+    stop_sim
+    check_tries
+  done
+done
+
 # --- unregister -----------------------------------------------------------------------
 check "myna-pkcs11 unregister removes the module" "$COMPANION" unregister --module "$MOD"
 if grep -q "^library=$MOD\$" "$NSSDB/pkcs11.txt"; then

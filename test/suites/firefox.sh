@@ -273,4 +273,54 @@ else
     "$(find "$RHOME" -maxdepth 4 -name '*.ini' -o -name cert9.db 2>&1 | sed -n 1,10p; tail -n 5 "$T/first-start.log")"
 fi
 check_tries
+
+# --- smartphone credentials -------------------------------------------------------------
+# 6. The main job on each phone (スマホ用電子証明書: myna-sim --device, the card's
+# keys), in the profile `myna-pkcs11 register` set up in 5., in-process
+# (MYNA_PKCS11_SIM_DEVICE) and through pcscd + vpcd: a phone shows its auth
+# certificate only after the PIN, so Firefox must log in before it finds it.
+# One PIN dialog (none for the sign token), the server sees the certificate
+# the simulator holds, no try spent; then a wrong PIN, then the right one.
+phone_run() { # phone_run DEVICE VIA NAME [DRIVER-ARGS...]
+  local d=$1 via=$2 name=$3 sim=$STATE; shift 3
+  if [ "$via" = pcsc ]; then
+    sim=""
+    if ! { { [ -n "$PCSCD_PID" ] || start_pcscd; } && start_sim "$STATE" 35963 --device "$d"; }; then fail "[$name] serve the $d to vpcd"; return 1; fi
+  fi
+  MYNA_PKCS11_DEBUG=1 MYNA_PKCS11_SIM=$sim MYNA_PKCS11_SIM_DEVICE=$d firefox_run "$name" "$RPROF" \
+    "session module token navigate pin-prompt pin-entered page refused" -policy=false -other-prompts 0 "$@"
+  expect_in "[$name] the module served the phone (its log: smartphone certificate found)" "$T/$name-firefox.log" \
+    "smartphone certificate \\($(kind_of "$d")\\) found"
+  stop_sim
+  check_tries
+}
+if grep -qF "library=$MOD" "${RPROF:-/nonexistent}/pkcs11.txt" 2>/dev/null; then
+  printf '9999\n%s\n' "$AUTH_PIN" >"$T/phone-wrong-first.pins"
+  for d in android iphone; do
+    for via in in-process pcsc; do phone_run "$d" "$via" "$d-$via"; done
+    phone_run "$d" pcsc "$d-wrong-first" -pin-file "$T/phone-wrong-first.pins"
+    expect_in "[$d-wrong-first] the wrong PIN spent one try and Firefox asked again" "$T/$d-wrong-first-firefox.log" \
+      'C_Login \(auth token\): CKR_PIN_INCORRECT: .*wrong PIN, 2 tries left'
+    expect_in "[$d-wrong-first] two PIN dialogs, the second one took the right PIN" "$T/$d-wrong-first-driver.log" '^OK pin-entered: typed PIN 2 of 2 '
+  done
+else
+  fail "[phones] the profile of 5. lists the module" "5. did not register it"
+fi
+# With NSS's FRIENDLY flag (the profile of 2.) Firefox never logs in to look for
+# certificates, so on a phone it finds none: no PIN dialog, no client certificate.
+if grep -q 'slotFlags=PublicCerts' "$PROFILE2/pkcs11.txt" 2>/dev/null; then
+  n=$(grep -c 'peer did not return a certificate' "$T/s_server.log")
+  start_bg friendly-android-firefox env HOME="$T/home" MYNA_PKCS11_SIM_DEVICE=android "$FIREFOX" --no-remote --marionette \
+    -remote-allow-system-access --profile "$PROFILE2"
+  run_to "$T/friendly-android-driver.log" "$T/fxdriver" -profile "$PROFILE2" -log "$T/friendly-android-firefox.log" -pid "$BG_PID" \
+    -url "$URL" -module "$MODNAME" -lib "$MOD" -token "$AUTH_TOKEN_LABEL" -pin-file "$T/auth.pin" -policy=false -other-prompts 0
+  stop_pid "$BG_PID"
+  expect_in "[friendly-android] FRIENDLY (profile of 2.), the android phone: Firefox shows no PIN dialog" "$T/friendly-android-driver.log" '^FAIL pin-entered: 0 PIN dialog'
+  if [ "$(grep -c 'peer did not return a certificate' "$T/s_server.log")" -gt "$n" ]; then
+    pass "[friendly-android] FRIENDLY, the android phone: Firefox sends the server no client certificate"
+  else
+    fail "[friendly-android] FRIENDLY, the android phone: Firefox sends the server no client certificate" "$(tail -n 5 "$T/s_server.log")"
+  fi
+  check_tries
+fi
 finish
