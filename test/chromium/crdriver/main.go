@@ -30,6 +30,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/myna-pkcs11/myna-pkcs11/test/bench/browserbench"
@@ -98,18 +99,12 @@ func run(c config) error {
 			return stepErr("bench", "%v", err)
 		}
 	}
-	br, err := startChromium(c)
+	br, product, err := startAnswering(c)
 	if err != nil {
 		return stepErr("start", "%v", err)
 	}
 	defer br.stop()
-	var ver struct {
-		Product string `json:"product"`
-	}
-	if err := br.cdp.call("", "Browser.getVersion", nil, &ver, 30*time.Second); err != nil {
-		return stepErr("start", "%v", err)
-	}
-	ok("start", "%s, DevTools over a pipe", ver.Product)
+	ok("start", "%s, DevTools over a pipe", product)
 
 	var tgt struct {
 		TargetID string `json:"targetId"`
@@ -312,6 +307,7 @@ func startChromium(c config) (*browser, error) {
 		"--password-store=basic", "--user-data-dir="+c.userDataDir, "--remote-debugging-pipe", "about:blank")
 	cmd.Env = append(os.Environ(), "LANGUAGE=en", "LANG=C.UTF-8")
 	cmd.ExtraFiles = []*os.File{toChrome, fromChrome}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
 		return nil, err
@@ -323,13 +319,45 @@ func startChromium(c config) (*browser, error) {
 	return b, nil
 }
 
+// startAnswering starts Chromium and waits for its DevTools pipe to
+// answer. A start that never answers (seen on a loaded machine: the
+// browser stalls in its own start, before it loads any PKCS#11 module or
+// opens the page) is killed and started once more, and the log says so;
+// what the tests look at begins only after this.
+func startAnswering(c config) (*browser, string, error) {
+	var ver struct {
+		Product string `json:"product"`
+	}
+	for attempt := 1; ; attempt++ {
+		br, err := startChromium(c)
+		if err != nil {
+			return nil, "", err
+		}
+		err = br.cdp.call("", "Browser.getVersion", nil, &ver, 30*time.Second)
+		if err == nil {
+			return br, ver.Product, nil
+		}
+		br.kill()
+		if attempt == 2 {
+			return nil, "", err
+		}
+		ok("start", "Chromium (process %d) did not answer DevTools within 30 s (%v): killed, starting it again", br.cmd.Process.Pid, err)
+	}
+}
+
 // stop closes the browser, and kills it when it does not go.
 func (b *browser) stop() {
 	_ = b.cdp.call("", "Browser.close", nil, nil, 5*time.Second)
 	select {
 	case <-b.done:
 	case <-time.After(10 * time.Second):
-		b.cmd.Process.Kill()
-		<-b.done
+		b.kill()
 	}
+}
+
+// kill kills the browser's process group (its zygote, renderers and
+// helpers too) and waits for the browser to exit.
+func (b *browser) kill() {
+	_ = syscall.Kill(-b.cmd.Process.Pid, syscall.SIGKILL)
+	<-b.done
 }
