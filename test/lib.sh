@@ -527,6 +527,19 @@ wait_line() {
   return 1
 }
 
+# expect_notified WHAT FILE N SUMMARY: PASS when FILE (notifyrec's lines)
+# holds N notifications (N "+": one or more), each a critical one (urgency 2)
+# from myna-pkcs11 whose summary is SUMMARY and whose body names the
+# municipal office (市区町村の窓口).
+expect_notified() {
+  local n bad
+  n=$(wc -l <"$2")
+  bad=$(grep -cvE $'^myna-pkcs11\t2\t'"$4"$'\t.*市区町村の窓口' "$2")
+  if [ "$bad" = 0 ] && { [ "$3" = + ] && [ "$n" -ge 1 ] || [ "$n" = "$3" ]; }; then pass "$1"; return 0; fi
+  fail "$1" "$n notification(s), $bad not \"$4\" (critical, naming 市区町村の窓口):"$'\n'"$(cat "$2")"
+  return 1
+}
+
 # start_notify_bus: a private session bus (dbus-daemon) on which
 # test/notifyrec stands in for the desktop's notification service. Sets
 # NOTIFY_BUS, its address (for DBUS_SESSION_BUS_ADDRESS), and SHOWN, the
