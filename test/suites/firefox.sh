@@ -303,6 +303,7 @@ pin_run() {
   VERIFIES=$(($(sim_stat "$STATS" verifies) - v0))
   sed -n "$((n0 + 1)),\$p" "$SHOWN" >"$T/$name-shown.txt"
   info "the card got $VERIFIES VERIFY command(s) with a PIN; $(wc -l <"$T/$name-shown.txt") notification(s)"
+  grep '^FAIL page: ' "$T/$name-driver.log" | cut -c 1-160 | sed 's/^/    /'
 }
 
 # The last try: a wrong PIN leaves one try; Firefox asks again with the same
