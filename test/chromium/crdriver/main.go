@@ -106,7 +106,9 @@ func run(c config) error {
 	var ver struct {
 		Product string `json:"product"`
 	}
-	if err := br.cdp.call("", "Browser.getVersion", nil, &ver, 30*time.Second); err != nil {
+	// Chromium may take long to start on a busy machine: only the overall
+	// time limit bounds its first answer.
+	if err := br.cdp.call("", "Browser.getVersion", nil, &ver, time.Until(deadline)); err != nil {
 		return stepErr("start", "%v", err)
 	}
 	ok("start", "%s, DevTools over a pipe", ver.Product)
