@@ -12,7 +12,10 @@
 #   2. a wrong PIN, then the right one: two dialogs, one try spent, then in;
 #   3. each kind of malformed PIN (too short, too long, letters), then the
 #      right one: two dialogs, the malformed one never reaches the card;
-#   4. an empty PIN: Chromium takes it as Cancel and never passes it on.
+#   4. an empty PIN: Chromium takes it as Cancel and never passes it on;
+#   5. the last try and a locked PIN, with the card behind pcscd and vpcd
+#      (myna-sim counts the VERIFYs) and the module's notifications on a
+#      private session bus.
 # Then `myna-pkcs11 unregister` removes exactly what register added.
 . "$(dirname "$0")/common.sh"
 

@@ -11,7 +11,9 @@
 # Runs: the module from an enterprise policy; from modutil with FRIENDLY; a
 # wrong PIN, then the right one; each kind of malformed PIN (too short, too
 # long, letters, empty), then the right one; `myna-pkcs11 register` on a home
-# where Firefox made its first profile (~/.config/mozilla/firefox).
+# where Firefox made its first profile (~/.config/mozilla/firefox); the last
+# try and a locked PIN, with the card behind pcscd and vpcd (myna-sim counts
+# the VERIFYs) and the module's notifications on a private session bus.
 # Installs firefox-esr, xvfb and xdotool from Debian when they are missing.
 # MYNA_FIREFOX_TIMEOUT: seconds the driver may take (default 200; a hang guard).
 . "$(dirname "$0")/../lib.sh"
