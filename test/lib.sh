@@ -534,6 +534,89 @@ p11kit_module() {
   awk -v n="$2" '/^[^ ]/ { on = ($1 == n ":" || ($1 == "module:" && $2 == n)); if (on) print; next } on' "$1"
 }
 
+# --- the locked PIN and the last try, in a browser -------------------------------------
+
+# set_auth_tries N: leaves the simulated card of $STATE (MYNA_PKCS11_SIM) with
+# N auth PIN tries: every counter back to its maximum (myna-sim
+# --admin-reset), then 3-N wrong PINs through the module (pkcs11-tool, with
+# the notifications off). FAIL when myna-sim --status then shows another count.
+set_auth_tries() {
+  local i got
+  run_to "$T/admin-reset.log" "$SIM" --admin-reset --state "$STATE"
+  for ((i = $1; i < 3; i++)); do
+    MYNA_PKCS11_NOTIFICATIONS=false run_to "$T/set-tries.log" pkcs11-tool --module "$MOD" \
+      --token-label "$AUTH_TOKEN_LABEL" --login --pin 9999 -O
+  done
+  read -r got _ < <(tries_left "$STATE")
+  if [ "$got" = "$1" ]; then pass "the card's auth PIN has $1 of 3 tries left (myna-sim --status)"; return 0; fi
+  fail "the card's auth PIN has $1 of 3 tries left" "myna-sim --status: $got; $(tail -n 3 "$T/set-tries.log")"
+  return 1
+}
+
+# sim_stat FILE NAME: a top-level counter of a myna-sim --stats-file JSON
+# (0 when it is not there yet), e.g. verifies: the VERIFY commands that
+# carried a PIN.
+sim_stat() {
+  local v
+  v=$(sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p" "$1" 2>/dev/null)
+  echo "${v:-0}"
+}
+
+# wait_line FILE ERE: waits (at most $TMO s) until FILE has a line matching ERE.
+wait_line() {
+  local i
+  for i in $(seq $((TMO * 10))); do grep -Eq -- "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+  return 1
+}
+
+# expect_notified WHAT FILE N SUMMARY: PASS when FILE (notifyrec's lines)
+# holds N notifications (N "+": one or more), each a critical one (urgency 2)
+# from myna-pkcs11 whose summary is SUMMARY and whose body names the
+# municipal office (市区町村の窓口).
+expect_notified() {
+  local n bad
+  n=$(wc -l <"$2")
+  bad=$(grep -cvE $'^myna-pkcs11\t2\t'"$4"$'\t.*市区町村の窓口' "$2")
+  if [ "$bad" = 0 ] && { [ "$3" = + ] && [ "$n" -ge 1 ] || [ "$n" = "$3" ]; }; then pass "$1"; return 0; fi
+  fail "$1" "$n notification(s), $bad not \"$4\" (critical, naming 市区町村の窓口):"$'\n'"$(cat "$2")"
+  return 1
+}
+
+# start_notify_bus: a private session bus (dbus-daemon) on which
+# test/notifyrec stands in for the desktop's notification service. Sets
+# NOTIFY_BUS, its address (for DBUS_SESSION_BUS_ADDRESS), and SHOWN, the
+# file notifyrec appends each notification to as one line
+# "APP<TAB>URGENCY<TAB>SUMMARY<TAB>BODY". The bus starts no service on
+# demand (no <servicedir>): a browser's call to another service, such as the
+# accessibility bus, fails at once instead of starting it. FAIL and finish
+# when either does not start.
+start_notify_bus() {
+  command -v dbus-daemon >/dev/null || { fail "dbus-daemon is installed" "run test/install-deps.sh (dbus-daemon)"; finish; }
+  check "build test/notifyrec (stand-in notification service)" go -C "$ROOT" build -o "$T/notifyrec" ./test/notifyrec || finish
+  cat >"$T/bus.conf" <<EOF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:dir=$T</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+EOF
+  start_bg dbus dbus-daemon --config-file="$T/bus.conf" --nofork --print-address=1
+  wait_line "$T/dbus.log" '^unix:' || { fail "a private session bus starts" "$(cat "$T/dbus.log")"; finish; }
+  NOTIFY_BUS=$(sed -n 1p "$T/dbus.log")
+  SHOWN="$T/shown.txt"
+  : >"$SHOWN"
+  DBUS_SESSION_BUS_ADDRESS=$NOTIFY_BUS start_bg notifyrec "$T/notifyrec" -out "$SHOWN"
+  wait_line "$T/notifyrec.log" '^ready$' || { fail "notifyrec owns org.freedesktop.Notifications" "$(cat "$T/notifyrec.log")"; finish; }
+  pass "a private session bus with a stand-in notification service"
+}
+
 # --- a throwaway server PKI --------------------------------------------------
 
 # server_pki: creates a server CA and a server certificate for 127.0.0.1 /

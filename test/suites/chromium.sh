@@ -12,7 +12,11 @@
 #   2. a wrong PIN, then the right one: two dialogs, one try spent, then in;
 #   3. each kind of malformed PIN (too short, too long, letters), then the
 #      right one: two dialogs, the malformed one never reaches the card;
-#   4. an empty PIN: Chromium takes it as Cancel and never passes it on.
+#   4. an empty PIN: Chromium takes it as Cancel and never passes it on;
+#   5. each smartphone credential, in-process and through pcscd and vpcd;
+#   6. the last try and a locked PIN, with the card behind pcscd and vpcd
+#      (myna-sim counts the VERIFYs) and the module's notifications on a
+#      private session bus.
 # Then `myna-pkcs11 unregister` removes exactly what register added.
 . "$(dirname "$0")/../lib.sh"
 
@@ -31,6 +35,9 @@ need_module
 card_init
 server_pki
 check "build test/chromium/crdriver (DevTools client)" go -C "$ROOT" build -o "$T/crdriver" ./test/chromium/crdriver || finish
+# The module's notifications go to a private session bus (started while
+# $HOME is the real one: go build needs its module cache).
+start_notify_bus
 
 # --- register on a fresh home ------------------------------------------------------
 export HOME="$T/home"
@@ -169,6 +176,75 @@ for d in android iphone; do
     check_tries
   done
 done
+
+# --- the last try and a locked PIN ------------------------------------------------------
+# Chromium reaches the card through pcscd and vpcd here, served by myna-sim,
+# which counts the VERIFY commands that carry a PIN (--stats-file); the
+# module sends its notifications to the private session bus started above.
+if ! start_pcscd; then fail "start pcscd (only one pcscd may run on the machine)"; finish; fi
+STATS="$T/stats.json"
+start_sim "$STATE" 35963 --stats-file "$STATS" || { fail "serve the simulated card to vpcd"; finish; }
+
+# pin_run RUN NAME TRIES PIN...: RUN (chromium_run NAME DIALOGS, or
+# crdriver_run NAME 1) with the card left at TRIES auth tries, the module
+# reaching it through pcscd and notifying on the private bus. Sets VERIFIES
+# (the VERIFYs with a PIN the card got) and writes the run's notifications
+# to $T/NAME-shown.txt. Returns RUN's status.
+pin_run() {
+  local run=$1 name=$2 tries=$3 v0 n0 rc=0
+  shift 3
+  set_auth_tries "$tries" || return 1
+  v0=$(sim_stat "$STATS" verifies) n0=$(wc -l <"$SHOWN")
+  MYNA_PKCS11_SIM="" MYNA_PKCS11_NOTIFICATIONS=true DBUS_SESSION_BUS_ADDRESS=$NOTIFY_BUS "$run" "$name" "$@" || rc=$?
+  VERIFIES=$(($(sim_stat "$STATS" verifies) - v0))
+  sed -n "$((n0 + 1)),\$p" "$SHOWN" >"$T/$name-shown.txt"
+  info "the card got $VERIFIES VERIFY command(s) with a PIN; $(wc -l <"$T/$name-shown.txt") notification(s)"
+  return "$rc"
+}
+
+# The last try: a wrong PIN leaves one try; Chromium asks again, and the
+# right PIN typed into the second dialog loads the page and gives every try back.
+pin_run chromium_run last-try 2 2 9999 "$AUTH_PIN"
+expect_in "[last-try] the wrong PIN left the last try (CKR_PIN_INCORRECT)" "$T/last-try-module.log" \
+  'C_Login \(auth token\): CKR_PIN_INCORRECT: wrong PIN, 1 try left before the PIN locks'
+expect_notified "[last-try] one notification: the last try, do not try again unless sure" "$T/last-try-shown.txt" 1 \
+  'My Number Card: last try for the authentication PIN'
+check_tries
+
+# locked_page NAME: Chromium asked twice, then showed its error page.
+locked_page() {
+  expect_in "[$1] Chromium asks a second time, then shows an error page: access denied, ERR_BAD_SSL_CLIENT_AUTH_CERT" "$T/$1-driver.log" \
+    "^FAIL page: Chromium shows an error page after 2 dialogs: Access to 127.0.0.1 was denied 127.0.0.1 didn.t accept your login certificate, or one may not have been provided\. .*ERR_BAD_SSL_CLIENT_AUTH_CERT"
+  expect_notified "[$1] a notification: the PIN is locked, only the municipal office (市区町村の窓口) resets it" "$T/$1-shown.txt" + \
+    'My Number Card: the authentication PIN is locked'
+}
+
+# A wrong PIN on the last try locks the PIN: the module answers
+# CKR_PIN_LOCKED; the right PIN typed into Chromium's second dialog never
+# reaches the card.
+if pin_run crdriver_run lock 1 1 9999 "$AUTH_PIN" "$AUTH_PIN"; then
+  fail "[lock] the page does not load on a locked PIN" "it loaded"
+fi
+expect_in "[lock] the wrong PIN locked the PIN (CKR_PIN_LOCKED: card answered 63C0)" "$T/lock-module.log" \
+  'C_Login \(auth token\): CKR_PIN_LOCKED: .*card answered 63C0'
+locked_page lock
+if [ "$VERIFIES" = 1 ] && [ "$(tries_left "$STATE")" = "0 5" ]; then
+  pass "[lock] only the wrong PIN reached the card (1 VERIFY with a PIN), which is now locked (0 of 3 tries)"
+else
+  fail "[lock] only the wrong PIN reached the card, which is now locked" "$VERIFIES VERIFYs with a PIN; tries $(tries_left "$STATE")"
+fi
+
+# A locked PIN: Chromium still shows its dialog; the PIN typed into it never
+# reaches the card.
+if pin_run crdriver_run locked 0 1 "$AUTH_PIN" "$AUTH_PIN"; then
+  fail "[locked] the page does not load on a locked PIN" "it loaded"
+fi
+expect_in "[locked] the module refused the PIN without a VERIFY (CKR_PIN_LOCKED)" "$T/locked-module.log" \
+  'C_Login \(auth token\): CKR_PIN_LOCKED: the auth PIN is locked'
+locked_page locked
+if [ "$VERIFIES" = 0 ]; then pass "[locked] no VERIFY with a PIN reached the card"; else fail "[locked] no VERIFY with a PIN reached the card" "$VERIFIES"; fi
+run_to "$T/admin-reset.log" "$SIM" --admin-reset --state "$STATE"
+check_tries
 
 # --- unregister -----------------------------------------------------------------------
 check "myna-pkcs11 unregister removes the module" "$COMPANION" unregister --module "$MOD"

@@ -11,7 +11,9 @@
 # Runs: the module from an enterprise policy; from modutil with FRIENDLY; a
 # wrong PIN, then the right one; each kind of malformed PIN (too short, too
 # long, letters, empty), then the right one; `myna-pkcs11 register` on a home
-# where Firefox made its first profile (~/.config/mozilla/firefox).
+# where Firefox made its first profile (~/.config/mozilla/firefox); each smartphone credential in that profile; the last
+# try and a locked PIN, with the card behind pcscd and vpcd (myna-sim counts
+# the VERIFYs) and the module's notifications on a private session bus.
 # Installs firefox-esr, xvfb and xdotool from Debian when they are missing.
 # MYNA_FIREFOX_TIMEOUT: seconds the driver may take (default 200; a hang guard).
 . "$(dirname "$0")/../lib.sh"
@@ -118,7 +120,9 @@ pass "Xvfb runs on display $DISPLAY"
 # firefox_run NAME PROFILE STEPS DRIVER-ARGS...: starts Firefox on PROFILE, runs
 # the driver, prints a PASS/FAIL/SKIP line per step in STEPS (the driver's
 # "OK <step>:" lines), checks what the servers saw and stops Firefox by PID.
-# Sets RUN_FAILED to the first failed step (empty when all passed).
+# Sets RUN_FAILED to the first failed step (empty when all passed). With
+# FX_ERROR_PAGE=1 the run is to end on an error page: fxdriver's exit 1 (its
+# "FAIL page:" line, which the caller checks) is expected, the servers unchecked.
 declare -A what=(
   [session]="Firefox ESR starts under Xvfb and accepts a Marionette session"
   [policy]="the enterprise policy SecurityDevices is active (policies.json)"
@@ -154,12 +158,12 @@ firefox_run() {
     fi
   done
   grep '^OK other-prompt: ' "$dlog" | sed 's/^OK other-prompt: /    other dialog: /'
-  if [ "$rc" -ne 0 ] && [ -z "$RUN_FAILED" ]; then
+  if [ "$rc" -ne 0 ] && [ -z "$RUN_FAILED" ] && [ -z "${FX_ERROR_PAGE:-}" ]; then
     RUN_FAILED=driver
     fail "[$name] fxdriver exits 0" "exit $rc: $(tail -n 5 "$dlog")"
   fi
 
-  if [ -z "$RUN_FAILED" ]; then
+  if [ -z "$RUN_FAILED" ] && [ -z "${FX_ERROR_PAGE:-}" ]; then
     server_saw_card_cert "$page" "[$name] the server saw the card's auth certificate and a PKCS#1 v1.5 signature from Firefox"
     local n13
     n13=$(grep -c 'peer did not return a certificate' "$T/s_server13.log")
@@ -323,4 +327,75 @@ if grep -q 'slotFlags=PublicCerts' "$PROFILE2/pkcs11.txt" 2>/dev/null; then
   fi
   check_tries
 fi
+
+# 7. The last try and a locked PIN. Firefox reaches the card through pcscd
+# and vpcd here, served by myna-sim, which counts the VERIFY commands that
+# carry a PIN (--stats-file); the module sends its notifications to a
+# private session bus.
+start_notify_bus
+if ! { [ -n "$PCSCD_PID" ] || start_pcscd; }; then fail "start pcscd (only one pcscd may run on the machine)"; finish; fi
+STATS="$T/stats.json"
+start_sim "$STATE" 35963 --stats-file "$STATS" || { fail "serve the simulated card to vpcd"; finish; }
+
+# pin_run NAME TRIES PINS STEPS DRIVER-ARGS...: firefox_run on a fresh profile
+# (plain modutil) with the card left at TRIES auth tries and PINS (words)
+# typed into successive dialogs; the module reaches the card through
+# pcscd and notifies on the private bus. Sets VERIFIES (the VERIFYs with a PIN
+# the card got) and writes the run's notifications to $T/NAME-shown.txt.
+pin_run() {
+  local name=$1 tries=$2 pins=$3 steps=$4 prof="$T/profile-$1" v0 n0
+  shift 4
+  # shellcheck disable=SC2086  # PINS is a list of words
+  printf '%s\n' $pins >"$T/$name.pins"
+  new_profile "$prof" && check "[$name] modutil -add adds the module to the profile" \
+    modutil -dbdir "sql:$prof" -add "$MODNAME" -libfile "$MOD" -force && set_auth_tries "$tries" || return 1
+  v0=$(sim_stat "$STATS" verifies) n0=$(wc -l <"$SHOWN")
+  MYNA_PKCS11_SIM="" MYNA_PKCS11_DEBUG=1 MYNA_PKCS11_NOTIFICATIONS=true DBUS_SESSION_BUS_ADDRESS=$NOTIFY_BUS \
+    firefox_run "$name" "$prof" "$steps" -policy=false -other-prompts 0 -pin-file "$T/$name.pins" "$@"
+  VERIFIES=$(($(sim_stat "$STATS" verifies) - v0))
+  sed -n "$((n0 + 1)),\$p" "$SHOWN" >"$T/$name-shown.txt"
+  info "the card got $VERIFIES VERIFY command(s) with a PIN; $(wc -l <"$T/$name-shown.txt") notification(s)"
+  grep '^FAIL page: ' "$T/$name-driver.log" | cut -c 1-160 | sed 's/^/    /'
+}
+
+# The last try: a wrong PIN leaves one try; Firefox asks again with the same
+# dialog, the right PIN typed into it loads the page and gives every try back.
+pin_run last-try 2 "9999 $AUTH_PIN" "session module token navigate pin-prompt pin-entered page refused"
+expect_in "[last-try] the wrong PIN left the last try (CKR_PIN_INCORRECT)" "$T/last-try-firefox.log" \
+  'C_Login \(auth token\): CKR_PIN_INCORRECT: wrong PIN, 1 try left before the PIN locks'
+expect_in "[last-try] Firefox asked again in a second, identical dialog; the right PIN in it loaded the page" "$T/last-try-driver.log" \
+  '^OK pin-prompt: Firefox asks: "Please authenticate to the security device \(My Number Card \(Auth\)\)\." \(dialog 2\)$'
+expect_notified "[last-try] one notification: the last try, do not try again unless sure" "$T/last-try-shown.txt" 1 \
+  'My Number Card: last try for the authentication PIN'
+check_tries
+
+# A wrong PIN on the last try locks the PIN: the module answers
+# CKR_PIN_LOCKED, and Firefox shows an error page without asking again for
+# this handshake. Firefox may try the connection once more and show a second
+# dialog first; the right PIN typed there never reaches the card.
+FX_ERROR_PAGE=1 pin_run lock 1 "9999 $AUTH_PIN $AUTH_PIN" "session module token navigate pin-prompt pin-entered"
+expect_in "[lock] the wrong PIN locked the PIN (CKR_PIN_LOCKED: card answered 63C0)" "$T/lock-firefox.log" \
+  'C_Login \(auth token\): CKR_PIN_LOCKED: .*card answered 63C0'
+expect_in "[lock] Firefox shows an error page (SSL_ERROR_HANDSHAKE_FAILURE_ALERT) after one dialog, or two" "$T/lock-driver.log" \
+  '^FAIL page: Firefox shows an error page after [12] PIN dialog\(s\): SSL_ERROR_HANDSHAKE_FAILURE_ALERT '
+if [ "$VERIFIES" = 1 ] && [ "$(tries_left "$STATE")" = "0 5" ]; then
+  pass "[lock] only the wrong PIN reached the card (1 VERIFY with a PIN), which is now locked (0 of 3 tries)"
+else
+  fail "[lock] only the wrong PIN reached the card, which is now locked" "$VERIFIES VERIFYs with a PIN; tries $(tries_left "$STATE")"
+fi
+expect_notified "[lock] a notification: the PIN is locked, only the municipal office (市区町村の窓口) resets it" "$T/lock-shown.txt" + \
+  'My Number Card: the authentication PIN is locked'
+
+# A locked PIN: Firefox still shows its dialog (once, or twice as above); the
+# PIN typed into it never reaches the card; an error page follows.
+FX_ERROR_PAGE=1 pin_run locked 0 "$AUTH_PIN $AUTH_PIN" "session module token navigate pin-prompt pin-entered"
+expect_in "[locked] the module refused the PIN without a VERIFY (CKR_PIN_LOCKED)" "$T/locked-firefox.log" \
+  'C_Login \(auth token\): CKR_PIN_LOCKED: the auth PIN is locked'
+expect_in "[locked] Firefox shows an error page (SSL_ERROR_HANDSHAKE_FAILURE_ALERT) after one dialog, or two" "$T/locked-driver.log" \
+  '^FAIL page: Firefox shows an error page after [12] PIN dialog\(s\): SSL_ERROR_HANDSHAKE_FAILURE_ALERT '
+if [ "$VERIFIES" = 0 ]; then pass "[locked] no VERIFY with a PIN reached the card"; else fail "[locked] no VERIFY with a PIN reached the card" "$VERIFIES"; fi
+expect_notified "[locked] a notification: the PIN is locked, only the municipal office (市区町村の窓口) resets it" "$T/locked-shown.txt" + \
+  'My Number Card: the authentication PIN is locked'
+run_to "$T/admin-reset.log" "$SIM" --admin-reset --state "$STATE"
+check_tries
 finish

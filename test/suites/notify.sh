@@ -10,25 +10,8 @@
 . "$(dirname "$0")/../lib.sh"
 need_module
 card_init
-command -v dbus-daemon >/dev/null || { fail "dbus-daemon is installed" "run test/install-deps.sh (dbus-daemon)"; finish; }
-check "build test/notifyrec (stand-in notification service)" go -C "$ROOT" build -o "$T/notifyrec" ./test/notifyrec || finish
-
-# wait_line FILE ERE: waits (at most $TMO s) until FILE has a line matching ERE.
-wait_line() {
-  local i
-  for i in $(seq $((TMO * 10))); do grep -Eq -- "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
-  return 1
-}
-
-start_bg dbus dbus-daemon --session --nofork --print-address=1
-wait_line "$T/dbus.log" '^unix:' || { fail "a private session bus starts" "$(cat "$T/dbus.log")"; finish; }
-DBUS_SESSION_BUS_ADDRESS=$(sed -n 1p "$T/dbus.log")
-export DBUS_SESSION_BUS_ADDRESS
-SHOWN="$T/shown.txt"
-: >"$SHOWN"
-start_bg notifyrec "$T/notifyrec" -out "$SHOWN"
-wait_line "$T/notifyrec.log" '^ready$' || { fail "notifyrec owns org.freedesktop.Notifications" "$(cat "$T/notifyrec.log")"; finish; }
-pass "a private session bus with a stand-in notification service"
+start_notify_bus
+export DBUS_SESSION_BUS_ADDRESS=$NOTIFY_BUS
 
 P11=(pkcs11-tool --module "$MOD" --token-label "$AUTH_TOKEN_LABEL" --login -O)
 # shown_count: the number of notifications recorded so far.

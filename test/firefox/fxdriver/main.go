@@ -185,11 +185,13 @@ func run(c config) error {
 	if err != nil {
 		return err
 	}
+	// An error page is what the person sees, whatever the count: it is
+	// reported first, with the number of PIN dialogs before it.
+	if st.errorPage() {
+		return failStep("page", "Firefox shows an error page after %d PIN dialog(s): %s", l.typed, st.errorSummary())
+	}
 	if l.typed != len(pins) {
 		return failStep("pin-entered", "%d PIN dialog(s) for %q, expected %d (one per PIN in %s)", l.typed, c.token, len(pins), c.pinFile)
-	}
-	if st.errorPage() {
-		return failStep("page", "Firefox shows an error page %s", st.errorSummary())
 	}
 	ok("page", "loaded %s (%d characters of text)", st.URL, len(st.Text))
 	if c.out != "" {
