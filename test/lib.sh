@@ -352,6 +352,27 @@ stop_sim() {
 
 # --- the module and the simulated card ----------------------------------------
 
+# need_packages PKG...: installs the Debian packages that are missing
+# (as root, with apt-get); FAIL and exit when it cannot.
+need_packages() {
+  local pkg status missing=()
+  for pkg in "$@"; do
+    status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null) || status=""
+    [ "$status" = 'install ok installed' ] || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -gt 0 ] || return 0
+  if [ "$(id -u)" != 0 ]; then
+    fail "install ${missing[*]}" "not root: run apt-get install -y ${missing[*]}"; finish
+  fi
+  info "installing ${missing[*]} from Debian"
+  if run_to "$T/apt-update.log" apt-get update -q &&
+    TMO=900 DEBIAN_FRONTEND=noninteractive run_to "$T/apt-install.log" apt-get install -y -q "${missing[@]}"; then
+    pass "apt-get install ${missing[*]}"
+  else
+    fail "apt-get install ${missing[*]}" "$(tail -n 15 "$T/apt-install.log" 2>/dev/null || tail -n 15 "$T/apt-update.log")"; finish
+  fi
+}
+
 # need_module: the module and simulator must be built; otherwise FAIL and exit.
 need_module() {
   local missing=()

@@ -22,23 +22,7 @@ MODNAME="My Number Card (myna-pkcs11)"
 FXDIR="$ROOT/test/firefox"
 
 # --- packages ---------------------------------------------------------------------
-missing=()
-for pkg in firefox-esr xvfb xdotool libnss3-tools; do
-  status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null) || status=""
-  [ "$status" = 'install ok installed' ] || missing+=("$pkg")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" != 0 ]; then
-    fail "install ${missing[*]}" "not root: run apt-get install -y ${missing[*]}"; finish
-  fi
-  info "installing ${missing[*]} from Debian"
-  if run_to "$T/apt-update.log" apt-get update -q &&
-    TMO=900 DEBIAN_FRONTEND=noninteractive run_to "$T/apt-install.log" apt-get install -y -q "${missing[@]}"; then
-    pass "apt-get install ${missing[*]}"
-  else
-    fail "apt-get install ${missing[*]}" "$(tail -n 15 "$T/apt-install.log" 2>/dev/null || tail -n 15 "$T/apt-update.log")"; finish
-  fi
-fi
+need_packages firefox-esr xvfb xdotool libnss3-tools
 COMPANION=${MYNA_COMPANION:-$ROOT/build/out/myna-pkcs11}
 [ -x "$COMPANION" ] || { fail "the companion command is built" "make build/out/myna-pkcs11"; finish; }
 FIREFOX=$(readlink -f "$(command -v firefox-esr)")
