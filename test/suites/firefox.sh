@@ -303,7 +303,8 @@ if grep -q 'slotFlags=PublicCerts' "$PROFILE2/pkcs11.txt" 2>/dev/null; then
   run_to "$T/friendly-android-driver.log" "$T/fxdriver" -profile "$PROFILE2" -log "$T/friendly-android-firefox.log" -pid "$BG_PID" \
     -url "$URL" -module "$MODNAME" -lib "$MOD" -token "$AUTH_TOKEN_LABEL" -pin-file "$T/auth.pin" -policy=false -other-prompts 0
   stop_pid "$BG_PID"
-  expect_in "[friendly-android] FRIENDLY (profile of 2.), the android phone: Firefox shows no PIN dialog" "$T/friendly-android-driver.log" '^FAIL pin-entered: 0 PIN dialog'
+  expect_in "[friendly-android] FRIENDLY (profile of 2.), the android phone: Firefox shows no PIN dialog" "$T/friendly-android-driver.log" \
+    '^FAIL page: Firefox shows an error page after 0 PIN dialog\(s\): SSL_ERROR_HANDSHAKE_FAILURE_ALERT '
   if [ "$(grep -c 'peer did not return a certificate' "$T/s_server.log")" -gt "$n" ]; then
     pass "[friendly-android] FRIENDLY, the android phone: Firefox sends the server no client certificate"
   else
