@@ -373,6 +373,29 @@ need_packages() {
   fi
 }
 
+# driver_steps NAME DLOG RC PROGLOG LABEL STEP...: one PASS per step the
+# driver log DLOG reports done ("OK STEP: ..."), described by the caller's
+# associative array `what`; the first step missing is a FAIL showing the
+# driver's last lines and the program's log PROGLOG (LABEL names it), and
+# the steps after it SKIPs. Sets RUN_FAILED to that step (empty: all done).
+driver_steps() {
+  local name=$1 dlog=$2 rc=$3 plog=$4 label=$5 s line
+  shift 5
+  RUN_FAILED=""
+  for s in "$@"; do
+    line=$(grep -m1 "^OK $s: " "$dlog")
+    if [ -n "$line" ]; then
+      pass "[$name] ${what[$s]}"
+      info "${line#"OK $s: "}"
+    elif [ -z "$RUN_FAILED" ]; then
+      RUN_FAILED=$s
+      fail "[$name] ${what[$s]}" "$(grep -E '^(FAIL|OK) ' "$dlog" | tail -n 3; [ "$rc" -eq 0 ] || echo "fxdriver exit $rc")"$'\n'"$label log: $(grep -vE 'RemoteAgent|Marionette|^\s|^$' "$plog" | tail -n 8)"
+    else
+      skip "[$name] ${what[$s]}" "not reached: step $RUN_FAILED failed"
+    fi
+  done
+}
+
 # need_module: the module and simulator must be built; otherwise FAIL and exit.
 need_module() {
   local missing=()

@@ -119,7 +119,7 @@ declare -A what=(
   [refused]="a TLS 1.3-only server gets no client authentication: Firefox shows an error page (RSA-PSS needed)"
 )
 firefox_run() {
-  local name=$1 profile=$2 steps=$3 s line rc=0 fxpid i
+  local name=$1 profile=$2 steps=$3 rc=0 fxpid i
   shift 3
   local dlog="$T/$name-driver.log" flog="$T/$name-firefox.log" page="$T/$name-page.txt"
   start_bg "$name-firefox" env HOME="$T/home" "$FIREFOX" --no-remote --marionette -remote-allow-system-access \
@@ -128,19 +128,8 @@ firefox_run() {
   timeout -k 5 $((${MYNA_FIREFOX_TIMEOUT:-200} + 40)) "$T/fxdriver" -profile "$profile" -log "$flog" -pid "$fxpid" \
     -url "$URL" -module "$MODNAME" -lib "$MOD" -token "$AUTH_TOKEN_LABEL" -pin-file "$T/auth.pin" \
     -out "$page" -refuse-url "$URL13" -timeout "${MYNA_FIREFOX_TIMEOUT:-200}s" "$@" >"$dlog" 2>&1 || rc=$?
-  RUN_FAILED=""
-  for s in $steps; do
-    line=$(grep -m1 "^OK $s: " "$dlog")
-    if [ -n "$line" ]; then
-      pass "[$name] ${what[$s]}"
-      info "${line#"OK $s: "}"
-    elif [ -z "$RUN_FAILED" ]; then
-      RUN_FAILED=$s
-      fail "[$name] ${what[$s]}" "$(grep -E '^(FAIL|OK) ' "$dlog" | tail -n 3; [ "$rc" -eq 0 ] || echo "fxdriver exit $rc")"$'\n'"firefox log: $(grep -vE 'RemoteAgent|^\s' "$flog" | tail -n 8)"
-    else
-      skip "[$name] ${what[$s]}" "not reached: step $RUN_FAILED failed"
-    fi
-  done
+  # shellcheck disable=SC2086  # steps is a list of words
+  driver_steps "$name" "$dlog" "$rc" "$flog" firefox $steps
   grep '^OK other-prompt: ' "$dlog" | sed 's/^OK other-prompt: /    other dialog: /'
   if [ "$rc" -ne 0 ] && [ -z "$RUN_FAILED" ] && [ -z "${FX_ERROR_PAGE:-}" ]; then
     RUN_FAILED=driver

@@ -122,7 +122,7 @@ declare -A what=(
 # driver, prints a PASS/FAIL/SKIP line per step in STEPS, stops Thunderbird by
 # PID. Sets RUN_FAILED to the first failed step (empty when all passed).
 tb_run() {
-  local name=$1 steps=$2 s line rc=0 tbpid
+  local name=$1 steps=$2 rc=0 tbpid
   shift 2
   local dlog="$T/$name-driver.log" tlog="$T/$name-thunderbird.log"
   # --no-remote: never hand the command line to an instance still going away.
@@ -134,19 +134,8 @@ tb_run() {
   timeout -k 5 $((TMO_DRIVER + 40)) "$T/fxdriver" -mail "$T/mail" -profile "$PROFILE" -log "$tlog" -pid "$tbpid" \
     -module "$MODNAME" -lib "$MOD" -token "$SIGN_TOKEN_LABEL" -absent-token "$AUTH_TOKEN_LABEL" \
     -pin-file "$T/sign.pin" -policy=false -other-prompts 0 -timeout "${TMO_DRIVER}s" "$@" >"$dlog" 2>&1 || rc=$?
-  RUN_FAILED=""
-  for s in $steps; do
-    line=$(grep -m1 "^OK $s: " "$dlog")
-    if [ -n "$line" ]; then
-      pass "[$name] ${what[$s]}"
-      info "${line#"OK $s: "}"
-    elif [ -z "$RUN_FAILED" ]; then
-      RUN_FAILED=$s
-      fail "[$name] ${what[$s]}" "$(grep -E '^(FAIL|OK) ' "$dlog" | tail -n 3; [ "$rc" -eq 0 ] || echo "fxdriver exit $rc")"$'\n'"thunderbird log: $(grep -vE 'RemoteAgent|Marionette|^\s|^$' "$tlog" | tail -n 8)"
-    else
-      skip "[$name] ${what[$s]}" "not reached: step $RUN_FAILED failed"
-    fi
-  done
+  # shellcheck disable=SC2086  # steps is a list of words
+  driver_steps "$name" "$dlog" "$rc" "$tlog" thunderbird $steps
   if [ -n "$RUN_FAILED" ]; then
     info "Thunderbird's windows: $(xdotool search --pid "$tbpid" --name . getwindowname %@ 2>&1 | tr '\n' '|')"
     kill -0 "$XVFB" 2>/dev/null || info "Xvfb (pid $XVFB) is gone: $(tail -n 3 "$T/xvfb.log")"
