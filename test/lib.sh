@@ -160,6 +160,25 @@ start_bg() {
   PIDS+=("$BG_PID")
 }
 
+# start_xvfb NAME: starts Xvfb (log $T/NAME.log, stopped with the other
+# background processes) and sets XDISPLAY (":N") once it is ready; returns 1
+# if it did not start within $TMO s. The display number is a random free one,
+# not the first free one (Xvfb -displayfd alone): /tmp/.X11-unix and the
+# lock files are shared with suites in other PID namespaces, whose lock files
+# look stale from here, so their Xvfb and this one would both take :0.
+start_xvfb() {
+  local name=$1 ready="$T/$1.display" n i
+  for i in $(seq 50); do
+    n=$((100 + RANDOM % 900))
+    [ -e "/tmp/.X$n-lock" ] || [ -e "/tmp/.X11-unix/X$n" ] || break
+  done
+  # shellcheck disable=SC2016  # $1 and $2 are expanded by the inner bash
+  start_bg "$name" bash -c 'exec Xvfb ":$2" -displayfd 3 -screen 0 1280x1024x24 -nolisten tcp 3>"$1"' _ "$ready" "$n"
+  for i in $(seq $((TMO * 10))); do [ -s "$ready" ] && break; kill -0 "$BG_PID" 2>/dev/null || break; sleep 0.1; done
+  [ -s "$ready" ] || return 1
+  XDISPLAY=":$(tr -dc 0-9 <"$ready")"
+}
+
 # on_exit CMD: runs CMD (with eval) when the script exits, before the
 # harness stops its processes; hooks run in reverse order of registration.
 on_exit() { EXIT_HOOKS+=("$1"); }

@@ -120,11 +120,8 @@ for m in ours opensc; do
   wait_port "$p" "$BG_PID" || die "start the idle-page server ($m)"
   IDLE_URL[$m]="https://127.0.0.1:$p/"
   # One X display per module: a driver finds dialogs by title on its display.
-  # shellcheck disable=SC2016 # $1 is expanded by the inner bash
-  start_bg "xvfb-$m" bash -c 'exec Xvfb -displayfd 3 -screen 0 1280x1024x24 -nolisten tcp 3>"$1"' _ "$T/display-$m"
-  for _ in $(seq 100); do [ -s "$T/display-$m" ] && break; sleep 0.1; done
-  [ -s "$T/display-$m" ] || die "Xvfb ($m) did not start: $(tail -n 5 "$T/xvfb-$m.log")"
-  DISPLAY_OF[$m]=":$(tr -dc 0-9 <"$T/display-$m")"
+  start_xvfb "xvfb-$m" || die "Xvfb ($m) did not start: $(tail -n 5 "$T/xvfb-$m.log")"
+  DISPLAY_OF[$m]=$XDISPLAY
 done
 
 # tries_ok: no PIN try was spent on either card.

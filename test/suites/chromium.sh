@@ -64,13 +64,8 @@ printf '{"AutoSelectCertificateForUrls": ["{\\"pattern\\":\\"https://127.0.0.1:%
 start_s_server "$PORT" s_server -tls1_2 || finish
 
 # --- Xvfb --------------------------------------------------------------------------------
-# shellcheck disable=SC2016 # $1 is the inner bash's argument
-start_bg xvfb bash -c 'exec Xvfb -displayfd 3 -screen 0 1280x1024x24 -nolisten tcp 3>"$1"' _ "$T/display"
-XVFB=$BG_PID
-for i in $(seq $((TMO * 10))); do [ -s "$T/display" ] && break; kill -0 "$XVFB" 2>/dev/null || break; sleep 0.1; done
-[ -s "$T/display" ] || { fail "Xvfb starts" "$(tail "$T/xvfb.log")"; finish; }
-DISPLAY=":$(tr -dc 0-9 <"$T/display")"
-export DISPLAY
+start_xvfb xvfb || { fail "Xvfb starts" "$(tail "$T/xvfb.log")"; finish; }
+export DISPLAY=$XDISPLAY
 
 AUTH_FP=$(openssl x509 -in "$AUTH_CERT" -noout -fingerprint -sha256 | cut -d= -f2)
 

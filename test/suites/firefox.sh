@@ -91,14 +91,8 @@ start_s_server "$PORT13" s_server13 -tls1_3 || finish
 URL13="https://127.0.0.1:$PORT13/"
 
 # --- Xvfb and Firefox -------------------------------------------------------------------------
-# Xvfb picks a free display and writes its number to fd 3 when it is ready.
-# shellcheck disable=SC2016  # $1 is expanded by the inner bash
-start_bg xvfb bash -c 'exec Xvfb -displayfd 3 -screen 0 1280x1024x24 -nolisten tcp 3>"$1"' _ "$T/display"
-XVFB=$BG_PID
-for i in $(seq $((TMO * 10))); do [ -s "$T/display" ] && break; kill -0 "$XVFB" 2>/dev/null || break; sleep 0.1; done
-if [ ! -s "$T/display" ]; then fail "Xvfb starts" "$(tail "$T/xvfb.log")"; finish; fi
-DISPLAY=":$(tr -dc 0-9 <"$T/display")"
-export DISPLAY
+start_xvfb xvfb || { fail "Xvfb starts" "$(tail "$T/xvfb.log")"; finish; }
+export DISPLAY=$XDISPLAY
 pass "Xvfb runs on display $DISPLAY"
 
 # firefox_run NAME PROFILE STEPS DRIVER-ARGS...: starts Firefox on PROFILE, runs

@@ -84,20 +84,9 @@ start_bg smtpsink "$T/smtpsink" -listen "127.0.0.1:$SMTP_PORT" -dir "$T/mail"
 wait_port "$SMTP_PORT" "$BG_PID" || { fail "the SMTP server listens on 127.0.0.1:$SMTP_PORT" "$(cat "$T/smtpsink.log")"; finish; }
 
 # --- Xvfb ------------------------------------------------------------------------------
-# A display number of its own, not the first free one: /tmp/.X11-unix and the
-# lock files are shared with programs in other PID namespaces, whose lock
-# files look stale from here, so their Xvfb and this one would both take :0.
-for i in $(seq 50); do
-  XN=$((100 + RANDOM % 900))
-  [ -e "/tmp/.X$XN-lock" ] || [ -e "/tmp/.X11-unix/X$XN" ] || break
-done
-# shellcheck disable=SC2016  # $1 and $2 are expanded by the inner bash
-start_bg xvfb bash -c 'exec Xvfb ":$2" -displayfd 3 -screen 0 1280x1024x24 -nolisten tcp 3>"$1"' _ "$T/display" "$XN"
+start_xvfb xvfb || { fail "Xvfb starts" "$(tail "$T/xvfb.log")"; finish; }
 XVFB=$BG_PID
-for i in $(seq $((TMO * 10))); do [ -s "$T/display" ] && break; kill -0 "$XVFB" 2>/dev/null || break; sleep 0.1; done
-if [ ! -s "$T/display" ]; then fail "Xvfb starts" "$(tail "$T/xvfb.log")"; finish; fi
-DISPLAY=":$(tr -dc 0-9 <"$T/display")"
-export DISPLAY
+export DISPLAY=$XDISPLAY
 pass "Xvfb runs on display $DISPLAY"
 printf '%s\n' "$SIGN_PIN" >"$T/sign.pin"
 chmod 600 "$T/sign.pin"
