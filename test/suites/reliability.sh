@@ -50,7 +50,7 @@ gotest() {
     fails=$((fails + 1))
     printf '{"suite":"%s","test":"go test %s","failed":true}\n' "$name" "$*" >>"$MYNA_RELIABILITY_OUT"
     echo "FAIL reliability: $name (exit $rc)"
-    grep -E -- '--- FAIL|Error:|expected|actual|Messages|RESULT|bad line|Memcheck report|^ +==[0-9]+==' "$out" | sed -n '1,60s/^/    /p'
+    grep -E -- '--- FAIL|Error:|expected|actual|Messages|RESULT|bad line|Memcheck errors|^ +==[0-9]+==' "$out" | sed -n '1,60s/^/    /p'
   fi
 }
 

@@ -81,7 +81,7 @@ var (
 
 // Build builds the module ./c into out with the Makefile's command plus
 // flags (for example "-tags", "mynatest"); stripped=false keeps the
-// symbol tables (for valgrind suppressions).
+// symbol tables (for readable valgrind and sanitizer stacks).
 func Build(out string, stripped bool, flags ...string) error {
 	root, err := RepoRoot()
 	if err != nil {
