@@ -16,10 +16,10 @@ var scenarioNames = []string{"a-list", "b-objects", "c-sign-auth", "d-sign-sign"
 // table puts the in-process count in front of it.
 const bObjectsFormula = "5 + (2 + ⌈auth/256⌉ − 1) + 2×(2 + ⌈CA/256⌉)"
 
-// scenarioFigures is what section 1 found for one scenario.
+// scenarioFigures is what the runs of one scenario found.
 type scenarioFigures struct {
 	inproc, ours, osc int     // APDUs: ours in-process, ours via pcscd, OpenSC (median)
-	oursSig, oscSig   int     // signatures the card computed
+	oursSig, oscSig   int     // signatures the card (or phone) computed
 	oursMs, oscMs     float64 // median time without latency
 	oursRuns, oscRuns Spread  // time without latency
 }
@@ -55,33 +55,53 @@ func distinctAPDUs(rows []Scenario) []int {
 	return out
 }
 
+// moduleSet names the three runs of each scenario a section compares: ours
+// in-process, ours through pcscd and OpenSC, on the credential where (empty
+// for the card, " on the phone").
+type moduleSet struct{ inproc, ours, opensc, where string }
+
+// cardModules are the runs on the simulated card.
+var cardModules = moduleSet{"ours-inproc", "ours", "opensc", ""}
+
+// scenarioFigs computes one scenario's figures from the runs of m, noting
+// as problems a count of ours that varies or differs between in-process and
+// pcscd, and as a note an OpenSC count that varies.
+func (r *report) scenarioFigs(m moduleSet, sc string) (scenarioFigures, error) {
+	in, o, s := runs(r.d.Scenarios, m.inproc, sc), runs(r.d.Scenarios, m.ours, sc), runs(r.d.Scenarios, m.opensc, sc)
+	if len(in) == 0 || len(o) == 0 || len(s) == 0 {
+		return scenarioFigures{}, fmt.Errorf("scenarios.jsonl lacks %s runs%s (%s %d, %s %d, %s %d): rerun test/bench.sh",
+			sc, m.where, m.inproc, len(in), m.ours, len(o), m.opensc, len(s))
+	}
+	if oa := distinctAPDUs(o); len(oa) != 1 {
+		r.problem("%s%s: our APDU count varies between runs: %s", sc, m.where, ints(oa))
+	}
+	if sa := distinctAPDUs(s); len(sa) != 1 {
+		r.note("%s%s: OpenSC's APDU count varied between its %d runs: %s (the table shows the median)", sc, m.where, len(s), ints(sa))
+	}
+	if in[0].APDUs != o[0].APDUs {
+		r.problem("%s%s: in-process %d APDUs but %d through pcscd", sc, m.where, in[0].APDUs, o[0].APDUs)
+	}
+	oscAPDUs := make([]float64, len(s))
+	for i, x := range s {
+		oscAPDUs[i] = float64(x.APDUs)
+	}
+	return scenarioFigures{
+		inproc: in[0].APDUs, ours: o[0].APDUs, osc: int(Median(oscAPDUs)),
+		oursSig: o[0].Signatures, oscSig: s[0].Signatures,
+		oursMs: Median(msOf(o)), oscMs: Median(msOf(s)),
+		oursRuns: SpreadOf(msOf(o)), oscRuns: SpreadOf(msOf(s)),
+	}, nil
+}
+
 // figures computes section 1's figures and its notes and problems.
 func (r *report) figures() error {
 	r.figs = map[string]scenarioFigures{}
 	for _, sc := range scenarioNames {
-		in, o, s := runs(r.d.Scenarios, "ours-inproc", sc), runs(r.d.Scenarios, "ours", sc), runs(r.d.Scenarios, "opensc", sc)
-		if len(in) == 0 || len(o) == 0 || len(s) == 0 {
-			return fmt.Errorf("scenarios.jsonl lacks %s runs (ours-inproc %d, ours %d, opensc %d): rerun test/bench.sh", sc, len(in), len(o), len(s))
+		f, err := r.scenarioFigs(cardModules, sc)
+		if err != nil {
+			return err
 		}
-		if oa := distinctAPDUs(o); len(oa) != 1 {
-			r.problem("%s: our APDU count varies between runs: %s", sc, ints(oa))
-		}
-		if sa := distinctAPDUs(s); len(sa) != 1 {
-			r.note("%s: OpenSC's APDU count varied between its %d runs: %s (the table shows the median)", sc, len(s), ints(sa))
-		}
-		if in[0].APDUs != o[0].APDUs {
-			r.problem("%s: in-process %d APDUs but %d through pcscd", sc, in[0].APDUs, o[0].APDUs)
-		}
-		oscAPDUs := make([]float64, len(s))
-		for i, x := range s {
-			oscAPDUs[i] = float64(x.APDUs)
-		}
-		r.figs[sc] = scenarioFigures{
-			inproc: in[0].APDUs, ours: o[0].APDUs, osc: int(Median(oscAPDUs)),
-			oursSig: o[0].Signatures, oscSig: s[0].Signatures,
-			oursMs: Median(msOf(o)), oscMs: Median(msOf(s)),
-			oursRuns: SpreadOf(msOf(o)), oscRuns: SpreadOf(msOf(s)),
-		}
+		r.figs[sc] = f
 	}
 	return nil
 }

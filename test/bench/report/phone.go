@@ -5,50 +5,21 @@ import (
 	"strings"
 )
 
-// Module labels of the scenarios run on the simulated Android smartphone
+// phoneModules are the runs on the simulated Android smartphone
 // credential: ours in-process (driver inproc-scenario -device android),
 // ours and OpenSC through pcscd (myna-sim --device android).
-const (
-	phoneInProc = "ours-inproc-android"
-	phoneOurs   = "ours-android"
-	phoneOpenSC = "opensc-android"
-)
-
-// phoneFigures is what the phone's runs found for one scenario.
-type phoneFigures struct {
-	ours, osc       int     // APDUs: ours via pcscd, OpenSC (median)
-	oursSig, oscSig int     // signatures the phone computed
-	oursMs, oscMs   float64 // median time without latency, through pcscd
-}
+var phoneModules = moduleSet{"ours-inproc-android", "ours-android", "opensc-android", " on the phone"}
 
 // phoneFigs computes the phone's figures per scenario, with the same
 // problems and notes as section 1's.
-func (r *report) phoneFigs() (map[string]phoneFigures, error) {
-	out := map[string]phoneFigures{}
+func (r *report) phoneFigs() (map[string]scenarioFigures, error) {
+	out := map[string]scenarioFigures{}
 	for _, sc := range scenarioNames {
-		in, o, s := runs(r.d.Scenarios, phoneInProc, sc), runs(r.d.Scenarios, phoneOurs, sc), runs(r.d.Scenarios, phoneOpenSC, sc)
-		if len(in) == 0 || len(o) == 0 || len(s) == 0 {
-			return nil, fmt.Errorf("scenarios.jsonl lacks %s runs on the phone (%s %d, %s %d, %s %d): rerun test/bench.sh",
-				sc, phoneInProc, len(in), phoneOurs, len(o), phoneOpenSC, len(s))
+		f, err := r.scenarioFigs(phoneModules, sc)
+		if err != nil {
+			return nil, err
 		}
-		if oa := distinctAPDUs(o); len(oa) != 1 {
-			r.problem("%s on the phone: our APDU count varies between runs: %s", sc, ints(oa))
-		}
-		if sa := distinctAPDUs(s); len(sa) != 1 {
-			r.note("%s on the phone: OpenSC's APDU count varied between its %d runs: %s (the table shows the median)", sc, len(s), ints(sa))
-		}
-		if in[0].APDUs != o[0].APDUs {
-			r.problem("%s on the phone: in-process %d APDUs but %d through pcscd", sc, in[0].APDUs, o[0].APDUs)
-		}
-		oscAPDUs := make([]float64, len(s))
-		for i, x := range s {
-			oscAPDUs[i] = float64(x.APDUs)
-		}
-		out[sc] = phoneFigures{
-			ours: o[0].APDUs, osc: int(Median(oscAPDUs)),
-			oursSig: o[0].Signatures, oscSig: s[0].Signatures,
-			oursMs: Median(msOf(o)), oscMs: Median(msOf(s)),
-		}
+		out[sc] = f
 	}
 	return out, nil
 }
